@@ -1,0 +1,143 @@
+#include "kernels/cpu/cpu_backend.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/reference/scalar_ops.hpp"
+
+namespace ig::kernels {
+
+namespace {
+// Rows handled together so their weights stay in L1/L2 while every token
+// group of a prefill batch streams past them.
+constexpr int64_t kRowTile = 16;
+}  // namespace
+
+CpuBackend::CpuBackend(int threads) : dot_(cpu::best_table()), pool_(std::max(1, threads)) {}
+
+std::string CpuBackend::description() const {
+  return std::string("cpu (") + dot_.name + ", " + std::to_string(pool_.size()) + " threads)";
+}
+
+void CpuBackend::matmul(const Weight& w, const float* x, int n_tokens, float* y) {
+  if (w.type == DType::F32 || w.type == DType::F16)
+    matmul_dense(w, x, n_tokens, y);
+  else
+    matmul_quant(w, x, n_tokens, y);
+}
+
+void CpuBackend::matmul_dense(const Weight& w, const float* x, int n_tokens, float* y) {
+  const size_t rb = row_bytes(w.type, w.cols);
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  pool_.parallel_for(w.rows, [&](int64_t r0, int64_t r1) {
+    for (int64_t rt = r0; rt < r1; rt += kRowTile) {
+      const int64_t rend = std::min(r1, rt + kRowTile);
+      for (int t0 = 0; t0 < n_tokens; t0 += cpu::kMaxTokens) {
+        const int n = std::min(cpu::kMaxTokens, n_tokens - t0);
+        const float* xt = x + size_t(t0) * w.cols;
+        for (int64_t r = rt; r < rend; ++r) {
+          float* out = y + size_t(t0) * w.rows + r;
+          const void* row = base + size_t(r) * rb;
+          if (w.type == DType::F32)
+            dot_.f32(static_cast<const float*>(row), xt, w.cols, n, w.cols, out, w.rows);
+          else
+            dot_.f16(static_cast<const uint16_t*>(row), xt, w.cols, n, w.cols, out, w.rows);
+        }
+      }
+    }
+  });
+}
+
+void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, float* y) {
+  const int64_t nb = w.cols / kBlock;
+  xq_.resize(size_t(nb) * n_tokens);
+  pool_.parallel_for(n_tokens, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t)
+      cpu::quantize_row_q8_0(x + size_t(t) * w.cols, w.cols, xq_.data() + size_t(t) * nb);
+  });
+  const size_t rb = row_bytes(w.type, w.cols);
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  pool_.parallel_for(w.rows, [&](int64_t r0, int64_t r1) {
+    for (int64_t rt = r0; rt < r1; rt += kRowTile) {
+      const int64_t rend = std::min(r1, rt + kRowTile);
+      for (int t0 = 0; t0 < n_tokens; t0 += cpu::kMaxTokens) {
+        const int n = std::min(cpu::kMaxTokens, n_tokens - t0);
+        const BlockQ8_0* xt = xq_.data() + size_t(t0) * nb;
+        for (int64_t r = rt; r < rend; ++r) {
+          float* out = y + size_t(t0) * w.rows + r;
+          const void* row = base + size_t(r) * rb;
+          if (w.type == DType::Q8_0)
+            dot_.q8_0(static_cast<const BlockQ8_0*>(row), xt, nb, n, nb, out, w.rows);
+          else
+            dot_.q4_0(static_cast<const BlockQ4_0*>(row), xt, nb, n, nb, out, w.rows);
+        }
+      }
+    }
+  });
+}
+
+void CpuBackend::get_rows(const Weight& w, const int32_t* ids, int n, float* out) {
+  for (int t = 0; t < n; ++t) scalar::dequantize_row(w, ids[t], out + size_t(t) * w.cols);
+}
+
+void CpuBackend::rmsnorm(const float* x, const float* weight, int n_tokens, int dim, float eps,
+                         float* out) {
+  for (int t = 0; t < n_tokens; ++t) {
+    const float* xt = x + size_t(t) * dim;
+    const float ss = dot_.dot(xt, xt, dim);
+    const float scale = 1.0f / std::sqrt(ss / float(dim) + eps);
+    float* o = out + size_t(t) * dim;
+    for (int i = 0; i < dim; ++i) o[i] = xt[i] * scale * weight[i];
+  }
+}
+
+void CpuBackend::rope(float* x, int n_tokens, int n_heads, int head_dim, const int32_t* positions,
+                      const RopeParams& p) {
+  scalar::rope(x, n_tokens, n_heads, head_dim, positions, p);
+}
+
+// One (token, head) pair per work item: scores over keys 0..pos in key order,
+// softmax with a sequential sum, values accumulated in key order.
+void CpuBackend::attention(const float* q, const float* k_cache, const float* v_cache,
+                           int n_tokens, const int32_t* positions, const AttentionShape& s,
+                           float* out) {
+  const int group = s.n_heads / s.n_kv_heads;
+  const size_t kv_dim = size_t(s.n_kv_heads) * s.head_dim;
+  const float scale = 1.0f / std::sqrt(float(s.head_dim));
+  pool_.parallel_for(int64_t(n_tokens) * s.n_heads, [&](int64_t i0, int64_t i1) {
+    std::vector<float> scores, acc(size_t(s.head_dim));
+    for (int64_t item = i0; item < i1; ++item) {
+      const int t = int(item / s.n_heads), h = int(item % s.n_heads);
+      const int n_keys = positions[t] + 1;
+      scores.resize(size_t(n_keys));
+      const float* qh = q + size_t(item) * s.head_dim;
+      const size_t kv_off = size_t(h / group) * s.head_dim;
+      float mx = -INFINITY;
+      for (int j = 0; j < n_keys; ++j) {
+        scores[j] = dot_.dot(qh, k_cache + j * kv_dim + kv_off, s.head_dim) * scale;
+        mx = std::max(mx, scores[j]);
+      }
+      float sum = 0;
+      for (int j = 0; j < n_keys; ++j) sum += scores[j] = std::exp(scores[j] - mx);
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      for (int j = 0; j < n_keys; ++j) {
+        const float* vj = v_cache + j * kv_dim + kv_off;
+        const float pj = scores[j];
+        for (int i = 0; i < s.head_dim; ++i) acc[i] += pj * vj[i];
+      }
+      float* o = out + size_t(item) * s.head_dim;
+      const float inv = 1.0f / sum;
+      for (int i = 0; i < s.head_dim; ++i) o[i] = acc[i] * inv;
+    }
+  });
+}
+
+void CpuBackend::swiglu(const float* gate, const float* up, size_t n, float* out) {
+  scalar::swiglu(gate, up, n, out);
+}
+void CpuBackend::add_bias(float* x, const float* bias, int n_tokens, int dim) {
+  scalar::add_bias(x, bias, n_tokens, dim);
+}
+void CpuBackend::add(float* x, const float* y, size_t n) { scalar::add(x, y, n); }
+
+}  // namespace ig::kernels

@@ -1,0 +1,41 @@
+// The fast CPU backend: AVX2/FMA/F16C dot kernels (scalar fallback) and a
+// thread pool splitting work over output rows, tokens or heads.
+#pragma once
+
+#include <vector>
+
+#include "kernels/cpu/dot.hpp"
+#include "kernels/cpu/thread_pool.hpp"
+#include "kernels/kernels.hpp"
+
+namespace ig::kernels {
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int threads);
+  BackendKind kind() const override { return BackendKind::Cpu; }
+  std::string description() const override;
+  int threads() const override { return pool_.size(); }
+
+  void matmul(const Weight& w, const float* x, int n_tokens, float* y) override;
+  void get_rows(const Weight& w, const int32_t* ids, int n, float* out) override;
+  void rmsnorm(const float* x, const float* weight, int n_tokens, int dim, float eps,
+               float* out) override;
+  void rope(float* x, int n_tokens, int n_heads, int head_dim, const int32_t* positions,
+            const RopeParams& p) override;
+  void attention(const float* q, const float* k_cache, const float* v_cache, int n_tokens,
+                 const int32_t* positions, const AttentionShape& s, float* out) override;
+  void swiglu(const float* gate, const float* up, size_t n, float* out) override;
+  void add_bias(float* x, const float* bias, int n_tokens, int dim) override;
+  void add(float* x, const float* y, size_t n) override;
+
+ private:
+  void matmul_dense(const Weight& w, const float* x, int n_tokens, float* y);
+  void matmul_quant(const Weight& w, const float* x, int n_tokens, float* y);
+
+  const cpu::DotTable& dot_;
+  cpu::ThreadPool pool_;
+  std::vector<BlockQ8_0> xq_;  // activations quantized for Q8_0/Q4_0 weights
+};
+
+}  // namespace ig::kernels

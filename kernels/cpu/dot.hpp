@@ -1,0 +1,41 @@
+// Row-times-activations dot kernels of the fast CPU backend, chosen once at
+// run time (AVX2/FMA/F16C or portable scalar).
+//
+// Each kernel multiplies ONE weight row with n (1..kMaxTokens) activation rows.
+// For every activation row the sequence of floating-point operations is the
+// same whatever n is: the n-token form only shares the weight loads. This is
+// what makes a prefill batch bitwise equal to token-by-token evaluation.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/formats.hpp"
+
+namespace ig::kernels::cpu {
+
+inline constexpr int kMaxTokens = 4;
+
+struct DotTable {
+  const char* name;
+  // out[t*os] = dot(w[0..cols), x[t*xs + 0..cols)) for t < n
+  void (*f32)(const float* w, const float* x, int64_t xs, int n, int64_t cols, float* out,
+              int64_t os);
+  void (*f16)(const uint16_t* w, const float* x, int64_t xs, int n, int64_t cols, float* out,
+              int64_t os);
+  // x: activation rows quantized to Q8_0, xs in blocks; nb blocks per row
+  void (*q8_0)(const BlockQ8_0* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out,
+               int64_t os);
+  void (*q4_0)(const BlockQ4_0* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out,
+               int64_t os);
+  // plain dot of two float vectors (attention scores, RMS)
+  float (*dot)(const float* a, const float* b, int64_t n);
+};
+
+const DotTable& scalar_table();
+const DotTable& avx2_table();   // only valid when cpu_has_avx2()
+const DotTable& best_table();
+
+// Activation quantization as in llama.cpp: d = max|x|/127, q = round(x/d).
+void quantize_row_q8_0(const float* x, int64_t cols, BlockQ8_0* out);
+
+}  // namespace ig::kernels::cpu

@@ -1,0 +1,103 @@
+// Portable kernels for CPUs without AVX2. Same structure as the AVX2 ones:
+// one accumulator sequence per activation row, independent of n.
+#include <cmath>
+
+#include "kernels/cpu/dot.hpp"
+#include "kernels/kernels.hpp"
+
+namespace ig::kernels::cpu {
+namespace {
+
+float dot(const float* a, const float* b, int64_t n) {
+  float acc = 0;
+  for (int64_t i = 0; i < n; ++i) acc += a[i] * b[i];
+  return acc;
+}
+
+void f32(const float* w, const float* x, int64_t xs, int n, int64_t cols, float* out, int64_t os) {
+  for (int t = 0; t < n; ++t) out[t * os] = dot(w, x + t * xs, cols);
+}
+
+void f16(const uint16_t* w, const float* x, int64_t xs, int n, int64_t cols, float* out,
+         int64_t os) {
+  for (int t = 0; t < n; ++t) {
+    const float* xt = x + t * xs;
+    float acc = 0;
+    for (int64_t i = 0; i < cols; ++i) acc += fp16_to_fp32(w[i]) * xt[i];
+    out[t * os] = acc;
+  }
+}
+
+void q8_0(const BlockQ8_0* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out,
+          int64_t os) {
+  for (int t = 0; t < n; ++t) {
+    const BlockQ8_0* xt = x + t * xs;
+    float acc = 0;
+    for (int64_t b = 0; b < nb; ++b) {
+      int32_t s = 0;
+      for (int i = 0; i < kBlock; ++i) s += int32_t(w[b].qs[i]) * xt[b].qs[i];
+      acc += fp16_to_fp32(w[b].d) * fp16_to_fp32(xt[b].d) * float(s);
+    }
+    out[t * os] = acc;
+  }
+}
+
+void q4_0(const BlockQ4_0* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out,
+          int64_t os) {
+  for (int t = 0; t < n; ++t) {
+    const BlockQ8_0* xt = x + t * xs;
+    float acc = 0;
+    for (int64_t b = 0; b < nb; ++b) {
+      int32_t s = 0;
+      for (int i = 0; i < kBlock / 2; ++i) {
+        s += (int32_t(w[b].qs[i] & 0x0f) - 8) * xt[b].qs[i];
+        s += (int32_t(w[b].qs[i] >> 4) - 8) * xt[b].qs[i + kBlock / 2];
+      }
+      acc += fp16_to_fp32(w[b].d) * fp16_to_fp32(xt[b].d) * float(s);
+    }
+    out[t * os] = acc;
+  }
+}
+
+}  // namespace
+
+const DotTable& scalar_table() {
+  static const DotTable t{"scalar", f32, f16, q8_0, q4_0, dot};
+  return t;
+}
+
+const DotTable& best_table() {
+  static const DotTable& t = cpu_has_avx2() ? avx2_table() : scalar_table();
+  return t;
+}
+
+bool has_avx2_fma_f16c() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+         __builtin_cpu_supports("f16c");
+#else
+  return false;
+#endif
+}
+
+void quantize_row_q8_0(const float* x, int64_t cols, BlockQ8_0* out) {
+  for (int64_t b = 0; b < cols / kBlock; ++b) {
+    const float* xb = x + b * kBlock;
+    float amax = 0;
+    for (int i = 0; i < kBlock; ++i) amax = std::max(amax, std::fabs(xb[i]));
+    const float d = amax / 127.0f;
+    const float id = d != 0 ? 1.0f / d : 0.0f;
+    out[b].d = fp32_to_fp16(d);
+    for (int i = 0; i < kBlock; ++i) out[b].qs[i] = int8_t(std::lround(xb[i] * id));
+  }
+}
+
+}  // namespace ig::kernels::cpu
+
+namespace ig::kernels {
+bool cpu_has_avx2() {
+  static const bool has = cpu::has_avx2_fma_f16c();
+  return has;
+}
+}  // namespace ig::kernels

@@ -1,0 +1,191 @@
+// CUDA backend behind the host-buffer Backend interface. Weights are uploaded
+// once (keyed by their host address, which stays valid for the life of the
+// memory-mapped model); activations and the KV rows an op needs are copied per
+// call. Simple rather than fast: it makes GPU results available to tolerant
+// verification; device-resident activations are the next step.
+#include <cuda_runtime.h>
+
+#include <cstring>
+#include <string>
+#include <unordered_map>
+
+#include "kernels/cuda/cuda_entry.hpp"
+#include "kernels/cuda/device_kernels.cuh"
+#include "kernels/reference/scalar_ops.hpp"
+
+namespace ig::kernels {
+namespace {
+
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(o.ptr_), size_(o.size_) { o.ptr_ = nullptr; o.size_ = 0; }
+  ~DeviceBuffer() { if (ptr_) cudaFree(ptr_); }
+  cudaError_t reserve(size_t bytes) {
+    if (bytes <= size_) return cudaSuccess;
+    if (ptr_) cudaFree(ptr_);
+    ptr_ = nullptr;
+    size_ = 0;
+    cudaError_t e = cudaMalloc(&ptr_, bytes);
+    if (e == cudaSuccess) size_ = bytes;
+    return e;
+  }
+  template <typename T> T* as() const { return static_cast<T*>(ptr_); }
+
+ private:
+  void* ptr_ = nullptr;
+  size_t size_ = 0;
+};
+
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend() { check(cudaStreamCreate(&stream_), "cudaStreamCreate"); }
+  ~CudaBackend() override { if (stream_) cudaStreamDestroy(stream_); }
+
+  BackendKind kind() const override { return BackendKind::Cuda; }
+  std::string description() const override {
+    cudaDeviceProp p{};
+    int dev = 0;
+    cudaGetDevice(&dev);
+    cudaGetDeviceProperties(&p, dev);
+    return std::string("cuda (") + p.name + ")";
+  }
+  Status status() const override {
+    if (error_.empty()) return {};
+    return fail("kernels.cuda_error", error_);
+  }
+
+  void matmul(const Weight& w, const float* x, int n_tokens, float* y) override {
+    const void* dw = weight(w);
+    if (!dw) return;
+    const size_t nx = size_t(n_tokens) * w.cols, ny = size_t(n_tokens) * w.rows;
+    if (!upload(a_, x, nx) || !reserve(b_, ny)) return;
+    cuda::launch_matmul(uint32_t(w.type), dw, w.rows, w.cols, a_.as<float>(), n_tokens,
+                        b_.as<float>(), stream_);
+    download(y, b_, ny);
+  }
+
+  void get_rows(const Weight& w, const int32_t* ids, int n, float* out) override {
+    for (int t = 0; t < n; ++t) scalar::dequantize_row(w, ids[t], out + size_t(t) * w.cols);
+  }
+
+  void rmsnorm(const float* x, const float* weight, int n_tokens, int dim, float eps,
+               float* out) override {
+    const size_t n = size_t(n_tokens) * dim;
+    if (!upload(a_, x, n) || !upload(c_, weight, size_t(dim)) || !reserve(b_, n)) return;
+    cuda::launch_rmsnorm(a_.as<float>(), c_.as<float>(), n_tokens, dim, eps, b_.as<float>(),
+                         stream_);
+    download(out, b_, n);
+  }
+
+  void rope(float* x, int n_tokens, int n_heads, int head_dim, const int32_t* positions,
+            const RopeParams& p) override {
+    const size_t n = size_t(n_tokens) * n_heads * head_dim;
+    if (!upload(a_, x, n) || !upload_ints(positions, n_tokens)) return;
+    cuda::launch_rope(a_.as<float>(), n_tokens, n_heads, head_dim, pos_.as<int32_t>(),
+                      p.rope_dim, p.freq_base, p.neox, stream_);
+    download(x, a_, n);
+  }
+
+  void attention(const float* q, const float* k_cache, const float* v_cache, int n_tokens,
+                 const int32_t* positions, const AttentionShape& s, float* out) override {
+    int max_keys = 0;
+    for (int t = 0; t < n_tokens; ++t) max_keys = std::max(max_keys, positions[t] + 1);
+    const size_t nq = size_t(n_tokens) * s.n_heads * s.head_dim;
+    const size_t nkv = size_t(max_keys) * s.n_kv_heads * s.head_dim;
+    if (!upload(a_, q, nq) || !upload(c_, k_cache, nkv) || !upload(d_, v_cache, nkv) ||
+        !upload_ints(positions, n_tokens) || !reserve(b_, nq) ||
+        !reserve(scores_, size_t(n_tokens) * s.n_heads * max_keys))
+      return;
+    cuda::launch_attention(a_.as<float>(), c_.as<float>(), d_.as<float>(), n_tokens,
+                           pos_.as<int32_t>(), s.n_heads, s.n_kv_heads, s.head_dim,
+                           scores_.as<float>(), max_keys, b_.as<float>(), stream_);
+    download(out, b_, nq);
+  }
+
+  void swiglu(const float* gate, const float* up, size_t n, float* out) override {
+    if (!upload(a_, gate, n) || !upload(c_, up, n) || !reserve(b_, n)) return;
+    cuda::launch_swiglu(a_.as<float>(), c_.as<float>(), n, b_.as<float>(), stream_);
+    download(out, b_, n);
+  }
+
+  void add_bias(float* x, const float* bias, int n_tokens, int dim) override {
+    const size_t n = size_t(n_tokens) * dim;
+    if (!upload(a_, x, n) || !upload(c_, bias, size_t(dim))) return;
+    cuda::launch_add_bias(a_.as<float>(), c_.as<float>(), n_tokens, dim, stream_);
+    download(x, a_, n);
+  }
+
+  void add(float* x, const float* y, size_t n) override {
+    if (!upload(a_, x, n) || !upload(c_, y, n)) return;
+    cuda::launch_add(a_.as<float>(), c_.as<float>(), n, stream_);
+    download(x, a_, n);
+  }
+
+ private:
+  bool check(cudaError_t e, const char* what) {
+    if (e == cudaSuccess) return error_.empty();
+    if (error_.empty()) error_ = std::string(what) + ": " + cudaGetErrorString(e);
+    return false;
+  }
+  bool reserve(DeviceBuffer& b, size_t floats) {
+    return error_.empty() && check(b.reserve(floats * sizeof(float)), "cudaMalloc");
+  }
+  bool upload(DeviceBuffer& b, const float* src, size_t n) {
+    return reserve(b, n) &&
+           check(cudaMemcpyAsync(b.as<float>(), src, n * 4, cudaMemcpyHostToDevice, stream_),
+                 "cudaMemcpy H2D");
+  }
+  bool upload_ints(const int32_t* src, int n) {
+    return error_.empty() && check(pos_.reserve(size_t(n) * 4), "cudaMalloc") &&
+           check(cudaMemcpyAsync(pos_.as<int32_t>(), src, size_t(n) * 4, cudaMemcpyHostToDevice,
+                                 stream_), "cudaMemcpy H2D");
+  }
+  void download(float* dst, const DeviceBuffer& b, size_t n) {
+    if (!check(cudaGetLastError(), "kernel launch")) return;
+    if (!check(cudaMemcpyAsync(dst, b.as<float>(), n * 4, cudaMemcpyDeviceToHost, stream_),
+               "cudaMemcpy D2H"))
+      return;
+    check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+  }
+  const void* weight(const Weight& w) {
+    auto it = weights_.find(w.data);
+    if (it != weights_.end()) return it->second.as<void>();
+    if (!error_.empty()) return nullptr;
+    const size_t bytes = row_bytes(w.type, w.cols) * size_t(w.rows);
+    DeviceBuffer buf;
+    if (!check(buf.reserve(bytes), "cudaMalloc weights") ||
+        !check(cudaMemcpy(buf.as<void>(), w.data, bytes, cudaMemcpyHostToDevice), "upload weights"))
+      return nullptr;
+    const void* p = buf.as<void>();
+    weights_.emplace(w.data, std::move(buf));
+    return p;
+  }
+
+  cudaStream_t stream_ = nullptr;
+  std::string error_;
+  std::unordered_map<const void*, DeviceBuffer> weights_;
+  DeviceBuffer a_, b_, c_, d_, pos_, scores_;
+};
+
+}  // namespace
+
+bool cuda_available() {
+  int n = 0;
+  return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
+}
+
+Expected<std::unique_ptr<Backend>> make_cuda_backend() {
+  int n = 0;
+  cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess) return fail("kernels.no_gpu", std::string("no CUDA device: ") + cudaGetErrorString(e));
+  if (n <= 0) return fail("kernels.no_gpu", "no CUDA device present");
+  auto b = std::make_unique<CudaBackend>();
+  auto st = b->status();
+  if (!st) return fail(st.error());
+  return std::unique_ptr<Backend>(std::move(b));
+}
+
+}  // namespace ig::kernels

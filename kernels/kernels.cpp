@@ -1,0 +1,73 @@
+// Type table, backend names and the backend factory.
+#include "kernels/kernels.hpp"
+
+#include "kernels/cpu/cpu_backend.hpp"
+#include "kernels/cuda/cuda_entry.hpp"
+#include "kernels/formats.hpp"
+#include "kernels/reference/reference_backend.hpp"
+
+#include <thread>
+
+namespace ig::kernels {
+
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::F32: return "F32";
+    case DType::F16: return "F16";
+    case DType::Q4_0: return "Q4_0";
+    case DType::Q8_0: return "Q8_0";
+  }
+  return "?";
+}
+
+bool dtype_supported(uint32_t t) { return t == 0 || t == 1 || t == 2 || t == 8; }
+
+bool row_shape_valid(DType t, int64_t cols) {
+  if (cols <= 0) return false;
+  if (t == DType::Q4_0 || t == DType::Q8_0) return cols % kBlock == 0;
+  return true;
+}
+
+size_t row_bytes(DType t, int64_t cols) {
+  switch (t) {
+    case DType::F32: return size_t(cols) * 4;
+    case DType::F16: return size_t(cols) * 2;
+    case DType::Q4_0: return size_t(cols / kBlock) * sizeof(BlockQ4_0);
+    case DType::Q8_0: return size_t(cols / kBlock) * sizeof(BlockQ8_0);
+  }
+  return 0;
+}
+
+const char* backend_kind_name(BackendKind k) {
+  switch (k) {
+    case BackendKind::Reference: return "reference";
+    case BackendKind::Cpu: return "cpu";
+    case BackendKind::Cuda: return "cuda";
+  }
+  return "?";
+}
+
+Expected<BackendKind> parse_backend_kind(const std::string& s) {
+  if (s == "reference") return BackendKind::Reference;
+  if (s == "cpu") return BackendKind::Cpu;
+  if (s == "cuda") return BackendKind::Cuda;
+  return fail("kernels.bad_backend", "unknown backend '" + s + "' (expected reference, cpu or cuda)");
+}
+
+Expected<std::unique_ptr<Backend>> make_backend(const BackendOptions& opt) {
+  int threads = opt.threads;
+  if (threads < 0 || threads > 1024)
+    return fail("kernels.bad_threads", "thread count must be between 0 and 1024");
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  switch (opt.kind) {
+    case BackendKind::Reference:
+      return std::unique_ptr<Backend>(std::make_unique<ReferenceBackend>());
+    case BackendKind::Cpu:
+      return std::unique_ptr<Backend>(std::make_unique<CpuBackend>(threads));
+    case BackendKind::Cuda:
+      return make_cuda_backend();
+  }
+  return fail("kernels.bad_backend", "unknown backend kind");
+}
+
+}  // namespace ig::kernels

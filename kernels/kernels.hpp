@@ -1,0 +1,104 @@
+// ig_kernels: the one compute-backend interface used by the model graphs.
+//
+// All buffers are host float arrays laid out token-major ([n_tokens][dim]).
+// Weights are views of GGUF tensor data (memory-mapped, never copied on the
+// CPU backends): `rows` output features, each a contiguous row of `cols` input
+// features encoded in `type` (GGUF ne0 = cols, ne1 = rows).
+//
+// Batch invariance contract (every backend): each output element is reduced in
+// one fixed order that depends only on the shapes of the operands, never on
+// n_tokens or on the thread count. Work is split over output rows / tokens /
+// heads, never inside a reduction. The model graph relies on this to make
+// token-by-token generation and one-shot prefill produce bitwise-equal logits.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/expected.hpp"
+
+namespace ig::kernels {
+
+// GGML type ids, so a GGUF tensor's type maps 1:1.
+enum class DType : uint32_t { F32 = 0, F16 = 1, Q4_0 = 2, Q8_0 = 8 };
+
+const char* dtype_name(DType t);
+bool dtype_supported(uint32_t ggml_type);
+// Bytes of one row of `cols` elements; cols must be a multiple of the block
+// size (32) for quantized types — check with row_shape_valid first.
+size_t row_bytes(DType t, int64_t cols);
+bool row_shape_valid(DType t, int64_t cols);
+
+struct Weight {
+  DType type = DType::F32;
+  const void* data = nullptr;
+  int64_t rows = 0;  // output features
+  int64_t cols = 0;  // input features (contiguous)
+};
+
+struct RopeParams {
+  int rope_dim = 0;         // leading dims of each head that rotate
+  float freq_base = 10000.f;
+  bool neox = false;        // false: pairs (2i,2i+1); true: pairs (i, i+rope_dim/2)
+};
+
+struct AttentionShape {
+  int n_heads = 0;
+  int n_kv_heads = 0;  // GQA: n_heads % n_kv_heads == 0
+  int head_dim = 0;
+};
+
+enum class BackendKind { Reference, Cpu, Cuda };
+const char* backend_kind_name(BackendKind k);
+Expected<BackendKind> parse_backend_kind(const std::string& s);
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual BackendKind kind() const = 0;
+  virtual std::string description() const = 0;
+  virtual int threads() const { return 1; }
+  // Sticky error of a backend whose ops can fail asynchronously (CUDA): the
+  // first failure is kept, later ops are skipped, and callers check this after
+  // a forward pass. CPU backends never fail once a Weight is valid.
+  virtual Status status() const { return {}; }
+
+  // y[t][r] = sum_c W[r][c] * x[t][c] for t < n_tokens.
+  virtual void matmul(const Weight& w, const float* x, int n_tokens, float* y) = 0;
+  // out[t][i] = row ids[t] of w, dequantized (embedding lookup).
+  virtual void get_rows(const Weight& w, const int32_t* ids, int n, float* out) = 0;
+  // out[t] = x[t] / sqrt(mean(x[t]^2) + eps) * weight.
+  virtual void rmsnorm(const float* x, const float* weight, int n_tokens, int dim, float eps,
+                       float* out) = 0;
+  // Rotates every head of x ([n_tokens][n_heads*head_dim]) in place by positions[t].
+  virtual void rope(float* x, int n_tokens, int n_heads, int head_dim, const int32_t* positions,
+                    const RopeParams& p) = 0;
+  // Causal GQA attention of q ([n_tokens][n_heads*head_dim]) at positions[t] over
+  // cache rows 0..positions[t] of k/v ([ctx][n_kv_heads*head_dim]).
+  virtual void attention(const float* q, const float* k_cache, const float* v_cache,
+                         int n_tokens, const int32_t* positions, const AttentionShape& s,
+                         float* out) = 0;
+  // out[i] = silu(gate[i]) * up[i].
+  virtual void swiglu(const float* gate, const float* up, size_t n, float* out) = 0;
+  // x[t][i] += bias[i].
+  virtual void add_bias(float* x, const float* bias, int n_tokens, int dim) = 0;
+  // x[i] += y[i].
+  virtual void add(float* x, const float* y, size_t n) = 0;
+};
+
+struct BackendOptions {
+  BackendKind kind = BackendKind::Cpu;
+  int threads = 0;  // 0: hardware concurrency
+};
+
+Expected<std::unique_ptr<Backend>> make_backend(const BackendOptions& opt);
+
+// True when the CUDA backend was compiled in and a device is present.
+bool cuda_available();
+// True when the fast CPU backend runs its AVX2/FMA/F16C path on this CPU.
+bool cpu_has_avx2();
+
+}  // namespace ig::kernels

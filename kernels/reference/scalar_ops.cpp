@@ -1,0 +1,81 @@
+#include "kernels/reference/scalar_ops.hpp"
+
+#include <cmath>
+
+#include "kernels/formats.hpp"
+
+namespace ig::kernels::scalar {
+
+void dequantize_row(const Weight& w, int64_t r, float* out) {
+  const auto* base = static_cast<const uint8_t*>(w.data) + size_t(r) * row_bytes(w.type, w.cols);
+  switch (w.type) {
+    case DType::F32: {
+      const auto* p = reinterpret_cast<const float*>(base);
+      for (int64_t i = 0; i < w.cols; ++i) out[i] = p[i];
+      return;
+    }
+    case DType::F16: {
+      const auto* p = reinterpret_cast<const uint16_t*>(base);
+      for (int64_t i = 0; i < w.cols; ++i) out[i] = fp16_to_fp32(p[i]);
+      return;
+    }
+    case DType::Q8_0: {
+      const auto* b = reinterpret_cast<const BlockQ8_0*>(base);
+      for (int64_t k = 0; k < w.cols / kBlock; ++k) {
+        float d = fp16_to_fp32(b[k].d);
+        for (int i = 0; i < kBlock; ++i) out[k * kBlock + i] = d * float(b[k].qs[i]);
+      }
+      return;
+    }
+    case DType::Q4_0: {
+      const auto* b = reinterpret_cast<const BlockQ4_0*>(base);
+      for (int64_t k = 0; k < w.cols / kBlock; ++k) {
+        float d = fp16_to_fp32(b[k].d);
+        for (int i = 0; i < kBlock / 2; ++i) {
+          out[k * kBlock + i] = d * float(int(b[k].qs[i] & 0x0f) - 8);
+          out[k * kBlock + i + kBlock / 2] = d * float(int(b[k].qs[i] >> 4) - 8);
+        }
+      }
+      return;
+    }
+  }
+}
+
+// theta_i = pos * base^(-2i/rope_dim), computed in double so every backend
+// that shares this routine rotates identically.
+void rope(float* x, int n_tokens, int n_heads, int head_dim, const int32_t* positions,
+          const RopeParams& p) {
+  const int half = p.rope_dim / 2;
+  for (int t = 0; t < n_tokens; ++t) {
+    for (int i = 0; i < half; ++i) {
+      double theta = double(positions[t]) * std::pow(double(p.freq_base), -2.0 * i / p.rope_dim);
+      float c = float(std::cos(theta)), s = float(std::sin(theta));
+      for (int h = 0; h < n_heads; ++h) {
+        float* v = x + (size_t(t) * n_heads + h) * head_dim;
+        int a = p.neox ? i : 2 * i;
+        int b = p.neox ? i + half : 2 * i + 1;
+        float x0 = v[a], x1 = v[b];
+        v[a] = x0 * c - x1 * s;
+        v[b] = x0 * s + x1 * c;
+      }
+    }
+  }
+}
+
+void swiglu(const float* gate, const float* up, size_t n, float* out) {
+  for (size_t i = 0; i < n; ++i) {
+    float g = gate[i];
+    out[i] = g / (1.0f + std::exp(-g)) * up[i];
+  }
+}
+
+void add_bias(float* x, const float* bias, int n_tokens, int dim) {
+  for (int t = 0; t < n_tokens; ++t)
+    for (int i = 0; i < dim; ++i) x[size_t(t) * dim + i] += bias[i];
+}
+
+void add(float* x, const float* y, size_t n) {
+  for (size_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
+}  // namespace ig::kernels::scalar
