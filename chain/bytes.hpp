@@ -1,0 +1,40 @@
+// Byte strings, fixed-size hashes and hex: the vocabulary of everything hashed or signed.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/expected.hpp"
+
+namespace ig::chain {
+
+using Bytes = std::vector<uint8_t>;
+using ByteView = std::span<const uint8_t>;
+using Hash = std::array<uint8_t, 32>;
+
+std::string to_hex(ByteView data);
+template <size_t N>
+std::string to_hex(const std::array<uint8_t, N>& a) { return to_hex(ByteView(a.data(), N)); }
+
+// Accepts an optional "0x" prefix; rejects odd length and non-hex characters.
+Expected<Bytes> from_hex(std::string_view hex);
+
+template <size_t N>
+Expected<std::array<uint8_t, N>> from_hex_fixed(std::string_view hex) {
+  IG_TRY_ASSIGN(b, from_hex(hex));
+  if (b.size() != N)
+    return fail("hex.length", "expected " + std::to_string(N) + " bytes, got " + std::to_string(b.size()));
+  std::array<uint8_t, N> out{};
+  std::copy(b.begin(), b.end(), out.begin());
+  return out;
+}
+
+inline ByteView view(const std::string& s) {
+  return ByteView(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+
+}  // namespace ig::chain

@@ -1,0 +1,57 @@
+// genesis.json: the chain's identity, first validators, funded accounts and parameters.
+// The format is documented field by field in docs/genesis.md and by the example genesis.json.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "chain/block.hpp"
+#include "chain/state.hpp"
+
+namespace ig::chain {
+
+struct FeeSchedule {
+  Amount base = 1000;     // per transaction
+  Amount per_byte = 1;    // per encoded byte
+  bool operator==(const FeeSchedule&) const = default;
+};
+
+struct ChainParams {
+  uint64_t block_time_ms = 1000;
+  uint32_t max_block_txs = 10000;
+  uint64_t max_block_bytes = 8u << 20;
+  uint64_t max_tx_bytes = 64u << 10;
+  FeeSchedule fee;
+  bool operator==(const ChainParams&) const = default;
+};
+
+struct GenesisAccount {
+  Address address{};
+  Amount balance = 0;
+  bool operator==(const GenesisAccount&) const = default;
+};
+
+struct Genesis {
+  std::string chain_id;
+  uint64_t genesis_time_ms = 0;
+  ChainParams params;
+  std::vector<Validator> validators;
+  std::vector<GenesisAccount> accounts;
+  bool operator==(const Genesis&) const = default;
+};
+
+Expected<Genesis> parse_genesis(std::string_view json_text);
+Expected<Genesis> load_genesis(const std::string& path);
+std::string genesis_to_json(const Genesis& g);  // pretty-printed, round-trips through parse_genesis
+Hash genesis_hash(const Genesis& g);            // over the canonical encoding
+
+Amount min_fee(const FeeSchedule& f, size_t tx_bytes);  // saturates at the maximum amount
+
+// Chain parameters and the validator set live in state (prefix kChain) so every node reads
+// the same values and later contracts can change them at epoch boundaries.
+void write_params(State& s, const ChainParams& p);
+Expected<ChainParams> read_params(const State& s);
+void write_validator_set(State& s, const std::vector<Validator>& vs);
+Expected<std::vector<Validator>> read_validator_set(const State& s);
+
+}  // namespace ig::chain

@@ -1,0 +1,137 @@
+#include "chain/ledger.hpp"
+
+#include <algorithm>
+
+namespace ig::chain {
+
+Ledger::Ledger(Store& store, Application& app, MempoolConfig mempool_config)
+    : store_(store), app_(app), mempool_config_(mempool_config) {}
+
+Status Ledger::init(const Genesis& genesis) {
+  const Hash ghash = genesis_hash(genesis);
+  if (auto existing = store_.genesis_hash()) {
+    if (*existing != ghash)
+      return fail("ledger.genesis_mismatch", "the store in this home belongs to a different genesis (chain \"" +
+                                                 store_.chain_id().value_or("?") + "\")");
+  } else {
+    MapStateReader empty;
+    State state(empty);
+    write_params(state, genesis.params);
+    write_validator_set(state, genesis.validators);
+    IG_TRY(app_.init_chain(genesis, state));
+    Hash root = next_state_root(Hash{}, state.writes());
+    IG_TRY(store_.write_genesis(genesis.chain_id, ghash, state.writes(), root));
+  }
+  chain_id_ = genesis.chain_id;
+  mempool_ = std::make_unique<Mempool>(app_, store_.latest(), chain_id_, mempool_config_);
+  return {};
+}
+
+Head Ledger::head() const { return store_.head().value_or(Head{}); }
+
+Expected<ChainParams> Ledger::params() const {
+  State s(store_.latest());
+  return read_params(s);
+}
+
+Expected<std::vector<Validator>> Ledger::validators() const {
+  State s(store_.latest());
+  return read_validator_set(s);
+}
+
+Expected<Hash> Ledger::submit(const Transaction& tx) {
+  IG_TRY_ASSIGN(p, params());
+  Bytes encoded = encode_tx(tx);
+  if (encoded.size() > p.max_tx_bytes)
+    return fail("tx.oversized", "transaction of " + std::to_string(encoded.size()) + " bytes exceeds max_tx_bytes " +
+                                    std::to_string(p.max_tx_bytes));
+  return mempool_->add(tx, head().height + 1);
+}
+
+Expected<BlockHeader> Ledger::next_header_base(uint64_t time_ms, const PublicKey& proposer, Commit& last_commit) const {
+  Head h = head();
+  BlockHeader hdr;
+  hdr.chain_id = chain_id_;
+  hdr.height = h.height + 1;
+  hdr.time_ms = time_ms;
+  hdr.prev_hash = h.hash;
+  hdr.proposer = proposer;
+  if (h.height > 0) {
+    IG_TRY_ASSIGN(c, store_.commit_at(h.height));
+    if (!c) return fail("ledger.missing_commit", "no commit stored for the head block");
+    last_commit = *c;
+  }
+  hdr.last_commit_hash = commit_hash(last_commit);
+  return hdr;
+}
+
+Expected<Proposal> Ledger::propose(uint64_t time_ms, const PublicKey& proposer) {
+  IG_TRY_ASSIGN(p, params());
+  IG_TRY_ASSIGN(vs, validators());
+  Proposal prop;
+  IG_TRY_ASSIGN(hdr, next_header_base(time_ms, proposer, prop.block.last_commit));
+  // Time is monotonic: a proposer clock behind the parent's is moved forward.
+  if (hdr.height > 1) {
+    IG_TRY_ASSIGN(parent, store_.block_at(hdr.height - 1));
+    if (parent) hdr.time_ms = std::max(hdr.time_ms, parent->header.time_ms + 1);
+  }
+  hdr.validators_hash = validators_hash(vs);
+  std::vector<Transaction> txs = mempool_->reap(p.max_block_txs, p.max_block_bytes);
+  BlockInfo info{chain_id_, hdr.height, hdr.time_ms, hdr.prev_hash, proposer};
+  auto snapshot = store_.snapshot();
+  // Mempool admission verified these signatures already; a proposal need not pay for it twice.
+  IG_TRY_ASSIGN(result, execute_block(app_, *snapshot, head().state_root, info, std::move(txs), ExecMode::kPropose,
+                                      /*check_signatures=*/false));
+  hdr.tx_root = tx_root(result.txs);
+  hdr.receipts_root = receipts_root(result.receipts);
+  hdr.state_root = result.state_root;
+  prop.block.header = hdr;
+  prop.block.txs = result.txs;
+  prop.result = std::move(result);
+  return prop;
+}
+
+Expected<Proposal> Ledger::validate(const Block& block) {
+  const BlockHeader& b = block.header;
+  Head h = head();
+  if (b.chain_id != chain_id_) return fail("block.chain_id", "block is for another chain");
+  if (b.height != h.height + 1) return fail("block.height", "block does not extend the head");
+  if (b.prev_hash != h.hash) return fail("block.prev_hash", "block's parent is not the head");
+  IG_TRY_ASSIGN(vs, validators());
+  if (b.validators_hash != validators_hash(vs)) return fail("block.validators", "validator set hash mismatch");
+  if (std::none_of(vs.begin(), vs.end(), [&](const Validator& v) { return v.consensus_key == b.proposer; }))
+    return fail("block.proposer", "proposer is not a validator");
+  if (b.last_commit_hash != commit_hash(block.last_commit)) return fail("block.last_commit", "last commit hash mismatch");
+  if (h.height > 0) {
+    IG_TRY_ASSIGN(parent, store_.block_at(h.height));
+    if (!parent || b.time_ms <= parent->header.time_ms) return fail("block.time", "block time does not advance");
+    if (block.last_commit.height != h.height || block.last_commit.block_hash != h.hash)
+      return fail("block.last_commit", "last commit is not for the parent block");
+    IG_TRY(verify_commit(block.last_commit, chain_id_, vs));
+  }
+  if (b.tx_root != tx_root(block.txs)) return fail("block.tx_root", "transaction root mismatch");
+  BlockInfo info{chain_id_, b.height, b.time_ms, b.prev_hash, b.proposer};
+  auto snapshot = store_.snapshot();
+  IG_TRY_ASSIGN(result, execute_block(app_, *snapshot, h.state_root, info, block.txs, ExecMode::kValidate));
+  if (b.receipts_root != receipts_root(result.receipts)) return fail("block.receipts_root", "receipts root mismatch");
+  if (b.state_root != result.state_root) return fail("block.state_root", "state root mismatch");
+  return Proposal{block, std::move(result)};
+}
+
+Status Ledger::commit(const Proposal& prop, const Commit& commit) {
+  std::lock_guard lock(commit_mu_);
+  const Hash hash = block_hash(prop.block.header);
+  if (commit.block_hash != hash || commit.height != prop.block.header.height)
+    return fail("ledger.commit_mismatch", "commit is not for this block");
+  IG_TRY_ASSIGN(vs, validators());
+  IG_TRY(verify_commit(commit, chain_id_, vs));
+  BlockCommit bc{&prop.block, &commit, &prop.result.receipts, &prop.result.writes};
+  IG_TRY(mempool_->commit_block([&] { return store_.commit_block(bc); }, prop.block.header.height, prop.block.txs));
+  CommittedBlock done{prop.block, hash, prop.result.receipts, prop.result.block_events};
+  for (const auto& l : listeners_) l(done);
+  return {};
+}
+
+void Ledger::on_commit(std::function<void(const CommittedBlock&)> listener) { listeners_.push_back(std::move(listener)); }
+
+}  // namespace ig::chain

@@ -1,0 +1,68 @@
+// The Ledger ties the store, the Application and the mempool together: it initialises the
+// chain from genesis, builds proposals, validates foreign blocks, and commits finalised
+// blocks. Consensus engines drive it; they decide WHEN a block is final, the Ledger decides
+// whether it is VALID and makes it durable.
+#pragma once
+
+#include <functional>
+#include <mutex>
+
+#include "chain/executor.hpp"
+#include "chain/mempool.hpp"
+#include "chain/store.hpp"
+
+namespace ig::chain {
+
+struct CommittedBlock {
+  Block block;
+  Hash hash{};
+  std::vector<Receipt> receipts;
+  std::vector<Event> block_events;
+};
+
+struct Proposal {
+  Block block;
+  ExecutionResult result;
+};
+
+class Ledger {
+ public:
+  Ledger(Store& store, Application& app, MempoolConfig mempool_config = {});
+
+  // An empty store is initialised from genesis; a non-empty one must belong to this genesis.
+  Status init(const Genesis& genesis);
+
+  const std::string& chain_id() const { return chain_id_; }
+  Head head() const;
+  Store& store() { return store_; }
+  const Store& store() const { return store_; }
+  Mempool& mempool() { return *mempool_; }
+  Expected<ChainParams> params() const;
+  Expected<std::vector<Validator>> validators() const;
+
+  // Admits a transaction to the mempool for the next block.
+  Expected<Hash> submit(const Transaction& tx);
+
+  // Builds the next block from the mempool, executed on top of the head.
+  Expected<Proposal> propose(uint64_t time_ms, const PublicKey& proposer);
+  // Validates a block from another proposer by re-executing it; the result can be committed.
+  Expected<Proposal> validate(const Block& block);
+  // Makes a validated proposal durable with the commit that finalised it.
+  Status commit(const Proposal& proposal, const Commit& commit);
+
+  // Called on the committing thread after each block; keep listeners quick.
+  void on_commit(std::function<void(const CommittedBlock&)> listener);
+
+ private:
+  Expected<BlockHeader> next_header_base(uint64_t time_ms, const PublicKey& proposer, Commit& last_commit) const;
+
+  Store& store_;
+  Application& app_;
+  std::string chain_id_;
+  std::unique_ptr<Mempool> mempool_;
+  MempoolConfig mempool_config_;
+  std::vector<std::function<void(const CommittedBlock&)>> listeners_;
+  std::mutex commit_mu_;  // one block commits at a time
+};
+
+}  // namespace ig::chain

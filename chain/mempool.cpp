@@ -1,0 +1,140 @@
+#include "chain/mempool.hpp"
+
+#include <queue>
+
+#include "chain/hash.hpp"
+
+namespace ig::chain {
+
+Mempool::Mempool(Application& app, const StateReader& committed, std::string chain_id, MempoolConfig config)
+    : app_(app), chain_id_(std::move(chain_id)), config_(config), check_state_(committed) {}
+
+Expected<Hash> Mempool::add(const Transaction& tx, uint64_t next_height) {
+  Bytes encoded = encode_tx(tx);
+  // The signature check is the expensive part: do it before taking the lock.
+  IG_TRY(check_tx_stateless(tx, encoded.size(), chain_id_, next_height));
+  Hash hash = sha256(encoded);
+
+  std::lock_guard lock(mu_);
+  if (hashes_.count(hash)) return fail("mempool.duplicate", "transaction is already in the mempool");
+  auto& queue = by_sender_[tx.body.sender];
+  auto drop_empty = [&] {
+    if (queue.empty()) by_sender_.erase(tx.body.sender);
+  };
+  if (queue.size() >= config_.max_per_sender) {
+    drop_empty();
+    return fail("mempool.sender_full", "sender already has " + std::to_string(queue.size()) + " pending transactions");
+  }
+  if (hashes_.size() >= config_.max_txs || bytes_ + encoded.size() > config_.max_bytes) {
+    drop_empty();
+    return fail("mempool.full", "mempool is full; retry later or raise the fee");
+  }
+  size_t cp = check_state_.checkpoint();
+  Status ok = app_.check_tx(check_state_, TxEnvelope{tx, hash, encoded.size()});
+  if (!ok) {
+    check_state_.revert_to(cp);
+    drop_empty();
+    return fail(ok.error());
+  }
+  queue.push_back(Entry{tx, hash, encoded.size(), next_seq_++});
+  hashes_.insert(hash);
+  bytes_ += encoded.size();
+  return hash;
+}
+
+std::vector<Transaction> Mempool::reap(size_t max_txs, size_t max_bytes) const {
+  std::lock_guard lock(mu_);
+  struct Head {
+    Amount fee;
+    uint64_t seq;
+    const std::deque<Entry>* queue;
+    size_t pos;
+    bool operator<(const Head& o) const { return fee != o.fee ? fee < o.fee : seq > o.seq; }
+  };
+  std::priority_queue<Head> heads;
+  for (const auto& [sender, q] : by_sender_)
+    if (!q.empty()) heads.push(Head{q.front().tx.body.fee, q.front().seq, &q, 0});
+  std::vector<Transaction> out;
+  size_t bytes = 0;
+  while (!heads.empty() && out.size() < max_txs) {
+    Head h = heads.top();
+    heads.pop();
+    const Entry& e = (*h.queue)[h.pos];
+    // A sender whose next transaction does not fit is skipped entirely: later nonces would gap.
+    if (bytes + e.size > max_bytes) continue;
+    bytes += e.size;
+    out.push_back(e.tx);
+    if (h.pos + 1 < h.queue->size()) {
+      const Entry& next = (*h.queue)[h.pos + 1];
+      heads.push(Head{next.tx.body.fee, next.seq, h.queue, h.pos + 1});
+    }
+  }
+  return out;
+}
+
+void Mempool::remove_locked(std::map<Address, std::deque<Entry>>::iterator it, size_t from) {
+  auto& q = it->second;
+  for (size_t i = from; i < q.size(); ++i) {
+    hashes_.erase(q[i].hash);
+    bytes_ -= q[i].size;
+  }
+  q.erase(q.begin() + static_cast<std::ptrdiff_t>(from), q.end());
+}
+
+Status Mempool::commit_block(const std::function<Status()>& persist, uint64_t committed_height,
+                             const std::vector<Transaction>& committed) {
+  std::lock_guard lock(mu_);
+  IG_TRY(persist());
+  for (const auto& tx : committed) {
+    Hash h = tx_hash(tx);
+    if (!hashes_.erase(h)) continue;
+    auto it = by_sender_.find(tx.body.sender);
+    if (it == by_sender_.end()) continue;
+    auto& q = it->second;
+    for (size_t i = 0; i < q.size(); ++i)
+      if (q[i].hash == h) {
+        bytes_ -= q[i].size;
+        q.erase(q.begin() + static_cast<std::ptrdiff_t>(i));
+        break;
+      }
+  }
+  recheck_locked(committed_height + 1);
+  return {};
+}
+
+void Mempool::recheck_locked(uint64_t next_height) {
+  check_state_.reset();
+  for (auto it = by_sender_.begin(); it != by_sender_.end();) {
+    auto& q = it->second;
+    size_t keep = 0;
+    for (; keep < q.size(); ++keep) {
+      const Entry& e = q[keep];
+      if (e.tx.body.expiry_height != 0 && e.tx.body.expiry_height < next_height) break;
+      size_t cp = check_state_.checkpoint();
+      if (!app_.check_tx(check_state_, TxEnvelope{e.tx, e.hash, e.size})) {
+        check_state_.revert_to(cp);
+        break;
+      }
+    }
+    // Everything after the first failure would have a nonce gap, so it goes too.
+    remove_locked(it, keep);
+    it = q.empty() ? by_sender_.erase(it) : std::next(it);
+  }
+}
+
+size_t Mempool::size() const {
+  std::lock_guard lock(mu_);
+  return hashes_.size();
+}
+
+size_t Mempool::bytes() const {
+  std::lock_guard lock(mu_);
+  return bytes_;
+}
+
+bool Mempool::contains(const Hash& h) const {
+  std::lock_guard lock(mu_);
+  return hashes_.count(h) > 0;
+}
+
+}  // namespace ig::chain
