@@ -127,6 +127,12 @@ size_t Mempool::size() const {
   return hashes_.size();
 }
 
+size_t Mempool::pending_count(const Address& sender) const {
+  std::lock_guard lock(mu_);
+  auto it = by_sender_.find(sender);
+  return it == by_sender_.end() ? 0 : it->second.size();
+}
+
 size_t Mempool::bytes() const {
   std::lock_guard lock(mu_);
   return bytes_;

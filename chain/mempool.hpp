@@ -37,6 +37,7 @@ class Mempool {
   Status commit_block(const std::function<Status()>& persist, uint64_t height, const std::vector<Transaction>& included);
 
   size_t size() const;
+  size_t pending_count(const Address& sender) const;  // for a wallet's next nonce
   size_t bytes() const;
   bool contains(const Hash& tx_hash) const;
 
