@@ -1,0 +1,90 @@
+// Pre-tokenizer regexes (the ones llama.cpp uses for each tokenizer.ggml.pre),
+// run with PCRE2 in UTF + UCP mode so \p{L}, \p{N} and \s are Unicode-aware.
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "inference/tokenizer/tokenizer.hpp"
+
+namespace ig::tok {
+
+namespace {
+// GPT-2's pattern; its trailing `\s+` is implied by keeping unmatched gaps.
+constexpr const char* kGpt2 =
+    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+// Llama 3 and Qwen2 differ only in how many digits form one word.
+constexpr const char* kLlama3 =
+    R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+constexpr const char* kQwen2 =
+    R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+
+const char* pattern_for(std::string_view pre) {
+  if (pre == "gpt-2" || pre == "gpt2" || pre == "default") return kGpt2;
+  if (pre == "llama3" || pre == "llama-bpe" || pre == "llama-v3") return kLlama3;
+  if (pre == "qwen2") return kQwen2;
+  return nullptr;
+}
+
+struct CodeDeleter {
+  void operator()(pcre2_code* c) const { pcre2_code_free(c); }
+};
+using Code = std::unique_ptr<pcre2_code, CodeDeleter>;
+
+// Compiled patterns are shared by all threads (pcre2_code is read-only once built).
+const pcre2_code* compiled(const char* pattern) {
+  static std::mutex mu;
+  static std::map<const char*, Code> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = cache.find(pattern);
+  if (it != cache.end()) return it->second.get();
+  int err = 0;
+  PCRE2_SIZE err_off = 0;
+  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern), PCRE2_ZERO_TERMINATED,
+                                   PCRE2_UTF | PCRE2_UCP, &err, &err_off, nullptr);
+  if (code == nullptr) return nullptr;
+  pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // optional speed-up; interpreter otherwise
+  return cache.emplace(pattern, Code(code)).first->second.get();
+}
+
+struct MatchDataDeleter {
+  void operator()(pcre2_match_data* m) const { pcre2_match_data_free(m); }
+};
+}  // namespace
+
+Expected<std::vector<std::string>> pre_tokenize(std::string_view pre, std::string_view text) {
+  const char* pattern = pattern_for(pre);
+  if (pattern == nullptr)
+    return fail("tokenizer.unsupported_pre", "pre-tokenizer '" + std::string(pre) + "' is not supported");
+  const pcre2_code* code = compiled(pattern);
+  if (code == nullptr) return fail("tokenizer.regex", "pre-tokenizer regex failed to compile");
+  std::unique_ptr<pcre2_match_data, MatchDataDeleter> md(pcre2_match_data_create_from_pattern(code, nullptr));
+  if (!md) return fail("tokenizer.regex", "out of memory for regex match data");
+
+  std::vector<std::string> words;
+  const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
+  size_t start = 0;
+  uint32_t options = 0;  // the first match validates the whole subject as UTF-8
+  while (start < text.size()) {
+    const int rc = pcre2_match(code, subject, text.size(), start, options, md.get(), nullptr);
+    if (rc == PCRE2_ERROR_NOMATCH) break;
+    if (rc < 0) {
+      PCRE2_UCHAR msg[256];
+      pcre2_get_error_message(rc, msg, sizeof msg);
+      return fail("tokenizer.bad_utf8", "cannot pre-tokenize input: " + std::string(reinterpret_cast<char*>(msg)));
+    }
+    options = PCRE2_NO_UTF_CHECK;
+    const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md.get());
+    if (ov[0] > start) words.emplace_back(text.substr(start, ov[0] - start));
+    if (ov[1] == ov[0])  // none of the patterns can match empty; guard the loop anyway
+      return fail("tokenizer.regex", "pre-tokenizer regex matched an empty string");
+    words.emplace_back(text.substr(ov[0], ov[1] - ov[0]));
+    start = ov[1];
+  }
+  if (start < text.size()) words.emplace_back(text.substr(start));
+  return words;
+}
+
+}  // namespace ig::tok

@@ -1,0 +1,150 @@
+// infergrid-gguf: inspect GGUF files and write random-weight test models.
+//
+//   infergrid-gguf info FILE [--json]
+//   infergrid-gguf make --arch llama|qwen2 --dim D --layers L --heads H --kv-heads K
+//                       --ffn F --vocab V --ctx C --type f32|f16|q8_0|q4_0 --seed S [--tied] -o OUT
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "inference/gguf/gguf.hpp"
+#include "inference/gguf/random_model.hpp"
+
+namespace {
+using ig::gguf::File;
+using ig::gguf::TensorInfo;
+using ig::gguf::Value;
+using ig::gguf::ValueType;
+
+constexpr size_t kArrayPreview = 8;
+
+std::string type_name(ig::gguf::TensorType t) {
+  auto tr = ig::gguf::type_traits(t);
+  return tr ? std::string(tr->name) : "type" + std::to_string(static_cast<uint32_t>(t));
+}
+
+std::string dims_text(const TensorInfo& t) {
+  std::string out = "[";
+  for (uint32_t d = 0; d < t.n_dims; ++d) out += (d ? ", " : "") + std::to_string(t.ne[d]);
+  return out + "]";
+}
+
+nlohmann::json value_json(const Value& v) {
+  switch (v.type) {
+    case ValueType::U8: case ValueType::U16: case ValueType::U32: case ValueType::U64: return v.u;
+    case ValueType::I8: case ValueType::I16: case ValueType::I32: case ValueType::I64: return v.i;
+    case ValueType::F32: case ValueType::F64: return v.f;
+    case ValueType::BOOL: return v.b;
+    case ValueType::STRING: return v.str;
+    case ValueType::ARRAY: {
+      nlohmann::json arr = nlohmann::json::object();
+      arr["type"] = std::string(ig::gguf::value_type_name(v.elem_type));
+      arr["length"] = v.items.size();
+      nlohmann::json head = nlohmann::json::array();
+      for (size_t k = 0; k < std::min(v.items.size(), kArrayPreview); ++k) head.push_back(value_json(v.items[k]));
+      arr["head"] = head;
+      return arr;
+    }
+  }
+  return nullptr;
+}
+
+void print_json(const File& f) {
+  nlohmann::json j;
+  j["version"] = f.version();
+  j["alignment"] = f.alignment();
+  j["data_offset"] = f.data_offset();
+  j["file_size"] = f.file_size();
+  nlohmann::json meta = nlohmann::json::object();
+  for (const auto& kv : f.metadata()) meta[kv.key] = value_json(kv.value);
+  j["metadata"] = meta;
+  nlohmann::json tensors = nlohmann::json::array();
+  for (const auto& t : f.tensors()) {
+    nlohmann::json ne = nlohmann::json::array();
+    for (uint32_t d = 0; d < t.n_dims; ++d) ne.push_back(t.ne[d]);
+    tensors.push_back({{"name", t.name}, {"type", type_name(t.type)}, {"ne", ne},
+                       {"offset", t.offset}, {"bytes", t.n_bytes}});
+  }
+  j["tensors"] = tensors;
+  std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
+
+void print_text(const File& f) {
+  std::printf("GGUF v%u, alignment %u, data at %llu, %llu bytes\n", f.version(), f.alignment(),
+              static_cast<unsigned long long>(f.data_offset()), static_cast<unsigned long long>(f.file_size()));
+  std::printf("metadata (%zu):\n", f.metadata().size());
+  for (const auto& kv : f.metadata())
+    std::printf("  %-44s %-6s %s\n", kv.key.c_str(), std::string(ig::gguf::value_type_name(kv.value.type)).c_str(),
+                kv.value.render(kArrayPreview).c_str());
+  std::printf("tensors (%zu):\n", f.tensors().size());
+  uint64_t total = 0;
+  for (const auto& t : f.tensors()) {
+    std::printf("  %-32s %-5s %-20s offset %-10llu %llu bytes\n", t.name.c_str(), type_name(t.type).c_str(),
+                dims_text(t).c_str(), static_cast<unsigned long long>(t.offset),
+                static_cast<unsigned long long>(t.n_bytes));
+    total += t.n_bytes;
+  }
+  std::printf("tensor bytes: %llu\n", static_cast<unsigned long long>(total));
+}
+
+int run_info(const std::string& path, bool json) {
+  auto f = File::open(path);
+  if (!f) {
+    std::fprintf(stderr, "error: %s\n", f.error().to_string().c_str());
+    return 1;
+  }
+  json ? print_json(*f) : print_text(*f);
+  return 0;
+}
+
+int run_make(ig::gguf::RandomModelSpec spec, const std::string& type, const std::string& out) {
+  auto t = ig::gguf::tensor_type_from_name(type);
+  if (!t) {
+    std::fprintf(stderr, "error: %s\n", t.error().to_string().c_str());
+    return 2;
+  }
+  spec.type = *t;
+  if (auto st = ig::gguf::write_random_model(spec, out); !st) {
+    std::fprintf(stderr, "error: %s\n", st.error().to_string().c_str());
+    return 1;
+  }
+  std::printf("wrote %s\n", out.c_str());
+  return 0;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"infergrid-gguf: inspect GGUF files and write random-weight test models"};
+  app.require_subcommand(1);
+
+  auto* info = app.add_subcommand("info", "print a GGUF file's metadata (arrays abbreviated) and tensors");
+  std::string info_path;
+  bool json = false;
+  info->add_option("file", info_path, "GGUF file")->required();
+  info->add_flag("--json", json, "machine-readable output");
+
+  auto* make = app.add_subcommand("make", "write a random-weight llama or qwen2 model");
+  ig::gguf::RandomModelSpec spec;
+  std::string type = "f32";
+  std::string out;
+  make->add_option("--arch", spec.arch, "llama or qwen2")->check(CLI::IsMember({"llama", "qwen2"}));
+  make->add_option("--dim", spec.dim, "embedding length")->check(CLI::Range(1u, 65536u));
+  make->add_option("--layers", spec.layers, "block count")->check(CLI::Range(1u, 1024u));
+  make->add_option("--heads", spec.heads, "attention heads")->check(CLI::Range(1u, 65536u));
+  make->add_option("--kv-heads", spec.kv_heads, "key/value heads")->check(CLI::Range(1u, 65536u));
+  make->add_option("--ffn", spec.ffn, "feed-forward length")->check(CLI::Range(1u, 262144u));
+  make->add_option("--vocab", spec.vocab, "vocabulary size")->check(CLI::Range(1u, 1u << 22));
+  make->add_option("--ctx", spec.ctx, "context length")->check(CLI::Range(1u, 1u << 24));
+  make->add_option("--type", type, "matrix type")->check(CLI::IsMember({"f32", "f16", "q8_0", "q4_0"}));
+  make->add_option("--seed", spec.seed, "weight seed");
+  make->add_option("--rope-freq-base", spec.rope_freq_base, "RoPE base (default: 10000 llama, 1e6 qwen2)")
+      ->check(CLI::PositiveNumber);
+  make->add_flag("--tied", spec.tied, "omit output.weight (tied embeddings)");
+  make->add_option("-o,--output", out, "output file")->required();
+
+  CLI11_PARSE(app, argc, argv);
+  if (info->parsed()) return run_info(info_path, json);
+  return run_make(spec, type, out);
+}
