@@ -1,0 +1,12 @@
+// ig_engine public header: models (llama, qwen2), sessions with a KV cache,
+// sampling and generation over an ig_kernels backend.
+//
+//   IG_TRY_ASSIGN(model, ig::engine::Model::open("m.gguf"));
+//   IG_TRY_ASSIGN(backend, ig::kernels::make_backend({ig::kernels::BackendKind::Cpu, 2}));
+//   IG_TRY_ASSIGN(gen, ig::engine::generate(model, *backend, prompt_ids, params, eos));
+#pragma once
+
+#include "inference/engine/generator.hpp"
+#include "inference/engine/model.hpp"
+#include "inference/engine/sampler.hpp"
+#include "inference/engine/session.hpp"

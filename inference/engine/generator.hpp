@@ -1,0 +1,35 @@
+// Generation: prefill the prompt, then decode one token at a time, recording
+// each step's decision (for the receipt) and stopping on EOS or max_tokens.
+// An EOS token that stops generation is part of the output.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "common/expected.hpp"
+#include "inference/engine/model.hpp"
+#include "inference/engine/sampler.hpp"
+#include "kernels/kernels.hpp"
+
+namespace ig::engine {
+
+struct Generation {
+  std::vector<int32_t> tokens;   // generated ids (EOS included when it stopped generation)
+  std::vector<Decision> steps;   // one per generated token
+  bool stopped_on_eos = false;
+  double prefill_seconds = 0;
+  double decode_seconds = 0;
+  int prompt_tokens = 0;
+};
+
+// Return false to stop early (the token already produced is kept).
+using TokenFn = std::function<bool(int32_t token)>;
+
+// eos_id < 0: never stop on EOS. Fails if prompt + max_tokens exceeds the context.
+Expected<Generation> generate(const Model& model, kernels::Backend& backend,
+                              std::span<const int32_t> prompt, const SamplingParams& params,
+                              int32_t eos_id, const TokenFn& on_token = nullptr);
+
+}  // namespace ig::engine

@@ -1,0 +1,71 @@
+// A llama / qwen2 model: hyper-parameters and weight views over a GGUF file.
+//
+// Tensor names and shapes follow llama.cpp (ne0 = input features):
+//   token_embd [dim, vocab], output_norm [dim], output [dim, vocab] (absent:
+//   tied to token_embd), and per block blk.N.{attn_norm, attn_q, attn_k, attn_v,
+//   attn_output, ffn_norm, ffn_gate, ffn_up, ffn_down}; qwen2 also has
+//   attn_{q,k,v}.bias. llama rotates adjacent pairs, qwen2 NeoX halves.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/expected.hpp"
+#include "inference/gguf/gguf.hpp"
+#include "kernels/kernels.hpp"
+
+namespace ig::engine {
+
+enum class Arch { Llama, Qwen2 };
+
+struct ModelConfig {
+  Arch arch = Arch::Llama;
+  int dim = 0;
+  int n_layers = 0;
+  int n_heads = 0;
+  int n_kv_heads = 0;
+  int head_dim = 0;
+  int ffn_dim = 0;
+  int vocab = 0;
+  int context = 0;
+  float rms_eps = 1e-5f;
+  kernels::RopeParams rope;
+  int32_t bos_id = -1;  // -1: none in the metadata
+  int32_t eos_id = -1;
+
+  int q_dim() const { return n_heads * head_dim; }
+  int kv_dim() const { return n_kv_heads * head_dim; }
+};
+
+struct LayerWeights {
+  const float* attn_norm = nullptr;
+  kernels::Weight wq, wk, wv, wo;
+  const float* bq = nullptr;  // qwen2 only
+  const float* bk = nullptr;
+  const float* bv = nullptr;
+  const float* ffn_norm = nullptr;
+  kernels::Weight w_gate, w_up, w_down;
+};
+
+class Model {
+ public:
+  // Checks architecture, hyper-parameters and every tensor's type and shape.
+  static Expected<Model> from_gguf(gguf::File file);
+  static Expected<Model> open(const std::string& path);
+
+  const ModelConfig& config() const { return cfg_; }
+  const gguf::File& file() const { return file_; }
+  const kernels::Weight& token_embd() const { return token_embd_; }
+  const kernels::Weight& output() const { return output_; }
+  const float* output_norm() const { return output_norm_; }
+  const std::vector<LayerWeights>& layers() const { return layers_; }
+
+ private:
+  gguf::File file_;
+  ModelConfig cfg_;
+  kernels::Weight token_embd_, output_;
+  const float* output_norm_ = nullptr;
+  std::vector<LayerWeights> layers_;
+};
+
+}  // namespace ig::engine
