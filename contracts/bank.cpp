@@ -1,5 +1,7 @@
 #include "contracts/bank.hpp"
 
+#include <stdexcept>
+
 #include "chain/codec.hpp"
 
 namespace ig::contracts::bank {
