@@ -1,0 +1,63 @@
+// JSON-RPC 2.0 message handling, independent of the transport: parse one
+// incoming text (a request or a batch), validate it, call the methods and
+// build the reply text. The WebSocket and HTTP sessions both use it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rpc/types.hpp"
+
+namespace ig::rpc::detail {
+
+// What a connection offers to the built-in subscribe/unsubscribe methods.
+// HTTP has none: those methods then answer kMethodNotSupported.
+class SubscriptionHost {
+ public:
+  virtual ~SubscriptionHost() = default;
+  virtual MethodResult subscribe(const std::string& topic, const json& filter) = 0;
+  virtual bool unsubscribe(const std::string& id) = 0;
+};
+
+struct DispatchLimits {
+  size_t max_batch = 100;
+  size_t max_depth = 64;  // JSON nesting; deeper input is refused before it is built
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(std::map<std::string, Handler> methods, std::vector<std::string> topics,
+             DispatchLimits limits);
+
+  // Handles one message. Returns the reply text, or nullopt when the message
+  // held only notifications (requests without an id), which get no reply.
+  std::optional<std::string> handle(std::string_view text, SubscriptionHost* host) const;
+
+  uint64_t requests_handled() const { return requests_.load(std::memory_order_relaxed); }
+  bool has_method(const std::string& name) const { return methods_.count(name) != 0; }
+
+ private:
+  std::optional<json> handle_one(const json& request, SubscriptionHost* host) const;
+  MethodResult invoke(const std::string& method, const json& params, SubscriptionHost* host) const;
+  MethodResult list_methods() const;
+
+  std::map<std::string, Handler> methods_;
+  std::vector<std::string> topics_;
+  DispatchLimits limits_;
+  mutable std::atomic<uint64_t> requests_{0};
+};
+
+// Names the dispatcher answers itself; add_method refuses them.
+bool is_reserved_method(const std::string& name);
+
+// Serialization that never throws on invalid UTF-8 in handler output.
+std::string to_text(const json& value);
+json error_object(const RpcError& e);
+std::string error_reply_text(const RpcError& e);  // with "id": null
+
+}  // namespace ig::rpc::detail

@@ -1,0 +1,70 @@
+// The live subscriptions of a server: which connection wants which topic,
+// with which filter, and fan-out of published notifications to them.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "rpc/detail/outbound.hpp"
+#include "rpc/types.hpp"
+
+namespace ig::rpc::detail {
+
+// A connection that can receive notifications (the WebSocket session).
+class Subscriber {
+ public:
+  enum class Push { queued, overflow, closed };
+  virtual ~Subscriber() = default;
+  // Appends to the outbound queue without waiting on the network. `overflow`
+  // means the queue limit was hit: the subscriber is now being dropped.
+  virtual Push push_notification(Outbound message) = 0;
+  // Called (outside the registry lock) after an overflow removed its subscriptions.
+  virtual void on_dropped() = 0;
+};
+
+// An event matches when, for every key of the filter, event[key] equals the
+// filter's value or event[key] is an array that contains it. A null filter
+// matches everything; an event that is not an object matches only null.
+bool filter_matches(const json& filter, const json& event);
+
+class SubscriptionRegistry {
+ public:
+  SubscriptionRegistry(std::vector<std::string> topics, size_t max_per_subscriber);
+
+  // Returns the new subscription id, or kLimitExceeded / kInvalidParams.
+  MethodResult add(const std::shared_ptr<Subscriber>& owner, const std::string& topic,
+                   const json& filter);
+  bool remove(const Subscriber* owner, const std::string& id);
+  void remove_all(const Subscriber* owner);
+
+  // Queues `result` for every matching subscription; returns how many.
+  size_t publish(const std::string& topic, const json& result);
+
+  size_t size() const;
+  uint64_t dropped() const;
+
+ private:
+  struct Entry {
+    std::string topic;
+    json filter;
+    std::weak_ptr<Subscriber> owner;
+    const Subscriber* key;
+  };
+  std::string new_id();  // caller holds mu_
+  void erase_owner(const Subscriber* owner);  // caller holds mu_
+
+  std::vector<std::string> topics_;
+  size_t max_per_subscriber_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::unordered_map<std::string, Entry>> by_topic_;
+  std::unordered_map<std::string, std::string> topic_of_;            // id -> topic
+  std::unordered_map<const Subscriber*, std::vector<std::string>> ids_of_;  // owner -> ids
+  std::mt19937_64 rng_;
+  uint64_t dropped_ = 0;
+};
+
+}  // namespace ig::rpc::detail

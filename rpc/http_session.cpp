@@ -1,0 +1,214 @@
+// An HTTP connection: JSON-RPC over POST, a health answer on GET, and the
+// hand-off of WebSocket upgrade requests. Also answers connections over the
+// limit with 503.
+#include <spdlog/spdlog.h>
+
+#include "rpc/detail/sessions.hpp"
+
+namespace ig::rpc::detail {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kReadTimeout = 30s;    // idle keep-alive connections are closed after this
+constexpr auto kDrainTimeout = 2s;    // lingering read after refusing a request
+constexpr size_t kHeaderLimit = 16 * 1024;
+constexpr size_t kMaxRejecting = 64;  // 503 answers in flight; beyond, just close
+
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+Response json_response(const Request& req, http::status status, std::string body) {
+  Response res{status, req.version()};
+  res.set(http::field::server, "infergrid-rpc");
+  res.set(http::field::content_type, "application/json");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+std::string error_body(const std::string& message) { return to_text(json{{"error", message}}); }
+
+bool is_json_content(const Request& req) {
+  auto it = req.find(http::field::content_type);
+  if (it == req.end()) return true;  // curl -d without -H: be forgiving
+  std::string_view type = it->value();
+  return type.substr(0, 16) == "application/json";
+}
+
+// Serves one connection: a keep-alive loop of request -> response.
+// `reject` answers the first request with 503 and closes (over max_connections).
+class HttpSession : public std::enable_shared_from_this<HttpSession>, public Session {
+ public:
+  HttpSession(tcp::socket socket, std::shared_ptr<ServerState> state, ConnectionSlot slot, bool reject)
+      : stream_(std::move(socket)),
+        state_(std::move(state)),
+        slot_(std::move(slot)),
+        reject_(reject),
+        remote_(remote_name(stream_.socket())) {}
+
+  ~HttpSession() override {
+    state_->untrack(this);
+    if (reject_) state_->rejecting.fetch_sub(1);
+  }
+
+  void start() {
+    state_->track(this, weak_from_this());
+    spdlog::debug("rpc: connection from {}{}", remote_, reject_ ? " (over the limit)" : "");
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+  }
+
+  void shutdown() override {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      error_code ignored;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      self->stream_.close();
+    });
+  }
+
+ private:
+  void do_read() {
+    if (state_->stopping) return;
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(state_->config.max_message_bytes);
+    stream_.expires_after(kReadTimeout);
+    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, size_t) {
+      self->on_read(ec);
+    });
+  }
+
+  void on_read(error_code ec) {
+    if (ec == http::error::end_of_stream) return close_gracefully();
+    if (ec == http::error::body_limit) return refuse_too_large();
+    if (ec) {
+      if (ec != beast::error::timeout && ec != net::error::operation_aborted &&
+          ec != net::error::connection_reset) {
+        spdlog::debug("rpc: bad HTTP request from {}: {}", remote_, ec.message());
+        return refuse(http::status::bad_request, error_body("bad HTTP request: " + ec.message()));
+      }
+      return;
+    }
+    if (reject_) {
+      const auto limit = std::to_string(state_->config.max_connections);
+      return refuse(http::status::service_unavailable,
+                    error_reply_text({kLimitExceeded, "too many connections (limit " + limit + ")"}));
+    }
+    if (websocket::is_upgrade(parser_->get())) {
+      stream_.expires_never();
+      run_ws_session(std::move(stream_), parser_->release(), state_, std::move(slot_));
+      return;
+    }
+    write(handle(parser_->get()));
+  }
+
+  Response handle(const Request& req) {
+    if (req.method() == http::verb::post) {
+      if (!is_json_content(req)) {
+        return json_response(req, http::status::unsupported_media_type,
+                             error_body("Content-Type must be application/json"));
+      }
+      auto reply = state_->dispatcher.handle(req.body(), nullptr);
+      if (!reply) return json_response(req, http::status::no_content, "");
+      return json_response(req, http::status::ok, std::move(*reply));
+    }
+    if (req.method() == http::verb::get) {
+      if (req.target() != "/" && req.target() != "/health") {
+        return json_response(req, http::status::not_found, error_body("not found"));
+      }
+      json health = {{"status", "ok"}, {"service", "infergrid-rpc"},
+                     {"connections", state_->connections.load()}};
+      return json_response(req, http::status::ok, to_text(health));
+    }
+    Response res = json_response(req, http::status::method_not_allowed,
+                                 error_body("use POST for JSON-RPC or GET for health"));
+    res.set(http::field::allow, "GET, POST");
+    return res;
+  }
+
+  void write(Response res) {
+    bool keep_alive = res.keep_alive() && !state_->stopping;
+    res.keep_alive(keep_alive);
+    auto shared = std::make_shared<Response>(std::move(res));
+    stream_.expires_after(kReadTimeout);
+    http::async_write(stream_, *shared,
+                      [self = shared_from_this(), shared, keep_alive](error_code ec, size_t) {
+                        if (ec) return;
+                        if (keep_alive) return self->do_read();
+                        self->close_gracefully();
+                      });
+  }
+
+  void refuse_too_large() {
+    const auto limit = std::to_string(state_->config.max_message_bytes);
+    spdlog::info("rpc: HTTP request from {} over {} bytes refused", remote_, limit);
+    refuse(http::status::payload_too_large,
+           error_reply_text({kLimitExceeded, "message too large (limit " + limit + " bytes)"}));
+  }
+
+  // Answers and closes. The client may still be sending its body, so the
+  // answer is followed by a lingering read: closing with unread input would
+  // reset the connection and could destroy the answer before it is read.
+  void refuse(http::status status, std::string body) {
+    auto res = std::make_shared<Response>(status, 11);
+    res->set(http::field::server, "infergrid-rpc");
+    res->set(http::field::content_type, "application/json");
+    res->keep_alive(false);
+    res->body() = std::move(body);
+    res->prepare_payload();
+    stream_.expires_after(kDrainTimeout);
+    http::async_write(stream_, *res, [self = shared_from_this(), res](error_code ec, size_t) {
+      if (ec) return;
+      error_code ignored;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      self->drain();
+    });
+  }
+
+  void drain() {
+    stream_.async_read_some(net::buffer(scratch_), [self = shared_from_this()](error_code ec, size_t) {
+      if (ec) return self->stream_.close();
+      self->drain();
+    });
+  }
+
+  void close_gracefully() {
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<ServerState> state_;
+  ConnectionSlot slot_;
+  bool reject_;
+  std::string remote_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::array<char, 16 * 1024> scratch_;
+};
+
+}  // namespace
+
+std::string remote_name(const tcp::socket& socket) {
+  error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  if (ec) return "?";
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+void run_http_session(tcp::socket socket, std::shared_ptr<ServerState> state, ConnectionSlot slot) {
+  std::make_shared<HttpSession>(std::move(socket), std::move(state), std::move(slot), false)->start();
+}
+
+void run_reject_session(tcp::socket socket, std::shared_ptr<ServerState> state) {
+  if (state->rejecting.fetch_add(1) >= kMaxRejecting) {
+    state->rejecting.fetch_sub(1);
+    error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  std::make_shared<HttpSession>(std::move(socket), std::move(state), ConnectionSlot{}, true)->start();
+}
+
+}  // namespace ig::rpc::detail
