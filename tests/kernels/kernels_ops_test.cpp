@@ -1,0 +1,232 @@
+// Fast CPU backend against the reference backend, and the batch/thread
+// invariance the engine's bitwise guarantees rest on.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "inference/gguf/quant.hpp"
+#include "kernels/cpu/dot.hpp"
+#include "kernels/formats.hpp"
+#include "kernels/kernels.hpp"
+#include "weights.hpp"
+
+namespace ig::kernels {
+namespace {
+
+using testing::kAllTypes;
+using testing::make_weight;
+using testing::random_floats;
+
+std::unique_ptr<Backend> backend(BackendKind k, int threads = 1) {
+  auto b = make_backend({k, threads});
+  EXPECT_TRUE(b) << b.error().to_string();
+  return std::move(*b);
+}
+
+// |fast - ref| <= tol * sum_c |w_rc x_c|: a bound scaled to the dot's own size.
+double matmul_bound(const Weight& w, const float* x, int64_t r) {
+  std::vector<float> row(size_t(w.cols));
+  backend(BackendKind::Reference)->get_rows(w, std::vector<int32_t>{int32_t(r)}.data(), 1, row.data());
+  double s = 0;
+  for (int64_t c = 0; c < w.cols; ++c) s += std::fabs(double(row[c]) * x[c]);
+  return s;
+}
+
+double tolerance_for(DType t) {
+  // dense: float32 rounding; quantized: the activation is quantized to Q8_0
+  // (relative error ~1/254 per element) on the fast path only.
+  return (t == DType::F32 || t == DType::F16) ? 1e-5 : 1.5e-2;
+}
+
+TEST(KernelsFp16, ConversionMatchesGgufReferenceForEveryHalf) {
+  for (uint32_t h = 0; h < 65536; ++h) {
+    const float a = fp16_to_fp32(uint16_t(h)), b = gguf::fp16_to_fp32(uint16_t(h));
+    if (std::isnan(b)) { EXPECT_TRUE(std::isnan(a)); continue; }
+    ASSERT_EQ(fp32_to_bits(a), fp32_to_bits(b)) << h;
+    ASSERT_EQ(fp32_to_fp16(a), uint16_t(h)) << h;  // round trip of every non-NaN half
+  }
+  EXPECT_EQ(fp32_to_fp16(65520.f), 0x7c00);  // rounds to inf
+  EXPECT_EQ(fp32_to_fp16(1.0f + 1.0f / 4096), 0x3c00);  // tie to even
+}
+
+TEST(KernelsTypes, RowBytesAndShapeChecks) {
+  EXPECT_EQ(row_bytes(DType::F32, 64), 256u);
+  EXPECT_EQ(row_bytes(DType::F16, 64), 128u);
+  EXPECT_EQ(row_bytes(DType::Q8_0, 64), 68u);
+  EXPECT_EQ(row_bytes(DType::Q4_0, 64), 36u);
+  EXPECT_FALSE(row_shape_valid(DType::Q4_0, 48));
+  EXPECT_TRUE(row_shape_valid(DType::F16, 172));
+  EXPECT_FALSE(dtype_supported(12));  // Q4_K
+  EXPECT_FALSE(make_backend({BackendKind::Cpu, -1}));
+  EXPECT_FALSE(parse_backend_kind("tpu"));
+}
+
+TEST(KernelsDequant, ReferenceRowsMatchGgufDequantizer) {
+  for (DType t : kAllTypes) {
+    auto w = make_weight(t, 3, 64, 7);
+    std::vector<float> a(64), b(64);
+    for (int32_t r = 0; r < 3; ++r) {
+      backend(BackendKind::Reference)->get_rows(w.view, &r, 1, a.data());
+      ASSERT_TRUE(gguf::dequantize_row(gguf::TensorType(uint32_t(t)),
+                                       w.bytes.data() + r * row_bytes(t, 64), b.data(), 64));
+      for (int i = 0; i < 64; ++i) ASSERT_EQ(a[i], b[i]) << dtype_name(t);
+    }
+  }
+}
+
+class KernelsMatmul : public ::testing::TestWithParam<DType> {};
+
+TEST_P(KernelsMatmul, FastMatchesReferenceWithinTolerance) {
+  const DType t = GetParam();
+  const int64_t cols = (t == DType::F32 || t == DType::F16) ? 172 : 160;  // 172: a ragged tail
+  auto w = make_weight(t, 37, cols, 11);
+  const int T = 6;
+  const auto x = random_floats(size_t(T * cols), 12);
+  std::vector<float> ref(size_t(T * 37)), fast(ref.size());
+  backend(BackendKind::Reference)->matmul(w.view, x.data(), T, ref.data());
+  backend(BackendKind::Cpu, 2)->matmul(w.view, x.data(), T, fast.data());
+  for (int tk = 0; tk < T; ++tk)
+    for (int64_t r = 0; r < 37; ++r) {
+      const double bound = tolerance_for(t) * matmul_bound(w.view, x.data() + tk * cols, r);
+      ASSERT_LE(std::fabs(fast[tk * 37 + r] - ref[tk * 37 + r]), bound)
+          << dtype_name(t) << " token " << tk << " row " << r;
+    }
+}
+
+TEST_P(KernelsMatmul, BatchAndThreadInvariantBitwise) {
+  const DType t = GetParam();
+  const int64_t cols = (t == DType::F32 || t == DType::F16) ? 200 : 192;
+  const int64_t rows = 53;
+  auto w = make_weight(t, rows, cols, 21);
+  const int T = 11;
+  const auto x = random_floats(size_t(T * cols), 22);
+  std::vector<float> batch(size_t(T * rows)), single(batch.size()), two(batch.size());
+  auto b1 = backend(BackendKind::Cpu, 1);
+  b1->matmul(w.view, x.data(), T, batch.data());
+  for (int tk = 0; tk < T; ++tk) b1->matmul(w.view, x.data() + tk * cols, 1, single.data() + tk * rows);
+  backend(BackendKind::Cpu, 2)->matmul(w.view, x.data(), T, two.data());
+  EXPECT_EQ(0, std::memcmp(batch.data(), single.data(), batch.size() * 4)) << dtype_name(t);
+  EXPECT_EQ(0, std::memcmp(batch.data(), two.data(), batch.size() * 4)) << dtype_name(t);
+}
+
+TEST_P(KernelsMatmul, ScalarFallbackAgreesWithAvx2) {
+  if (!cpu_has_avx2()) GTEST_SKIP() << "no AVX2 on this CPU";
+  const DType t = GetParam();
+  const int64_t cols = 128;
+  auto w = make_weight(t, 5, cols, 31);
+  auto x = random_floats(size_t(2 * cols), 32);
+  float a[2], b[2];
+  const auto& s = cpu::scalar_table();
+  const auto& v = cpu::avx2_table();
+  if (t == DType::F32 || t == DType::F16) {
+    if (t == DType::F32) {
+      s.f32(static_cast<const float*>(w.view.data), x.data(), cols, 2, cols, a, 1);
+      v.f32(static_cast<const float*>(w.view.data), x.data(), cols, 2, cols, b, 1);
+    } else {
+      s.f16(static_cast<const uint16_t*>(w.view.data), x.data(), cols, 2, cols, a, 1);
+      v.f16(static_cast<const uint16_t*>(w.view.data), x.data(), cols, 2, cols, b, 1);
+    }
+  } else {
+    std::vector<BlockQ8_0> xq(8);
+    cpu::quantize_row_q8_0(x.data(), cols, xq.data());
+    cpu::quantize_row_q8_0(x.data() + cols, cols, xq.data() + 4);
+    if (t == DType::Q8_0) {
+      s.q8_0(static_cast<const BlockQ8_0*>(w.view.data), xq.data(), 4, 2, 4, a, 1);
+      v.q8_0(static_cast<const BlockQ8_0*>(w.view.data), xq.data(), 4, 2, 4, b, 1);
+    } else {
+      s.q4_0(static_cast<const BlockQ4_0*>(w.view.data), xq.data(), 4, 2, 4, a, 1);
+      v.q4_0(static_cast<const BlockQ4_0*>(w.view.data), xq.data(), 4, 2, 4, b, 1);
+    }
+  }
+  for (int i = 0; i < 2; ++i) EXPECT_NEAR(a[i], b[i], 1e-4 * (1 + std::fabs(a[i]))) << dtype_name(t);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTypes, KernelsMatmul, ::testing::ValuesIn(kAllTypes),
+                         [](const auto& info) { return std::string(dtype_name(info.param)); });
+
+TEST(KernelsQuantize, ActivationQ8MatchesGgufReference) {
+  auto x = random_floats(256, 41, 3.0f);
+  std::vector<BlockQ8_0> mine(8);
+  std::vector<gguf::block_q8_0> theirs(8);
+  cpu::quantize_row_q8_0(x.data(), 256, mine.data());
+  gguf::quantize_row_q8_0(x.data(), theirs.data(), 256);
+  EXPECT_EQ(0, std::memcmp(mine.data(), theirs.data(), 8 * sizeof(BlockQ8_0)));
+}
+
+struct AttnCase {
+  AttentionShape shape{4, 2, 16};
+  int ctx = 9;
+  std::vector<float> q, k, v;
+  std::vector<int32_t> pos;
+  AttnCase() {
+    q = random_floats(size_t(ctx) * 4 * 16, 51);
+    k = random_floats(size_t(ctx) * 2 * 16, 52);
+    v = random_floats(size_t(ctx) * 2 * 16, 53);
+    for (int i = 0; i < ctx; ++i) pos.push_back(i);
+  }
+};
+
+TEST(KernelsAttention, FastMatchesReference) {
+  AttnCase c;
+  std::vector<float> ref(c.q.size()), fast(c.q.size());
+  backend(BackendKind::Reference)->attention(c.q.data(), c.k.data(), c.v.data(), c.ctx, c.pos.data(), c.shape, ref.data());
+  backend(BackendKind::Cpu, 2)->attention(c.q.data(), c.k.data(), c.v.data(), c.ctx, c.pos.data(), c.shape, fast.data());
+  for (size_t i = 0; i < ref.size(); ++i) ASSERT_NEAR(ref[i], fast[i], 1e-5) << i;
+  // position 0 attends only to key 0: output equals v row 0 of the kv head
+  for (int h = 0; h < 4; ++h)
+    for (int i = 0; i < 16; ++i) EXPECT_NEAR(ref[h * 16 + i], c.v[(h / 2) * 16 + i], 1e-6);
+}
+
+TEST(KernelsAttention, OneQueryAtATimeEqualsBatchBitwise) {
+  AttnCase c;
+  auto b = backend(BackendKind::Cpu, 2);
+  std::vector<float> batch(c.q.size()), single(c.q.size());
+  b->attention(c.q.data(), c.k.data(), c.v.data(), c.ctx, c.pos.data(), c.shape, batch.data());
+  const size_t qd = 4 * 16;
+  for (int t = 0; t < c.ctx; ++t)
+    backend(BackendKind::Cpu, 1)->attention(c.q.data() + t * qd, c.k.data(), c.v.data(), 1,
+                                            c.pos.data() + t, c.shape, single.data() + t * qd);
+  EXPECT_EQ(0, std::memcmp(batch.data(), single.data(), batch.size() * 4));
+}
+
+TEST(KernelsNorm, RmsnormAndElementwiseMatchReference) {
+  const int dim = 100, T = 3;
+  auto x = random_floats(size_t(dim * T), 61), w = random_floats(size_t(dim), 62);
+  std::vector<float> a(x.size()), b(x.size());
+  backend(BackendKind::Reference)->rmsnorm(x.data(), w.data(), T, dim, 1e-5f, a.data());
+  backend(BackendKind::Cpu, 2)->rmsnorm(x.data(), w.data(), T, dim, 1e-5f, b.data());
+  for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-5 * (1 + std::fabs(a[i])));
+  // rms of the normalized row with unit weights is 1
+  std::vector<float> ones(size_t(dim), 1.0f);
+  std::vector<float> n(static_cast<size_t>(dim));
+  backend(BackendKind::Cpu)->rmsnorm(x.data(), ones.data(), 1, dim, 0.0f, n.data());
+  double ss = 0;
+  for (float v : n) ss += double(v) * v;
+  EXPECT_NEAR(ss / dim, 1.0, 1e-5);
+  float g[2] = {0.0f, 2.0f}, u[2] = {3.0f, 1.0f}, o[2];
+  backend(BackendKind::Cpu)->swiglu(g, u, 2, o);
+  EXPECT_FLOAT_EQ(o[0], 0.0f);
+  EXPECT_NEAR(o[1], 2.0f / (1.0f + std::exp(-2.0f)), 1e-6);
+}
+
+TEST(KernelsRope, NormalAndNeoxRotatePairsAsDocumented) {
+  // head_dim 4, rope_dim 4, position 1: pair i rotates by theta_i = 10000^(-2i/4)
+  float normal[4] = {1, 0, 1, 0}, neox[4] = {1, 1, 0, 0};
+  int32_t pos = 1;
+  auto b = backend(BackendKind::Cpu);
+  b->rope(normal, 1, 1, 4, &pos, RopeParams{4, 10000.f, false});
+  b->rope(neox, 1, 1, 4, &pos, RopeParams{4, 10000.f, true});
+  const double t0 = 1.0, t1 = 0.01;
+  EXPECT_NEAR(normal[0], std::cos(t0), 1e-6);
+  EXPECT_NEAR(normal[1], std::sin(t0), 1e-6);
+  EXPECT_NEAR(normal[2], std::cos(t1), 1e-6);
+  EXPECT_NEAR(normal[3], std::sin(t1), 1e-6);
+  EXPECT_NEAR(neox[0], std::cos(t0), 1e-6);  // pair (0,2)
+  EXPECT_NEAR(neox[2], std::sin(t0), 1e-6);
+  EXPECT_NEAR(neox[1], std::cos(t1), 1e-6);  // pair (1,3)
+  EXPECT_NEAR(neox[3], std::sin(t1), 1e-6);
+}
+
+}  // namespace
+}  // namespace ig::kernels
