@@ -1,0 +1,52 @@
+// A wallet directory: one keystore file per key, named NAME.json, in a 0700 directory.
+//
+//   IG_TRY_ASSIGN(w, ig::wallet::Wallet::open(ig::wallet::default_wallet_dir()));
+//   IG_TRY_ASSIGN(entry, w.create("alice", password));      // a fresh key
+//   IG_TRY_ASSIGN(entry, w.find("alice"));                  // by name or by ig1... address
+//   IG_TRY_ASSIGN(key, w.unlock(entry, password));
+//
+// Error codes: "wallet.not_found", "wallet.exists" (name or address already present),
+// plus the keystore and file codes.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "wallet/keystore.hpp"
+
+namespace ig::wallet {
+
+// $INFERGRID_WALLET_DIR when set and non-empty, else $HOME/.infergrid/wallet.
+std::string default_wallet_dir();
+
+struct WalletEntry {
+  std::string name;
+  chain::Address address{};
+  std::string path;
+};
+
+class Wallet {
+ public:
+  // Creates the directory (0700) when it does not exist.
+  static Expected<Wallet> open(const std::string& dir);
+
+  const std::string& dir() const { return dir_; }
+  std::string path_for(std::string_view name) const;
+
+  // Every readable keystore, sorted by name; files that are not keystores are skipped and
+  // reported in `skipped` (path: reason) when given.
+  std::vector<WalletEntry> list(std::vector<std::string>* skipped = nullptr) const;
+  // `name_or_address` is a key name or an ig1... address.
+  Expected<WalletEntry> find(std::string_view name_or_address) const;
+
+  Expected<WalletEntry> create(std::string_view name, std::string_view password, const KdfParams& kdf = {}) const;
+  Expected<WalletEntry> import(std::string_view name, const chain::SecretKey& key, std::string_view password,
+                               const KdfParams& kdf = {}) const;
+  Expected<chain::SecretKey> unlock(const WalletEntry& entry, std::string_view password) const;
+
+ private:
+  explicit Wallet(std::string dir) : dir_(std::move(dir)) {}
+  std::string dir_;
+};
+
+}  // namespace ig::wallet
