@@ -1,0 +1,258 @@
+// The LMDB store on real temp directories: commit, close, reopen; rejection of a block at
+// the wrong height (leaving everything as it was); map growth; genesis only once.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/chain/fixtures.hpp"
+
+namespace ig::testing {
+namespace {
+
+struct StoredBlock {
+  Block block;
+  Commit commit;
+  std::vector<Receipt> receipts;
+  WriteSet writes;
+};
+
+Bytes key(const std::string& s) { return state_key(StatePrefix::kBank, view(s)); }
+Bytes val(const std::string& s) { return Bytes(s.begin(), s.end()); }
+
+// A block with real signed transactions, a signed commit, one receipt per transaction and
+// the given state writes. The store does not re-execute, so the roots only need to be stable.
+StoredBlock make_block(uint64_t height, const Hash& prev, size_t ntx, WriteSet writes) {
+  TestKeys k;
+  StoredBlock sb;
+  sb.block.header.chain_id = kChainId;
+  sb.block.header.height = height;
+  sb.block.header.time_ms = 1000 * height;
+  sb.block.header.prev_hash = prev;
+  sb.block.header.proposer = k.validator.public_key();
+  for (size_t i = 0; i < ntx; ++i)
+    sb.block.txs.push_back(make_transfer(k.alice, height * 100 + i, k.bob.public_key(), i + 1));
+  sb.block.header.tx_root = tx_root(sb.block.txs);
+  for (size_t i = 0; i < ntx; ++i) {
+    Receipt r;
+    r.tx_hash = tx_hash(sb.block.txs[i]);
+    r.height = height;
+    r.index = static_cast<uint32_t>(i);
+    r.code = i % 2 ? TxCode::kInsufficientFunds : TxCode::kOk;
+    r.fee_paid = 2000;
+    r.events.push_back(Event{"transfer", {{"amount", std::to_string(i + 1)}}});
+    sb.receipts.push_back(r);
+  }
+  sb.block.header.receipts_root = receipts_root(sb.receipts);
+  sb.writes = std::move(writes);
+  sb.block.header.state_root = next_state_root(prev, sb.writes);
+  sb.commit = sign_commit(k.validator, sb.block);
+  return sb;
+}
+
+Status commit(Store& s, const StoredBlock& sb) {
+  return s.commit_block(BlockCommit{&sb.block, &sb.commit, &sb.receipts, &sb.writes});
+}
+
+std::unique_ptr<Store> open_store(const std::string& path, size_t map = 64u << 20) {
+  auto s = Store::open(StoreConfig{path, map, true});
+  if (!s) throw std::runtime_error(s.error().to_string());
+  return std::move(*s);
+}
+
+void write_test_genesis(Store& s) {
+  WriteSet g{{key("k1"), val("genesis-1")}, {key("k2"), val("genesis-2")}};
+  ASSERT_TRUE(s.write_genesis(kChainId, hash_of("genesis"), g, hash_of("genesis-root")));
+}
+
+// Everything about `sb` is readable from `s` exactly as it was written.
+void expect_block_stored(const Store& s, const StoredBlock& sb) {
+  const uint64_t h = sb.block.header.height;
+  auto b = s.block_at(h);
+  ASSERT_TRUE(b);
+  ASSERT_TRUE(b->has_value()) << "no block at " << h;
+  EXPECT_EQ(**b, sb.block);
+  EXPECT_EQ(s.height_of(block_hash(sb.block.header)), h);
+  auto c = s.commit_at(h);
+  ASSERT_TRUE(c && c->has_value());
+  EXPECT_EQ(**c, sb.commit);
+  for (size_t i = 0; i < sb.block.txs.size(); ++i) {
+    Hash th = tx_hash(sb.block.txs[i]);
+    auto loc = s.tx_location(th);
+    ASSERT_TRUE(loc);
+    EXPECT_EQ(loc->height, h);
+    EXPECT_EQ(loc->index, i);
+    auto r = s.receipt(th);
+    ASSERT_TRUE(r && r->has_value());
+    EXPECT_EQ(**r, sb.receipts[i]);
+  }
+}
+
+TEST(ChainStore, EmptyStoreHasNothing) {
+  TempDir dir;
+  auto s = open_store(dir.sub("db"));
+  EXPECT_FALSE(s->head());
+  EXPECT_FALSE(s->chain_id());
+  EXPECT_FALSE(s->genesis_hash());
+  auto b = s->block_at(1);
+  ASSERT_TRUE(b);
+  EXPECT_FALSE(b->has_value());
+  EXPECT_FALSE(s->latest().get(key("k1")));
+}
+
+TEST(ChainStore, CommitCloseReopenKeepsEverything) {
+  TempDir dir;
+  std::vector<StoredBlock> blocks;
+  {
+    auto s = open_store(dir.sub("db"));
+    write_test_genesis(*s);
+    Hash prev = hash_of("genesis");
+    blocks.push_back(make_block(1, prev, 3, {{key("k3"), val("one")}}));
+    blocks.push_back(make_block(2, block_hash(blocks[0].block.header), 0, {{key("k1"), std::nullopt}}));
+    blocks.push_back(make_block(3, block_hash(blocks[1].block.header), 5, {{key("k2"), val("three")}, {key("k4"), val("")}}));
+    for (const auto& b : blocks) ASSERT_TRUE(commit(*s, b));
+  }
+  auto s = open_store(dir.sub("db"));
+  auto head = s->head();
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->height, 3u);
+  EXPECT_EQ(head->hash, block_hash(blocks[2].block.header));
+  EXPECT_EQ(head->state_root, blocks[2].block.header.state_root);
+  EXPECT_EQ(s->chain_id(), std::string(kChainId));
+  EXPECT_EQ(s->genesis_hash(), hash_of("genesis"));
+  EXPECT_EQ(s->genesis_state_root(), hash_of("genesis-root"));
+  for (const auto& b : blocks) expect_block_stored(*s, b);
+  auto none = s->block_at(4);
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->has_value());
+  EXPECT_FALSE(s->height_of(hash_of("nope")));
+  EXPECT_FALSE(s->tx_location(hash_of("nope")));
+
+  const StateReader& st = s->latest();
+  EXPECT_FALSE(st.get(key("k1")));  // deleted at height 2
+  EXPECT_EQ(st.get(key("k2")), val("three"));
+  EXPECT_EQ(st.get(key("k3")), val("one"));
+  EXPECT_EQ(st.get(key("k4")), val(""));  // an empty value is present, not absent
+  std::vector<Bytes> keys;
+  st.scan(state_key(StatePrefix::kBank, {}), [&](ByteView k, ByteView) {
+    keys.emplace_back(k.begin(), k.end());
+    return true;
+  });
+  EXPECT_EQ(keys, (std::vector<Bytes>{key("k2"), key("k3"), key("k4")}));
+}
+
+TEST(ChainStore, WrongHeightIsRejectedAndChangesNothing) {
+  TempDir dir;
+  auto s = open_store(dir.sub("db"));
+  write_test_genesis(*s);
+  StoredBlock b1 = make_block(1, hash_of("genesis"), 2, {{key("k1"), val("b1")}});
+  ASSERT_TRUE(commit(*s, b1));
+  Head before = *s->head();
+
+  StoredBlock skip = make_block(3, block_hash(b1.block.header), 2, {{key("k1"), val("skip")}, {key("k9"), val("x")}});
+  StoredBlock again = make_block(1, hash_of("genesis"), 1, {{key("k1"), val("again")}});
+  StoredBlock zero = make_block(0, hash_of("genesis"), 1, {{key("k1"), val("zero")}});
+  for (const StoredBlock* bad : {&skip, &again, &zero}) {
+    auto st = commit(*s, *bad);
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().code, "store.height");
+    Head after = *s->head();
+    EXPECT_EQ(after.height, before.height);
+    EXPECT_EQ(after.hash, before.hash);
+    EXPECT_EQ(after.state_root, before.state_root);
+    EXPECT_EQ(s->latest().get(key("k1")), val("b1"));
+    EXPECT_FALSE(s->latest().get(key("k9")));
+    for (const auto& tx : bad->block.txs) EXPECT_FALSE(s->tx_location(tx_hash(tx)));
+    EXPECT_FALSE(s->height_of(block_hash(bad->block.header)));
+  }
+  auto b3 = s->block_at(3);
+  ASSERT_TRUE(b3);
+  EXPECT_FALSE(b3->has_value());
+  expect_block_stored(*s, b1);
+}
+
+TEST(ChainStore, GenesisIsWrittenOnlyOnce) {
+  TempDir dir;
+  auto s = open_store(dir.sub("db"));
+  write_test_genesis(*s);
+  auto st = s->write_genesis("other-chain", hash_of("other"), {{key("k1"), val("evil")}}, hash_of("x"));
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, "store.not_empty");
+  EXPECT_EQ(s->chain_id(), std::string(kChainId));
+  EXPECT_EQ(s->genesis_hash(), hash_of("genesis"));
+  EXPECT_EQ(s->latest().get(key("k1")), val("genesis-1"));
+  EXPECT_EQ(s->head()->height, 0u);
+  EXPECT_EQ(s->head()->state_root, hash_of("genesis-root"));
+}
+
+TEST(ChainStore, MapGrowsFromOneMebibyte) {
+  TempDir dir;
+  const size_t kInitial = 1u << 20;
+  const int kBlocks = 24;
+  const int kKeysPerBlock = 64;
+  const Bytes big(4096, 0xAB);  // 64 × 4 KiB = 256 KiB of state per block, ~6 MiB in all
+  std::vector<StoredBlock> blocks;
+  {
+    auto s = open_store(dir.sub("db"), kInitial);
+    write_test_genesis(*s);
+    Hash prev = hash_of("genesis");
+    for (int h = 1; h <= kBlocks; ++h) {
+      WriteSet w;
+      for (int i = 0; i < kKeysPerBlock; ++i) {
+        Bytes v = big;
+        v[0] = static_cast<uint8_t>(h);
+        v[1] = static_cast<uint8_t>(i);
+        w[key("big-" + std::to_string(h) + "-" + std::to_string(i))] = v;
+      }
+      blocks.push_back(make_block(h, prev, 4, std::move(w)));
+      ASSERT_TRUE(commit(*s, blocks.back())) << "height " << h;
+      prev = block_hash(blocks.back().block.header);
+    }
+    EXPECT_GE(s->map_bytes(), 8 * kInitial) << "the map should have doubled at least three times";
+    EXPECT_EQ(s->head()->height, static_cast<uint64_t>(kBlocks));
+  }
+  // Reopening with the tiny initial size still maps the whole (grown) file.
+  auto s = open_store(dir.sub("db"), kInitial);
+  EXPECT_EQ(s->head()->height, static_cast<uint64_t>(kBlocks));
+  for (const auto& b : blocks) expect_block_stored(*s, b);
+  for (int h = 1; h <= kBlocks; h += 7) {
+    auto v = s->latest().get(key("big-" + std::to_string(h) + "-63"));
+    ASSERT_TRUE(v);
+    ASSERT_EQ(v->size(), big.size());
+    EXPECT_EQ((*v)[0], h);
+    EXPECT_EQ((*v)[1], 63);
+  }
+  // And it keeps growing after the reopen.
+  WriteSet w;
+  for (int i = 0; i < 256; ++i) w[key("after-" + std::to_string(i))] = big;
+  StoredBlock next = make_block(kBlocks + 1, block_hash(blocks.back().block.header), 1, std::move(w));
+  ASSERT_TRUE(commit(*s, next));
+  expect_block_stored(*s, next);
+  EXPECT_EQ(s->latest().get(key("after-255")), big);
+}
+
+TEST(ChainStore, SnapshotIsPinnedWhileLatestMovesOn) {
+  TempDir dir;
+  auto s = open_store(dir.sub("db"));
+  write_test_genesis(*s);
+  StoredBlock b1 = make_block(1, hash_of("genesis"), 0, {{key("k1"), val("v1")}});
+  ASSERT_TRUE(commit(*s, b1));
+  auto snap = s->snapshot();
+  StoredBlock b2 = make_block(2, block_hash(b1.block.header), 0, {{key("k1"), val("v2")}, {key("k5"), val("new")}});
+  ASSERT_TRUE(commit(*s, b2));
+  EXPECT_EQ(snap->get(key("k1")), val("v1"));
+  EXPECT_FALSE(snap->get(key("k5")));
+  EXPECT_EQ(s->latest().get(key("k1")), val("v2"));
+  EXPECT_EQ(s->latest().get(key("k5")), val("new"));
+}
+
+TEST(ChainStore, OpenFailsClearlyOnAPathThatIsAFile) {
+  TempDir dir;
+  std::string file = dir.sub("file");
+  { std::ofstream(file) << "not a directory"; }
+  auto s = Store::open(StoreConfig{file, 1u << 20, true});
+  ASSERT_FALSE(s);
+  EXPECT_FALSE(s.error().message.empty());
+}
+
+}  // namespace
+}  // namespace ig::testing
