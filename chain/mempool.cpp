@@ -72,13 +72,11 @@ std::vector<Transaction> Mempool::reap(size_t max_txs, size_t max_bytes) const {
   return out;
 }
 
-void Mempool::remove_locked(std::map<Address, std::deque<Entry>>::iterator it, size_t from) {
+void Mempool::remove_locked(std::map<Address, std::deque<Entry>>::iterator it, size_t index) {
   auto& q = it->second;
-  for (size_t i = from; i < q.size(); ++i) {
-    hashes_.erase(q[i].hash);
-    bytes_ -= q[i].size;
-  }
-  q.erase(q.begin() + static_cast<std::ptrdiff_t>(from), q.end());
+  hashes_.erase(q[index].hash);
+  bytes_ -= q[index].size;
+  q.erase(q.begin() + static_cast<std::ptrdiff_t>(index));
 }
 
 Status Mempool::commit_block(const std::function<Status()>& persist, uint64_t committed_height,
@@ -106,18 +104,20 @@ void Mempool::recheck_locked(uint64_t next_height) {
   check_state_.reset();
   for (auto it = by_sender_.begin(); it != by_sender_.end();) {
     auto& q = it->second;
-    size_t keep = 0;
-    for (; keep < q.size(); ++keep) {
-      const Entry& e = q[keep];
-      if (e.tx.body.expiry_height != 0 && e.tx.body.expiry_height < next_height) break;
+    // Each failing transaction goes on its own. One made stale by a conflicting transaction
+    // in the block (same nonce) leaves its successors valid; after any other failure the
+    // successors fail their own nonce check, because the failure changed no check state.
+    for (size_t i = 0; i < q.size();) {
+      const Entry& e = q[i];
+      bool expired = e.tx.body.expiry_height != 0 && e.tx.body.expiry_height < next_height;
       size_t cp = check_state_.checkpoint();
-      if (!app_.check_tx(check_state_, TxEnvelope{e.tx, e.hash, e.size})) {
-        check_state_.revert_to(cp);
-        break;
+      if (!expired && app_.check_tx(check_state_, TxEnvelope{e.tx, e.hash, e.size})) {
+        ++i;
+        continue;
       }
+      check_state_.revert_to(cp);
+      remove_locked(it, i);
     }
-    // Everything after the first failure would have a nonce gap, so it goes too.
-    remove_locked(it, keep);
     it = q.empty() ? by_sender_.erase(it) : std::next(it);
   }
 }

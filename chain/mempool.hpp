@@ -50,7 +50,7 @@ class Mempool {
   };
 
   void recheck_locked(uint64_t next_height);
-  void remove_locked(std::map<Address, std::deque<Entry>>::iterator it, size_t from);
+  void remove_locked(std::map<Address, std::deque<Entry>>::iterator it, size_t index);
 
   Application& app_;
   std::string chain_id_;
