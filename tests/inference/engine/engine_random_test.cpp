@@ -1,0 +1,215 @@
+// Random-weight llama and qwen2 models in every tensor type (written by
+// ig_gguf_make into a temp dir): fast backend vs reference within a stated
+// tolerance, and bitwise batch/thread invariance of the fast backend.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <unistd.h>
+
+#include "inference/engine/engine.hpp"
+#include "inference/gguf/random_model.hpp"
+
+namespace ig::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Spec {
+  std::string arch;
+  gguf::TensorType type;
+  bool tied;
+};
+
+std::string name_of(const Spec& s) {
+  static const char* names[] = {"F32", "F16", "Q4_0", "", "", "", "", "", "Q8_0"};
+  return s.arch + "_" + names[uint32_t(s.type)] + (s.tied ? "_tied" : "");
+}
+
+fs::path temp_dir() {
+  static const fs::path dir = [] {
+    fs::path d = fs::temp_directory_path() / ("ig_engine_test_" + std::to_string(::getpid()));
+    fs::create_directories(d);
+    return d;
+  }();
+  return dir;
+}
+
+Model load(const Spec& s) {
+  gguf::RandomModelSpec r;
+  r.arch = s.arch;
+  r.dim = 64;
+  r.layers = 2;
+  r.heads = 4;
+  r.kv_heads = 2;
+  r.ffn = 128;
+  r.vocab = 512;
+  r.ctx = 256;
+  r.type = s.type;
+  r.tied = s.tied;
+  r.seed = 77;
+  const fs::path p = temp_dir() / (name_of(s) + ".gguf");
+  if (!fs::exists(p)) {
+    auto st = gguf::write_random_model(r, p.string());
+    if (!st) throw std::runtime_error(st.error().to_string());
+  }
+  auto m = Model::open(p.string());
+  if (!m) throw std::runtime_error(m.error().to_string());
+  return std::move(*m);
+}
+
+std::vector<int32_t> tokens(int n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<int32_t> t(static_cast<size_t>(n));
+  for (auto& x : t) x = int32_t(rng() % 512);
+  return t;
+}
+
+// Logits of every position, one prefill.
+std::vector<float> prefill(const Model& m, kernels::Backend& be, const std::vector<int32_t>& t) {
+  auto s = Session::create(m, be, int(t.size()));
+  EXPECT_TRUE(s);
+  std::vector<float> out;
+  auto st = s->eval(t, Logits::All, [&](int, std::span<const float> l) { out.insert(out.end(), l.begin(), l.end()); });
+  EXPECT_TRUE(st) << st.error().to_string();
+  return out;
+}
+
+// Logits of every position, one token at a time (as generation does).
+std::vector<float> stepwise(const Model& m, kernels::Backend& be, const std::vector<int32_t>& t) {
+  auto s = Session::create(m, be, int(t.size()));
+  std::vector<float> out;
+  for (int32_t tok : t) {
+    auto st = s->eval(std::span<const int32_t>(&tok, 1), Logits::Last,
+                      [&](int, std::span<const float> l) { out.insert(out.end(), l.begin(), l.end()); });
+    EXPECT_TRUE(st);
+  }
+  return out;
+}
+
+std::unique_ptr<kernels::Backend> backend(kernels::BackendKind k, int threads) {
+  return std::move(*kernels::make_backend({k, threads}));
+}
+
+// Stated tolerance, relative to the largest reference logit magnitude: float
+// types differ only in summation order; quantized types additionally have the
+// fast path's Q8_0 activation quantization (as in llama.cpp).
+double tolerance(gguf::TensorType t) {
+  return (t == gguf::TensorType::F32 || t == gguf::TensorType::F16) ? 1e-4 : 3e-2;
+}
+
+class EngineRandom : public ::testing::TestWithParam<Spec> {};
+
+TEST_P(EngineRandom, FastMatchesReferenceWithinTolerance) {
+  const Model m = load(GetParam());
+  const auto t = tokens(20, 3);
+  auto ref = prefill(m, *backend(kernels::BackendKind::Reference, 1), t);
+  auto fast = prefill(m, *backend(kernels::BackendKind::Cpu, 2), t);
+  ASSERT_EQ(ref.size(), fast.size());
+  double scale = 1, worst = 0;
+  for (float v : ref) scale = std::max(scale, double(std::fabs(v)));
+  for (size_t i = 0; i < ref.size(); ++i) worst = std::max(worst, double(std::fabs(ref[i] - fast[i])));
+  RecordProperty("max_abs_diff", std::to_string(worst));
+  RecordProperty("max_abs_logit", std::to_string(scale));
+  EXPECT_LE(worst, tolerance(GetParam().type) * scale) << name_of(GetParam()) << " worst " << worst << " scale " << scale;
+  EXPECT_GT(worst, 0.0);  // the two backends really are different code
+}
+
+TEST_P(EngineRandom, TokenByTokenEqualsPrefillBitwiseFor1And2Threads) {
+  const Model m = load(GetParam());
+  const auto t = tokens(70, 5);  // crosses the 64-token prefill chunk
+  auto one = backend(kernels::BackendKind::Cpu, 1);
+  auto two = backend(kernels::BackendKind::Cpu, 2);
+  const auto a = prefill(m, *one, t);
+  const auto b = stepwise(m, *one, t);
+  const auto c = prefill(m, *two, t);
+  const auto d = stepwise(m, *two, t);
+  ASSERT_EQ(a.size(), size_t(70) * 512);
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4)) << "prefill vs token-by-token";
+  EXPECT_EQ(0, std::memcmp(a.data(), c.data(), a.size() * 4)) << "1 vs 2 threads";
+  EXPECT_EQ(0, std::memcmp(a.data(), d.data(), a.size() * 4));
+}
+
+TEST_P(EngineRandom, GenerationIsDeterministicAndStopsAtMaxTokens) {
+  const Model m = load(GetParam());
+  SamplingParams p;
+  p.max_tokens = 12;
+  p.temperature = 0.9f;
+  p.top_k = 50;
+  p.top_p = 0.95f;
+  p.seed = 1234;
+  const auto prompt = tokens(6, 8);
+  auto g1 = generate(m, *backend(kernels::BackendKind::Cpu, 1), prompt, p, -1);
+  auto g2 = generate(m, *backend(kernels::BackendKind::Cpu, 2), prompt, p, -1);
+  ASSERT_TRUE(g1 && g2);
+  EXPECT_EQ(g1->tokens.size(), 12u);
+  EXPECT_EQ(g1->tokens, g2->tokens);
+  for (size_t i = 0; i < g1->steps.size(); ++i) {
+    EXPECT_EQ(std::memcmp(&g1->steps[i].logit, &g2->steps[i].logit, 4), 0);
+    EXPECT_GE(g1->steps[i].logit, g1->steps[i].runner_up - 1e9f);
+  }
+}
+
+std::vector<Spec> all_specs() {
+  std::vector<Spec> s;
+  for (const char* arch : {"llama", "qwen2"})
+    for (auto t : {gguf::TensorType::F32, gguf::TensorType::F16, gguf::TensorType::Q8_0, gguf::TensorType::Q4_0})
+      s.push_back({arch, t, false});
+  s.push_back({"qwen2", gguf::TensorType::Q8_0, true});
+  return s;
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, EngineRandom, ::testing::ValuesIn(all_specs()),
+                         [](const auto& i) { return name_of(i.param); });
+
+TEST(EngineRandomModel, Qwen2HasBiasesNeoxRopeAndTiedOutput) {
+  const Model m = load({"qwen2", gguf::TensorType::F32, true});
+  EXPECT_EQ(m.config().arch, Arch::Qwen2);
+  EXPECT_TRUE(m.config().rope.neox);
+  EXPECT_NE(m.layers()[0].bq, nullptr);
+  EXPECT_EQ(m.output().data, m.token_embd().data);
+  const Model l = load({"llama", gguf::TensorType::F32, false});
+  EXPECT_FALSE(l.config().rope.neox);
+  EXPECT_EQ(l.layers()[0].bq, nullptr);
+  EXPECT_NE(l.output().data, l.token_embd().data);
+}
+
+TEST(EngineRandomModel, MissingOrMisshapenTensorsAreErrors) {
+  const Model good = load({"llama", gguf::TensorType::F32, false});
+  // Re-assemble the file without blk.1.ffn_up.weight.
+  gguf::Writer cut;
+  const gguf::File& src = good.file();
+  for (const auto& kv : src.metadata()) cut.set(kv.key, kv.value);
+  for (const auto& t : src.tensors()) {
+    if (t.name == "blk.1.ffn_up.weight") continue;
+    std::vector<uint64_t> ne(t.ne.begin(), t.ne.begin() + t.n_dims);
+    ASSERT_TRUE(cut.add_tensor(t.name, t.type, ne, std::vector<uint8_t>(t.data, t.data + t.n_bytes)));
+  }
+  auto bytes = cut.to_bytes();
+  ASSERT_TRUE(bytes);
+  auto f = gguf::File::from_bytes(*bytes);
+  ASSERT_TRUE(f);
+  auto m = Model::from_gguf(*f);
+  ASSERT_FALSE(m);
+  EXPECT_NE(m.error().message.find("blk.1.ffn_up.weight"), std::string::npos) << m.error().to_string();
+
+  // A transposed attn_q shape.
+  gguf::Writer bad;
+  for (const auto& kv : src.metadata()) bad.set(kv.key, kv.value);
+  for (const auto& t : src.tensors()) {
+    std::vector<uint64_t> ne(t.ne.begin(), t.ne.begin() + t.n_dims);
+    if (t.name == "blk.0.ffn_gate.weight") std::swap(ne[0], ne[1]);
+    ASSERT_TRUE(bad.add_tensor(t.name, t.type, ne, std::vector<uint8_t>(t.data, t.data + t.n_bytes)));
+  }
+  auto f2 = gguf::File::from_bytes(*bad.to_bytes());
+  ASSERT_TRUE(f2);
+  auto m2 = Model::from_gguf(*f2);
+  ASSERT_FALSE(m2);
+  EXPECT_EQ(m2.error().code, "engine.bad_shape");
+}
+
+}  // namespace
+}  // namespace ig::engine
