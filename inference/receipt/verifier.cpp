@@ -66,10 +66,14 @@ StepCheck check_step(std::span<const float> logits, const engine::SamplingParams
     c.ok = c.exact_choice && claimed == mine;
     return c;
   }
-  const double err = std::max(std::fabs(dequantize_logit(claimed.logit_q) - dequantize_logit(mine.logit_q)),
-                              std::fabs(dequantize_logit(claimed.runner_up_q) -
-                                        dequantize_logit(mine.runner_up_q)));
-  if (!(err <= tol.max_logit_error)) { c.ok = false; return c; }
+  auto close = [&](int32_t a, int32_t b) {
+    const double va = dequantize_logit(a), vb = dequantize_logit(b);
+    return std::fabs(va - vb) <= tol.abs_logit_error + tol.rel_logit_error * std::fabs(vb);
+  };
+  if (!close(claimed.logit_q, mine.logit_q) || !close(claimed.runner_up_q, mine.runner_up_q)) {
+    c.ok = false;
+    return c;
+  }
   if (c.exact_choice) return c;
   const int rank = engine::rank_of(logits, claimed.token);
   float best = -INFINITY;
