@@ -21,7 +21,8 @@ std::string_view first_line(std::string_view text) {
   return line;
 }
 
-// Echo is restored by the destructor, also when the read fails.
+// Echo is restored by the destructor, also when the read fails. Switching echo off flushes
+// typed-ahead input (as getpass does) so nothing typed before the prompt is taken or shown.
 class EchoOff {
  public:
   explicit EchoOff(int fd) : fd_(fd) {
@@ -33,7 +34,7 @@ class EchoOff {
     }
   }
   ~EchoOff() {
-    if (active_) ::tcsetattr(fd_, TCSAFLUSH, &saved_);
+    if (active_) ::tcsetattr(fd_, TCSANOW, &saved_);
   }
   EchoOff(const EchoOff&) = delete;
   EchoOff& operator=(const EchoOff&) = delete;
@@ -65,8 +66,8 @@ class Tty {
 
   // Reads one line byte by byte so nothing past the newline is consumed or buffered.
   Expected<SecretString> read_secret_line(std::string_view prompt) const {
-    write_text(prompt);
     EchoOff quiet(fd_);
+    write_text(prompt);
     std::string line;
     line.reserve(kMaxPasswordBytes + 1);
     for (;;) {

@@ -2,7 +2,7 @@
 // ending), the INFERGRID_PASSWORD environment variable, or a prompt on /dev/tty with echo off
 // (asked twice when a new keystore is being created). Shared by the wallet CLI and the node.
 //
-//   ig::wallet::PasswordRequest req{.file = opt_file, .purpose = "key alice", .confirm = true};
+//   ig::wallet::PasswordRequest req;  req.file = opt_file;  req.purpose = "key alice";  req.confirm = true;
 //   IG_TRY_ASSIGN(pw, ig::wallet::obtain_password(req));
 //
 // Error codes: "password.no_source" (no file, no variable, no terminal), "password.mismatch",
