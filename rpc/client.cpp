@@ -62,8 +62,9 @@ struct Client::Impl {
     reading = false;
     if (ec) {
       open = false;
-      if (ec == websocket::error::closed) {
-        auto r = ws.reason();
+      // A close frame may arrive just before the transport fails; its code is the real news.
+      auto r = ws.reason();
+      if (ec == websocket::error::closed || r.code != websocket::close_code::none) {
         gone = "connection closed by the server (" + std::to_string(r.code) +
                (r.reason.empty() ? std::string() : " " + std::string(r.reason.c_str())) + ")";
       } else {

@@ -78,9 +78,11 @@ struct HttpResponse {
 };
 
 // One HTTP/1.1 request on a fresh connection. url: http://host:port[/path].
+// The Content-Type header is sent when the body is not empty or the verb is POST.
 ig::Expected<HttpResponse> http_request(std::string_view verb, const std::string& url,
                                         const std::string& body,
-                                        std::chrono::milliseconds timeout);
+                                        std::chrono::milliseconds timeout,
+                                        std::string_view content_type = "application/json");
 
 // POSTs a JSON-RPC body (Content-Type: application/json) and returns the
 // parsed reply body, whatever the HTTP status, when it is JSON (so a 413 gives

@@ -15,7 +15,8 @@ constexpr size_t kBodyInMessage = 200;
 }  // namespace
 
 ig::Expected<HttpResponse> http_request(std::string_view verb_text, const std::string& url_text,
-                                        const std::string& body, std::chrono::milliseconds timeout) {
+                                        const std::string& body, std::chrono::milliseconds timeout,
+                                        std::string_view content_type) {
   IG_TRY_ASSIGN(url, parse_url(url_text, "http"));
   http::verb verb = http::string_to_verb(verb_text);
   if (verb == http::verb::unknown) {
@@ -41,7 +42,7 @@ ig::Expected<HttpResponse> http_request(std::string_view verb_text, const std::s
   ex->request.set(http::field::user_agent, "infergrid-rpc-client");
   ex->request.keep_alive(false);
   if (!body.empty() || verb == http::verb::post) {
-    ex->request.set(http::field::content_type, "application/json");
+    ex->request.set(http::field::content_type, content_type);
     ex->request.body() = body;
   }
   ex->request.prepare_payload();
