@@ -1,0 +1,90 @@
+#include "node/config.hpp"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace ig::node {
+
+using json = nlohmann::json;
+
+namespace {
+
+template <typename T>
+Status read_uint(const json& obj, const char* key, T& out, uint64_t min, uint64_t max, const std::string& where) {
+  if (!obj.contains(key)) return {};
+  const json& v = obj[key];
+  if (!v.is_number_unsigned() || v.get<uint64_t>() < min || v.get<uint64_t>() > max)
+    return fail("config.field", where + key + " must be an integer within " + std::to_string(min) + ".." + std::to_string(max));
+  out = static_cast<T>(v.get<uint64_t>());
+  return {};
+}
+
+}  // namespace
+
+Expected<NodeConfig> load_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return fail("config.io", "cannot read " + path + " (run `infergridd init --home DIR` first)");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  json j = json::parse(ss.str(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return fail("config.json", path + " is not a JSON object");
+  NodeConfig c;
+  if (j.contains("moniker")) {
+    if (!j["moniker"].is_string() || j["moniker"].get<std::string>().size() > 64)
+      return fail("config.field", "moniker must be a string of at most 64 bytes");
+    c.moniker = j["moniker"];
+  }
+  if (j.contains("rpc")) {
+    const json& r = j["rpc"];
+    if (!r.is_object()) return fail("config.field", "rpc must be an object");
+    if (r.contains("host")) {
+      if (!r["host"].is_string()) return fail("config.field", "rpc.host must be a string");
+      c.rpc.host = r["host"];
+    }
+    IG_TRY(read_uint(r, "port", c.rpc.port, 0, 65535, "rpc."));
+    IG_TRY(read_uint(r, "max_message_bytes", c.rpc.max_message_bytes, 1024, 64u << 20, "rpc."));
+    IG_TRY(read_uint(r, "max_batch", c.rpc.max_batch, 1, 10000, "rpc."));
+    IG_TRY(read_uint(r, "max_subscriptions_per_conn", c.rpc.max_subscriptions_per_conn, 1, 10000, "rpc."));
+    IG_TRY(read_uint(r, "max_connections", c.rpc.max_connections, 1, 100000, "rpc."));
+    IG_TRY(read_uint(r, "max_queued_notifications", c.rpc.max_queued_notifications, 16, 1u << 20, "rpc."));
+    IG_TRY(read_uint(r, "threads", c.rpc.threads, 1, 64, "rpc."));
+  }
+  if (j.contains("store")) IG_TRY(read_uint(j["store"], "initial_map_mb", c.store_initial_map_mb, 1, 1u << 20, "store."));
+  if (j.contains("mempool")) {
+    const json& m = j["mempool"];
+    IG_TRY(read_uint(m, "max_txs", c.mempool.max_txs, 1, 10'000'000, "mempool."));
+    IG_TRY(read_uint(m, "max_bytes", c.mempool.max_bytes, 1024, 1ull << 34, "mempool."));
+    IG_TRY(read_uint(m, "max_per_sender", c.mempool.max_per_sender, 1, 1'000'000, "mempool."));
+  }
+  if (j.contains("block_time_ms") && !j["block_time_ms"].is_null()) {
+    uint64_t bt = 0;
+    IG_TRY(read_uint(j, "block_time_ms", bt, 10, 3'600'000, ""));
+    c.block_time_ms = bt;
+  }
+  return c;
+}
+
+Status save_config(const std::string& path, const NodeConfig& c) {
+  json j = {{"moniker", c.moniker},
+            {"rpc",
+             {{"host", c.rpc.host},
+              {"port", c.rpc.port},
+              {"max_message_bytes", c.rpc.max_message_bytes},
+              {"max_batch", c.rpc.max_batch},
+              {"max_subscriptions_per_conn", c.rpc.max_subscriptions_per_conn},
+              {"max_connections", c.rpc.max_connections},
+              {"max_queued_notifications", c.rpc.max_queued_notifications},
+              {"threads", c.rpc.threads}}},
+            {"store", {{"initial_map_mb", c.store_initial_map_mb}}},
+            {"mempool",
+             {{"max_txs", c.mempool.max_txs}, {"max_bytes", c.mempool.max_bytes}, {"max_per_sender", c.mempool.max_per_sender}}},
+            {"block_time_ms", c.block_time_ms ? json(*c.block_time_ms) : json(nullptr)}};
+  std::ofstream out(path, std::ios::trunc);
+  if (!out) return fail("config.io", "cannot write " + path);
+  out << j.dump(2) << "\n";
+  if (!out) return fail("config.io", "write to " + path + " failed");
+  return {};
+}
+
+}  // namespace ig::node

@@ -1,0 +1,179 @@
+// infergridd: the node. `init` prepares a home directory, `start` runs the node.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "node/node.hpp"
+#include "wallet/keystore.hpp"
+
+namespace fs = std::filesystem;
+using namespace ig;
+
+namespace {
+
+// Password for the node's keystores: --password-file, else INFERGRID_PASSWORD. The node runs
+// unattended, so it never prompts.
+Expected<std::string> node_password(const std::string& password_file) {
+  if (!password_file.empty()) {
+    std::ifstream in(password_file);
+    if (!in) return fail("password.io", "cannot read password file " + password_file);
+    std::string line;
+    std::getline(in, line);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) return fail("password.empty", "password file " + password_file + " is empty");
+    return line;
+  }
+  if (const char* env = std::getenv("INFERGRID_PASSWORD"); env && *env) return std::string(env);
+  return fail("password.missing", "no password given: use --password-file FILE or set INFERGRID_PASSWORD");
+}
+
+uint64_t now_ms() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
+struct InitArgs {
+  std::string home, genesis, password_file, chain_id = "infergrid-dev", moniker = "node0";
+  uint16_t rpc_port = 8546;
+  uint64_t block_time_ms = 1000;
+};
+
+Status run_init(const InitArgs& a) {
+  node::HomePaths paths{a.home};
+  if (fs::exists(paths.config())) return fail("init.exists", a.home + " is already initialised (config.json exists)");
+  IG_TRY_ASSIGN(password, node_password(a.password_file));
+  std::error_code ec;
+  for (const auto& dir : {a.home, a.home + "/keys", paths.wallet_dir()}) {
+    fs::create_directories(dir, ec);
+    if (ec) return fail("init.io", "cannot create " + dir + ": " + ec.message());
+    ::chmod(dir.c_str(), 0700);
+  }
+  chain::SecretKey consensus = chain::SecretKey::generate();
+  IG_TRY(wallet::write_keystore(paths.consensus_key(), "consensus", consensus, password));
+
+  chain::Genesis genesis;
+  if (!a.genesis.empty()) {
+    IG_TRY_ASSIGN(g, chain::load_genesis(a.genesis));
+    genesis = g;
+  } else {
+    // A development chain: this node is the only validator, and a funded "dev" account has its
+    // keystore under HOME/wallet so a newcomer can send a transaction straight away.
+    chain::SecretKey dev = chain::SecretKey::generate(), validator_account = chain::SecretKey::generate();
+    IG_TRY(wallet::write_keystore(paths.wallet_dir() + "/dev.json", "dev", dev, password));
+    IG_TRY(wallet::write_keystore(paths.wallet_dir() + "/validator.json", "validator", validator_account, password));
+    genesis.chain_id = a.chain_id;
+    genesis.genesis_time_ms = now_ms();
+    genesis.params.block_time_ms = a.block_time_ms;
+    genesis.validators.push_back(chain::Validator{consensus.public_key(), validator_account.public_key(), 1'000'000, a.moniker});
+    genesis.accounts.push_back(chain::GenesisAccount{dev.public_key(), 1'000'000'000'000});
+    genesis.accounts.push_back(chain::GenesisAccount{validator_account.public_key(), 1'000'000'000});
+    std::cout << "dev account:       " << chain::address_to_string(dev.public_key()) << "\n";
+  }
+  // Round-trip through the parser, so init never writes a genesis that start would refuse.
+  std::string text = chain::genesis_to_json(genesis);
+  IG_TRY(chain::parse_genesis(text));
+  std::ofstream(paths.genesis()) << text;
+
+  node::NodeConfig config;
+  config.moniker = a.moniker;
+  config.rpc.port = a.rpc_port;
+  IG_TRY(node::save_config(paths.config(), config));
+  std::cout << "initialised " << a.home << "\n"
+            << "chain id:          " << genesis.chain_id << "\n"
+            << "consensus key:     " << chain::to_hex(consensus.public_key()) << "\n"
+            << "start it with:     infergridd start --home " << a.home << "\n";
+  return {};
+}
+
+struct StartArgs {
+  std::string home, genesis, password_file, rpc_host;
+  int rpc_port = -1;
+  uint64_t block_time_ms = 0;
+  std::string log_level = "info";
+};
+
+Status run_start(const StartArgs& a) {
+  node::StartOptions opt;
+  opt.home = a.home;
+  if (!a.genesis.empty()) opt.genesis_path = a.genesis;
+  if (!a.rpc_host.empty()) opt.rpc_host = a.rpc_host;
+  if (a.rpc_port >= 0) opt.rpc_port = static_cast<uint16_t>(a.rpc_port);
+  if (a.block_time_ms) opt.block_time_ms = a.block_time_ms;
+  node::HomePaths paths{a.home};
+
+  std::optional<chain::SecretKey> key;
+  if (fs::exists(paths.consensus_key())) {
+    IG_TRY_ASSIGN(password, node_password(a.password_file));
+    IG_TRY_ASSIGN(k, wallet::read_keystore(paths.consensus_key(), password));
+    key = k;
+  }
+  // Block the stop signals in every thread; the main thread waits for them below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  IG_TRY_ASSIGN(node, node::Node::open(opt, std::move(key)));
+  IG_TRY(node->start());
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  node->stop();
+  spdlog::info("stopped cleanly");
+  return {};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"infergridd — the infergrid node"};
+  app.require_subcommand(1);
+
+  InitArgs init;
+  auto* init_cmd = app.add_subcommand("init", "create a home directory: keys, config, and a development genesis");
+  init_cmd->add_option("--home", init.home, "home directory to create")->required();
+  init_cmd->add_option("--genesis", init.genesis, "use this genesis.json instead of creating a development one")
+      ->check(CLI::ExistingFile);
+  init_cmd->add_option("--chain-id", init.chain_id, "chain id of the development genesis");
+  init_cmd->add_option("--moniker", init.moniker, "this node's name");
+  init_cmd->add_option("--rpc-port", init.rpc_port, "JSON-RPC port written to config.json");
+  init_cmd->add_option("--block-time-ms", init.block_time_ms, "block time of the development genesis")
+      ->check(CLI::Range(10, 3'600'000));
+  init_cmd->add_option("--password-file", init.password_file, "file holding the keystore password (else INFERGRID_PASSWORD)");
+
+  StartArgs start;
+  auto* start_cmd = app.add_subcommand("start", "run the node");
+  start_cmd->add_option("--home", start.home, "home directory made by init")->required()->check(CLI::ExistingDirectory);
+  start_cmd->add_option("--genesis", start.genesis, "genesis file (default HOME/genesis.json)")->check(CLI::ExistingFile);
+  start_cmd->add_option("--rpc-host", start.rpc_host, "JSON-RPC bind address (default from config: 127.0.0.1)");
+  start_cmd->add_option("--rpc-port", start.rpc_port, "JSON-RPC port (default from config)")->check(CLI::Range(0, 65535));
+  start_cmd->add_option("--block-time-ms", start.block_time_ms, "block cadence for this node's proposals")
+      ->check(CLI::Range(10, 3'600'000));
+  start_cmd->add_option("--password-file", start.password_file, "file holding the keystore password (else INFERGRID_PASSWORD)");
+  start_cmd->add_option("--log-level", start.log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+
+  Status result;
+  if (*init_cmd) {
+    result = run_init(init);
+  } else {
+    spdlog::set_level(spdlog::level::from_str(start.log_level));
+    result = run_start(start);
+  }
+  if (!result) {
+    std::cerr << "error: " << result.error().message << " [" << result.error().code << "]\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,43 @@
+// A running node: store + application + ledger + consensus engine + JSON-RPC server.
+#pragma once
+
+#include <memory>
+
+#include "chain/consensus/engine.hpp"
+#include "contracts/app.hpp"
+#include "node/config.hpp"
+
+namespace ig::node {
+
+struct StartOptions {
+  std::string home;
+  std::optional<std::string> genesis_path;  // default HOME/genesis.json
+  std::optional<std::string> rpc_host;
+  std::optional<uint16_t> rpc_port;
+  std::optional<uint64_t> block_time_ms;
+};
+
+class Node {
+ public:
+  // Opens the store and checks it against the genesis; `consensus_key` makes this node propose.
+  static Expected<std::unique_ptr<Node>> open(const StartOptions& options, std::optional<chain::SecretKey> consensus_key);
+  ~Node();
+
+  Status start();
+  void stop();
+  uint16_t rpc_port() const;
+
+ private:
+  Node() = default;
+
+  NodeConfig config_;
+  chain::Genesis genesis_;
+  std::unique_ptr<chain::Store> store_;
+  std::unique_ptr<contracts::InfergridApp> app_;
+  std::unique_ptr<chain::Ledger> ledger_;
+  std::unique_ptr<rpc::Server> rpc_;
+  std::unique_ptr<chain::ConsensusEngine> engine_;
+  std::optional<chain::SecretKey> consensus_key_;
+};
+
+}  // namespace ig::node
