@@ -11,7 +11,18 @@ namespace {
 // Rows handled together so their weights stay in L1/L2 while every token
 // group of a prefill batch streams past them.
 constexpr int64_t kRowTile = 16;
+// Below this many multiply-adds a job runs on the calling thread: waking the
+// pool costs more than the work. (Which thread runs an item never changes
+// its result, so this only affects speed.)
+constexpr int64_t kMinParallelWork = 1 << 15;
 }  // namespace
+
+void CpuBackend::run(int64_t n, int64_t work_per_item, const cpu::ThreadPool::Fn& fn) {
+  if (n * work_per_item < kMinParallelWork)
+    fn(0, n);
+  else
+    pool_.parallel_for(n, fn);
+}
 
 CpuBackend::CpuBackend(int threads) : dot_(cpu::best_table()), pool_(std::max(1, threads)) {}
 
@@ -29,7 +40,7 @@ void CpuBackend::matmul(const Weight& w, const float* x, int n_tokens, float* y)
 void CpuBackend::matmul_dense(const Weight& w, const float* x, int n_tokens, float* y) {
   const size_t rb = row_bytes(w.type, w.cols);
   const auto* base = static_cast<const uint8_t*>(w.data);
-  pool_.parallel_for(w.rows, [&](int64_t r0, int64_t r1) {
+  run(w.rows, w.cols * n_tokens, [&](int64_t r0, int64_t r1) {
     for (int64_t rt = r0; rt < r1; rt += kRowTile) {
       const int64_t rend = std::min(r1, rt + kRowTile);
       for (int t0 = 0; t0 < n_tokens; t0 += cpu::kMaxTokens) {
@@ -51,13 +62,13 @@ void CpuBackend::matmul_dense(const Weight& w, const float* x, int n_tokens, flo
 void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, float* y) {
   const int64_t nb = w.cols / kBlock;
   xq_.resize(size_t(nb) * n_tokens);
-  pool_.parallel_for(n_tokens, [&](int64_t t0, int64_t t1) {
+  run(n_tokens, w.cols, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t)
       cpu::quantize_row_q8_0(x + size_t(t) * w.cols, w.cols, xq_.data() + size_t(t) * nb);
   });
   const size_t rb = row_bytes(w.type, w.cols);
   const auto* base = static_cast<const uint8_t*>(w.data);
-  pool_.parallel_for(w.rows, [&](int64_t r0, int64_t r1) {
+  run(w.rows, w.cols * n_tokens, [&](int64_t r0, int64_t r1) {
     for (int64_t rt = r0; rt < r1; rt += kRowTile) {
       const int64_t rend = std::min(r1, rt + kRowTile);
       for (int t0 = 0; t0 < n_tokens; t0 += cpu::kMaxTokens) {
@@ -104,7 +115,8 @@ void CpuBackend::attention(const float* q, const float* k_cache, const float* v_
   const int group = s.n_heads / s.n_kv_heads;
   const size_t kv_dim = size_t(s.n_kv_heads) * s.head_dim;
   const float scale = 1.0f / std::sqrt(float(s.head_dim));
-  pool_.parallel_for(int64_t(n_tokens) * s.n_heads, [&](int64_t i0, int64_t i1) {
+  const int64_t keys = positions[n_tokens - 1] + 1;
+  run(int64_t(n_tokens) * s.n_heads, keys * s.head_dim * 2, [&](int64_t i0, int64_t i1) {
     std::vector<float> scores, acc(size_t(s.head_dim));
     for (int64_t item = i0; item < i1; ++item) {
       const int t = int(item / s.n_heads), h = int(item % s.n_heads);

@@ -30,6 +30,7 @@ class CpuBackend final : public Backend {
   void add(float* x, const float* y, size_t n) override;
 
  private:
+  void run(int64_t n, int64_t work_per_item, const cpu::ThreadPool::Fn& fn);
   void matmul_dense(const Weight& w, const float* x, int n_tokens, float* y);
   void matmul_quant(const Weight& w, const float* x, int n_tokens, float* y);
 
