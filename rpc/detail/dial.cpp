@@ -15,6 +15,30 @@ ig::Status dial(net::io_context& ioc, beast::tcp_stream& stream, const Url& url,
     bool done = false;
   };
   const std::string where = url.host + ":" + std::to_string(url.port);
+  auto connect = std::make_shared<Op>(ioc);
+  auto finish = [&](error_code ec) -> ig::Status {
+    if (ec) return ig::fail("rpc.transport", "cannot connect to " + where + ": " + ec.message());
+    error_code ignored;  // Nagle only delays small requests; failing to disable it is harmless
+    stream.socket().set_option(tcp::no_delay(true), ignored);
+    return {};
+  };
+
+  // A literal address needs no resolver (whose thread is most of the cost of a short HTTP call).
+  error_code literal_ec;
+  auto address = net::ip::make_address(url.host, literal_ec);
+  if (!literal_ec) {
+    stream.async_connect(tcp::endpoint(address, url.port), [connect](error_code ec) {
+      connect->ec = ec;
+      connect->done = true;
+    });
+    auto st = pump(ioc, [&] { return connect->done; }, deadline, "connect stopped");
+    if (!st) {
+      stream.close();
+      return ig::fail(st.error().code, "connecting to " + where + ": " + st.error().message);
+    }
+    return finish(connect->ec);
+  }
+
   auto resolve = std::make_shared<Op>(ioc);
   resolve->resolver.async_resolve(url.host, std::to_string(url.port),
                                   [resolve](error_code ec, tcp::resolver::results_type r) {
@@ -29,7 +53,6 @@ ig::Status dial(net::io_context& ioc, beast::tcp_stream& stream, const Url& url,
   }
   if (resolve->ec) return ig::fail("rpc.transport", "cannot resolve " + url.host + ": " + resolve->ec.message());
 
-  auto connect = std::make_shared<Op>(ioc);
   stream.async_connect(resolve->results, [connect](error_code ec, const tcp::endpoint&) {
     connect->ec = ec;
     connect->done = true;
@@ -39,10 +62,7 @@ ig::Status dial(net::io_context& ioc, beast::tcp_stream& stream, const Url& url,
     stream.close();
     return ig::fail(st.error().code, "connecting to " + where + ": " + st.error().message);
   }
-  if (connect->ec) return ig::fail("rpc.transport", "cannot connect to " + where + ": " + connect->ec.message());
-  error_code ignored;  // Nagle only delays small requests; failing to disable it is harmless
-  stream.socket().set_option(tcp::no_delay(true), ignored);
-  return {};
+  return finish(connect->ec);
 }
 
 }  // namespace ig::rpc::detail
