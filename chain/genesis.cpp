@@ -81,6 +81,7 @@ Expected<Validator> parse_validator(const json& j, size_t i) {
   v.consensus_key = key;
   v.account = account;
   v.power = power;
+  if (j.contains("name") && !j["name"].is_string()) return fail("genesis.field", path + "name must be a string");
   v.name = j.value("name", "validator-" + std::to_string(i));
   if (v.name.size() > 64) return fail("genesis.field", path + "name is longer than 64 bytes");
   return v;
@@ -109,8 +110,10 @@ Expected<Genesis> parse_genesis(std::string_view text) {
     g.validators.push_back(v);
   }
   unsigned __int128 supply = 0;
-  for (size_t i = 0; i < j.value("accounts", json::array()).size(); ++i) {
-    const json& a = j["accounts"][i];
+  const json accounts = j.value("accounts", json::array());
+  if (!accounts.is_array()) return fail("genesis.field", "accounts must be an array");
+  for (size_t i = 0; i < accounts.size(); ++i) {
+    const json& a = accounts[i];
     std::string path = "accounts[" + std::to_string(i) + "].";
     if (!a.is_object()) return fail("genesis.field", path + " must be an object");
     IG_TRY_ASSIGN(addr_str, field_str(a, "address", path));
