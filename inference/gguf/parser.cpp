@@ -47,6 +47,7 @@ struct ParseError : std::exception {
   throw ParseError(std::move(code), std::move(message));
 }
 
+// Messages are assembled only on failure: `what` names the field, `part` the piece of it.
 class Cursor {
  public:
   Cursor(const uint8_t* data, size_t size) : data_(data), size_(size) {}
@@ -54,26 +55,26 @@ class Cursor {
   size_t pos() const { return pos_; }
   uint64_t remaining() const { return size_ - pos_; }
 
-  void need(uint64_t n, const std::string& what) const {
+  void need(uint64_t n, std::string_view what, std::string_view part = {}) const {
     if (n > remaining())
-      raise("gguf.truncated", "file ends inside " + what + " at byte " + std::to_string(pos_) +
-                                  " (needs " + std::to_string(n) + " bytes, " +
-                                  std::to_string(remaining()) + " left)");
+      raise("gguf.truncated", "file ends inside " + label(what, part) + " at byte " + std::to_string(pos_) +
+                                  " (needs " + std::to_string(n) + " bytes, " + std::to_string(remaining()) +
+                                  " left)");
   }
 
   template <typename T>
-  T read(const std::string& what) {
-    need(sizeof(T), what);
+  T read(std::string_view what, std::string_view part = {}) {
+    need(sizeof(T), what, part);
     T v;
     std::memcpy(&v, data_ + pos_, sizeof(T));
     pos_ += sizeof(T);
     return v;
   }
 
-  std::string read_string(const std::string& what) {
-    const uint64_t len = read<uint64_t>(what + " length");
+  std::string read_string(std::string_view what, std::string_view part = {}) {
+    const uint64_t len = read<uint64_t>(what, part);
     if (len > remaining())
-      raise("gguf.bad_length", what + " length " + std::to_string(len) + " exceeds the " +
+      raise("gguf.bad_length", label(what, part) + " length " + std::to_string(len) + " exceeds the " +
                                    std::to_string(remaining()) + " bytes left in the file");
     std::string s(reinterpret_cast<const char*>(data_ + pos_), static_cast<size_t>(len));
     pos_ += static_cast<size_t>(len);
@@ -81,6 +82,12 @@ class Cursor {
   }
 
  private:
+  static std::string label(std::string_view what, std::string_view part) {
+    std::string out(what);
+    if (!part.empty()) out.append(" ").append(part);
+    return out;
+  }
+
   const uint8_t* data_;
   size_t size_;
   size_t pos_ = 0;
@@ -106,11 +113,11 @@ Value read_value(Cursor& c, ValueType t, const std::string& what, int depth);
 Value read_array(Cursor& c, const std::string& what, int depth) {
   if (depth >= kMaxArrayNesting)
     raise("gguf.bad_value", what + ": arrays nested deeper than " + std::to_string(kMaxArrayNesting));
-  const uint32_t raw_type = c.read<uint32_t>(what + " element type");
+  const uint32_t raw_type = c.read<uint32_t>(what, "element type");
   if (!valid_value_type(raw_type))
     raise("gguf.bad_value_type", what + ": unknown array element type " + std::to_string(raw_type));
   const auto elem = static_cast<ValueType>(raw_type);
-  const uint64_t count = c.read<uint64_t>(what + " element count");
+  const uint64_t count = c.read<uint64_t>(what, "element count");
   if (count > c.remaining() / min_encoded_size(elem))
     raise("gguf.bad_count", what + ": array of " + std::to_string(count) + " " +
                                 std::string(value_type_name(elem)) + " cannot fit in the " +
@@ -205,8 +212,8 @@ class Parser {
     f.kvs_.reserve(static_cast<size_t>(n_kv));
     for (uint64_t k = 0; k < n_kv; ++k) {
       const std::string idx = "metadata #" + std::to_string(k);
-      std::string key = c.read_string(idx + " key");
-      const uint32_t raw_type = c.read<uint32_t>(idx + " type");
+      std::string key = c.read_string(idx, "key");
+      const uint32_t raw_type = c.read<uint32_t>(idx, "type");
       if (!valid_value_type(raw_type))
         raise("gguf.bad_value_type", "metadata '" + key + "': unknown value type " + std::to_string(raw_type));
       Value v = read_value(c, static_cast<ValueType>(raw_type), "metadata '" + key + "'", 0);
@@ -231,24 +238,24 @@ class Parser {
     f.tensors_.reserve(static_cast<size_t>(n_tensors));
     for (uint64_t k = 0; k < n_tensors; ++k) {
       TensorInfo t;
-      t.name = c.read_string("tensor #" + std::to_string(k) + " name");
+      t.name = c.read_string("tensor #" + std::to_string(k), "name");
       const std::string what = "tensor '" + t.name + "'";
-      t.n_dims = c.read<uint32_t>(what + " dimension count");
+      t.n_dims = c.read<uint32_t>(what, "dimension count");
       if (t.n_dims == 0 || t.n_dims > kMaxDims)
         raise("gguf.bad_shape", what + " has " + std::to_string(t.n_dims) + " dimensions (1 to 4 allowed)");
       uint64_t n_elements = 1;
       for (uint32_t d = 0; d < t.n_dims; ++d) {
-        t.ne[d] = c.read<uint64_t>(what + " dimension");
+        t.ne[d] = c.read<uint64_t>(what, "dimension");
         if (t.ne[d] == 0) raise("gguf.bad_shape", what + " has a zero-sized dimension");
         n_elements = checked_mul(n_elements, t.ne[d], what);
       }
       if (n_elements > static_cast<uint64_t>(INT64_MAX))
         raise("gguf.bad_shape", what + " has more than 2^63 elements");
-      t.type = static_cast<TensorType>(c.read<uint32_t>(what + " type"));
+      t.type = static_cast<TensorType>(c.read<uint32_t>(what, "type"));
       auto rb = row_bytes(t.type, t.ne[0]);
       if (!rb) raise(rb.error().code, what + ": " + rb.error().message);
       t.n_bytes = checked_mul(*rb, t.n_rows(), what);
-      t.offset = c.read<uint64_t>(what + " offset");
+      t.offset = c.read<uint64_t>(what, "offset");
       if (t.offset % f.alignment_ != 0)
         raise("gguf.misaligned", what + " offset " + std::to_string(t.offset) + " is not a multiple of " +
                                      std::to_string(f.alignment_));

@@ -1,0 +1,86 @@
+// infergrid-gguf as a program: make writes a loadable model, info prints it,
+// bad arguments fail with a non-zero exit status.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "inference/gguf/gguf.hpp"
+
+namespace {
+struct Result {
+  int status;
+  std::string out;
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = std::string(INFERGRID_GGUF_TOOL) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  Result r{-1, ""};
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("ig_gguf_tool_" + std::to_string(::getpid()) + "_" + name))
+      .string();
+}
+}  // namespace
+
+TEST(GgufTool, MakeThenInfo) {
+  const std::string out = temp_path("q4.gguf");
+  auto made = run("make --arch qwen2 --dim 64 --layers 2 --heads 4 --kv-heads 2 --ffn 128 --vocab 400 --ctx 256 "
+                  "--type q4_0 --seed 3 --tied -o " + out);
+  ASSERT_EQ(made.status, 0) << made.out;
+  auto f = ig::gguf::File::open(out);
+  ASSERT_TRUE(f.has_value()) << f.error().to_string();
+  EXPECT_EQ((*f->get_tensor("blk.1.ffn_gate.weight"))->type, ig::gguf::TensorType::Q4_0);
+  EXPECT_EQ(f->find_tensor("output.weight"), nullptr);
+
+  auto info = run("info --json " + out);
+  ASSERT_EQ(info.status, 0) << info.out;
+  const auto j = nlohmann::json::parse(info.out);
+  EXPECT_EQ(j.at("version"), 3);
+  EXPECT_EQ(j.at("metadata").at("general.architecture"), "qwen2");
+  EXPECT_EQ(j.at("metadata").at("tokenizer.ggml.tokens").at("length"), 400);
+  EXPECT_EQ(j.at("tensors").size(), f->tensors().size());
+  EXPECT_EQ(j.at("tensors").at(0).at("name"), "token_embd.weight");
+
+  auto text = run("info " + out);
+  ASSERT_EQ(text.status, 0);
+  EXPECT_NE(text.out.find("blk.0.attn_q.bias"), std::string::npos);
+  EXPECT_NE(text.out.find("q4_0"), std::string::npos);
+  std::filesystem::remove(out);
+}
+
+TEST(GgufTool, InfoOnRealModel) {
+  auto r = run(std::string("info ") + INFERGRID_SHARED_DATA + "/models/stories260K.gguf");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("GGUF v3"), std::string::npos);
+  EXPECT_NE(r.out.find("(512 string)"), std::string::npos);  // arrays are abbreviated
+  EXPECT_NE(r.out.find("blk.4.ffn_norm.weight"), std::string::npos);
+}
+
+TEST(GgufTool, BadArgumentsFail) {
+  const std::string out = temp_path("bad.gguf");
+  EXPECT_NE(run("make --arch gpt9 -o " + out).status, 0);
+  EXPECT_NE(run("make --type q5_k -o " + out).status, 0);
+  EXPECT_NE(run("make --dim 0 -o " + out).status, 0);
+  auto r = run("make --dim 48 --heads 4 --ffn 64 --type q8_0 -o " + out);  // 48 % 32 != 0
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.out.find("multiples of 32"), std::string::npos);
+  EXPECT_NE(run("make --heads 3 -o " + out).status, 0);
+  EXPECT_NE(run("make").status, 0);  // -o is required
+  EXPECT_FALSE(std::filesystem::exists(out));
+  auto missing = run("info /nonexistent.gguf");
+  EXPECT_NE(missing.status, 0);
+  EXPECT_NE(missing.out.find("gguf.io"), std::string::npos);
+  EXPECT_NE(run("info " + std::string(INFERGRID_SHARED_DATA) + "/models/stories260K.greedy.json").status, 0);
+  EXPECT_NE(run("frobnicate").status, 0);
+}
