@@ -1,6 +1,8 @@
 // An HTTP connection: JSON-RPC over POST, a health answer on GET, and the
 // hand-off of WebSocket upgrade requests. Also answers connections over the
 // limit with 503.
+#include <cctype>
+
 #include <spdlog/spdlog.h>
 
 #include "rpc/detail/sessions.hpp"
@@ -33,8 +35,9 @@ std::string error_body(const std::string& message) { return to_text(json{{"error
 bool is_json_content(const Request& req) {
   auto it = req.find(http::field::content_type);
   if (it == req.end()) return true;  // curl -d without -H: be forgiving
-  std::string_view type = it->value();
-  return type.substr(0, 16) == "application/json";
+  std::string type(it->value().substr(0, 16));
+  for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return type == "application/json";
 }
 
 // Serves one connection: a keep-alive loop of request -> response.

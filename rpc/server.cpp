@@ -198,6 +198,7 @@ void Server::stop() {
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(5ms);
   }
+  while (d.state->publishing > 0) std::this_thread::sleep_for(1ms);
   d.work.reset();
   d.ioc->stop();
   for (auto& t : d.threads) t.join();
@@ -214,8 +215,14 @@ std::shared_ptr<ServerState> Server::state() const {
 
 size_t Server::publish(const std::string& topic, const json& result) {
   auto st = state();
-  if (!st || st->stopping) return 0;
-  return st->registry.publish(topic, result);
+  if (!st) return 0;
+  // Announce ourselves before checking `stopping`: stop() sets `stopping`
+  // before waiting for `publishing` to drain, so either we see the flag or
+  // stop() sees us, and the I/O context outlives every post we make.
+  st->publishing.fetch_add(1);
+  size_t queued = st->stopping ? 0 : st->registry.publish(topic, result);
+  st->publishing.fetch_sub(1);
+  return queued;
 }
 
 size_t Server::connection_count() const {

@@ -91,6 +91,8 @@ class WsSession : public std::enable_shared_from_this<WsSession>,
       return;
     }
     spdlog::debug("rpc: websocket {} open", remote_);
+    accepted_ = true;
+    if (close_requested_now()) return start_close_if_idle();
     do_read();
   }
 
@@ -174,8 +176,19 @@ class WsSession : public std::enable_shared_from_this<WsSession>,
     if (close_now) start_close();
   }
 
+  bool close_requested_now() {
+    std::lock_guard lock(mu_);
+    return close_requested_;
+  }
+  void start_close_if_idle() {
+    std::lock_guard lock(mu_);
+    if (!writing_) start_close();
+  }
+
+  // Caller holds mu_ or is the only one touching the queue.
   void start_close() {
     if (!pending_close_) return;
+    if (!accepted_) return;  // on_accept() closes once the handshake is done
     websocket::close_reason reason(pending_close_->code, pending_close_->reason);
     pending_close_.reset();
     ws_.async_close(reason, [self = shared_from_this()](error_code ec) {
@@ -278,6 +291,7 @@ class WsSession : public std::enable_shared_from_this<WsSession>,
   beast::flat_buffer rbuf_;
   bool reading_ = false;       // strand only
   bool stop_reading_ = false;  // strand only
+  bool accepted_ = false;      // strand only: the WebSocket handshake completed
   std::optional<CloseRequest> pending_close_;
 
   std::mutex mu_;  // guards everything below

@@ -35,6 +35,7 @@ struct ServerState {
   std::atomic<size_t> rejecting{0};  // connections being answered 503
   std::atomic<uint64_t> rejected{0};
   std::atomic<bool> stopping{false};
+  std::atomic<int> publishing{0};  // publish() calls in progress; stop() waits for them
 
   void track(const void* key, std::weak_ptr<Session> session) {
     std::lock_guard lock(sessions_mu);
