@@ -105,7 +105,9 @@ struct TensorInfo {
   std::array<uint64_t, kMaxDims> ne{1, 1, 1, 1};  // ggml order: ne[0] is the row length
   uint64_t offset = 0;                           // relative to the data section
   uint64_t n_bytes = 0;
-  const uint8_t* data = nullptr;                 // into the mapping; n_bytes readable
+  // Into the mapping (or the owned copy); n_bytes readable, aligned in memory to
+  // File::alignment() (32 by default; from_bytes copies guarantee up to 64).
+  const uint8_t* data = nullptr;
 
   uint64_t n_elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
   uint64_t n_rows() const { return ne[1] * ne[2] * ne[3]; }
@@ -116,7 +118,7 @@ class File {
  public:
   // Memory-maps and validates a GGUF file.
   static Expected<File> open(const std::string& path);
-  // Validates an in-memory image (copied, so its exact extent is all that is readable).
+  // Validates an in-memory image (copied into a 64-byte-aligned buffer of exactly its size).
   static Expected<File> from_bytes(std::span<const uint8_t> bytes);
 
   uint32_t version() const { return version_; }

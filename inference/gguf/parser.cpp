@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <new>
 #include <numeric>
 
 #include "inference/gguf/gguf.hpp"
@@ -17,16 +18,19 @@
 namespace ig::gguf {
 
 struct File::Storage {
+  static constexpr std::align_val_t kOwnedAlignment{64};  // tensor data keeps SIMD alignment in copies too
+
   const uint8_t* data = nullptr;
   size_t size = 0;
   void* map = nullptr;
-  std::vector<uint8_t> owned;
+  uint8_t* owned = nullptr;
 
   Storage() = default;
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
   ~Storage() {
     if (map != nullptr) munmap(map, size);
+    if (owned != nullptr) ::operator delete[](owned, kOwnedAlignment);
   }
 };
 
@@ -295,9 +299,11 @@ class Parser {
 
 Expected<File> File::from_bytes(std::span<const uint8_t> bytes) {
   auto s = std::make_shared<Storage>();
-  s->owned.assign(bytes.begin(), bytes.end());
-  s->data = s->owned.data();
-  s->size = s->owned.size();
+  // Exactly bytes.size() bytes, so a sanitizer sees any read past the image.
+  s->owned = static_cast<uint8_t*>(::operator new[](std::max<size_t>(bytes.size(), 1), Storage::kOwnedAlignment));
+  if (!bytes.empty()) std::memcpy(s->owned, bytes.data(), bytes.size());
+  s->data = s->owned;
+  s->size = bytes.size();
   return Parser::parse(std::move(s));
 }
 

@@ -72,6 +72,17 @@ class Tokenizer {
   std::shared_ptr<const Impl> impl_;
 };
 
+// Streams decoded pieces without splitting a UTF-8 character across pushes
+// (byte-fallback tokens deliver multi-byte characters one byte at a time).
+class Utf8Stream {
+ public:
+  std::string push(std::string_view piece);  // the text that is complete so far
+  std::string flush();                        // whatever is held back, as is
+
+ private:
+  std::string pending_;
+};
+
 // Pre-tokenizer regexes by tokenizer.ggml.pre name (exposed for tests).
 // Splits `text` into words; unmatched gaps become words of their own.
 Expected<std::vector<std::string>> pre_tokenize(std::string_view pre, std::string_view text);

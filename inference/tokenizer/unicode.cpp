@@ -78,3 +78,28 @@ int unicode_to_byte(std::string_view ch) {
 const std::string& byte_to_unicode(uint8_t b) { return detail::byte_map().to_unicode[b]; }
 
 }  // namespace ig::tok
+
+namespace ig::tok {
+
+std::string Utf8Stream::push(std::string_view piece) {
+  pending_ += piece;
+  // Hold back a trailing lead byte whose continuation bytes have not all arrived.
+  size_t cut = pending_.size();
+  for (size_t back = 1; back <= 3 && back <= pending_.size(); ++back) {
+    const auto c = static_cast<unsigned char>(pending_[pending_.size() - back]);
+    if ((c & 0xc0) == 0x80) continue;  // continuation byte: keep looking for the lead
+    if (c >= 0xc0 && c < 0xf8 && detail::utf8_len(c) > back) cut = pending_.size() - back;
+    break;
+  }
+  std::string ready = pending_.substr(0, cut);
+  pending_.erase(0, cut);
+  return ready;
+}
+
+std::string Utf8Stream::flush() {
+  std::string rest;
+  rest.swap(pending_);
+  return rest;
+}
+
+}  // namespace ig::tok

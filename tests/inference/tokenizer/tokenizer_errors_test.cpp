@@ -149,3 +149,39 @@ TEST(TokenizerErrors, ControlTokensRenderOnlyWhenAsked) {
   // parse_special turns "<s>" in text into the control token, and the dummy prefix follows it.
   EXPECT_EQ(*spm.encode("a<s>a", false, true), (std::vector<int32_t>{6, 1, 6}));
 }
+
+TEST(TokenizerUtf8Stream, HoldsBackIncompleteCharacters) {
+  ig::tok::Utf8Stream s;
+  EXPECT_EQ(s.push("a"), "a");
+  EXPECT_EQ(s.push("\xf0"), "");          // lead of a 4-byte character
+  EXPECT_EQ(s.push("\x9f\xa7"), "");
+  EXPECT_EQ(s.push("\x99!"), "\xf0\x9f\xa7\x99!");
+  EXPECT_EQ(s.push("\xc3"), "");
+  EXPECT_EQ(s.push("\xa9 \xe2\x82"), "\xc3\xa9 ");
+  EXPECT_EQ(s.flush(), "\xe2\x82");      // an unfinished tail comes out on flush
+  EXPECT_EQ(s.flush(), "");
+  EXPECT_EQ(s.push("\xff"), "\xff");      // invalid bytes are not held forever
+}
+
+TEST(TokenizerUtf8Stream, StreamsSpmByteFallbackTokens) {
+  auto f = ig::gguf::File::open(std::string(INFERGRID_SHARED_DATA) + "/tokenizers/ggml-vocab-llama-spm.gguf");
+  ASSERT_TRUE(f.has_value());
+  auto tok = *ig::tok::Tokenizer::from_gguf(*f);
+  const std::string text = "\xf0\x9f\xa7\x99 and \xe4\xb8\xad";
+  const auto ids = *tok.encode(text, false);
+  ig::tok::Utf8Stream s;
+  std::string out;
+  for (int32_t id : ids) {
+    const std::string ready = s.push(*tok.token_to_piece(id));
+    // Every chunk handed out is whole characters.
+    for (size_t k = 0; k < ready.size();) {
+      const auto c = static_cast<unsigned char>(ready[k]);
+      const size_t n = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+      ASSERT_LE(k + n, ready.size());
+      k += n;
+    }
+    out += ready;
+  }
+  out += s.flush();
+  EXPECT_EQ(out, " " + text);
+}
