@@ -105,7 +105,7 @@ Expected<Bundle> read_bundle(const std::string& path) {
 Status write_bundle(const std::string& path, const Bundle& b) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) return fail("receipt.io", "cannot write receipt file " + path);
-  out << to_json(b).dump(1) << "\n";
+  out << to_json(b).dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   if (!out) return fail("receipt.io", "failed writing " + path);
   return {};
 }

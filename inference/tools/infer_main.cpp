@@ -139,7 +139,7 @@ int run_generate(const CommonOpts& c, const GenerateOpts& g) {
                         {"decode_tokens_per_s", decode_tps},
                         {"receipt_id", receipt::to_hex(receipt::receipt_id(b.receipt))},
                         {"receipt", receipt::to_hex(receipt::encode(b.receipt))}};
-    std::printf("%s\n", j.dump().c_str());
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     std::printf("\n");
     std::fprintf(stderr, "[%zu tokens; prefill %d tokens at %.1f tok/s; decode %.1f tok/s; %s]\n",
@@ -186,7 +186,7 @@ int run_verify(const CommonOpts& c, const VerifyOpts& v) {
     if (!out) return fail_with(make_error("infer.io", "cannot write " + v.output));
   }
   if (c.json) {
-    std::printf("%s\n", j.dump().c_str());
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else if (r.accepted) {
     std::printf("accepted: %d steps, %d exact matches\n", r.steps_checked, r.exact_matches);
   } else {

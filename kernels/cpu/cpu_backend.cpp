@@ -43,8 +43,8 @@ void CpuBackend::matmul_dense(const Weight& w, const float* x, int n_tokens, flo
   run(w.rows, w.cols * n_tokens, [&](int64_t r0, int64_t r1) {
     for (int64_t rt = r0; rt < r1; rt += kRowTile) {
       const int64_t rend = std::min(r1, rt + kRowTile);
-      for (int t0 = 0; t0 < n_tokens; t0 += cpu::kMaxTokens) {
-        const int n = std::min(cpu::kMaxTokens, n_tokens - t0);
+      for (int t0 = 0; t0 < n_tokens; t0 += cpu::kDenseTokens) {
+        const int n = std::min(cpu::kDenseTokens, n_tokens - t0);
         const float* xt = x + size_t(t0) * w.cols;
         for (int64_t r = rt; r < rend; ++r) {
           float* out = y + size_t(t0) * w.rows + r;
@@ -71,8 +71,8 @@ void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, flo
   run(w.rows, w.cols * n_tokens, [&](int64_t r0, int64_t r1) {
     for (int64_t rt = r0; rt < r1; rt += kRowTile) {
       const int64_t rend = std::min(r1, rt + kRowTile);
-      for (int t0 = 0; t0 < n_tokens; t0 += cpu::kMaxTokens) {
-        const int n = std::min(cpu::kMaxTokens, n_tokens - t0);
+      for (int t0 = 0; t0 < n_tokens; t0 += cpu::kQuantTokens) {
+        const int n = std::min(cpu::kQuantTokens, n_tokens - t0);
         const BlockQ8_0* xt = xq_.data() + size_t(t0) * nb;
         for (int64_t r = rt; r < rend; ++r) {
           float* out = y + size_t(t0) * w.rows + r;

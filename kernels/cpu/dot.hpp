@@ -1,7 +1,9 @@
 // Row-times-activations dot kernels of the fast CPU backend, chosen once at
 // run time (AVX2/FMA/F16C or portable scalar).
 //
-// Each kernel multiplies ONE weight row with n (1..kMaxTokens) activation rows.
+// Each kernel multiplies ONE weight row with n activation rows (1..kDenseTokens
+// for f32/f16, 1..kQuantTokens for q8_0/q4_0; sized so the accumulators of all
+// n rows fit in the 16 AVX2 registers).
 // For every activation row the sequence of floating-point operations is the
 // same whatever n is: the n-token form only shares the weight loads. This is
 // what makes a prefill batch bitwise equal to token-by-token evaluation.
@@ -13,7 +15,8 @@
 
 namespace ig::kernels::cpu {
 
-inline constexpr int kMaxTokens = 4;
+inline constexpr int kDenseTokens = 2;
+inline constexpr int kQuantTokens = 4;
 
 struct DotTable {
   const char* name;

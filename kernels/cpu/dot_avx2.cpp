@@ -75,12 +75,9 @@ void dense_n(Load w, const float* x, int64_t xs, int64_t cols, float* out, int64
 template <typename Load, typename P>
 void dense(P w, const float* x, int64_t xs, int n, int64_t cols, float* out, int64_t os) {
   Load l{w};
-  switch (n) {
-    case 1: return dense_n<1>(l, x, xs, cols, out, os);
-    case 2: return dense_n<2>(l, x, xs, cols, out, os);
-    case 3: return dense_n<3>(l, x, xs, cols, out, os);
-    default: return dense_n<4>(l, x, xs, cols, out, os);
-  }
+  if (n == 1) return dense_n<1>(l, x, xs, cols, out, os);
+  for (int t = 0; t + 1 < n; t += 2) dense_n<2>(l, x + t * xs, xs, cols, out + t * os, os);
+  if (n % 2) dense_n<1>(l, x + (n - 1) * xs, xs, cols, out + (n - 1) * os, os);
 }
 
 void f32(const float* w, const float* x, int64_t xs, int n, int64_t cols, float* out, int64_t os) {

@@ -1,0 +1,81 @@
+// Matmul throughput of the CPU backends per tensor type, one JSON object per line:
+//   {"bench":"matmul","backend":"cpu","type":"Q4_0","rows":4864,"cols":896,
+//    "tokens":1,"threads":1,"ms":..,"gflops":..,"weight_gbps":..}
+// Shapes are the Qwen2.5-0.5B FFN (896 -> 4864) and its down projection.
+#include <chrono>
+#include <ctime>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "inference/gguf/quant.hpp"
+#include "kernels/kernels.hpp"
+
+using namespace ig;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::vector<uint8_t> make_weight(kernels::DType t, int64_t rows, int64_t cols) {
+  std::mt19937 rng(1);
+  std::normal_distribution<float> d(0.f, 0.05f);
+  std::vector<float> row(static_cast<size_t>(cols));
+  const size_t rb = kernels::row_bytes(t, cols);
+  std::vector<uint8_t> out(rb * size_t(rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (auto& v : row) v = d(rng);
+    (void)gguf::quantize_row(gguf::TensorType(uint32_t(t)), row.data(), out.data() + size_t(r) * rb, cols);
+  }
+  return out;
+}
+
+// Process CPU time: on a shared machine wall time includes time spent waiting
+// for a core, so both are reported.
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + ts.tv_nsec * 1e-9;
+}
+
+void bench(kernels::BackendKind kind, kernels::DType t, int64_t rows, int64_t cols, int tokens,
+           int threads) {
+  auto be = kernels::make_backend({kind, threads});
+  if (!be) return;
+  auto bytes = make_weight(t, rows, cols);
+  kernels::Weight w{t, bytes.data(), rows, cols};
+  std::vector<float> x(size_t(cols) * tokens, 0.01f), y(size_t(rows) * tokens);
+  (*be)->matmul(w, x.data(), tokens, y.data());  // warm up
+  int iters = 0;
+  const double c0 = cpu_seconds();
+  const auto t0 = Clock::now();
+  double secs = 0;
+  while (secs < 0.5) {
+    (*be)->matmul(w, x.data(), tokens, y.data());
+    ++iters;
+    secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  }
+  const double per = secs / iters;
+  const double cpu_per = (cpu_seconds() - c0) / iters;
+  std::printf(
+      "{\"bench\":\"matmul\",\"backend\":\"%s\",\"type\":\"%s\",\"rows\":%lld,\"cols\":%lld,"
+      "\"tokens\":%d,\"threads\":%d,\"ms\":%.4f,\"gflops\":%.2f,\"weight_gbps\":%.2f,\"cpu_ms\":%.4f}\n",
+      kernels::backend_kind_name(kind), kernels::dtype_name(t), (long long)rows, (long long)cols,
+      tokens, threads, per * 1e3, 2.0 * rows * cols * tokens / per / 1e9,
+      double(bytes.size()) / per / 1e9, cpu_per * 1e3);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  for (auto t : {kernels::DType::F32, kernels::DType::F16, kernels::DType::Q8_0, kernels::DType::Q4_0})
+    for (int threads : {1, 2})
+      for (int tokens : {1, 32}) {
+        bench(kernels::BackendKind::Cpu, t, 4864, 896, tokens, threads);
+        if (!quick) bench(kernels::BackendKind::Cpu, t, 896, 4864, tokens, threads);
+      }
+  if (!quick) bench(kernels::BackendKind::Reference, kernels::DType::Q4_0, 4864, 896, 1, 1);
+  return 0;
+}
