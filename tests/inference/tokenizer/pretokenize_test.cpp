@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "inference/tokenizer/tokenizer.hpp"
+#include "vectors.hpp"
 
 namespace {
 using Words = std::vector<std::string>;
@@ -64,4 +65,38 @@ TEST(TokenizerPreTokenize, Errors) {
   auto bad = ig::tok::pre_tokenize("gpt-2", std::string("ab\xff\xfe", 4));
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(bad.error().code, "tokenizer.bad_utf8");
+}
+
+// BPE never merges across pre-tokenizer words, so every word yields at least one
+// id: the recorded Llama-3 and Qwen2 ids bound the split from above. (Their
+// vocab files are not in shared/data, so this is what the vectors can check.)
+TEST(TokenizerPreTokenize, WordCountsBoundedByRecordedIds) {
+  for (const auto& [vocab, pre] : {std::pair{"ggml-vocab-llama-bpe.gguf", "llama-bpe"},
+                                   std::pair{"ggml-vocab-qwen2.gguf", "qwen2"},
+                                   std::pair{"ggml-vocab-gpt-2.gguf", "gpt-2"}}) {
+    const auto ins = ig::test::vector_inputs(ig::test::kTokenizerDir + vocab + ".inp");
+    const auto ids = ig::test::vector_ids(ig::test::kTokenizerDir + vocab + ".out");
+    ASSERT_EQ(ins.size(), 46u);
+    ASSERT_EQ(ids.size(), ins.size());
+    size_t exact = 0;
+    for (size_t k = 0; k < ins.size(); ++k) {
+      const auto words = split(pre, ins[k]);
+      std::string joined;
+      for (const auto& w : words) joined += w;
+      EXPECT_EQ(joined, ins[k]) << vocab << " line " << k;
+      EXPECT_LE(words.size(), ids[k].size()) << vocab << " line " << k << " '" << ins[k] << "'";
+      exact += words.size() == ids[k].size();
+    }
+    EXPECT_GE(exact, 15u) << vocab;  // short ASCII lines are one token per word
+  }
+}
+
+// Lines whose every word is a single token in Llama 3 / Qwen2, so the split must
+// produce exactly as many words as the recorded ids.
+TEST(TokenizerPreTokenize, SplitsMatchRecordedIdCounts) {
+  EXPECT_EQ(split("llama-bpe", "Hello world").size(), 2u);    // 9906 1917
+  EXPECT_EQ(split("qwen2", "Hello world").size(), 2u);        // 9707 1879
+  EXPECT_EQ(split("llama-bpe", " Hello World!").size(), 3u);  // " Hello", " World", "!"
+  EXPECT_EQ(split("qwen2", "333333").size(), 6u);             // one id per digit
+  EXPECT_EQ(split("llama-bpe", "333333").size(), 2u);         // "333" "333"
 }

@@ -2,46 +2,15 @@
 // (without BOS) to exactly the ids on the same line of the .out file.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "inference/gguf/gguf.hpp"
 #include "inference/tokenizer/tokenizer.hpp"
+#include "vectors.hpp"
 
 namespace {
-const std::string kDir = std::string(INFERGRID_SHARED_DATA) + "/tokenizers/";
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::string> inputs(const std::string& path) {
-  const std::string text = slurp(path);
-  const std::string sep = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> out;
-  size_t pos = 0;
-  for (size_t hit; (hit = text.find(sep, pos)) != std::string::npos; pos = hit + sep.size())
-    out.push_back(text.substr(pos, hit - pos));
-  return out;  // the text after the last separator is the trailing empty string
-}
-
-std::vector<std::vector<int32_t>> expected(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::vector<int32_t>> out;
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream ss(line);
-    std::vector<int32_t> ids;
-    for (int32_t id; ss >> id;) ids.push_back(id);
-    out.push_back(ids);
-  }
-  return out;
-}
+using ig::test::kTokenizerDir;
 
 ig::tok::Tokenizer load(const std::string& name) {
-  auto f = ig::gguf::File::open(kDir + name);
+  auto f = ig::gguf::File::open(kTokenizerDir + name);
   EXPECT_TRUE(f.has_value()) << (f ? "" : f.error().to_string());
   auto t = ig::tok::Tokenizer::from_gguf(*f);
   EXPECT_TRUE(t.has_value()) << (t ? "" : t.error().to_string());
@@ -50,8 +19,8 @@ ig::tok::Tokenizer load(const std::string& name) {
 
 void check_all_lines(const std::string& vocab, bool exact_roundtrip) {
   const auto tok = load(vocab);
-  const auto ins = inputs(kDir + vocab + ".inp");
-  const auto outs = expected(kDir + vocab + ".out");
+  const auto ins = ig::test::vector_inputs(kTokenizerDir + vocab + ".inp");
+  const auto outs = ig::test::vector_ids(kTokenizerDir + vocab + ".out");
   ASSERT_EQ(ins.size(), 46u);
   ASSERT_EQ(outs.size(), ins.size());
   for (size_t k = 0; k < ins.size(); ++k) {
