@@ -1,5 +1,6 @@
 #include "chain/address.hpp"
 
+#include <array>
 #include <cctype>
 
 namespace ig::chain {
@@ -9,24 +10,28 @@ namespace {
 constexpr char kCharset[] = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
 constexpr uint32_t kBech32mConst = 0x2bc830a3;
 
-uint32_t polymod(const Bytes& values) {
-  static constexpr uint32_t kGen[5] = {0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3};
-  uint32_t chk = 1;
-  for (uint8_t v : values) {
-    uint8_t top = static_cast<uint8_t>(chk >> 25);
-    chk = (chk & 0x1ffffff) << 5 ^ v;
+// BIP-173's generator terms, XOR-ed together for each possible top 5 bits of the checksum,
+// so one step is a table lookup instead of five conditional XORs.
+constexpr std::array<uint32_t, 32> kGenByTop = [] {
+  constexpr uint32_t kGen[5] = {0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3};
+  std::array<uint32_t, 32> t{};
+  for (uint32_t top = 0; top < 32; ++top)
     for (int i = 0; i < 5; ++i)
-      if ((top >> i) & 1) chk ^= kGen[i];
-  }
-  return chk;
+      if ((top >> i) & 1) t[top] ^= kGen[i];
+  return t;
+}();
+
+uint32_t polymod_step(uint32_t chk, uint8_t v) {
+  return ((chk & 0x1ffffff) << 5 ^ v) ^ kGenByTop[chk >> 25];
 }
 
-Bytes hrp_expand(std::string_view hrp) {
-  Bytes out;
-  for (char c : hrp) out.push_back(static_cast<uint8_t>(c) >> 5);
-  out.push_back(0);
-  for (char c : hrp) out.push_back(static_cast<uint8_t>(c) & 31);
-  return out;
+// The checksum state after the expanded human part, without building the expansion.
+uint32_t polymod_hrp(std::string_view hrp) {
+  uint32_t chk = 1;
+  for (char c : hrp) chk = polymod_step(chk, static_cast<uint8_t>(c) >> 5);
+  chk = polymod_step(chk, 0);
+  for (char c : hrp) chk = polymod_step(chk, static_cast<uint8_t>(c) & 31);
+  return chk;
 }
 
 int charset_index(char c) {
@@ -37,12 +42,16 @@ int charset_index(char c) {
 
 }  // namespace
 
+// Streams the checksum instead of building the value list: every receipt event names its
+// addresses, so this runs several times per executed transaction.
 std::string bech32m_encode(std::string_view hrp, ByteView data5) {
-  Bytes values = hrp_expand(hrp);
-  values.insert(values.end(), data5.begin(), data5.end());
-  values.insert(values.end(), 6, 0);
-  uint32_t mod = polymod(values) ^ kBech32mConst;
-  std::string out(hrp);
+  uint32_t chk = polymod_hrp(hrp);
+  for (uint8_t d : data5) chk = polymod_step(chk, d);
+  for (int i = 0; i < 6; ++i) chk = polymod_step(chk, 0);
+  uint32_t mod = chk ^ kBech32mConst;
+  std::string out;
+  out.reserve(hrp.size() + 1 + data5.size() + 6);
+  out.append(hrp);
   out.push_back('1');
   for (uint8_t d : data5) out.push_back(kCharset[d]);
   for (int i = 0; i < 6; ++i) out.push_back(kCharset[(mod >> (5 * (5 - i))) & 31]);
@@ -69,9 +78,9 @@ Expected<Bech32Decoded> bech32m_decode(std::string_view s) {
     if (v < 0) return fail("bech32.char", std::string("invalid data character '") + c + "'");
     data.push_back(static_cast<uint8_t>(v));
   }
-  Bytes values = hrp_expand(hrp);
-  values.insert(values.end(), data.begin(), data.end());
-  if (polymod(values) != kBech32mConst) return fail("bech32.checksum", "bech32m checksum does not match");
+  uint32_t chk = polymod_hrp(hrp);
+  for (uint8_t d : data) chk = polymod_step(chk, d);
+  if (chk != kBech32mConst) return fail("bech32.checksum", "bech32m checksum does not match");
   data.resize(data.size() - 6);
   return Bech32Decoded{hrp, data};
 }

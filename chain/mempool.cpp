@@ -84,6 +84,7 @@ Status Mempool::commit_block(const std::function<Status()>& persist, uint64_t co
   std::lock_guard lock(mu_);
   IG_TRY(persist());
   for (const auto& tx : committed) {
+    if (hashes_.empty()) break;  // nothing left to find: skip hashing the rest (a follower's pool is often empty)
     Hash h = tx_hash(tx);
     if (!hashes_.erase(h)) continue;
     auto it = by_sender_.find(tx.body.sender);

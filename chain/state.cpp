@@ -68,17 +68,15 @@ void State::scan(ByteView prefix, const std::function<bool(ByteView, ByteView)>&
 }
 
 Hash next_state_root(const Hash& prev_root, const WriteSet& writes) {
-  Sha256 set_hash;
+  // The whole set is encoded into one buffer and hashed once: the same digest as hashing
+  // entry by entry, without a fresh Writer (and its regrowth) and a digest call per entry.
   Writer w;
   for (const auto& [k, v] : writes) {
-    w = Writer();
     w.bytes(k);
     w.boolean(v.has_value());
     if (v) w.bytes(*v);
-    set_hash.update(w.data());
   }
-  Hash h = set_hash.finish();
-  return sha256(prev_root, h);
+  return sha256(prev_root, sha256(w.data()));
 }
 
 std::optional<Bytes> MapStateReader::get(ByteView key) const {
