@@ -62,9 +62,13 @@ void CpuBackend::matmul_dense(const Weight& w, const float* x, int n_tokens, flo
 void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, float* y) {
   const int64_t nb = w.cols / kBlock;
   xq_.resize(size_t(nb) * n_tokens);
+  const bool q4 = w.type == DType::Q4_0;
+  if (q4) xsum_.resize(size_t(nb) * n_tokens * 8);
   run(n_tokens, w.cols, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t)
+    for (int64_t t = t0; t < t1; ++t) {
       cpu::quantize_row_q8_0(x + size_t(t) * w.cols, w.cols, xq_.data() + size_t(t) * nb);
+      if (q4) cpu::q8_lane_sums(xq_.data() + size_t(t) * nb, nb, xsum_.data() + size_t(t) * nb * 8);
+    }
   });
   const size_t rb = row_bytes(w.type, w.cols);
   const auto* base = static_cast<const uint8_t*>(w.data);
@@ -80,7 +84,8 @@ void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, flo
           if (w.type == DType::Q8_0)
             dot_.q8_0(static_cast<const BlockQ8_0*>(row), xt, nb, n, nb, out, w.rows);
           else
-            dot_.q4_0(static_cast<const BlockQ4_0*>(row), xt, nb, n, nb, out, w.rows);
+            dot_.q4_0(static_cast<const BlockQ4_0*>(row), xt, xsum_.data() + size_t(t0) * nb * 8,
+                      nb, n, nb, out, w.rows);
         }
       }
     }

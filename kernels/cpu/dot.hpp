@@ -28,17 +28,23 @@ struct DotTable {
   // x: activation rows quantized to Q8_0, xs in blocks; nb blocks per row
   void (*q8_0)(const BlockQ8_0* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out,
                int64_t os);
-  void (*q4_0)(const BlockQ4_0* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out,
-               int64_t os);
+  // xsum: per token and block, 8 int32 lanes of -8 * (sum of 4 consecutive
+  // activation quants) (q8_lane_sums), laid out with the same stride as x.
+  void (*q4_0)(const BlockQ4_0* w, const BlockQ8_0* x, const int32_t* xsum, int64_t xs, int n,
+               int64_t nb, float* out, int64_t os);
   // plain dot of two float vectors (attention scores, RMS)
   float (*dot)(const float* a, const float* b, int64_t n);
 };
 
 const DotTable& scalar_table();
-const DotTable& avx2_table();   // only valid when cpu_has_avx2()
+const DotTable& avx2_table();     // only valid when cpu_has_avx2()
+const DotTable& avxvnni_table();  // only valid when cpu_has_avx2() and cpu_has_avxvnni()
+bool cpu_has_avxvnni();
 const DotTable& best_table();
 
 // Activation quantization as in llama.cpp: d = max|x|/127, q = round(x/d).
 void quantize_row_q8_0(const float* x, int64_t cols, BlockQ8_0* out);
+// out[8*b + i] = -8 * (qs[4i] + qs[4i+1] + qs[4i+2] + qs[4i+3]) of block b.
+void q8_lane_sums(const BlockQ8_0* x, int64_t nb, int32_t* out);
 
 }  // namespace ig::kernels::cpu

@@ -42,8 +42,8 @@ void q8_0(const BlockQ8_0* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb,
   }
 }
 
-void q4_0(const BlockQ4_0* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out,
-          int64_t os) {
+void q4_0(const BlockQ4_0* w, const BlockQ8_0* x, const int32_t*, int64_t xs, int n, int64_t nb,
+          float* out, int64_t os) {
   for (int t = 0; t < n; ++t) {
     const BlockQ8_0* xt = x + t * xs;
     float acc = 0;
@@ -67,8 +67,26 @@ const DotTable& scalar_table() {
 }
 
 const DotTable& best_table() {
-  static const DotTable& t = cpu_has_avx2() ? avx2_table() : scalar_table();
+  static const DotTable& t = !cpu_has_avx2()    ? scalar_table()
+                             : cpu_has_avxvnni() ? avxvnni_table()
+                                                 : avx2_table();
   return t;
+}
+
+bool cpu_has_avxvnni() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avxvnni");
+#else
+  return false;
+#endif
+}
+
+void q8_lane_sums(const BlockQ8_0* x, int64_t nb, int32_t* out) {
+  for (int64_t b = 0; b < nb; ++b)
+    for (int i = 0; i < 8; ++i)
+      out[b * 8 + i] = -8 * (int32_t(x[b].qs[4 * i]) + x[b].qs[4 * i + 1] + x[b].qs[4 * i + 2] +
+                             x[b].qs[4 * i + 3]);
 }
 
 bool has_avx2_fma_f16c() {

@@ -131,12 +131,24 @@ TEST_P(KernelsMatmul, ScalarFallbackAgreesWithAvx2) {
     std::vector<BlockQ8_0> xq(8);
     cpu::quantize_row_q8_0(x.data(), cols, xq.data());
     cpu::quantize_row_q8_0(x.data() + cols, cols, xq.data() + 4);
+    std::vector<int32_t> xs(64);
+    cpu::q8_lane_sums(xq.data(), 8, xs.data());
     if (t == DType::Q8_0) {
       s.q8_0(static_cast<const BlockQ8_0*>(w.view.data), xq.data(), 4, 2, 4, a, 1);
       v.q8_0(static_cast<const BlockQ8_0*>(w.view.data), xq.data(), 4, 2, 4, b, 1);
     } else {
-      s.q4_0(static_cast<const BlockQ4_0*>(w.view.data), xq.data(), 4, 2, 4, a, 1);
-      v.q4_0(static_cast<const BlockQ4_0*>(w.view.data), xq.data(), 4, 2, 4, b, 1);
+      s.q4_0(static_cast<const BlockQ4_0*>(w.view.data), xq.data(), xs.data(), 4, 2, 4, a, 1);
+      v.q4_0(static_cast<const BlockQ4_0*>(w.view.data), xq.data(), xs.data(), 4, 2, 4, b, 1);
+    }
+    if (cpu::cpu_has_avxvnni()) {
+      // the VNNI variant's exact integer dots give bitwise the AVX2 results
+      const auto& n = cpu::avxvnni_table();
+      float c[2];
+      if (t == DType::Q8_0)
+        n.q8_0(static_cast<const BlockQ8_0*>(w.view.data), xq.data(), 4, 2, 4, c, 1);
+      else
+        n.q4_0(static_cast<const BlockQ4_0*>(w.view.data), xq.data(), xs.data(), 4, 2, 4, c, 1);
+      EXPECT_EQ(0, std::memcmp(b, c, sizeof b)) << dtype_name(t);
     }
   }
   for (int i = 0; i < 2; ++i) EXPECT_NEAR(a[i], b[i], 1e-4 * (1 + std::fabs(a[i]))) << dtype_name(t);

@@ -1,0 +1,214 @@
+// x86 SIMD kernels, included by dot_avx2.cpp (IG_VNNI 0: AVX2+FMA+F16C) and
+// dot_avxvnni.cpp (IG_VNNI 1: plus AVX-VNNI). Each is compiled with its own
+// -m flags and only called after a run-time CPU check.
+//
+// The integer block dots are exact in both variants (no saturation can occur
+// for |activation| <= 127), so the float results are bitwise the same.
+//
+// Reduction order per activation row, fixed by `cols` alone:
+//   f32/f16: four 8-lane accumulators over 32-element chunks, then 8-element
+//            chunks into accumulator 0, then ((a0+a1)+(a2+a3)) reduced by a
+//            fixed lane tree, then the scalar tail in order.
+//   q8_0/q4_0: per 32-block exact int32 dot, then acc = fma(dw*dx, dot, acc) in
+//            one 8-lane accumulator, then the same lane tree.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cmath>
+
+#include "kernels/cpu/dot.hpp"
+
+#ifndef IG_VNNI
+#error "define IG_VNNI before including dot_x86_impl.hpp"
+#endif
+
+namespace ig::kernels::cpu {
+namespace {
+
+inline float hsum(__m256 v) {
+  __m128 lo = _mm256_castps256_ps128(v);
+  __m128 hi = _mm256_extractf128_ps(v, 1);
+  lo = _mm_add_ps(lo, hi);
+  __m128 sh = _mm_movehl_ps(lo, lo);
+  lo = _mm_add_ps(lo, sh);
+  sh = _mm_shuffle_ps(lo, lo, 0x1);
+  return _mm_cvtss_f32(_mm_add_ss(lo, sh));
+}
+
+inline float reduce4(const __m256* a) {
+  return hsum(_mm256_add_ps(_mm256_add_ps(a[0], a[1]), _mm256_add_ps(a[2], a[3])));
+}
+
+struct LoadF32 {
+  const float* p;
+  __m256 operator()(int64_t i) const { return _mm256_loadu_ps(p + i); }
+  float at(int64_t i) const { return p[i]; }
+};
+struct LoadF16 {
+  const uint16_t* p;
+  __m256 operator()(int64_t i) const {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)));
+  }
+  float at(int64_t i) const { return _cvtsh_ss(p[i]); }
+};
+
+template <int N, typename Load>
+void dense_n(Load w, const float* x, int64_t xs, int64_t cols, float* out, int64_t os) {
+  __m256 acc[N][4];
+  for (int t = 0; t < N; ++t)
+    for (int k = 0; k < 4; ++k) acc[t][k] = _mm256_setzero_ps();
+  int64_t c = 0;
+  for (; c + 32 <= cols; c += 32) {
+    __m256 w0 = w(c), w1 = w(c + 8), w2 = w(c + 16), w3 = w(c + 24);
+    for (int t = 0; t < N; ++t) {
+      const float* xt = x + t * xs + c;
+      acc[t][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xt), acc[t][0]);
+      acc[t][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xt + 8), acc[t][1]);
+      acc[t][2] = _mm256_fmadd_ps(w2, _mm256_loadu_ps(xt + 16), acc[t][2]);
+      acc[t][3] = _mm256_fmadd_ps(w3, _mm256_loadu_ps(xt + 24), acc[t][3]);
+    }
+  }
+  for (; c + 8 <= cols; c += 8) {
+    __m256 w0 = w(c);
+    for (int t = 0; t < N; ++t)
+      acc[t][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + t * xs + c), acc[t][0]);
+  }
+  for (int t = 0; t < N; ++t) {
+    float s = reduce4(acc[t]);
+    const float* xt = x + t * xs;
+    for (int64_t i = c; i < cols; ++i) s = std::fma(w.at(i), xt[i], s);
+    out[t * os] = s;
+  }
+}
+
+template <typename Load, typename P>
+void dense(P w, const float* x, int64_t xs, int n, int64_t cols, float* out, int64_t os) {
+  Load l{w};
+  if (n == 1) return dense_n<1>(l, x, xs, cols, out, os);
+  for (int t = 0; t + 1 < n; t += 2) dense_n<2>(l, x + t * xs, xs, cols, out + t * os, os);
+  if (n % 2) dense_n<1>(l, x + (n - 1) * xs, xs, cols, out + (n - 1) * os, os);
+}
+
+void f32(const float* w, const float* x, int64_t xs, int n, int64_t cols, float* out, int64_t os) {
+  dense<LoadF32>(w, x, xs, n, cols, out, os);
+}
+void f16(const uint16_t* w, const float* x, int64_t xs, int n, int64_t cols, float* out,
+         int64_t os) {
+  dense<LoadF16>(w, x, xs, n, cols, out, os);
+}
+
+// Exact sum of 32 int8*int8 products as 8 int32 lanes -> float. `a` (the
+// weight) may hold -128; `b` (the activation) never does (|q| <= 127).
+inline __m256 dot_i8(__m256i a, __m256i b) {
+  const __m256i ua = _mm256_sign_epi8(a, a);
+  const __m256i sb = _mm256_sign_epi8(b, a);
+#if IG_VNNI
+  return _mm256_cvtepi32_ps(_mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), ua, sb));
+#else
+  const __m256i p16 = _mm256_maddubs_epi16(ua, sb);
+  return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_set1_epi16(1), p16));
+#endif
+}
+
+inline __m256i q4_nibbles(const uint8_t* qs) {
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m256i both = _mm256_insertf128_si256(_mm256_castsi128_si256(raw), _mm_srli_epi16(raw, 4), 1);
+  return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
+}
+
+inline __m256i q4_bytes(const uint8_t* qs) {
+  return _mm256_sub_epi8(q4_nibbles(qs), _mm256_set1_epi8(8));
+}
+
+template <int N, typename Block, typename Unpack>
+void quant_n(const Block* w, const BlockQ8_0* x, int64_t xs, int64_t nb, float* out, int64_t os,
+             Unpack unpack) {
+  // Generic path: unpack to signed bytes, exact int32 lane sums, float FMA.
+  __m256 acc[N];
+  for (int t = 0; t < N; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m256i wq = unpack(w[b]);
+    const float dw = _cvtsh_ss(w[b].d);
+    for (int t = 0; t < N; ++t) {
+      const BlockQ8_0& xb = x[t * xs + b];
+      const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.qs));
+      const __m256 d = _mm256_set1_ps(dw * _cvtsh_ss(xb.d));
+      acc[t] = _mm256_fmadd_ps(d, dot_i8(wq, xq), acc[t]);
+    }
+  }
+  for (int t = 0; t < N; ++t) out[t * os] = hsum(acc[t]);
+}
+
+template <typename Block, typename Unpack>
+void quant(const Block* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out,
+           int64_t os, Unpack u) {
+  switch (n) {
+    case 1: return quant_n<1>(w, x, xs, nb, out, os, u);
+    case 2: return quant_n<2>(w, x, xs, nb, out, os, u);
+    case 3: return quant_n<3>(w, x, xs, nb, out, os, u);
+    default: return quant_n<4>(w, x, xs, nb, out, os, u);
+  }
+}
+
+void q8_0(const BlockQ8_0* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out,
+          int64_t os) {
+  quant(w, x, xs, n, nb, out, os, [](const BlockQ8_0& b) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
+  });
+}
+
+#if IG_VNNI
+// Q4_0 with AVX-VNNI: the raw nibbles n in [0,15] are the unsigned operand, so
+// sum((n-8)*x) = sum(n*x) - 8*sum(x) is one vpdpbusd per block and token,
+// starting from the activation's precomputed per-lane -8*sum(x). The int32
+// lanes equal the generic path's exactly.
+template <int N>
+void q4_vnni_n(const BlockQ4_0* w, const BlockQ8_0* x, const int32_t* xsum, int64_t xs, int64_t nb,
+               float* out, int64_t os) {
+  __m256 acc[N];
+  for (int t = 0; t < N; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m256i nib = q4_nibbles(w[b].qs);
+    const float dw = _cvtsh_ss(w[b].d);
+    for (int t = 0; t < N; ++t) {
+      const BlockQ8_0& xb = x[t * xs + b];
+      const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.qs));
+      const __m256i init = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xsum + (t * xs + b) * 8));
+      const __m256 d = _mm256_set1_ps(dw * _cvtsh_ss(xb.d));
+      acc[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_dpbusd_avx_epi32(init, nib, xq)), acc[t]);
+    }
+  }
+  for (int t = 0; t < N; ++t) out[t * os] = hsum(acc[t]);
+}
+#endif
+
+void q4_0(const BlockQ4_0* w, const BlockQ8_0* x, const int32_t* xsum, int64_t xs, int n,
+          int64_t nb, float* out, int64_t os) {
+#if IG_VNNI
+  switch (n) {
+    case 1: return q4_vnni_n<1>(w, x, xsum, xs, nb, out, os);
+    case 2: return q4_vnni_n<2>(w, x, xsum, xs, nb, out, os);
+    case 3: return q4_vnni_n<3>(w, x, xsum, xs, nb, out, os);
+    default: return q4_vnni_n<4>(w, x, xsum, xs, nb, out, os);
+  }
+#else
+  (void)xsum;
+  quant(w, x, xs, n, nb, out, os, [](const BlockQ4_0& b) { return q4_bytes(b.qs); });
+#endif
+}
+
+float dot(const float* a, const float* b, int64_t n) {
+  float r;
+  dense_n<1>(LoadF32{a}, b, 0, n, &r, 0);
+  return r;
+}
+
+}  // namespace
+
+const DotTable& IG_TABLE_FN() {
+  static const DotTable t{IG_TABLE_NAME, f32, f16, q8_0, q4_0, dot};
+  return t;
+}
+
+}  // namespace ig::kernels::cpu
