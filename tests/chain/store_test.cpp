@@ -3,6 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <csignal>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <chrono>
+#include <thread>
 
 #include "tests/chain/fixtures.hpp"
 
@@ -243,6 +248,70 @@ TEST(ChainStore, SnapshotIsPinnedWhileLatestMovesOn) {
   EXPECT_FALSE(snap->get(key("k5")));
   EXPECT_EQ(s->latest().get(key("k1")), val("v2"));
   EXPECT_EQ(s->latest().get(key("k5")), val("new"));
+}
+
+// A child process commits blocks as fast as it can (durable) and is killed with SIGKILL at
+// an arbitrary moment. The reopened store must hold a prefix of the chain: every block up to
+// the head complete (block, commit, receipts, tx index, state), nothing of the next one.
+TEST(ChainStore, KillNineDuringCommitsLeavesNoPartialBlock) {
+  for (int trial = 0; trial < 3; ++trial) {
+    TempDir dir;
+    const std::string path = dir.sub("db");
+    { write_test_genesis(*open_store(path, 1u << 20)); }  // small map: growth happens under the kill too
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      auto s = Store::open(StoreConfig{path, 1u << 20, true});
+      if (!s) _exit(2);
+      Hash prev = hash_of("genesis");
+      for (uint64_t h = 1; h < 100000; ++h) {
+        WriteSet w{{key("last"), val(std::to_string(h))}, {key("b-" + std::to_string(h)), Bytes(16384, uint8_t(h))}};
+        StoredBlock b = make_block(h, prev, 3, std::move(w));
+        if (!commit(**s, b)) _exit(3);
+        prev = block_hash(b.block.header);
+      }
+      _exit(0);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(150 + 120 * trial));
+    ASSERT_EQ(kill(child, SIGKILL), 0);
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "the writer exited on its own with status " << status;
+
+    auto s = open_store(path, 1u << 20);
+    auto head = s->head();
+    ASSERT_TRUE(head);
+    const uint64_t n = head->height;
+    ASSERT_GE(n, 1u) << "no block was committed before the kill (trial " << trial << ")";
+    RecordProperty("blocks_before_kill_" + std::to_string(trial), std::to_string(n));
+    EXPECT_EQ(s->latest().get(key("last")), val(std::to_string(n)));
+    EXPECT_TRUE(s->latest().get(key("b-" + std::to_string(n))));
+    EXPECT_FALSE(s->latest().get(key("b-" + std::to_string(n + 1))));
+    auto next = s->block_at(n + 1);
+    ASSERT_TRUE(next);
+    EXPECT_FALSE(next->has_value());
+    EXPECT_FALSE(s->commit_at(n + 1)->has_value());
+    Hash prev = hash_of("genesis");
+    for (uint64_t h = 1; h <= n; ++h) {
+      auto b = s->block_at(h);
+      ASSERT_TRUE(b && b->has_value()) << "block " << h << " of " << n;
+      EXPECT_EQ((*b)->header.prev_hash, prev);
+      EXPECT_EQ(s->height_of(block_hash((*b)->header)), h);
+      ASSERT_TRUE(s->commit_at(h)->has_value());
+      for (const auto& tx : (*b)->txs) {
+        auto loc = s->tx_location(tx_hash(tx));
+        ASSERT_TRUE(loc);
+        EXPECT_EQ(loc->height, h);
+        EXPECT_TRUE(s->receipt(tx_hash(tx))->has_value());
+      }
+      prev = block_hash((*b)->header);
+    }
+    EXPECT_EQ(prev, head->hash);
+    // And the chain continues from where it stopped.
+    StoredBlock more = make_block(n + 1, prev, 1, {{key("last"), val(std::to_string(n + 1))}});
+    ASSERT_TRUE(commit(*s, more));
+    expect_block_stored(*s, more);
+  }
 }
 
 TEST(ChainStore, OpenFailsClearlyOnAPathThatIsAFile) {
