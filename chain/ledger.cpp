@@ -91,6 +91,26 @@ Expected<Proposal> Ledger::propose(uint64_t time_ms, const PublicKey& proposer) 
   return prop;
 }
 
+// The size limits of the chain parameters are rules of validity, not only the proposer's
+// reaping policy: a block from another proposer must respect them as well.
+static Status check_block_limits(const Block& block, const ChainParams& p) {
+  if (block.txs.size() > p.max_block_txs)
+    return fail("block.too_many_txs", "block has " + std::to_string(block.txs.size()) + " transactions, max_block_txs is " +
+                                          std::to_string(p.max_block_txs));
+  uint64_t total = 0;
+  for (size_t i = 0; i < block.txs.size(); ++i) {
+    const size_t n = encode_tx(block.txs[i]).size();
+    if (n > p.max_tx_bytes)
+      return fail("block.oversized_tx", "transaction " + std::to_string(i) + " is " + std::to_string(n) +
+                                            " bytes, max_tx_bytes is " + std::to_string(p.max_tx_bytes));
+    total += n;
+  }
+  if (total > p.max_block_bytes)
+    return fail("block.oversized", "transactions take " + std::to_string(total) + " bytes, max_block_bytes is " +
+                                       std::to_string(p.max_block_bytes));
+  return {};
+}
+
 Expected<Proposal> Ledger::validate(const Block& block) {
   const BlockHeader& b = block.header;
   Head h = head();
@@ -110,6 +130,8 @@ Expected<Proposal> Ledger::validate(const Block& block) {
     IG_TRY(verify_commit(block.last_commit, chain_id_, vs));
   }
   if (b.tx_root != tx_root(block.txs)) return fail("block.tx_root", "transaction root mismatch");
+  IG_TRY_ASSIGN(p, params());
+  IG_TRY(check_block_limits(block, p));
   BlockInfo info{chain_id_, b.height, b.time_ms, b.prev_hash, b.proposer};
   auto snapshot = store_.snapshot();
   IG_TRY_ASSIGN(result, execute_block(app_, *snapshot, h.state_root, info, block.txs, ExecMode::kValidate));
