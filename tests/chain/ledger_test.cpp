@@ -257,6 +257,38 @@ TEST_F(ChainLedgerValidate, CommitMustFinaliseThisBlock) {
   ASSERT_TRUE(b.ledger->commit(*v, sign_commit(k.validator, good)));
 }
 
+// The parameter limits bind every block, not only the ones this node proposes.
+TEST(ChainLedgerLimits, BlocksOverTheParameterLimitsAreRejected) {
+  TestKeys k;
+  Genesis g = make_genesis(k);
+  g.params.max_block_txs = 3;
+  g.params.max_tx_bytes = 256;
+  g.params.max_block_bytes = 400;
+  TestChain c(g);
+  auto expect_rejected = [&](std::vector<Transaction> txs, const std::string& code) {
+    auto p = build_block(c, k.validator, std::move(txs));
+    ASSERT_TRUE(p) << p.error().to_string();
+    auto v = c.ledger->validate(p->block);
+    ASSERT_FALSE(v) << "accepted; expected " << code;
+    EXPECT_EQ(v.error().code, code) << v.error().to_string();
+  };
+  const Address to = k.bob.public_key();
+  Transaction t0 = make_transfer(k.alice, 0, to, 1), t1 = make_transfer(k.alice, 1, to, 1);
+  Transaction t2 = make_transfer(k.alice, 2, to, 1), t3 = make_transfer(k.alice, 3, to, 1);
+  ASSERT_LE(encode_tx(t0).size() * 2, 400u);
+  ASSERT_GT(encode_tx(t0).size() * 3, 400u);
+  expect_rejected({t0, t1, t2, t3}, "block.too_many_txs");
+  expect_rejected({t0, t1, t2}, "block.oversized");
+  expect_rejected({make_transfer(k.alice, 0, to, 1, 2000, kChainId, 0, std::string(100, 'm'))}, "block.oversized_tx");
+  auto ok = commit_txs(c, k.validator, {t0, t1});
+  ASSERT_TRUE(ok) << ok.error().to_string();
+  // The proposer's own blocks stay within the limits.
+  for (uint64_t n = 2; n < 6; ++n) ASSERT_TRUE(c.ledger->submit(make_transfer(k.alice, n, to, 1)));
+  auto prop = c.ledger->propose(1'800'000'000'000, k.validator.public_key());
+  ASSERT_TRUE(prop);
+  EXPECT_EQ(prop->block.txs.size(), 2u);  // 3 fit by count, but only 2 by bytes
+}
+
 TEST(ChainCommit, NeedsMoreThanTwoThirdsOfThePower) {
   TestKeys k;
   SecretKey v2 = key_from_seed("v2"), v3 = key_from_seed("v3");
