@@ -128,6 +128,8 @@ Expected<Proposal> Ledger::validate(const Block& block) {
     if (block.last_commit.height != h.height || block.last_commit.block_hash != h.hash)
       return fail("block.last_commit", "last commit is not for the parent block");
     IG_TRY(verify_commit(block.last_commit, chain_id_, vs));
+  } else if (!(block.last_commit == Commit{})) {
+    return fail("block.last_commit", "the first block has no parent, so its last commit must be empty");
   }
   if (b.tx_root != tx_root(block.txs)) return fail("block.tx_root", "transaction root mismatch");
   IG_TRY_ASSIGN(p, params());

@@ -225,6 +225,11 @@ size_t Server::publish(const std::string& topic, const json& result) {
   return queued;
 }
 
+bool Server::has_subscribers(const std::string& topic) const {
+  auto st = state();
+  return st && st->registry.has_subscribers(topic);
+}
+
 size_t Server::connection_count() const {
   auto st = state();
   return st ? st->connections.load() : 0;

@@ -77,6 +77,10 @@ class Server {
   // the notification was queued for.
   size_t publish(const std::string& topic, const json& result);
 
+  // Whether any connection subscribes to `topic`: lets a publisher skip
+  // building notifications nobody will receive. Cheap; a hint only.
+  bool has_subscribers(const std::string& topic) const;
+
   size_t connection_count() const;
   ServerStats stats() const;
 

@@ -128,6 +128,8 @@ Expected<SecretString> obtain_password(const PasswordRequest& req) {
       return SecretString(env);
     }
   }
+  if (!req.allow_prompt)
+    return fail("password.no_source", "no password given: use --password-file FILE or set " + std::string(kPasswordEnv));
   return prompt_password(req);
 }
 

@@ -24,6 +24,7 @@ struct PasswordRequest {
   std::string purpose;    // shown in the prompt: "Password for key alice: "
   bool confirm = false;   // creating a new keystore: prompt twice, refuse an empty password
   bool use_env = true;    // consult INFERGRID_PASSWORD
+  bool allow_prompt = true;  // false for unattended programs (the node): no terminal prompt
   std::string tty_path = "/dev/tty";  // tests point this elsewhere
 };
 

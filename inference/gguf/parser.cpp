@@ -34,7 +34,10 @@ struct File::Storage {
   }
 };
 
-std::span<const uint8_t> File::raw() const { return {storage_->data, storage_->size}; }
+std::span<const uint8_t> File::raw() const {
+  if (!storage_) return {};  // a default-constructed File is empty
+  return {storage_->data, storage_->size};
+}
 
 namespace {
 

@@ -164,7 +164,12 @@ std::vector<Fragment> partition(const Tokenizer::Impl& t, std::string_view text,
 }
 }  // namespace
 
+namespace {
+Unexpected empty_tokenizer() { return fail("tokenizer.empty", "tokenizer was not built (use from_gguf or from_vocab)"); }
+}  // namespace
+
 Expected<std::vector<TokenId>> Tokenizer::encode(std::string_view text, bool add_bos, bool parse_special) const {
+  if (!impl_) return empty_tokenizer();
   const Impl& t = *impl_;
   std::vector<TokenId> out;
   if (add_bos && t.vocab.bos != kNoToken) out.push_back(t.vocab.bos);
@@ -189,12 +194,14 @@ Expected<std::vector<TokenId>> Tokenizer::encode(std::string_view text, bool add
 }
 
 Expected<std::vector<TokenId>> Tokenizer::encode_default(std::string_view text) const {
+  if (!impl_) return empty_tokenizer();
   IG_TRY_ASSIGN(ids, encode(text, impl_->vocab.add_bos));
   if (impl_->vocab.add_eos && impl_->vocab.eos != kNoToken) ids.push_back(impl_->vocab.eos);
   return ids;
 }
 
 Expected<std::string> Tokenizer::token_to_piece(TokenId id, bool special) const {
+  if (!impl_) return empty_tokenizer();
   if (id < 0 || static_cast<size_t>(id) >= impl_->vocab.tokens.size())
     return fail("tokenizer.bad_id", "token id " + std::to_string(id) + " is outside the vocabulary");
   if (special && impl_->type_of(id) == TokenType::Control) return impl_->vocab.tokens[static_cast<size_t>(id)];
@@ -211,16 +218,21 @@ Expected<std::string> Tokenizer::decode(std::span<const TokenId> ids, bool speci
 }
 
 Expected<std::string> Tokenizer::token_text(TokenId id) const {
+  if (!impl_) return empty_tokenizer();
   if (id < 0 || static_cast<size_t>(id) >= impl_->vocab.tokens.size())
     return fail("tokenizer.bad_id", "token id " + std::to_string(id) + " is outside the vocabulary");
   return impl_->vocab.tokens[static_cast<size_t>(id)];
 }
 
-size_t Tokenizer::vocab_size() const { return impl_->vocab.tokens.size(); }
-const Vocab& Tokenizer::vocab() const { return impl_->vocab; }
+size_t Tokenizer::vocab_size() const { return vocab().tokens.size(); }
+
+const Vocab& Tokenizer::vocab() const {
+  static const Vocab kEmpty;
+  return impl_ ? impl_->vocab : kEmpty;
+}
 
 bool Tokenizer::is_end_of_generation(TokenId id) const {
-  return id != kNoToken && (id == impl_->vocab.eos || id == impl_->vocab.eot);
+  return id != kNoToken && (id == vocab().eos || id == vocab().eot);
 }
 
 }  // namespace ig::tok

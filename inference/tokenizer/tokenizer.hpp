@@ -44,6 +44,8 @@ struct Vocab {
 };
 Expected<Vocab> read_vocab(const gguf::File& f);
 
+// Immutable once built and safe to share across threads. A default-constructed
+// Tokenizer is empty: its calls return "tokenizer.empty" errors.
 class Tokenizer {
  public:
   static Expected<Tokenizer> from_gguf(const gguf::File& f);

@@ -78,14 +78,15 @@ void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, flo
       for (int t0 = 0; t0 < n_tokens; t0 += cpu::kQuantTokens) {
         const int n = std::min(cpu::kQuantTokens, n_tokens - t0);
         const BlockQ8_0* xt = xq_.data() + size_t(t0) * nb;
-        for (int64_t r = rt; r < rend; ++r) {
+        const int32_t* xs = q4 ? xsum_.data() + size_t(t0) * nb * 8 : nullptr;
+        for (int64_t r = rt; r < rend; r += cpu::kQuantRows) {
+          const int nr = int(std::min<int64_t>(cpu::kQuantRows, rend - r));
           float* out = y + size_t(t0) * w.rows + r;
           const void* row = base + size_t(r) * rb;
-          if (w.type == DType::Q8_0)
-            dot_.q8_0(static_cast<const BlockQ8_0*>(row), xt, nb, n, nb, out, w.rows);
+          if (q4)
+            dot_.q4_0(static_cast<const BlockQ4_0*>(row), nb, nr, xt, xs, nb, n, nb, out, w.rows);
           else
-            dot_.q4_0(static_cast<const BlockQ4_0*>(row), xt, xsum_.data() + size_t(t0) * nb * 8,
-                      nb, n, nb, out, w.rows);
+            dot_.q8_0(static_cast<const BlockQ8_0*>(row), nb, nr, xt, xs, nb, n, nb, out, w.rows);
         }
       }
     }

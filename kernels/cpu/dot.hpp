@@ -17,6 +17,7 @@ namespace ig::kernels::cpu {
 
 inline constexpr int kDenseTokens = 2;
 inline constexpr int kQuantTokens = 4;
+inline constexpr int kQuantRows = 2;
 
 struct DotTable {
   const char* name;
@@ -25,13 +26,15 @@ struct DotTable {
               int64_t os);
   void (*f16)(const uint16_t* w, const float* x, int64_t xs, int n, int64_t cols, float* out,
               int64_t os);
-  // x: activation rows quantized to Q8_0, xs in blocks; nb blocks per row
-  void (*q8_0)(const BlockQ8_0* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out,
-               int64_t os);
-  // xsum: per token and block, 8 int32 lanes of -8 * (sum of 4 consecutive
-  // activation quants) (q8_lane_sums), laid out with the same stride as x.
-  void (*q4_0)(const BlockQ4_0* w, const BlockQ8_0* x, const int32_t* xsum, int64_t xs, int n,
-               int64_t nb, float* out, int64_t os);
+  // Quantized weights: nr (1..kQuantRows) rows, ws blocks apart, times n
+  // activation rows quantized to Q8_0 (xs blocks apart, nb blocks each).
+  // out[t*os + r] for row r, token t. xsum: per token and block, 8 int32
+  // lanes of -8 * (sum of 4 consecutive quants) (q8_lane_sums), same layout
+  // as x; used by the Q4_0 VNNI path only.
+  void (*q8_0)(const BlockQ8_0* w, int64_t ws, int nr, const BlockQ8_0* x, const int32_t* xsum,
+               int64_t xs, int n, int64_t nb, float* out, int64_t os);
+  void (*q4_0)(const BlockQ4_0* w, int64_t ws, int nr, const BlockQ8_0* x, const int32_t* xsum,
+               int64_t xs, int n, int64_t nb, float* out, int64_t os);
   // plain dot of two float vectors (attention scores, RMS)
   float (*dot)(const float* a, const float* b, int64_t n);
 };

@@ -28,35 +28,39 @@ void f16(const uint16_t* w, const float* x, int64_t xs, int n, int64_t cols, flo
   }
 }
 
-void q8_0(const BlockQ8_0* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out,
-          int64_t os) {
-  for (int t = 0; t < n; ++t) {
-    const BlockQ8_0* xt = x + t * xs;
-    float acc = 0;
-    for (int64_t b = 0; b < nb; ++b) {
-      int32_t s = 0;
-      for (int i = 0; i < kBlock; ++i) s += int32_t(w[b].qs[i]) * xt[b].qs[i];
-      acc += fp16_to_fp32(w[b].d) * fp16_to_fp32(xt[b].d) * float(s);
-    }
-    out[t * os] = acc;
+float q8_row(const BlockQ8_0* w, const BlockQ8_0* xt, int64_t nb) {
+  float acc = 0;
+  for (int64_t b = 0; b < nb; ++b) {
+    int32_t s = 0;
+    for (int i = 0; i < kBlock; ++i) s += int32_t(w[b].qs[i]) * xt[b].qs[i];
+    acc += fp16_to_fp32(w[b].d) * fp16_to_fp32(xt[b].d) * float(s);
   }
+  return acc;
 }
 
-void q4_0(const BlockQ4_0* w, const BlockQ8_0* x, const int32_t*, int64_t xs, int n, int64_t nb,
-          float* out, int64_t os) {
-  for (int t = 0; t < n; ++t) {
-    const BlockQ8_0* xt = x + t * xs;
-    float acc = 0;
-    for (int64_t b = 0; b < nb; ++b) {
-      int32_t s = 0;
-      for (int i = 0; i < kBlock / 2; ++i) {
-        s += (int32_t(w[b].qs[i] & 0x0f) - 8) * xt[b].qs[i];
-        s += (int32_t(w[b].qs[i] >> 4) - 8) * xt[b].qs[i + kBlock / 2];
-      }
-      acc += fp16_to_fp32(w[b].d) * fp16_to_fp32(xt[b].d) * float(s);
+float q4_row(const BlockQ4_0* w, const BlockQ8_0* xt, int64_t nb) {
+  float acc = 0;
+  for (int64_t b = 0; b < nb; ++b) {
+    int32_t s = 0;
+    for (int i = 0; i < kBlock / 2; ++i) {
+      s += (int32_t(w[b].qs[i] & 0x0f) - 8) * xt[b].qs[i];
+      s += (int32_t(w[b].qs[i] >> 4) - 8) * xt[b].qs[i + kBlock / 2];
     }
-    out[t * os] = acc;
+    acc += fp16_to_fp32(w[b].d) * fp16_to_fp32(xt[b].d) * float(s);
   }
+  return acc;
+}
+
+void q8_0(const BlockQ8_0* w, int64_t ws, int nr, const BlockQ8_0* x, const int32_t*, int64_t xs,
+          int n, int64_t nb, float* out, int64_t os) {
+  for (int r = 0; r < nr; ++r)
+    for (int t = 0; t < n; ++t) out[t * os + r] = q8_row(w + r * ws, x + t * xs, nb);
+}
+
+void q4_0(const BlockQ4_0* w, int64_t ws, int nr, const BlockQ8_0* x, const int32_t*, int64_t xs,
+          int n, int64_t nb, float* out, int64_t os) {
+  for (int r = 0; r < nr; ++r)
+    for (int t = 0; t < n; ++t) out[t * os + r] = q4_row(w + r * ws, x + t * xs, nb);
 }
 
 }  // namespace

@@ -98,16 +98,20 @@ void f16(const uint16_t* w, const float* x, int64_t xs, int n, int64_t cols, flo
   dense<LoadF16>(w, x, xs, n, cols, out, os);
 }
 
-// Exact sum of 32 int8*int8 products as 8 int32 lanes -> float. `a` (the
-// weight) may hold -128; `b` (the activation) never does (|q| <= 127).
-inline __m256 dot_i8(__m256i a, __m256i b) {
-  const __m256i ua = _mm256_sign_epi8(a, a);
-  const __m256i sb = _mm256_sign_epi8(b, a);
+// Weight block prepared once per block and reused for every token of the tile.
+struct WBytes {
+  __m256i a;   // signed bytes (or raw Q4 nibbles on the VNNI Q4 path)
+  __m256i ua;  // |a|
+};
+
+// Exact int32 lanes (8 lanes, 4 products each) of sum(w*x) for one block.
+// `a` may hold -128 (Q8_0 weights); the activation never does (|q| <= 127).
+inline __m256i lanes_signed(const WBytes& w, __m256i xq) {
+  const __m256i sx = _mm256_sign_epi8(xq, w.a);
 #if IG_VNNI
-  return _mm256_cvtepi32_ps(_mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), ua, sb));
+  return _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), w.ua, sx);
 #else
-  const __m256i p16 = _mm256_maddubs_epi16(ua, sb);
-  return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_set1_epi16(1), p16));
+  return _mm256_madd_epi16(_mm256_set1_epi16(1), _mm256_maddubs_epi16(w.ua, sx));
 #endif
 }
 
@@ -117,85 +121,93 @@ inline __m256i q4_nibbles(const uint8_t* qs) {
   return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
 }
 
-inline __m256i q4_bytes(const uint8_t* qs) {
-  return _mm256_sub_epi8(q4_nibbles(qs), _mm256_set1_epi8(8));
-}
-
-template <int N, typename Block, typename Unpack>
-void quant_n(const Block* w, const BlockQ8_0* x, int64_t xs, int64_t nb, float* out, int64_t os,
-             Unpack unpack) {
-  // Generic path: unpack to signed bytes, exact int32 lane sums, float FMA.
-  __m256 acc[N];
-  for (int t = 0; t < N; ++t) acc[t] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b) {
-    const __m256i wq = unpack(w[b]);
-    const float dw = _cvtsh_ss(w[b].d);
-    for (int t = 0; t < N; ++t) {
-      const BlockQ8_0& xb = x[t * xs + b];
-      const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.qs));
-      const __m256 d = _mm256_set1_ps(dw * _cvtsh_ss(xb.d));
-      acc[t] = _mm256_fmadd_ps(d, dot_i8(wq, xq), acc[t]);
-    }
+struct Q8Policy {
+  static constexpr bool kOneRow = true;  // 2-row tiles spill registers here
+  static WBytes prep(const BlockQ8_0& b) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
+    return {a, _mm256_sign_epi8(a, a)};
   }
-  for (int t = 0; t < N; ++t) out[t * os] = hsum(acc[t]);
-}
+  static __m256i lanes(const WBytes& w, __m256i xq, const int32_t*) { return lanes_signed(w, xq); }
+};
 
-template <typename Block, typename Unpack>
-void quant(const Block* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out,
-           int64_t os, Unpack u) {
-  switch (n) {
-    case 1: return quant_n<1>(w, x, xs, nb, out, os, u);
-    case 2: return quant_n<2>(w, x, xs, nb, out, os, u);
-    case 3: return quant_n<3>(w, x, xs, nb, out, os, u);
-    default: return quant_n<4>(w, x, xs, nb, out, os, u);
-  }
-}
-
-void q8_0(const BlockQ8_0* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out,
-          int64_t os) {
-  quant(w, x, xs, n, nb, out, os, [](const BlockQ8_0& b) {
-    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
-  });
-}
-
+struct Q4Policy {
+  static constexpr bool kOneRow = false;
 #if IG_VNNI
-// Q4_0 with AVX-VNNI: the raw nibbles n in [0,15] are the unsigned operand, so
-// sum((n-8)*x) = sum(n*x) - 8*sum(x) is one vpdpbusd per block and token,
-// starting from the activation's precomputed per-lane -8*sum(x). The int32
-// lanes equal the generic path's exactly.
-template <int N>
-void q4_vnni_n(const BlockQ4_0* w, const BlockQ8_0* x, const int32_t* xsum, int64_t xs, int64_t nb,
-               float* out, int64_t os) {
-  __m256 acc[N];
-  for (int t = 0; t < N; ++t) acc[t] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b) {
-    const __m256i nib = q4_nibbles(w[b].qs);
-    const float dw = _cvtsh_ss(w[b].d);
-    for (int t = 0; t < N; ++t) {
-      const BlockQ8_0& xb = x[t * xs + b];
-      const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.qs));
-      const __m256i init = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xsum + (t * xs + b) * 8));
-      const __m256 d = _mm256_set1_ps(dw * _cvtsh_ss(xb.d));
-      acc[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_dpbusd_avx_epi32(init, nib, xq)), acc[t]);
-    }
-  }
-  for (int t = 0; t < N; ++t) out[t * os] = hsum(acc[t]);
-}
-#endif
-
-void q4_0(const BlockQ4_0* w, const BlockQ8_0* x, const int32_t* xsum, int64_t xs, int n,
-          int64_t nb, float* out, int64_t os) {
-#if IG_VNNI
-  switch (n) {
-    case 1: return q4_vnni_n<1>(w, x, xsum, xs, nb, out, os);
-    case 2: return q4_vnni_n<2>(w, x, xsum, xs, nb, out, os);
-    case 3: return q4_vnni_n<3>(w, x, xsum, xs, nb, out, os);
-    default: return q4_vnni_n<4>(w, x, xsum, xs, nb, out, os);
+  // Raw nibbles n in [0,15] are the unsigned operand: sum((n-8)*x) =
+  // sum(n*x) - 8*sum(x), one vpdpbusd starting from the activation's
+  // precomputed per-lane -8*sum(x). Same int32 lanes as the generic path.
+  static WBytes prep(const BlockQ4_0& b) { return {q4_nibbles(b.qs), _mm256_setzero_si256()}; }
+  static __m256i lanes(const WBytes& w, __m256i xq, const int32_t* xsum) {
+    const __m256i init = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xsum));
+    return _mm256_dpbusd_avx_epi32(init, w.a, xq);
   }
 #else
-  (void)xsum;
-  quant(w, x, xs, n, nb, out, os, [](const BlockQ4_0& b) { return q4_bytes(b.qs); });
+  static WBytes prep(const BlockQ4_0& b) {
+    const __m256i a = _mm256_sub_epi8(q4_nibbles(b.qs), _mm256_set1_epi8(8));
+    return {a, _mm256_sign_epi8(a, a)};
+  }
+  static __m256i lanes(const WBytes& w, __m256i xq, const int32_t*) { return lanes_signed(w, xq); }
 #endif
+};
+
+// R weight rows (stride ws blocks) x N tokens. For each (row, token) the
+// sequence is: per block in order, acc = fma(dw*dx, float(lanes), acc); then
+// the fixed lane tree. Neither R nor N changes it.
+template <int R, int N, typename P, typename Block>
+void quant_tile(const Block* w, int64_t ws, const BlockQ8_0* x, const int32_t* xsum, int64_t xs,
+                int64_t nb, float* out, int64_t os) {
+  __m256 acc[R][N];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < N; ++t) acc[r][t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    WBytes wb[R];
+    float dw[R];
+    for (int r = 0; r < R; ++r) {
+      wb[r] = P::prep(w[r * ws + b]);
+      dw[r] = _cvtsh_ss(w[r * ws + b].d);
+    }
+    for (int t = 0; t < N; ++t) {
+      const BlockQ8_0& xb = x[t * xs + b];
+      const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.qs));
+      const float dx = _cvtsh_ss(xb.d);
+      const int32_t* xl = xsum ? xsum + (t * xs + b) * 8 : nullptr;
+      for (int r = 0; r < R; ++r) {
+        const __m256 d = _mm256_set1_ps(dw[r] * dx);
+        acc[r][t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(P::lanes(wb[r], xq, xl)), acc[r][t]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < N; ++t) out[t * os + r] = hsum(acc[r][t]);
+}
+
+template <int R, typename P, typename Block>
+void quant_rows(const Block* w, int64_t ws, const BlockQ8_0* x, const int32_t* xsum, int64_t xs,
+                int n, int64_t nb, float* out, int64_t os) {
+  switch (n) {
+    case 1: return quant_tile<R, 1, P>(w, ws, x, xsum, xs, nb, out, os);
+    case 2: return quant_tile<R, 2, P>(w, ws, x, xsum, xs, nb, out, os);
+    case 3: return quant_tile<R, 3, P>(w, ws, x, xsum, xs, nb, out, os);
+    default: return quant_tile<R, 4, P>(w, ws, x, xsum, xs, nb, out, os);
+  }
+}
+
+template <typename P, typename Block>
+void quant(const Block* w, int64_t ws, int nr, const BlockQ8_0* x, const int32_t* xsum, int64_t xs,
+           int n, int64_t nb, float* out, int64_t os) {
+  if (nr == 2 && !P::kOneRow) return quant_rows<2, P>(w, ws, x, xsum, xs, n, nb, out, os);
+  for (int r = 0; r < nr; ++r)
+    quant_rows<1, P>(w + r * ws, ws, x, xsum, xs, n, nb, out + r, os);
+}
+
+void q8_0(const BlockQ8_0* w, int64_t ws, int nr, const BlockQ8_0* x, const int32_t*, int64_t xs,
+          int n, int64_t nb, float* out, int64_t os) {
+  quant<Q8Policy>(w, ws, nr, x, nullptr, xs, n, nb, out, os);
+}
+
+void q4_0(const BlockQ4_0* w, int64_t ws, int nr, const BlockQ8_0* x, const int32_t* xsum,
+          int64_t xs, int n, int64_t nb, float* out, int64_t os) {
+  quant<Q4Policy>(w, ws, nr, x, IG_VNNI ? xsum : nullptr, xs, n, nb, out, os);
 }
 
 float dot(const float* a, const float* b, int64_t n) {

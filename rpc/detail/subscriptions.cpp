@@ -125,6 +125,12 @@ size_t SubscriptionRegistry::publish(const std::string& topic, const json& resul
   return queued;
 }
 
+bool SubscriptionRegistry::has_subscribers(const std::string& topic) const {
+  std::lock_guard lock(mu_);
+  auto it = by_topic_.find(topic);
+  return it != by_topic_.end() && !it->second.empty();
+}
+
 size_t SubscriptionRegistry::size() const {
   std::lock_guard lock(mu_);
   return topic_of_.size();

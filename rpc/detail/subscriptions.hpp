@@ -44,6 +44,7 @@ class SubscriptionRegistry {
   // Queues `result` for every matching subscription; returns how many.
   size_t publish(const std::string& topic, const json& result);
 
+  bool has_subscribers(const std::string& topic) const;
   size_t size() const;
   uint64_t dropped() const;
 

@@ -117,6 +117,19 @@ TEST_F(ChainLedger, EqualHistoriesGiveEqualRootsAndDifferentHistoriesDiffer) {
   }
 }
 
+TEST_F(ChainLedger, FirstBlockMustCarryAnEmptyLastCommit) {
+  auto p = build_block(a, k.validator, {});
+  ASSERT_TRUE(p);
+  ASSERT_TRUE(b.ledger->validate(p->block));
+  Block stuffed = p->block;  // garbage in a commit that nothing checks would be free storage
+  Hash x = hash_of("x");
+  stuffed.last_commit = Commit{0, 0, x, {sign_precommit(k.validator, kChainId, 0, 0, x)}};
+  stuffed.header.last_commit_hash = commit_hash(stuffed.last_commit);
+  auto v = b.ledger->validate(stuffed);
+  ASSERT_FALSE(v);
+  EXPECT_EQ(v.error().code, "block.last_commit");
+}
+
 // A valid block at height 2 (so it carries a real last commit), and ways to break it.
 class ChainLedgerValidate : public ChainLedger {
  protected:

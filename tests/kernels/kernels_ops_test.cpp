@@ -133,23 +133,27 @@ TEST_P(KernelsMatmul, ScalarFallbackAgreesWithAvx2) {
     cpu::quantize_row_q8_0(x.data() + cols, cols, xq.data() + 4);
     std::vector<int32_t> xs(64);
     cpu::q8_lane_sums(xq.data(), 8, xs.data());
-    if (t == DType::Q8_0) {
-      s.q8_0(static_cast<const BlockQ8_0*>(w.view.data), xq.data(), 4, 2, 4, a, 1);
-      v.q8_0(static_cast<const BlockQ8_0*>(w.view.data), xq.data(), 4, 2, 4, b, 1);
-    } else {
-      s.q4_0(static_cast<const BlockQ4_0*>(w.view.data), xq.data(), xs.data(), 4, 2, 4, a, 1);
-      v.q4_0(static_cast<const BlockQ4_0*>(w.view.data), xq.data(), xs.data(), 4, 2, 4, b, 1);
-    }
+    // two weight rows x two tokens; out[t*2 + r]
+    float a4[4], b4[4], c4[4];
+    auto call = [&](const cpu::DotTable& tab, float* out, int nr) {
+      if (t == DType::Q8_0)
+        tab.q8_0(static_cast<const BlockQ8_0*>(w.view.data), 4, nr, xq.data(), xs.data(), 4, 2, 4, out, 2);
+      else
+        tab.q4_0(static_cast<const BlockQ4_0*>(w.view.data), 4, nr, xq.data(), xs.data(), 4, 2, 4, out, 2);
+    };
+    call(s, a4, 2);
+    call(v, b4, 2);
+    for (int i = 0; i < 4; ++i) EXPECT_NEAR(a4[i], b4[i], 1e-4 * (1 + std::fabs(a4[i]))) << dtype_name(t);
+    call(v, c4, 1);  // one row at a time gives the same bits as the 2-row tile
+    EXPECT_EQ(fp32_to_bits(c4[0]), fp32_to_bits(b4[0]));
+    EXPECT_EQ(fp32_to_bits(c4[2]), fp32_to_bits(b4[2]));
     if (cpu::cpu_has_avxvnni()) {
       // the VNNI variant's exact integer dots give bitwise the AVX2 results
-      const auto& n = cpu::avxvnni_table();
-      float c[2];
-      if (t == DType::Q8_0)
-        n.q8_0(static_cast<const BlockQ8_0*>(w.view.data), xq.data(), 4, 2, 4, c, 1);
-      else
-        n.q4_0(static_cast<const BlockQ4_0*>(w.view.data), xq.data(), xs.data(), 4, 2, 4, c, 1);
-      EXPECT_EQ(0, std::memcmp(b, c, sizeof b)) << dtype_name(t);
+      float d4[4];
+      call(cpu::avxvnni_table(), d4, 2);
+      EXPECT_EQ(0, std::memcmp(b4, d4, sizeof b4)) << dtype_name(t);
     }
+    a[0] = a4[0]; a[1] = a4[2]; b[0] = b4[0]; b[1] = b4[2];
   }
   for (int i = 0; i < 2; ++i) EXPECT_NEAR(a[i], b[i], 1e-4 * (1 + std::fabs(a[i]))) << dtype_name(t);
 }

@@ -21,6 +21,8 @@ TEST_F(RpcSubscriptions, SubscribeNotifyUnsubscribe) {
   EXPECT_EQ(id->size(), 34u);  // "0x" + 32 hex digits
   EXPECT_EQ(id->substr(0, 2), "0x");
   ASSERT_TRUE(eventually([&] { return server_->stats().subscriptions == 1; }));
+  EXPECT_TRUE(server_->has_subscribers("newHeads"));
+  EXPECT_FALSE(server_->has_subscribers("events"));
 
   for (int h = 1; h <= 3; ++h) EXPECT_EQ(server_->publish("newHeads", {{"height", h}}), 1u);
   for (int h = 1; h <= 3; ++h) {
@@ -42,6 +44,7 @@ TEST_F(RpcSubscriptions, SubscribeNotifyUnsubscribe) {
   EXPECT_FALSE(*again);
   EXPECT_EQ(server_->publish("newHeads", {{"height", 4}}), 0u);
   EXPECT_EQ(server_->stats().subscriptions, 0u);
+  EXPECT_FALSE(server_->has_subscribers("newHeads"));
 }
 
 TEST_F(RpcSubscriptions, NotificationWireFormat) {

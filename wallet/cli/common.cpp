@@ -1,4 +1,5 @@
-#include <string_view>
+#include <set>
+#include <string>
 
 #include "wallet/cli/cli.hpp"
 #include "wallet/password.hpp"
@@ -6,12 +7,12 @@
 namespace ig::wallet::cli {
 
 int exit_code_for(const Error& e) {
+  // What the user typed or pointed at was wrong: fixing the command line fixes it.
+  static const std::set<std::string, std::less<>> kUsage = {
+      "wallet.not_found", "wallet.exists",    "keystore.bad_name",  "password.no_source", "password.file",
+      "password.mismatch", "password.empty",  "password.too_long"};
   const std::string& c = e.code;
-  auto starts = [&](std::string_view p) { return c.rfind(p, 0) == 0; };
-  if (starts("arg.") || starts("wallet.") || starts("txfile.") || c == "keystore.bad_name" ||
-      c == "password.no_source" || c == "password.file" || c == "password.mismatch" || c == "password.empty" ||
-      c == "password.too_long")
-    return kExitUsage;
+  if (c.rfind("arg.", 0) == 0 || c.rfind("txfile.", 0) == 0 || kUsage.count(c)) return kExitUsage;
   return kExitFailure;
 }
 

@@ -105,7 +105,7 @@ Expected<json> wait_for_receipt(NodeClient& node, const std::string& hash, std::
     IG_TRY_ASSIGN(r, node.receipt(hash));
     if (!r.is_null()) return r;
     if (std::chrono::steady_clock::now() >= deadline)
-      return fail("wallet.wait_timeout", "transaction " + hash + " was not included within " +
+      return fail("node.wait_timeout", "transaction " + hash + " was not included within " +
                                              std::to_string(timeout.count() / 1000) + " s");
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
@@ -230,7 +230,7 @@ Expected<Output> run_tx(const Globals& g, const LookupArgs& a) {
   IG_TRY_ASSIGN(receipt, node.receipt(hex));
   IG_TRY_ASSIGN(tx, node.get_tx(hex));
   if (receipt.is_null() && tx.is_null())
-    return fail("wallet.tx_not_found", "transaction " + hex + " is not in a block (unknown, or still pending)");
+    return fail("node.tx_not_found", "transaction " + hex + " is not in a block (unknown, or still pending)");
   Output out;
   out.data = {{"tx_hash", hex}, {"receipt", receipt}, {"tx", tx}};
   out.text = "tx:       " + hex + "\n";

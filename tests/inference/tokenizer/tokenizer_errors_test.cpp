@@ -142,6 +142,18 @@ TEST(TokenizerErrors, BadIdsAndBadText) {
   EXPECT_EQ(bpe.encode(std::string("a\xff", 2), false).error().code, "tokenizer.bad_utf8");
 }
 
+TEST(TokenizerErrors, DefaultConstructedIsEmptyNotBroken) {
+  ig::tok::Tokenizer t;
+  EXPECT_EQ(t.encode("x", true).error().code, "tokenizer.empty");
+  EXPECT_EQ(t.decode(std::vector<int32_t>{0}).error().code, "tokenizer.empty");
+  EXPECT_EQ(t.vocab_size(), 0u);
+  EXPECT_FALSE(t.is_end_of_generation(0));
+  ig::gguf::File f;
+  EXPECT_TRUE(f.raw().empty());
+  EXPECT_TRUE(f.tensors().empty());
+  EXPECT_EQ(f.get_uint("x").error().code, "gguf.missing_key");
+}
+
 TEST(TokenizerErrors, ControlTokensRenderOnlyWhenAsked) {
   auto spm = *ig::tok::Tokenizer::from_vocab(tiny_spm());
   EXPECT_EQ(*spm.decode(std::vector<int32_t>{1, 6, 2}), " a");
