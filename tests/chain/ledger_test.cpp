@@ -365,6 +365,37 @@ TEST(ChainEngine, RefusesWhenTheValidatorLacksTwoThirds) {
   EXPECT_EQ(engine.start().error().code, "engine.needs_bft");
 }
 
+TEST(ChainEngine, ConcurrentSubmissionsWhileProducingAreAllCommitted) {
+  TestKeys k;
+  std::vector<SecretKey> senders;
+  Genesis g = make_genesis(k);
+  for (int i = 0; i < 4; ++i) {
+    senders.push_back(key_from_seed("concurrent-" + std::to_string(i)));
+    g.accounts.push_back(GenesisAccount{senders.back().public_key(), 1'000'000'000});
+  }
+  TestChain c(g);
+  const Amount supply = c.supply();
+  SingleValidatorEngine engine(*c.ledger, k.validator, std::chrono::milliseconds(10));
+  ASSERT_TRUE(engine.start());
+  constexpr uint64_t kPerSender = 60;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i)
+    threads.emplace_back([&, i] {
+      for (uint64_t n = 0; n < kPerSender; ++n)
+        if (!c.ledger->submit(make_transfer(senders[i], n, k.carol.public_key(), 1))) failures++;
+    });
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 300 && c.ledger->mempool().size() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  engine.stop();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(c.ledger->mempool().size(), 0u);
+  for (const auto& s : senders) EXPECT_EQ(c.account(s.public_key()).nonce, kPerSender);
+  EXPECT_EQ(c.balance(k.carol.public_key()), 1'000'000'000u + 4 * kPerSender);
+  EXPECT_EQ(c.supply(), supply);
+  EXPECT_EQ(c.sum_of_balances(), supply);
+}
+
 TEST(ChainEngine, LoopProducesSignedBlocksUntilStopped) {
   TestKeys k;
   TestChain c(make_genesis(k));
