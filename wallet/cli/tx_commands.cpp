@@ -96,6 +96,23 @@ std::string receipt_text(const json& r) {
   return s;
 }
 
+std::string scalar_text(const json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// The node's view of a transaction, one field per line; the payload's fields are flattened.
+std::string node_tx_text(const json& tx) {
+  std::string s;
+  auto line = [&](const std::string& k, const json& v) {
+    s += k + ":" + std::string(k.size() < 9 ? 9 - k.size() : 1, ' ') + scalar_text(v) + "\n";
+  };
+  for (const char* k : {"type", "sender", "nonce", "fee", "expiry_height", "chain_id"})
+    if (tx.contains(k)) line(k, tx[k]);
+  if (tx.contains("payload") && tx["payload"].is_object())
+    for (const auto& [k, v] : tx["payload"].items()) line(k, v);
+  return s;
+}
+
 bool receipt_ok(const json& r) { return r.is_object() && r.value("status", std::string()) == "ok"; }
 
 // Polls tx_receipt until the transaction is in a block or the timeout passes.
@@ -234,7 +251,7 @@ Expected<Output> run_tx(const Globals& g, const LookupArgs& a) {
   Output out;
   out.data = {{"tx_hash", hex}, {"receipt", receipt}, {"tx", tx}};
   out.text = "tx:       " + hex + "\n";
-  if (tx.is_object() && tx.contains("tx")) out.text += "body:     " + tx["tx"].dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  if (tx.is_object() && tx.contains("tx") && tx["tx"].is_object()) out.text += node_tx_text(tx["tx"]);
   out.text += receipt.is_null() ? "receipt:  none yet\n" : receipt_text(receipt);
   if (receipt.is_object() && receipt.contains("events"))
     for (const auto& ev : receipt["events"]) out.text += "event:    " + ev.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
