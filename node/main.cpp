@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -34,13 +35,28 @@ Expected<std::string> node_password(const std::string& password_file) {
   return fail("password.missing", "no password given: use --password-file FILE or set INFERGRID_PASSWORD");
 }
 
+// A 32-byte secret key in hex on the first line of a file (for joining an existing genesis).
+Expected<chain::SecretKey> read_secret_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return fail("init.io", "cannot read " + path);
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+  auto bytes = chain::from_hex(line);
+  if (!bytes) return fail("init.secret", path + ": " + bytes.error().message);
+  auto key = chain::SecretKey::from_bytes(*bytes);
+  std::fill(line.begin(), line.end(), '\0');
+  if (!key) return fail("init.secret", path + ": " + key.error().message);
+  return *key;
+}
+
 uint64_t now_ms() {
   return static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
 }
 
 struct InitArgs {
-  std::string home, genesis, password_file, chain_id = "infergrid-dev", moniker = "node0";
+  std::string home, genesis, password_file, consensus_secret_file, chain_id = "infergrid-dev", moniker = "node0";
   uint16_t rpc_port = 8546;
   uint64_t block_time_ms = 1000;
 };
@@ -56,6 +72,10 @@ Status run_init(const InitArgs& a) {
     ::chmod(dir.c_str(), 0700);
   }
   chain::SecretKey consensus = chain::SecretKey::generate();
+  if (!a.consensus_secret_file.empty()) {
+    IG_TRY_ASSIGN(k, read_secret_file(a.consensus_secret_file));
+    consensus = k;
+  }
   IG_TRY(wallet::write_keystore(paths.consensus_key(), "consensus", consensus, password));
 
   chain::Genesis genesis;
@@ -141,6 +161,9 @@ int main(int argc, char** argv) {
   auto* init_cmd = app.add_subcommand("init", "create a home directory: keys, config, and a development genesis");
   init_cmd->add_option("--home", init.home, "home directory to create")->required();
   init_cmd->add_option("--genesis", init.genesis, "use this genesis.json instead of creating a development one")
+      ->check(CLI::ExistingFile);
+  init_cmd->add_option("--consensus-secret-file", init.consensus_secret_file,
+                       "use this consensus secret key (hex, first line) instead of a new one, e.g. to join a genesis")
       ->check(CLI::ExistingFile);
   init_cmd->add_option("--chain-id", init.chain_id, "chain id of the development genesis");
   init_cmd->add_option("--moniker", init.moniker, "this node's name");

@@ -1,6 +1,8 @@
 // A node and the wallet as a user runs them: init, start, transfers, subscriptions, restart.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "chain/address.hpp"
 #include "tests/integration/harness.hpp"
 
@@ -183,6 +185,55 @@ TEST(NodeCli, InitRefusesAnInitialisedHomeAndStartNeedsAPassword) {
   auto no_home = run({bin_dir() + "/infergridd", "start", "--home", home + "/nope"});
   EXPECT_NE(no_home.exit_code, 0);
   remove_dir(home);
+}
+
+}  // namespace
+}  // namespace ig::itest
+
+namespace ig::itest {
+namespace {
+
+TEST(NodeCli, JoinsAGivenGenesisWithItsConsensusKey) {
+  std::string dir = make_temp_dir("genesis");
+  chain::SecretKey consensus = chain::SecretKey::generate();
+  chain::Address funded = chain::SecretKey::generate().public_key();
+  std::ofstream(dir + "/consensus.hex") << chain::to_hex(consensus.bytes()) << "\n";
+  rpc::json g = rpc::json::parse(read_file(INFERGRID_SOURCE_DIR "/genesis.json"));
+  g["chain_id"] = "itest-given-genesis";
+  g["params"]["block_time_ms"] = 100;
+  g["validators"][0]["consensus_key"] = chain::to_hex(consensus.public_key());
+  g["accounts"][0]["address"] = chain::address_to_string(funded);
+  std::ofstream(dir + "/genesis.json") << g.dump(2);
+
+  // The repo's example genesis parses; without its validator key the node cannot propose.
+  auto example = run({bin_dir() + "/infergridd", "init", "--home", dir + "/example", "--genesis",
+                      INFERGRID_SOURCE_DIR "/genesis.json"});
+  ASSERT_EQ(example.exit_code, 0) << example.err;
+  auto follower = run({bin_dir() + "/infergridd", "start", "--home", dir + "/example", "--rpc-port", "0"});
+  EXPECT_NE(follower.exit_code, 0);
+  EXPECT_NE(follower.err.find("consensus key is not in the validator set"), std::string::npos) << follower.err;
+
+  auto bad = run({bin_dir() + "/infergridd", "init", "--home", dir + "/bad", "--genesis", dir + "/consensus.hex"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("genesis"), std::string::npos) << bad.err;
+
+  auto init = run({bin_dir() + "/infergridd", "init", "--home", dir + "/home", "--genesis", dir + "/genesis.json",
+                   "--consensus-secret-file", dir + "/consensus.hex"});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  NodeProcess node(dir + "/home");
+  node.start();
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  node.wait_for_height(3);
+  auto c = node.client();
+  auto info = c.call("node_info", rpc::json::array());
+  ASSERT_TRUE(info);
+  EXPECT_EQ((*info)["chain_id"], "itest-given-genesis");
+  EXPECT_EQ((*info)["validator"], chain::to_hex(consensus.public_key()));
+  auto acct = c.call("state_getAccount", rpc::json::array({chain::address_to_string(funded)}));
+  ASSERT_TRUE(acct);
+  EXPECT_EQ((*acct)["balance"], g["accounts"][0]["balance"]);
+  node.stop();
+  remove_dir(dir);
 }
 
 }  // namespace
