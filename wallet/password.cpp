@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
+#include <iterator>
 #include <cstdlib>
 #include <cstring>
 
@@ -21,20 +23,44 @@ std::string_view first_line(std::string_view text) {
   return line;
 }
 
+// While echo is off, a signal that ends the process (Ctrl-C at the prompt) must not leave the
+// terminal silent: these handlers restore it and then re-deliver the signal.
+constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+volatile sig_atomic_t g_quiet_fd = -1;
+termios g_saved_termios{};
+struct sigaction g_old_actions[std::size(kStopSignals)];
+
+extern "C" void restore_terminal_and_reraise(int sig) {
+  if (g_quiet_fd >= 0) ::tcsetattr(g_quiet_fd, TCSANOW, &g_saved_termios);  // async-signal-safe
+  for (size_t i = 0; i < std::size(kStopSignals); ++i)
+    if (kStopSignals[i] == sig) ::sigaction(sig, &g_old_actions[i], nullptr);
+  ::raise(sig);
+}
+
 // Echo is restored by the destructor, also when the read fails. Switching echo off flushes
 // typed-ahead input (as getpass does) so nothing typed before the prompt is taken or shown.
 class EchoOff {
  public:
   explicit EchoOff(int fd) : fd_(fd) {
-    if (::tcgetattr(fd_, &saved_) == 0) {
-      termios quiet = saved_;
-      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-      quiet.c_lflag |= ECHONL;
-      active_ = ::tcsetattr(fd_, TCSAFLUSH, &quiet) == 0;
-    }
+    if (::tcgetattr(fd_, &saved_) != 0) return;
+    g_saved_termios = saved_;
+    g_quiet_fd = fd_;
+    struct sigaction sa {};
+    sa.sa_handler = restore_terminal_and_reraise;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < std::size(kStopSignals); ++i) ::sigaction(kStopSignals[i], &sa, &g_old_actions[i]);
+    termios quiet = saved_;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    quiet.c_lflag |= ECHONL;
+    active_ = ::tcsetattr(fd_, TCSAFLUSH, &quiet) == 0;
+    installed_ = true;
   }
   ~EchoOff() {
     if (active_) ::tcsetattr(fd_, TCSANOW, &saved_);
+    if (installed_) {
+      for (size_t i = 0; i < std::size(kStopSignals); ++i) ::sigaction(kStopSignals[i], &g_old_actions[i], nullptr);
+      g_quiet_fd = -1;
+    }
   }
   EchoOff(const EchoOff&) = delete;
   EchoOff& operator=(const EchoOff&) = delete;
@@ -43,6 +69,7 @@ class EchoOff {
   int fd_;
   termios saved_{};
   bool active_ = false;
+  bool installed_ = false;
 };
 
 class Tty {

@@ -1,6 +1,8 @@
 // Password sources: file, environment, a real pseudo-terminal, and no source at all.
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <termios.h>
 #include <unistd.h>
@@ -192,6 +194,50 @@ TEST_F(WalletPassword, PromptNamesThePurposeAndNeverEchoes) {
   EXPECT_NE(shown.find("Password for key carol: "), std::string::npos);
   EXPECT_EQ(shown.find("abc"), std::string::npos);
   EXPECT_FALSE(user.echo_was_on());
+}
+
+// Ctrl-C at the prompt must not leave the terminal with echo off.
+TEST_F(WalletPassword, InterruptAtThePromptRestoresEcho) {
+  int master = ::posix_openpt(O_RDWR | O_NOCTTY);
+  ASSERT_GE(master, 0);
+  ASSERT_EQ(::grantpt(master), 0);
+  ASSERT_EQ(::unlockpt(master), 0);
+  const std::string slave_path = ::ptsname(master);
+  int slave = ::open(slave_path.c_str(), O_RDWR | O_NOCTTY);
+  ASSERT_GE(slave, 0);
+  termios before{};
+  ASSERT_EQ(::tcgetattr(slave, &before), 0);
+  ASSERT_TRUE(before.c_lflag & ECHO);
+
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto pw = obtain_password(from_tty(slave_path, "key x"));
+    ::_exit(pw ? 0 : 3);  // not reached when the signal ends it
+  }
+  // Wait for the prompt, then check echo is off and interrupt.
+  std::string seen;
+  for (int i = 0; i < 500 && seen.find(": ") == std::string::npos; ++i) {
+    pollfd p{master, POLLIN, 0};
+    if (::poll(&p, 1, 10) > 0) {
+      char buf[128];
+      ssize_t n = ::read(master, buf, sizeof buf);
+      if (n > 0) seen.append(buf, static_cast<size_t>(n));
+    }
+  }
+  ASSERT_NE(seen.find("Password for key x: "), std::string::npos);
+  termios during{};
+  ASSERT_EQ(::tcgetattr(slave, &during), 0);
+  EXPECT_FALSE(during.c_lflag & ECHO);
+  ::kill(child, SIGINT);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT);
+  termios after{};
+  ASSERT_EQ(::tcgetattr(slave, &after), 0);
+  EXPECT_TRUE(after.c_lflag & ECHO);
+  ::close(slave);
+  ::close(master);
 }
 
 }  // namespace
