@@ -222,7 +222,7 @@ TEST(ChainCodec, TransactionRejectsUnknownPayloadTag) {
   Bytes enc = encode_tx(tx);
   const size_t tag_at = 4 + std::string(kChainId).size() + 32 + 8 + 8 + 8;
   ASSERT_EQ(enc[tag_at], Transfer::kTag);
-  for (uint8_t tag : {uint8_t{0}, uint8_t{2}, uint8_t{0xFF}}) {
+  for (uint8_t tag : {uint8_t{0}, uint8_t{0xFE}, uint8_t{0xFF}}) {  // tags never to be assigned
     Bytes bad = enc;
     bad[tag_at] = tag;
     auto r = decode_tx(bad);
