@@ -10,6 +10,8 @@ namespace ig::gguf {
 namespace {
 class Bytes {
  public:
+  Bytes() { out_.reserve(1 << 16); }
+
   template <typename T>
   void put(T v) {
     const size_t at = out_.size();
