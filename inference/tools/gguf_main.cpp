@@ -1,6 +1,8 @@
 // infergrid-gguf: inspect GGUF files and write random-weight test models.
 //
 //   infergrid-gguf info FILE [--json]
+//   infergrid-gguf tokenize FILE --text T [--bos] [--special] [--json]
+//   infergrid-gguf detokenize FILE ID...
 //   infergrid-gguf make --arch llama|qwen2 --dim D --layers L --heads H --kv-heads K
 //                       --ffn F --vocab V --ctx C --type f32|f16|q8_0|q4_0 --seed S [--tied] -o OUT
 #include <CLI/CLI.hpp>
@@ -11,6 +13,7 @@
 
 #include "inference/gguf/gguf.hpp"
 #include "inference/gguf/random_model.hpp"
+#include "inference/tokenizer/tokenizer.hpp"
 
 namespace {
 using ig::gguf::File;
@@ -99,6 +102,45 @@ int run_info(const std::string& path, bool json) {
   return 0;
 }
 
+ig::Expected<ig::tok::Tokenizer> tokenizer_of(const std::string& path) {
+  IG_TRY_ASSIGN(f, File::open(path));
+  return ig::tok::Tokenizer::from_gguf(f);
+}
+
+int report(const ig::Error& e) {
+  std::fprintf(stderr, "error: %s\n", e.to_string().c_str());
+  return 1;
+}
+
+int run_tokenize(const std::string& path, const std::string& text, bool bos, bool special, bool json) {
+  auto tok = tokenizer_of(path);
+  if (!tok) return report(tok.error());
+  auto ids = tok->encode(text, bos, special);
+  if (!ids) return report(ids.error());
+  nlohmann::json out = {{"ids", nlohmann::json::array()}, {"pieces", nlohmann::json::array()}};
+  for (int32_t id : *ids) {
+    const std::string piece = tok->token_text(id).value();
+    if (json) {
+      out["ids"].push_back(id);
+      out["pieces"].push_back(piece);
+    } else {
+      std::printf("%6d  %s\n", id, ig::gguf::Value::of_string(piece).render().c_str());
+    }
+  }
+  if (json) std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  return 0;
+}
+
+int run_detokenize(const std::string& path, const std::vector<int32_t>& ids) {
+  auto tok = tokenizer_of(path);
+  if (!tok) return report(tok.error());
+  auto text = tok->decode(ids);
+  if (!text) return report(text.error());
+  std::fwrite(text->data(), 1, text->size(), stdout);
+  std::printf("\n");
+  return 0;
+}
+
 int run_make(ig::gguf::RandomModelSpec spec, const std::string& type, const std::string& out) {
   auto t = ig::gguf::tensor_type_from_name(type);
   if (!t) {
@@ -125,6 +167,21 @@ int main(int argc, char** argv) {
   info->add_option("file", info_path, "GGUF file")->required();
   info->add_flag("--json", json, "machine-readable output");
 
+  auto* tokenize = app.add_subcommand("tokenize", "encode text with a GGUF file's tokenizer");
+  std::string tok_path, tok_text;
+  bool tok_bos = false, tok_special = false, tok_json = false;
+  tokenize->add_option("file", tok_path, "GGUF file with tokenizer.ggml.* metadata")->required();
+  tokenize->add_option("--text", tok_text, "text to encode")->required();
+  tokenize->add_flag("--bos", tok_bos, "prepend the BOS token");
+  tokenize->add_flag("--special", tok_special, "parse control-token texts such as <|im_start|>");
+  tokenize->add_flag("--json", tok_json, "print {\"ids\": [...], \"pieces\": [...]}");
+
+  auto* detokenize = app.add_subcommand("detokenize", "decode token ids with a GGUF file's tokenizer");
+  std::string detok_path;
+  std::vector<int32_t> detok_ids;
+  detokenize->add_option("file", detok_path, "GGUF file")->required();
+  detokenize->add_option("ids", detok_ids, "token ids")->required();
+
   auto* make = app.add_subcommand("make", "write a random-weight llama or qwen2 model");
   ig::gguf::RandomModelSpec spec;
   std::string type = "f32";
@@ -146,5 +203,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (info->parsed()) return run_info(info_path, json);
+  if (tokenize->parsed()) return run_tokenize(tok_path, tok_text, tok_bos, tok_special, tok_json);
+  if (detokenize->parsed()) return run_detokenize(detok_path, detok_ids);
   return run_make(spec, type, out);
 }

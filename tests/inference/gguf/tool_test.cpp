@@ -84,3 +84,19 @@ TEST(GgufTool, BadArgumentsFail) {
   EXPECT_NE(run("info " + std::string(INFERGRID_SHARED_DATA) + "/models/stories260K.greedy.json").status, 0);
   EXPECT_NE(run("frobnicate").status, 0);
 }
+
+TEST(GgufTool, TokenizeAndDetokenize) {
+  const std::string model = std::string(INFERGRID_SHARED_DATA) + "/models/stories260K.gguf";
+  auto r = run("tokenize " + model + " --text 'Once upon a time' --bos --json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("ids"), nlohmann::json({1, 403, 407, 261, 378}));
+  EXPECT_EQ(j.at("pieces").at(1), "\xe2\x96\x81Once");
+  auto text = run("detokenize " + model + " 403 407 261 378");
+  ASSERT_EQ(text.status, 0) << text.out;
+  EXPECT_EQ(text.out, " Once upon a time\n");
+  auto bad = run("detokenize " + model + " 403 99999");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.out.find("tokenizer.bad_id"), std::string::npos);
+  EXPECT_NE(run("tokenize " + model).status, 0);  // --text is required
+}
