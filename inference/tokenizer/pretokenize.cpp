@@ -21,11 +21,21 @@ constexpr const char* kLlama3 =
 constexpr const char* kQwen2 =
     R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
-const char* pattern_for(std::string_view pre) {
-  if (pre == "gpt-2" || pre == "gpt2" || pre == "default") return kGpt2;
-  if (pre == "llama3" || pre == "llama-bpe" || pre == "llama-v3") return kLlama3;
-  if (pre == "qwen2") return kQwen2;
-  return nullptr;
+// llama.cpp's fallback for BPE vocabularies without a known pre-tokenizer:
+// four patterns applied one after another, each splitting the previous pieces.
+constexpr const char* kDefault[] = {
+    R"([\p{P}\$\+<=>\^~\|]+)",
+    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)",
+    R"(\p{N}+)",
+    R"([0-9][0-9][0-9])",
+};
+
+std::vector<const char*> patterns_for(std::string_view pre) {
+  if (pre == "gpt-2" || pre == "gpt2") return {kGpt2};
+  if (pre == "default") return {std::begin(kDefault), std::end(kDefault)};
+  if (pre == "llama3" || pre == "llama-bpe" || pre == "llama-v3") return {kLlama3};
+  if (pre == "qwen2") return {kQwen2};
+  return {};
 }
 
 struct CodeDeleter {
@@ -52,23 +62,15 @@ const pcre2_code* compiled(const char* pattern) {
 struct MatchDataDeleter {
   void operator()(pcre2_match_data* m) const { pcre2_match_data_free(m); }
 };
-}  // namespace
 
-Expected<std::vector<std::string>> pre_tokenize(std::string_view pre, std::string_view text) {
-  const char* pattern = pattern_for(pre);
-  if (pattern == nullptr)
-    return fail("tokenizer.unsupported_pre", "pre-tokenizer '" + std::string(pre) + "' is not supported");
-  const pcre2_code* code = compiled(pattern);
-  if (code == nullptr) return fail("tokenizer.regex", "pre-tokenizer regex failed to compile");
-  std::unique_ptr<pcre2_match_data, MatchDataDeleter> md(pcre2_match_data_create_from_pattern(code, nullptr));
-  if (!md) return fail("tokenizer.regex", "out of memory for regex match data");
-
-  std::vector<std::string> words;
+// Appends the pieces of `text`: each match, and each unmatched gap between matches.
+Status split_with(const pcre2_code* code, pcre2_match_data* md, std::string_view text,
+                  std::vector<std::string_view>& out) {
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   size_t start = 0;
   uint32_t options = 0;  // the first match validates the whole subject as UTF-8
   while (start < text.size()) {
-    const int rc = pcre2_match(code, subject, text.size(), start, options, md.get(), nullptr);
+    const int rc = pcre2_match(code, subject, text.size(), start, options, md, nullptr);
     if (rc == PCRE2_ERROR_NOMATCH) break;
     if (rc < 0) {
       PCRE2_UCHAR msg[256];
@@ -76,15 +78,33 @@ Expected<std::vector<std::string>> pre_tokenize(std::string_view pre, std::strin
       return fail("tokenizer.bad_utf8", "cannot pre-tokenize input: " + std::string(reinterpret_cast<char*>(msg)));
     }
     options = PCRE2_NO_UTF_CHECK;
-    const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md.get());
-    if (ov[0] > start) words.emplace_back(text.substr(start, ov[0] - start));
+    const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
     if (ov[1] == ov[0])  // none of the patterns can match empty; guard the loop anyway
       return fail("tokenizer.regex", "pre-tokenizer regex matched an empty string");
-    words.emplace_back(text.substr(ov[0], ov[1] - ov[0]));
+    if (ov[0] > start) out.push_back(text.substr(start, ov[0] - start));
+    out.push_back(text.substr(ov[0], ov[1] - ov[0]));
     start = ov[1];
   }
-  if (start < text.size()) words.emplace_back(text.substr(start));
-  return words;
+  if (start < text.size()) out.push_back(text.substr(start));
+  return {};
+}
+}  // namespace
+
+Expected<std::vector<std::string>> pre_tokenize(std::string_view pre, std::string_view text) {
+  const auto patterns = patterns_for(pre);
+  if (patterns.empty())
+    return fail("tokenizer.unsupported_pre", "pre-tokenizer '" + std::string(pre) + "' is not supported");
+  std::vector<std::string_view> pieces{text};
+  for (const char* pattern : patterns) {
+    const pcre2_code* code = compiled(pattern);
+    if (code == nullptr) return fail("tokenizer.regex", "pre-tokenizer regex failed to compile");
+    std::unique_ptr<pcre2_match_data, MatchDataDeleter> md(pcre2_match_data_create_from_pattern(code, nullptr));
+    if (!md) return fail("tokenizer.regex", "out of memory for regex match data");
+    std::vector<std::string_view> next;
+    for (std::string_view p : pieces) IG_TRY(split_with(code, md.get(), p, next));
+    pieces = std::move(next);
+  }
+  return std::vector<std::string>(pieces.begin(), pieces.end());
 }
 
 }  // namespace ig::tok

@@ -27,6 +27,14 @@ TEST(TokenizerPreTokenize, Gpt2) {
   EXPECT_EQ(split("gpt-2", "I'M"), (Words{"I", "'", "M"}));
 }
 
+TEST(TokenizerPreTokenize, DefaultAppliesFourPatternsInTurn) {
+  // Punctuation runs, then the GPT-2 pattern, then digit runs, then groups of three digits.
+  EXPECT_EQ(split("default", "a 12345"), (Words{"a", " ", "123", "45"}));
+  EXPECT_EQ(split("gpt-2", "a 12345"), (Words{"a", " 12345"}));
+  EXPECT_EQ(split("default", "x+=y, ok"), (Words{"x", "+=", "y", ",", " ok"}));
+  EXPECT_EQ(split("default", ""), Words{});
+}
+
 TEST(TokenizerPreTokenize, Llama3) {
   EXPECT_EQ(split("llama-bpe", "Hello world"), (Words{"Hello", " world"}));
   // Digits group in threes; contractions are case-insensitive.
@@ -51,7 +59,7 @@ TEST(TokenizerPreTokenize, UnicodeLettersAndNumbers) {
 
 TEST(TokenizerPreTokenize, PiecesConcatenateToInput) {
   const std::string text = "  Hello,\tworld!\n\n 3.14159 don't \xf0\x9f\x98\x80\xf0\x9f\x98\x80 end  ";
-  for (const char* pre : {"gpt-2", "llama3", "qwen2"}) {
+  for (const char* pre : {"gpt-2", "default", "llama3", "qwen2"}) {
     std::string joined;
     for (const auto& w : split(pre, text)) joined += w;
     EXPECT_EQ(joined, text) << pre;
