@@ -40,8 +40,21 @@ bool print_report(const std::string& what, const CheckReport& r) {
   return r.ok();
 }
 
+// Drops mismatches at the given paths (known artifacts of a reference file), saying so.
+CheckReport without_ignored(CheckReport r, const std::vector<std::string>& ignored) {
+  std::erase_if(r.mismatches, [&](const std::string& m) {
+    for (const std::string& path : ignored)
+      if (m.rfind(path + ": ", 0) == 0) {
+        std::cout << "  ignored (--reference-ignore) " << m << "\n";
+        return true;
+      }
+    return false;
+  });
+  return r;
+}
+
 int run(const std::string& case_path, const std::string& out_path, bool check, const std::string& reference_path,
-        double reference_tol) {
+        double reference_tol, const std::vector<std::string>& ignored) {
   auto doc = read_json(case_path);
   if (!doc) { std::cerr << "infergrid-yuma: " << doc.error().message << "\n"; return kBadInput; }
   auto c = parse_case(*doc);
@@ -71,7 +84,8 @@ int run(const std::string& case_path, const std::string& out_path, bool check, c
   if (!reference_path.empty()) {
     auto ref = read_json(reference_path);
     if (!ref) { std::cerr << "infergrid-yuma: " << ref.error().message << "\n"; return kBadInput; }
-    ok = print_report(case_path + " vs " + reference_path, compare_outputs(*ref, output, reference_tol)) && ok;
+    const CheckReport r = without_ignored(compare_outputs(*ref, output, reference_tol), ignored);
+    ok = print_report(case_path + " vs " + reference_path, r) && ok;
   }
   return ok ? kOk : kMismatch;
 }
@@ -83,16 +97,18 @@ int main(int argc, char** argv) {
   std::string case_path, out_path, reference_path;
   bool check = false;
   double reference_tol = 1e-9;
+  std::vector<std::string> ignored;
   app.add_option("case", case_path, "case file (*.in.json)")->required();
   app.add_option("-o,--output", out_path, "write the output document here (default: stdout unless checking)");
   app.add_flag("--check", check, "compare with the case's \"expect\" facts; exit 1 on any mismatch");
   app.add_option("--reference", reference_path, "also compare every field with a full output file (*.out.json)");
   app.add_option("--reference-tolerance", reference_tol, "tolerance for _f fields in --reference")->capture_default_str();
+  app.add_option("--reference-ignore", ignored, "a field path (as mismatches print it) to leave out of --reference");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : kBadInput;
   }
-  return run(case_path, out_path, check, reference_path, reference_tol);
+  return run(case_path, out_path, check, reference_path, reference_tol, ignored);
 }

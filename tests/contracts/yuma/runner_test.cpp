@@ -1,0 +1,166 @@
+// infergrid-yuma: case parsing (shapes, conversions) and the process contract — exit 0 on
+// success, 1 on mismatched facts, 2 on malformed input — with a clear message for each.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "contracts/yuma/tool/case.hpp"
+
+namespace fs = std::filesystem;
+using namespace ig::yuma;
+using namespace ig::yuma::tool;
+
+namespace {
+
+struct ProcessResult {
+  int code = -1;
+  std::string out, err;
+};
+
+class YumaRunner : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("yuma_runner_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path write(const std::string& name, const std::string& text) {
+    const fs::path p = dir_ / name;
+    std::ofstream(p) << text;
+    return p;
+  }
+
+  static std::string slurp(const fs::path& p) {
+    std::ifstream f(p);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+  }
+
+  ProcessResult run(const std::string& args) {
+    const std::string cmd = std::string(YUMA_TOOL) + " " + args + " > " + (dir_ / "out").string() + " 2> " +
+                            (dir_ / "err").string();
+    const int status = std::system(cmd.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir_ / "out"), slurp(dir_ / "err")};
+  }
+
+  ProcessResult run_case(const std::string& text, const std::string& extra = "--check") {
+    return run(write("case.in.json", text).string() + " " + extra);
+  }
+
+  fs::path dir_;
+};
+
+std::string parse_error(const std::string& text) {
+  auto c = parse_case(nlohmann::json::parse(text));
+  return c ? "" : c.error().message;
+}
+
+}  // namespace
+
+TEST_F(YumaRunner, GoodCasePassesItsFactsAndWritesTheOutput) {
+  const ProcessResult r = run_case(R"({"stake": [1, 0], "params": {"yuma3": true},
+    "epochs": [{"block": 10, "set_weights": {"0": [0, 1]}}],
+    "expect": {"epochs": {"0": {"incentive": [0, 65535], "emission": {"1": 500000000}}}}})",
+                         "--check -o " + (dir_ / "o.json").string());
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("3 facts checked, 3 pass, 0 mismatches"), std::string::npos) << r.out;
+  const auto doc = nlohmann::json::parse(slurp(dir_ / "o.json"));
+  EXPECT_EQ(doc["n"], 2);
+  EXPECT_EQ(doc["epochs"][0]["incentive"], nlohmann::json::parse("[0, 65535]"));
+  EXPECT_EQ(doc["final"]["block"], 10);
+}
+
+TEST_F(YumaRunner, WrongFactsExitOneAndNameEachMismatch) {
+  const ProcessResult r = run_case(R"({"stake": [1, 0], "epochs": [{"block": 10, "set_weights": {"0": [0, 1]}}],
+    "expect": {"tolerance": {"f": 0.001}, "epochs": {"0": {"incentive": {"1": 65000}, "dividends_f": [0.99, 0], "consensus": [0]},
+                                                      "3": {"incentive": [0, 0]}}}})");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("MISMATCH epochs[0].incentive[1]: expected 65000, got 65535"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("MISMATCH epochs[0].dividends_f[0]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("MISMATCH epochs[0].consensus: expected 1 values"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("MISMATCH epochs[3]: the schedule has no such epoch"), std::string::npos) << r.out;
+}
+
+TEST_F(YumaRunner, FloatFactsUseTheCaseTolerance) {
+  const std::string body = R"({"stake": [1, 0], "epochs": [{"block": 10, "set_weights": {"0": [0, 1]}}],
+    "expect": {"tolerance": {"f": TOL}, "epochs": {"0": {"dividends_f": [0.9995, 0]}}}})";
+  std::string loose = body, tight = body;
+  loose.replace(loose.find("TOL"), 3, "0.001");
+  tight.replace(tight.find("TOL"), 3, "0.0001");
+  EXPECT_EQ(run_case(loose).code, 0);
+  EXPECT_EQ(run_case(tight).code, 1);
+}
+
+TEST_F(YumaRunner, MalformedJsonExitsTwo) {
+  const ProcessResult r = run_case(R"({"stake": [1, 2)");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("malformed JSON"), std::string::npos) << r.err;
+}
+
+TEST_F(YumaRunner, MissingFileAndBadArgumentsExitTwo) {
+  EXPECT_EQ(run((dir_ / "nope.json").string()).code, 2);
+  EXPECT_EQ(run("").code, 2);
+  EXPECT_EQ(run_case(R"({"stake": [1]})", "--no-such-flag").code, 2);
+}
+
+TEST_F(YumaRunner, RaggedAndOutOfRangeInputsExitTwoWithThePath) {
+  ProcessResult r = run_case(R"({"stake": [1, 1, 1], "weights": [[1, 2, 3], [1, 2], null]})");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("weights[1]: has 2 entries, expected 3"), std::string::npos) << r.err;
+  r = run_case(R"({"stake": [1, 1], "epochs": [{"set_weights": {"5": {"0": 1}}}]})");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("uid 5 out of range (n = 2)"), std::string::npos) << r.err;
+  r = run_case(R"({"stake": [1, 1], "epochs": [{"replace": [{"uid": 2, "block": 3}]}]})");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("epochs[0].replace[0].uid"), std::string::npos) << r.err;
+}
+
+TEST_F(YumaRunner, EpochLevelErrorsExitTwo) {
+  const ProcessResult r = run_case(R"({"stake": [1, 1], "params": {"owner_uid": 7}})");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("owner_uid"), std::string::npos) << r.err;
+}
+
+TEST(YumaCase, ShapeErrorsNameTheField) {
+  EXPECT_NE(parse_error(R"({"weights": []})").find("\"stake\" is required"), std::string::npos);
+  EXPECT_NE(parse_error(R"({"stake": []})").find("at least one uid"), std::string::npos);
+  EXPECT_NE(parse_error(R"({"stake": [-1]})").find("stake[0]"), std::string::npos);
+  EXPECT_NE(parse_error(R"({"stake": [1, "x"]})").find("stake[1]"), std::string::npos);
+  EXPECT_NE(parse_error(R"({"stake": [1], "params": {"kapa": 1}})").find("unknown key \"kapa\""), std::string::npos);
+  EXPECT_NE(parse_error(R"({"stake": [1], "params": {"kappa": 70000}})").find("params.kappa"), std::string::npos);
+  EXPECT_NE(parse_error(R"({"stake": [1, 1], "weights": [{"0": 65536}, null]})").find("weights[0]"), std::string::npos);
+  EXPECT_NE(parse_error(R"({"stake": [1, 1], "weights": [{"x": 1}, null]})").find("is not a uid"), std::string::npos);
+  EXPECT_NE(parse_error(R"({"stake": [1, 1], "bonds_prev": [[1, 2], [3]]})").find("bonds_prev[1]"), std::string::npos);
+  EXPECT_NE(parse_error(R"({"stake": [1, 1], "last_update": [1]})").find("last_update"), std::string::npos);
+  EXPECT_NE(parse_error(R"({"stake": [1], "validator_permits": [1]})").find("validator_permits[0]"), std::string::npos);
+  EXPECT_NE(parse_error(R"({"stake": [1], "epochs": [{"blok": 1}]})").find("epochs[0]: unknown key"), std::string::npos);
+  EXPECT_NE(parse_error(R"({"stake": [1], "epochs": [{"params": {"tempo": -1}}]})").find("params.tempo"), std::string::npos);
+}
+
+TEST(YumaCase, WeightsAreStoredAsSetWeightsWouldStoreThem) {
+  auto c = parse_case(nlohmann::json::parse(R"({"stake": [1, 1, 1],
+    "weights": [[0, 1, 2], {"0": 3, "2": 0}, null],
+    "epochs": [{"set_weights": {"2": [0.2, 0.4, 0.0]}}]})"));
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  // Dense int row: zeros dropped, then max-upscaled (1/2 · 65535 = 32767.5 → 32768).
+  EXPECT_EQ(c->weights[0], (U16Row{{1, 32768}, {2, 65535}}));
+  // Object row: explicit zeros kept.
+  EXPECT_EQ(c->weights[1], (U16Row{{0, 65535}, {2, 0}}));
+  EXPECT_TRUE(c->weights[2].empty());
+  // Float row, SDK-style: 0.2/0.4 · 65535 = 32767.5 → half to even 32768, zero dropped.
+  EXPECT_EQ(c->epochs[0].set_weights.at(2), (U16Row{{0, 32768}, {1, 65535}}));
+}
+
+TEST(YumaCase, FloatStakeConvertsExactlyToQ64) {
+  auto c = parse_case(nlohmann::json::parse(R"({"stake": [0.5, 3, 1e-30]})"));
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->stake[0].raw, u128{1} << 63);
+  EXPECT_EQ(c->stake[1], Q64::from_u64(3));
+  EXPECT_EQ(c->stake[2].raw, 0u);  // below half of 2^-64 rounds to 0
+}
