@@ -73,6 +73,30 @@ Status check_ids(const Vocab& v) {
   return {};
 }
 
+// Text -> id map, decoded pieces, byte-fallback ids and the special-token list.
+void index_tokens(Tokenizer::Impl& t) {
+  const Vocab& vocab = t.vocab;
+  t.ignore_merges = vocab.pre == "llama3" || vocab.pre == "llama-bpe" || vocab.pre == "llama-v3";
+  t.byte_ids.fill(kNoToken);
+  t.ids.reserve(vocab.tokens.size());
+  t.pieces.reserve(vocab.tokens.size());
+  for (size_t id = 0; id < vocab.tokens.size(); ++id) {
+    t.ids[vocab.tokens[id]] = static_cast<TokenId>(id);  // a repeated text maps to its last id, as in llama.cpp
+    t.pieces.push_back(piece_of(vocab, id, t.spm));
+    const TokenType ty = vocab.types[id];
+    if (ty == TokenType::Byte) {
+      const int b = parse_byte_token(vocab.tokens[id]);
+      if (b >= 0) t.byte_ids[b] = static_cast<TokenId>(id);
+    }
+    if ((ty == TokenType::Control || ty == TokenType::UserDefined || ty == TokenType::Unknown) &&
+        !vocab.tokens[id].empty())
+      t.specials.push_back(static_cast<TokenId>(id));
+  }
+  std::stable_sort(t.specials.begin(), t.specials.end(), [&](TokenId a, TokenId b) {
+    return vocab.tokens[a].size() > vocab.tokens[b].size();
+  });
+}
+
 Status build_merges(Tokenizer::Impl& t) {
   t.ranks.reserve(t.vocab.merges.size());
   for (size_t r = 0; r < t.vocab.merges.size(); ++r) {
@@ -107,26 +131,7 @@ Expected<Tokenizer> Tokenizer::from_vocab(Vocab v) {
     (void)probe;
   }
   impl->vocab = std::move(v);
-  const Vocab& vocab = impl->vocab;
-  impl->ignore_merges = vocab.pre == "llama3" || vocab.pre == "llama-bpe" || vocab.pre == "llama-v3";
-  impl->byte_ids.fill(kNoToken);
-  impl->ids.reserve(vocab.tokens.size());
-  impl->pieces.reserve(vocab.tokens.size());
-  for (size_t id = 0; id < vocab.tokens.size(); ++id) {
-    impl->ids[vocab.tokens[id]] = static_cast<TokenId>(id);
-    impl->pieces.push_back(piece_of(vocab, id, impl->spm));
-    const TokenType ty = vocab.types[id];
-    if (ty == TokenType::Byte) {
-      const int b = parse_byte_token(vocab.tokens[id]);
-      if (b >= 0) impl->byte_ids[b] = static_cast<TokenId>(id);
-    }
-    if ((ty == TokenType::Control || ty == TokenType::UserDefined || ty == TokenType::Unknown) &&
-        !vocab.tokens[id].empty())
-      impl->specials.push_back(static_cast<TokenId>(id));
-  }
-  std::stable_sort(impl->specials.begin(), impl->specials.end(), [&](TokenId a, TokenId b) {
-    return vocab.tokens[a].size() > vocab.tokens[b].size();
-  });
+  index_tokens(*impl);
   if (!impl->spm) IG_TRY(build_merges(*impl));
   Tokenizer t;
   t.impl_ = std::move(impl);
@@ -162,9 +167,7 @@ std::vector<Fragment> partition(const Tokenizer::Impl& t, std::string_view text,
   }
   return frags;
 }
-}  // namespace
 
-namespace {
 Unexpected empty_tokenizer() { return fail("tokenizer.empty", "tokenizer was not built (use from_gguf or from_vocab)"); }
 }  // namespace
 

@@ -56,7 +56,8 @@ class Tokenizer {
   Expected<std::vector<TokenId>> encode(std::string_view text, bool add_bos, bool parse_special = false) const;
   // Encodes with the vocab's own add_bos_token / add_eos_token defaults.
   Expected<std::vector<TokenId>> encode_default(std::string_view text) const;
-  // Ids to text: pieces concatenated (control tokens render as nothing unless `special`).
+  // Ids to text: pieces concatenated (control tokens render as nothing unless
+  // `special`). SPM keeps the dummy-prefix space: "Hi" round-trips to " Hi".
   Expected<std::string> decode(std::span<const TokenId> ids, bool special = false) const;
   Expected<std::string> token_to_piece(TokenId id, bool special = false) const;
   // The token's raw vocabulary text (e.g. "▁t", "Ġthe", "<0x0A>").
