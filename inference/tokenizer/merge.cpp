@@ -33,7 +33,7 @@ class Merger {
  public:
   Merger(std::string_view text, const MergePriority& priority) : text_(text), priority_(priority) {
     for (size_t pos = 0; pos < text_.size();) {
-      const size_t n = std::min(text_.size() - pos, utf8_len(static_cast<unsigned char>(text_[pos])));
+      const size_t n = utf8_char_len(text_, pos);
       const int idx = static_cast<int>(symbols_.size());
       symbols_.push_back(Symbol{idx - 1, pos + n < text_.size() ? idx + 1 : -1, pos, n});
       pos += n;

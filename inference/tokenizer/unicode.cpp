@@ -36,7 +36,7 @@ std::vector<std::string_view> split_utf8(std::string_view text) {
   out.reserve(text.size());
   size_t pos = 0;
   while (pos < text.size()) {
-    const size_t n = std::min(text.size() - pos, utf8_len(static_cast<unsigned char>(text[pos])));
+    const size_t n = utf8_char_len(text, pos);
     out.push_back(text.substr(pos, n));
     pos += n;
   }
