@@ -2,8 +2,9 @@
 // run time (AVX2/FMA/F16C or portable scalar).
 //
 // Each kernel multiplies ONE weight row with n activation rows (1..kDenseTokens
-// for f32/f16, 1..kQuantTokens for q8_0/q4_0; sized so the accumulators of all
-// n rows fit in the 16 AVX2 registers).
+// for f32/f16, 1..kQuantTokens for q8_0/q4_0). Every x86 variant (AVX2,
+// AVX-VNNI, AVX-512) gives bitwise the same results, so exact verification
+// works across any x86 machine with AVX2.
 // For every activation row the sequence of floating-point operations is the
 // same whatever n is: the n-token form only shares the weight loads. This is
 // what makes a prefill batch bitwise equal to token-by-token evaluation.
@@ -15,7 +16,7 @@
 
 namespace ig::kernels::cpu {
 
-inline constexpr int kDenseTokens = 2;
+inline constexpr int kDenseTokens = 4;
 inline constexpr int kQuantTokens = 4;
 inline constexpr int kQuantRows = 2;
 
@@ -42,7 +43,9 @@ struct DotTable {
 const DotTable& scalar_table();
 const DotTable& avx2_table();     // only valid when cpu_has_avx2()
 const DotTable& avxvnni_table();  // only valid when cpu_has_avx2() and cpu_has_avxvnni()
+const DotTable& avx512_table();   // ... and cpu_has_avx512f()
 bool cpu_has_avxvnni();
+bool cpu_has_avx512f();
 const DotTable& best_table();
 
 // Activation quantization as in llama.cpp: d = max|x|/127, q = round(x/d).

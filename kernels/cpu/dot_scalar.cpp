@@ -71,9 +71,10 @@ const DotTable& scalar_table() {
 }
 
 const DotTable& best_table() {
-  static const DotTable& t = !cpu_has_avx2()    ? scalar_table()
-                             : cpu_has_avxvnni() ? avxvnni_table()
-                                                 : avx2_table();
+  static const DotTable& t = !cpu_has_avx2()                         ? scalar_table()
+                             : cpu_has_avxvnni() && cpu_has_avx512f() ? avx512_table()
+                             : cpu_has_avxvnni()                      ? avxvnni_table()
+                                                                      : avx2_table();
   return t;
 }
 
@@ -81,6 +82,15 @@ bool cpu_has_avxvnni() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
   return __builtin_cpu_supports("avxvnni");
+#else
+  return false;
+#endif
+}
+
+bool cpu_has_avx512f() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f");
 #else
   return false;
 #endif

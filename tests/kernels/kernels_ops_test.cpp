@@ -161,6 +161,38 @@ TEST_P(KernelsMatmul, ScalarFallbackAgreesWithAvx2) {
 INSTANTIATE_TEST_SUITE_P(AllTypes, KernelsMatmul, ::testing::ValuesIn(kAllTypes),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
+// Every x86 variant the CPU supports gives the AVX2 bits, so exact
+// verification works between any two AVX2 machines.
+TEST(KernelsVariants, AllX86TablesAgreeBitwise) {
+  if (!cpu_has_avx2()) GTEST_SKIP() << "no AVX2 on this CPU";
+  std::vector<const cpu::DotTable*> tables = {&cpu::avx2_table()};
+  if (cpu::cpu_has_avxvnni()) tables.push_back(&cpu::avxvnni_table());
+  if (cpu::cpu_has_avxvnni() && cpu::cpu_has_avx512f()) tables.push_back(&cpu::avx512_table());
+  RecordProperty("variants", int(tables.size()));
+  for (int64_t cols : {8, 31, 64, 100, 172, 896}) {
+    auto w32 = random_floats(size_t(cols), 71);
+    std::vector<uint16_t> w16(static_cast<size_t>(cols));
+    for (int64_t i = 0; i < cols; ++i) w16[i] = fp32_to_fp16(w32[i]);
+    auto x = random_floats(size_t(5 * cols), 72);
+    std::vector<float> ref(5), got(5);
+    for (bool half : {false, true}) {
+      for (size_t k = 0; k < tables.size(); ++k) {
+        auto& out = k == 0 ? ref : got;
+        if (half) tables[k]->f16(w16.data(), x.data(), cols, 5, cols, out.data(), 1);
+        else tables[k]->f32(w32.data(), x.data(), cols, 5, cols, out.data(), 1);
+        if (k > 0) EXPECT_EQ(0, std::memcmp(ref.data(), got.data(), 20)) << tables[k]->name << " cols " << cols;
+      }
+      // one token at a time gives the same bits as five at once
+      for (int t = 0; t < 5; ++t) {
+        float one;
+        if (half) tables.back()->f16(w16.data(), x.data() + t * cols, cols, 1, cols, &one, 1);
+        else tables.back()->f32(w32.data(), x.data() + t * cols, cols, 1, cols, &one, 1);
+        EXPECT_EQ(fp32_to_bits(one), fp32_to_bits(ref[size_t(t)]));
+      }
+    }
+  }
+}
+
 TEST(KernelsQuantize, ActivationQ8MatchesGgufReference) {
   auto x = random_floats(256, 41, 3.0f);
   std::vector<BlockQ8_0> mine(8);
