@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "chain/codec.hpp"
+#include "chain/tx.hpp"  // kMaxMemoBytes, kMaxChainIdBytes
 
 namespace ig::wallet {
 
