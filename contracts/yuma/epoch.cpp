@@ -15,7 +15,14 @@ constexpr u128 kQ64Limit = u128{1} << 127;
 
 Unexpected bad(const std::string& msg) { return fail("yuma.bad_input", msg); }
 
+bool strictly_ascending(const U16Row& row) {
+  for (std::size_t k = 1; k < row.size(); ++k)
+    if (row[k - 1].col >= row[k].col) return false;
+  return true;
+}
+
 Status check_row(const U16Row& row, std::size_t i, const char* what) {
+  if (strictly_ascending(row)) return {};  // the usual stored form: no duplicates possible
   std::vector<std::uint32_t> cols;
   cols.reserve(row.size());
   for (const U16Entry& e : row) cols.push_back(e.col);
@@ -99,6 +106,11 @@ std::vector<bool> top_k_permits(const std::vector<q32>& s, std::size_t k) {
   return out;
 }
 
+void sort_by_column(Row& row) {
+  auto by_col = [](const Entry& a, const Entry& b) { return a.col < b.col; };
+  if (!std::is_sorted(row.begin(), row.end(), by_col)) std::sort(row.begin(), row.end(), by_col);
+}
+
 // Step 5: permitted rows, no self-weights (owner excepted), no outdated or commit-masked entries.
 Matrix masked_weights(const EpochInput& in, const std::vector<bool>& permits) {
   const std::size_t n = in.stake.size();
@@ -116,7 +128,7 @@ Matrix masked_weights(const EpochInput& in, const std::vector<bool>& permits) {
       if (commit < in.registered_at[j]) continue;
       w[i].push_back({e.col, fx::from_int(e.val)});
     }
-    std::sort(w[i].begin(), w[i].end(), [](const Entry& a, const Entry& b) { return a.col < b.col; });
+    sort_by_column(w[i]);
   }
   sparse::row_normalize(w);
   return w;
@@ -136,7 +148,7 @@ Matrix masked_bonds(const EpochInput& in) {
       const q32 v = p.yuma3 ? fx::from_u16_proportion(e.val) : fx::from_int(e.val);
       b[i].push_back({e.col, v});
     }
-    std::sort(b[i].begin(), b[i].end(), [](const Entry& x, const Entry& y) { return x.col < y.col; });
+    sort_by_column(b[i]);
   }
   return b;
 }

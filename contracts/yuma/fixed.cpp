@@ -14,9 +14,6 @@ q32 saturate(i128 v) {
 
 bool fits(i128 v) { return v >= kQ32MinWide && v <= kQ32MaxWide; }
 
-// (a·b) >> 32; C++20 defines >> on negative values as an arithmetic shift (floor).
-i128 wide_product(q32 a, q32 b) { return (static_cast<i128>(a) * b) >> kFracBits; }
-
 // Quotient of (a << 32) / b truncated toward zero, as a wide value (b != 0).
 i128 wide_quotient(q32 a, q32 b) { return (static_cast<i128>(a) * kOne) / b; }
 
@@ -24,14 +21,6 @@ i128 wide_quotient(q32 a, q32 b) { return (static_cast<i128>(a) * kOne) / b; }
 constexpr q32 kE = q32{22802600} << 9;  // 2.7182817459106445
 
 }  // namespace
-
-q32 mul(q32 a, q32 b) { return saturate(wide_product(a, b)); }
-
-std::optional<q32> mul_checked(q32 a, q32 b) {
-  i128 p = wide_product(a, b);
-  if (!fits(p)) return std::nullopt;
-  return static_cast<q32>(p);
-}
 
 q32 div_safe(q32 a, q32 b) {
   if (b == 0) return 0;
@@ -95,6 +84,7 @@ q32 exp_safe(q32 x) {
     auto t = mul_checked(term, y);
     if (!t) { result.reset(); break; }
     term = *t / i;  // fixed ÷ fixed(i) == raw ÷ i, truncating (term ≥ 0)
+    if (term == 0) break;  // every later term is 0 ⊗ y / i = 0: the result is final
     q32 sum;
     if (__builtin_add_overflow(*result, term, &sum)) { result.reset(); break; }
     result = sum;

@@ -40,10 +40,20 @@ namespace fx {
 
 constexpr q32 from_int(std::int64_t v) { return v * kOne; }  // callers keep |v| < 2^31
 
-// a⊗b: (a·b) >> 32 with an arithmetic shift (floor toward −∞), saturating to the Q32 range.
-q32 mul(q32 a, q32 b);
+// a⊗b: (a·b) >> 32 with an arithmetic shift (floor toward −∞; C++20 defines >> on negative
+// values as arithmetic), saturating to the Q32 range. Inline: the epoch's hottest operation.
+inline q32 mul(q32 a, q32 b) {
+  const i128 p = (static_cast<i128>(a) * b) >> kFracBits;
+  if (p > kQ32Max) return kQ32Max;
+  if (p < kQ32Min) return kQ32Min;
+  return static_cast<q32>(p);
+}
 // a⊗b, but nullopt on overflow (the chain's checked_mul(..).unwrap_or_default() call sites).
-std::optional<q32> mul_checked(q32 a, q32 b);
+inline std::optional<q32> mul_checked(q32 a, q32 b) {
+  const i128 p = (static_cast<i128>(a) * b) >> kFracBits;
+  if (p > kQ32Max || p < kQ32Min) return std::nullopt;
+  return static_cast<q32>(p);
+}
 // a⊘b: (a << 32) / b truncating toward zero; 0 when b == 0 or the quotient overflows.
 q32 div_safe(q32 a, q32 b);
 // a⊘b truncating toward zero, saturating on overflow; b must be non-zero.
