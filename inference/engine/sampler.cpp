@@ -42,9 +42,12 @@ std::vector<int32_t> top_ids(std::span<const float> l, size_t k) {
   std::vector<int32_t> ids(l.size());
   std::iota(ids.begin(), ids.end(), 0);
   auto cmp = [&](int32_t a, int32_t b) { return before(l, a, b); };
+  // The comparator is a strict total order, so the first k and their order
+  // are unique: selection then sort gives what a full sort would.
   if (k < ids.size()) {
-    std::partial_sort(ids.begin(), ids.begin() + std::ptrdiff_t(k), ids.end(), cmp);
+    std::nth_element(ids.begin(), ids.begin() + std::ptrdiff_t(k), ids.end(), cmp);
     ids.resize(k);
+    std::sort(ids.begin(), ids.end(), cmp);
   } else {
     std::sort(ids.begin(), ids.end(), cmp);
   }

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <map>
 
 #include "inference/engine/sampler.hpp"
@@ -70,6 +71,28 @@ TEST(EngineSampler, FrequenciesFollowSoftmaxAndTopP) {
   EXPECT_NEAR(count[0] / double(n), 0.5 / 0.8, 0.015);
   // the same (seed, step) always replays the same choice
   EXPECT_EQ(choose_token(l, p, 1234), choose_token(l, p, 1234));
+}
+
+TEST(EngineSampler, TopKSelectionMatchesAFullSortWithTies) {
+  std::vector<float> l(1000);
+  for (size_t i = 0; i < l.size(); ++i) l[i] = float(int((i * 7919) % 101)) * 0.25f;  // many ties
+  std::vector<int32_t> order(l.size());
+  for (size_t i = 0; i < l.size(); ++i) order[i] = int32_t(i);
+  std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return l[a] > l[b] || (l[a] == l[b] && a < b); });
+  const std::vector<int32_t> top(order.begin(), order.begin() + 37);
+  SamplingParams p;
+  p.temperature = 2.0f;
+  p.top_k = 37;
+  SamplingParams all = p;
+  all.top_k = 0;
+  SamplingParams k1000 = p;
+  k1000.top_k = 1000;
+  for (uint32_t step = 0; step < 500; ++step) {
+    const int32_t t = choose_token(l, p, step);
+    EXPECT_NE(std::find(top.begin(), top.end(), t), top.end());
+    EXPECT_EQ(choose_token(l, all, step), choose_token(l, k1000, step));
+  }
+  EXPECT_EQ(rank_of(l, order[5]), 5);
 }
 
 TEST(EngineSampler, ValidateRejectsBadParams) {
