@@ -10,6 +10,14 @@
 // n_tokens or on the thread count. Work is split over output rows / tokens /
 // heads, never inside a reduction. The model graph relies on this to make
 // token-by-token generation and one-shot prefill produce bitwise-equal logits.
+//
+// Exactness across machines: the fast CPU backend's x86 variants (AVX2,
+// AVX-VNNI, AVX-512) give bitwise the same results, so two AVX2-capable x86
+// machines running the same build agree bit for bit; the scalar fallback, the
+// reference and the CUDA backend each differ in the last bits (tolerant mode).
+//
+// A Backend instance is used by one thread at a time (it owns scratch buffers
+// and, on the CPU, a thread pool of its own).
 #pragma once
 
 #include <cstddef>
