@@ -13,7 +13,7 @@
 //
 // Exactness across machines: the fast CPU backend's x86 variants (AVX2,
 // AVX-VNNI, AVX-512) give bitwise the same results, so two AVX2-capable x86
-// machines running the same build agree bit for bit; the scalar fallback, the
+// machines running the same build (and C library) agree bit for bit; the scalar fallback, the
 // reference and the CUDA backend each differ in the last bits (tolerant mode).
 //
 // A Backend instance is used by one thread at a time (it owns scratch buffers
