@@ -21,7 +21,8 @@ bool is_notification(const json& m) {
 }
 
 std::string reply_error_message(const json& err) {
-  std::string message = err.value("message", std::string("(no message)"));
+  auto m = err.find("message");
+  std::string message = m != err.end() && m->is_string() ? m->get<std::string>() : "(no message)";
   if (err.contains("data") && !err["data"].is_null()) message += " (data: " + to_text(err["data"]) + ")";
   return message;
 }
@@ -201,7 +202,8 @@ ig::Expected<json> Client::call(const std::string& method, const json& params) {
   IG_TRY(impl_->send(to_text(request)));
   IG_TRY_ASSIGN(reply, impl_->await_reply(id));
   if (auto err = reply.find("error"); err != reply.end() && err->is_object()) {
-    int code = err->value("code", 0);
+    auto c = err->find("code");
+    int64_t code = c != err->end() && c->is_number_integer() ? c->get<int64_t>() : 0;
     return ig::fail("rpc." + std::to_string(code), reply_error_message(*err));
   }
   auto result = reply.find("result");

@@ -66,7 +66,8 @@ class Server {
   uint16_t port() const;
 
   // Closes the listener, closes every session (WebSocket close 1001 "server
-  // stopping", bounded by a short grace period) and joins the threads. Idempotent.
+  // stopping", bounded by a short grace period) and joins the threads.
+  // Idempotent. Never call it from a method handler (it joins that thread).
   void stop();
 
   // Sends `result` to every subscription of `topic` whose filter matches.

@@ -215,6 +215,13 @@ TEST_F(RpcServer, OversizedHttpBodyGets413WithJsonRpcError) {
   EXPECT_TRUE(http_post(http_url(), request(2, "echo"), 5s));
 }
 
+TEST_F(RpcServer, OversizedHttpHeaderGets400) {
+  auto r = http_request("GET", http_url() + std::string(20000, 'a'), "", 5s);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->status, 400);
+  EXPECT_TRUE(http_post(http_url(), request(1, "echo"), 5s));
+}
+
 TEST_F(RpcServer, KeepsServingAfterGarbage) {
   auto c = connect();
   for (std::string junk : {"", "\x01\x02\x03", "[[[[", "null", "true", "{}", "[{}]"}) {
