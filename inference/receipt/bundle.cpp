@@ -5,6 +5,18 @@
 
 namespace ig::receipt {
 
+Bundle seal(const Digest& model_id, std::span<const int32_t> prompt_ids,
+            const engine::SamplingParams& params, const engine::Generation& gen,
+            std::string prompt_text) {
+  Bundle b;
+  b.prompt_text = std::move(prompt_text);
+  b.prompt_ids.assign(prompt_ids.begin(), prompt_ids.end());
+  b.output_ids = gen.tokens;
+  for (const auto& s : gen.steps) b.fingerprints.push_back(fingerprint(s));
+  b.receipt = make_receipt(model_id, b.prompt_ids, params, b.output_ids, b.fingerprints);
+  return b;
+}
+
 nlohmann::json to_json(const Bundle& b) {
   const auto bytes = encode(b.receipt);
   nlohmann::json fps = nlohmann::json::array();

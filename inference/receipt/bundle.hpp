@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/expected.hpp"
+#include "inference/engine/generator.hpp"
 #include "inference/receipt/receipt.hpp"
 
 namespace ig::receipt {
@@ -24,6 +25,13 @@ struct Bundle {
   std::vector<int32_t> output_ids;
   std::vector<Fingerprint> fingerprints;
 };
+
+// What a miner submits for a finished generation: fingerprints of every step,
+// the receipt over them, and the ids. model_id: receipt::model_id(file),
+// computed once per model (it hashes the whole file).
+Bundle seal(const Digest& model_id, std::span<const int32_t> prompt_ids,
+            const engine::SamplingParams& params, const engine::Generation& gen,
+            std::string prompt_text = {});
 
 nlohmann::json to_json(const Bundle& b);
 Expected<Bundle> bundle_from_json(const nlohmann::json& j);

@@ -112,13 +112,8 @@ int run_generate(const CommonOpts& c, const GenerateOpts& g) {
   auto gen = engine::generate(*model, **backend, *prompt, p, model->config().eos_id, stream);
   if (!gen) return fail_with(gen.error());
 
-  receipt::Bundle b;
-  b.prompt_text = g.prompt;
-  b.prompt_ids = *prompt;
-  b.output_ids = gen->tokens;
-  for (const auto& s : gen->steps) b.fingerprints.push_back(receipt::fingerprint(s));
-  b.receipt = receipt::make_receipt(receipt::model_id(model->file()), b.prompt_ids, p, b.output_ids,
-                                    b.fingerprints);
+  const receipt::Bundle b =
+      receipt::seal(receipt::model_id(model->file()), *prompt, p, *gen, g.prompt);
   if (!g.receipt_out.empty()) {
     auto st = receipt::write_bundle(g.receipt_out, b);
     if (!st) return fail_with(st.error());

@@ -105,12 +105,8 @@ void bench_verify(const std::string& name, const engine::Model& m, kernels::Back
   auto g = engine::generate(m, be, prompt, p, -1);
   const double gen_wall = tg.wall(), gen_cpu = tg.cpu();
   if (!g) return;
-  receipt::Bundle b;
-  b.prompt_ids = prompt;
-  b.output_ids = g->tokens;
-  for (const auto& s : g->steps) b.fingerprints.push_back(receipt::fingerprint(s));
   const auto id = receipt::model_id(m.file());
-  b.receipt = receipt::make_receipt(id, prompt, p, b.output_ids, b.fingerprints);
+  const receipt::Bundle b = receipt::seal(id, prompt, p, *g);
   Timer tv;
   auto v = receipt::verify(m, id, be, b, receipt::Mode::Exact);
   const double ver_wall = tv.wall(), ver_cpu = tv.cpu();

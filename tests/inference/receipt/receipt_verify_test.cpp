@@ -39,11 +39,10 @@ Bundle produce(const engine::Model& m, const Digest& id, const engine::SamplingP
                std::vector<int32_t> prompt = {1, 403, 407, 261, 378}) {
   auto g = engine::generate(m, *backend(), prompt, p, m.config().eos_id);
   if (!g) throw std::runtime_error(g.error().to_string());
-  Bundle b;
-  b.prompt_ids = prompt;
-  b.output_ids = g->tokens;
-  for (const auto& s : g->steps) b.fingerprints.push_back(fingerprint(s));
-  b.receipt = make_receipt(id, b.prompt_ids, p, b.output_ids, b.fingerprints);
+  Bundle b = seal(id, prompt, p, *g);
+  EXPECT_EQ(b.output_ids, g->tokens);
+  EXPECT_EQ(b.fingerprints.size(), g->steps.size());
+  EXPECT_EQ(b.receipt.steps, g->tokens.size());
   return b;
 }
 
