@@ -34,10 +34,10 @@ class Application {
   // Writes the initial state (accounts, parameters) from genesis.
   virtual Status init_chain(const Genesis& genesis, State& state) = 0;
 
-  // Mempool admission against the mempool's running check state: nonce, fee, balance. On
-  // success it applies the nonce and fee effects to `state` so the sender's next
-  // transaction sequences after this one.
-  virtual Status check_tx(State& state, const TxEnvelope& tx) = 0;
+  // Mempool admission against the mempool's running check state, as if the transaction were
+  // included at `next_height`: nonce, fee, balance, and the payload's own rules. On success its
+  // effects stay in `state` so the sender's next transaction sequences after this one.
+  virtual Status check_tx(State& state, const TxEnvelope& tx, uint64_t next_height) = 0;
 
   virtual void begin_block(State& state, const BlockInfo& block, std::vector<Event>& events) = 0;
 

@@ -222,13 +222,18 @@ Hash receipts_root(const std::vector<Receipt>& receipts) {
   return merkle_root(leaves);
 }
 
-Hash vote_signing_hash(std::string_view chain_id, uint64_t height, uint32_t round, const Hash& block_hash) {
+Hash vote_signing_hash(std::string_view chain_id, uint8_t type, uint64_t height, uint32_t round, const Hash& block_hash) {
   Writer w;
-  w.u8(2);  // vote type: precommit (prevote = 1), so the two can never be confused
+  w.u8(type);  // prevote 1, precommit 2: the two can never be confused
   w.u64(height);
   w.u32(round);
   w.fixed(block_hash);
   return signing_hash(kTagVote, chain_id, w.data());
+}
+
+bool verify_vote(std::string_view chain_id, const SignedVote& v) {
+  if (v.type != 1 && v.type != 2) return false;
+  return verify_signature(v.validator, vote_signing_hash(chain_id, v.type, v.height, v.round, v.block_hash), v.signature);
 }
 
 CommitSig sign_precommit(const SecretKey& key, std::string_view chain_id, uint64_t height, uint32_t round,

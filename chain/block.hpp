@@ -113,8 +113,12 @@ Hash validators_hash(const std::vector<Validator>& vs);
 Hash tx_root(const std::vector<Transaction>& txs);
 Hash receipts_root(const std::vector<Receipt>& receipts);
 
-// What a validator signs for a precommit.
-Hash vote_signing_hash(std::string_view chain_id, uint64_t height, uint32_t round, const Hash& block_hash);
+// What a validator signs for a vote (type 1 prevote, 2 precommit).
+Hash vote_signing_hash(std::string_view chain_id, uint8_t type, uint64_t height, uint32_t round, const Hash& block_hash);
+inline Hash vote_signing_hash(std::string_view chain_id, uint64_t height, uint32_t round, const Hash& block_hash) {
+  return vote_signing_hash(chain_id, 2, height, round, block_hash);
+}
+bool verify_vote(std::string_view chain_id, const SignedVote& vote);
 CommitSig sign_precommit(const SecretKey& key, std::string_view chain_id, uint64_t height, uint32_t round,
                          const Hash& block_hash);
 // Checks that signers are distinct members of `validators`, every signature verifies, and the

@@ -77,7 +77,6 @@ class Reader {
 inline constexpr size_t kMaxTxBytes = 1 << 20;          // one transaction
 inline constexpr size_t kMaxBlockBytes = 64 << 20;      // one block (header + body)
 inline constexpr size_t kMaxTxsPerBlock = 100000;
-inline constexpr size_t kMaxMemoBytes = 256;
 inline constexpr size_t kMaxChainIdBytes = 64;
 inline constexpr size_t kMaxValidators = 1024;
 inline constexpr size_t kMaxEvents = 256;

@@ -125,6 +125,10 @@ Expected<Genesis> parse_genesis(std::string_view text) {
     if (supply > UINT64_MAX) return fail("genesis.field", "total supply exceeds 2^64-1");
     g.accounts.push_back(GenesisAccount{addr, balance});
   }
+  if (j.contains("contracts")) {
+    if (!j["contracts"].is_object()) return fail("genesis.field", "contracts must be an object");
+    g.contracts_json = j["contracts"].dump();  // nlohmann objects are key-sorted: canonical
+  }
   return g;
 }
 
@@ -154,6 +158,7 @@ std::string genesis_to_json(const Genesis& g) {
   j["accounts"] = json::array();
   for (const auto& a : g.accounts)
     j["accounts"].push_back({{"address", address_to_string(a.address)}, {"balance", std::to_string(a.balance)}});
+  if (!g.contracts_json.empty()) j["contracts"] = json::parse(g.contracts_json, nullptr, false);
   return j.dump(2) + "\n";
 }
 
@@ -188,6 +193,7 @@ Hash genesis_hash(const Genesis& g) {
     w.fixed(a.address);
     w.u64(a.balance);
   }
+  w.str(g.contracts_json);
   return sha256(w.data());
 }
 

@@ -37,6 +37,9 @@ struct Genesis {
   ChainParams params;
   std::vector<Validator> validators;
   std::vector<GenesisAccount> accounts;
+  // The "contracts" object (staking, tasks, Yuma, slashing parameters), kept as canonical JSON
+  // text (sorted keys) for the Application to parse; empty = every default.
+  std::string contracts_json;
   bool operator==(const Genesis&) const = default;
 };
 

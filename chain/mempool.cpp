@@ -30,7 +30,7 @@ Expected<Hash> Mempool::add(const Transaction& tx, uint64_t next_height) {
     return fail("mempool.full", "mempool is full; retry later or raise the fee");
   }
   size_t cp = check_state_.checkpoint();
-  Status ok = app_.check_tx(check_state_, TxEnvelope{tx, hash, encoded.size()});
+  Status ok = app_.check_tx(check_state_, TxEnvelope{tx, hash, encoded.size()}, next_height);
   if (!ok) {
     check_state_.revert_to(cp);
     drop_empty();
@@ -112,7 +112,7 @@ void Mempool::recheck_locked(uint64_t next_height) {
       const Entry& e = q[i];
       bool expired = e.tx.body.expiry_height != 0 && e.tx.body.expiry_height < next_height;
       size_t cp = check_state_.checkpoint();
-      if (!expired && app_.check_tx(check_state_, TxEnvelope{e.tx, e.hash, e.size})) {
+      if (!expired && app_.check_tx(check_state_, TxEnvelope{e.tx, e.hash, e.size}, next_height)) {
         ++i;
         continue;
       }

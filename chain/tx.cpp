@@ -4,41 +4,6 @@
 
 namespace ig::chain {
 
-std::string payload_name(const Payload& p) {
-  return std::visit([](const auto& v) -> std::string {
-    using T = std::decay_t<decltype(v)>;
-    if constexpr (std::is_same_v<T, Transfer>) return "Transfer";
-  }, p);
-}
-
-static void encode_payload(Writer& w, const Payload& p) {
-  std::visit([&](const auto& v) {
-    using T = std::decay_t<decltype(v)>;
-    w.u8(T::kTag);
-    if constexpr (std::is_same_v<T, Transfer>) {
-      w.fixed(v.to);
-      w.u64(v.amount);
-      w.str(v.memo);
-    }
-  }, p);
-}
-
-static Payload read_payload(Reader& r) {
-  uint8_t tag = r.u8();
-  switch (tag) {
-    case Transfer::kTag: {
-      Transfer t;
-      t.to = r.fixed<32>();
-      t.amount = r.u64();
-      t.memo = r.str(kMaxMemoBytes);
-      return t;
-    }
-    default:
-      if (r.ok()) r.set_error("tx.unknown_payload", "unknown payload tag " + std::to_string(tag));
-      return Transfer{};
-  }
-}
-
 void encode_body(Writer& w, const TxBody& b) {
   w.str(b.chain_id);
   w.fixed(b.sender);

@@ -11,20 +11,10 @@
 #include "chain/amount.hpp"
 #include "chain/address.hpp"
 #include "chain/codec.hpp"
+#include "chain/payloads.hpp"
 
 namespace ig::chain {
 
-struct Transfer {
-  static constexpr uint8_t kTag = 1;
-  Address to{};
-  Amount amount = 0;
-  std::string memo;  // at most kMaxMemoBytes
-  bool operator==(const Transfer&) const = default;
-};
-
-using Payload = std::variant<Transfer>;
-
-std::string payload_name(const Payload& p);
 
 struct TxBody {
   std::string chain_id;

@@ -52,6 +52,9 @@ class [[nodiscard]] Expected {
 
   const Error& error() const { assert(!has_value()); return std::get<1>(v_); }
 
+  template <typename U>
+  T value_or(U&& fallback) const& { return has_value() ? value() : static_cast<T>(std::forward<U>(fallback)); }
+
  private:
   std::variant<T, Error> v_;
 };

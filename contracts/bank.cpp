@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "chain/codec.hpp"
+#include "chain/hash.hpp"
 
 namespace ig::contracts::bank {
 
@@ -50,6 +51,34 @@ Amount total_supply(const State& s) {
   chain::Reader r(*raw);
   Amount v = r.u64();
   return r.finish() ? v : 0;
+}
+
+Address module_account(std::string_view module) {
+  return chain::sha256(chain::view("infergrid/module/" + std::string(module)));
+}
+
+static void set_supply(State& s, Amount supply) { s.put(supply_key(), u64_bytes(supply)); }
+
+Status mint(State& s, const Address& to, Amount amount) {
+  Account acct = get_account(s, to);
+  auto bal = chain::checked_add(acct.balance, amount);
+  auto sup = chain::checked_add(total_supply(s), amount);
+  if (!bal || !sup) return fail("bank.overflow", "minting would overflow the supply");
+  acct.balance = *bal;
+  put_account(s, to, acct);
+  set_supply(s, *sup);
+  return {};
+}
+
+Status burn(State& s, const Address& from, Amount amount) {
+  Account acct = get_account(s, from);
+  auto bal = chain::checked_sub(acct.balance, amount);
+  auto sup = chain::checked_sub(total_supply(s), amount);
+  if (!bal || !sup) return fail("bank.insufficient_funds", "cannot burn more than the balance");
+  acct.balance = *bal;
+  put_account(s, from, acct);
+  set_supply(s, *sup);
+  return {};
 }
 
 Status init_accounts(State& s, const std::vector<chain::GenesisAccount>& accounts) {

@@ -24,6 +24,14 @@ Account get_account(const State& s, const Address& a);
 void put_account(State& s, const Address& a, const Account& acct);
 Amount total_supply(const State& s);
 
+// Accounts owned by contracts (no private key exists for them): stake and escrow live here,
+// so the sum of all balances always equals the total supply.
+Address module_account(std::string_view module);  // SHA-256("infergrid/module/" + module)
+
+// Creates new tokens (epoch emission) and destroys them (slashing); both change the supply.
+Status mint(State& s, const Address& to, Amount amount);
+Status burn(State& s, const Address& from, Amount amount);
+
 // Genesis balances; fails if the supply would overflow.
 Status init_accounts(State& s, const std::vector<chain::GenesisAccount>& accounts);
 

@@ -19,5 +19,7 @@ json event_to_json(const chain::Event& e);
 json receipt_to_json(const chain::Receipt& r);
 json params_to_json(const chain::ChainParams& p);
 json validator_to_json(const chain::Validator& v);
+json sampling_to_json(const chain::SamplingParams& p);
+json result_receipt_to_json(const chain::ResultReceipt& r);
 
 }  // namespace ig::node

@@ -1,0 +1,81 @@
+// tasks: escrowed inference tasks, the deterministic scheduler, results, verdicts and
+// settlement (DESIGN §1 steps 1–4 and 6; §5 "tasks" and "verdicts").
+//
+// Life of a task:  Pending --schedule--> Assigned --SubmitResult--> Submitted --window ends--> Settled
+//                  Assigned --deadline--> Pending again (bounded attempts) or Expired (refund)
+//                  Submitted --2/3 reject--> Rejected (miner slashed, user refunded)
+//                  Pending --CancelTask--> Cancelled (refund)
+// State (prefix kTasks):
+//   't' || id(be64)                 -> Task
+//   'n'                             -> next task id
+//   'p' || id(be64)                 -> (pending queue, in id order)
+//   'd' || deadline(be64) || id     -> (assigned tasks by result deadline)
+//   'w' || window_end(be64) || id   -> (submitted tasks by end of verification window)
+// The escrow sits in the bank's "tasks" module account.
+#pragma once
+
+#include "chain/application.hpp"
+#include "contracts/params.hpp"
+
+namespace ig::contracts::tasks {
+
+using chain::Address;
+using chain::Amount;
+using chain::Event;
+using chain::State;
+
+enum class Status : uint8_t { kPending = 0, kAssigned = 1, kSubmitted = 2, kSettled = 3, kExpired = 4, kRejected = 5, kCancelled = 6 };
+std::string status_name(Status s);
+
+struct VerdictRecord {
+  chain::PublicKey validator{};  // consensus key
+  Address account{};
+  bool accept = true;
+  uint32_t first_bad_step = 0;
+  bool operator==(const VerdictRecord&) const = default;
+};
+
+struct Task {
+  uint64_t id = 0;
+  Address submitter{};
+  chain::Hash model_id{};
+  std::string prompt;
+  chain::SamplingParams params;
+  Amount max_fee = 0;
+  Status status = Status::kPending;
+  uint64_t submitted_height = 0;
+  Address miner{};
+  uint64_t assigned_height = 0;
+  uint64_t deadline = 0;
+  uint32_t attempts = 0;
+  std::vector<Address> tried;  // miners that timed out on it
+  std::vector<uint32_t> output_tokens;
+  chain::ResultReceipt receipt;
+  uint64_t result_height = 0;
+  uint64_t window_end = 0;
+  Amount fee_due = 0;
+  std::vector<VerdictRecord> verdicts;
+  bool operator==(const Task&) const = default;
+};
+
+chain::Hash prompt_hash(const std::string& prompt);
+
+std::optional<Task> get_task(const State& s, uint64_t id);
+void put_task(State& s, const Task& t);
+std::vector<Task> tasks_in(const State& s, uint64_t from_id, size_t limit);  // by id
+
+Expected<uint64_t> submit_task(State& s, const Params& p, uint64_t height, const Address& user, const chain::SubmitTask& st,
+                               std::vector<Event>& events);
+Expected<void> cancel_task(State& s, const Address& user, uint64_t id, std::vector<Event>& events);
+Expected<void> submit_result(State& s, const Params& p, uint64_t height, const Address& miner, const chain::SubmitResult& r,
+                             std::vector<Event>& events);
+Expected<void> submit_verdict(State& s, const Params& p, uint64_t height, const Address& validator_account,
+                              const chain::Verdict& v, std::vector<Event>& events);
+
+// End of block, in this order: expire missed deadlines, settle finished windows, assign.
+void expire_deadlines(State& s, const Params& p, uint64_t height, std::vector<Event>& events);
+void settle_windows(State& s, const Params& p, uint64_t height, std::vector<Event>& events);
+// seed: the block's parent hash, so no miner can predict an assignment before that block exists.
+void schedule(State& s, const Params& p, uint64_t height, const chain::Hash& seed, std::vector<Event>& events);
+
+}  // namespace ig::contracts::tasks
