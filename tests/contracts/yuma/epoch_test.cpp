@@ -237,6 +237,12 @@ TEST(YumaEpoch, SameInputSameOutput) {
   EXPECT_EQ(a.bonds, b.bonds);
 }
 
+TEST(YumaEpoch, EmptySubnetGivesEmptyOutputs) {
+  const EpochOutput out = run(subnet({}));
+  EXPECT_TRUE(out.emission.empty());
+  EXPECT_TRUE(out.bonds.empty());
+}
+
 TEST(YumaEpoch, RejectsMalformedInputs) {
   const EpochInput good = subnet({1, 1});
   EpochInput in = good;

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "contracts/yuma/tool/case.hpp"
+#include "contracts/yuma/tool/simulate.hpp"
 
 namespace fs = std::filesystem;
 using namespace ig::yuma;
@@ -163,4 +164,78 @@ TEST(YumaCase, FloatStakeConvertsExactlyToQ64) {
   EXPECT_EQ(c->stake[0].raw, u128{1} << 63);
   EXPECT_EQ(c->stake[1], Q64::from_u64(3));
   EXPECT_EQ(c->stake[2].raw, 0u);  // below half of 2^-64 rounds to 0
+}
+
+TEST_F(YumaRunner, ReferenceComparisonAcceptsItsOwnOutputAndFlagsATamperedOne) {
+  const std::string text = R"({"stake": [3, 1, 0, 0], "params": {"yuma3": true, "liquid_alpha": true},
+    "epochs": [{"block": 10, "set_weights": {"0": [0, 0, 5, 1], "1": {"2": 1, "3": 9}}}, {}, {}]})";
+  const fs::path ref = dir_ / "ref.json";
+  ASSERT_EQ(run_case(text, "-o " + ref.string()).code, 0);
+  EXPECT_EQ(run_case(text, "--reference " + ref.string()).code, 0);
+  auto doc = nlohmann::json::parse(slurp(ref));
+  doc["epochs"][2]["dividends"][1] = doc["epochs"][2]["dividends"][1].get<int>() + 1;
+  std::ofstream(ref) << doc.dump();
+  const ProcessResult r = run_case(text, "--reference " + ref.string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("MISMATCH epochs[2].dividends[1]"), std::string::npos) << r.out;
+}
+
+namespace {
+
+std::vector<EpochRecord> simulate_text(const std::string& text) {
+  auto c = parse_case(nlohmann::json::parse(text));
+  EXPECT_TRUE(c.has_value()) << (c ? "" : c.error().message);
+  auto records = simulate(*c);
+  EXPECT_TRUE(records.has_value()) << (records ? "" : records.error().to_string());
+  return records ? *records : std::vector<EpochRecord>{};
+}
+
+std::uint64_t paid(const EpochRecord& r) {
+  std::uint64_t total = 0;
+  for (std::size_t k = 0; k < r.out.emission.size(); ++k) total += r.out.server_emission[k] + r.out.validator_emission[k];
+  return total;
+}
+
+}  // namespace
+
+TEST(YumaSchedule, BlocksDefaultToCurrentBlockThenTempoSteps) {
+  const auto r = simulate_text(R"({"stake": [1, 0], "params": {"tempo": 7, "current_block": 100}, "epochs": [{}, {}, {"block": 500}, {}]})");
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_EQ(r[0].block, 100u);
+  EXPECT_EQ(r[1].block, 107u);
+  EXPECT_EQ(r[2].block, 500u);
+  EXPECT_EQ(r[3].block, 507u);
+}
+
+TEST(YumaSchedule, ParameterOverridesPersistAndStakeCanBeReplaced) {
+  const auto r = simulate_text(R"({"stake": [1, 3], "epochs": [{}, {"params": {"rao_emission": 1000}, "stake": [1, 1]}, {}]})");
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(paid(r[0]), 1000000000u);
+  EXPECT_EQ(paid(r[1]), 1000u);
+  EXPECT_EQ(paid(r[2]), 1000u);
+  EXPECT_EQ(to_u16(r[0].out.stake_weight), (std::vector<std::uint16_t>{16383, 49151}));
+  EXPECT_EQ(to_u16(r[1].out.stake_weight), (std::vector<std::uint16_t>{32767, 32767}));
+}
+
+TEST(YumaSchedule, ReplacementMasksOldWeightsUntilTheValidatorSetsNewOnes) {
+  // uid1 is re-registered at block 15: uid0's weight on it (set at 10) is outdated at 20,
+  // and counts again once uid0 sets weights after the registration.
+  const auto r = simulate_text(R"({"stake": [1, 0], "block_at_registration": [1, 1],
+    "epochs": [{"block": 10, "set_weights": {"0": [0, 1]}},
+               {"block": 20, "replace": [{"uid": 1, "block": 15}]},
+               {"block": 30, "set_weights": {"0": [0, 1]}}]})");
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(to_u16(r[0].out.incentive), (std::vector<std::uint16_t>{0, 65535}));
+  EXPECT_EQ(to_u16(r[1].out.incentive), (std::vector<std::uint16_t>{0, 0}));
+  EXPECT_EQ(to_u16(r[2].out.incentive), (std::vector<std::uint16_t>{0, 65535}));
+}
+
+TEST(YumaSchedule, ResetBondsDropsTheColumnBeforeTheEpoch) {
+  const auto r = simulate_text(R"({"stake": [1, 0, 0], "params": {"yuma3": true},
+    "epochs": [{"block": 10, "set_weights": {"0": [0, 1, 1]}}, {"reset_bonds": [1]}]})");
+  ASSERT_EQ(r.size(), 2u);
+  // Epoch 0 bonds both miners equally; after the reset miner 1 starts again from 0.
+  ASSERT_EQ(r[0].out.bonds[0].size(), 2u);
+  ASSERT_EQ(r[1].out.bonds[0].size(), 2u);
+  EXPECT_LT(r[1].out.bonds[0][0].val, r[1].out.bonds[0][1].val);
 }
