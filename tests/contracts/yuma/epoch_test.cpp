@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <numeric>
+#include <random>
 
 #include "contracts/yuma/yuma.hpp"
 
@@ -288,4 +289,57 @@ TEST(YumaSubmission, MaxUpscaleRoundsHalfAwayFromZero) {
   EXPECT_EQ(max_upscale_weights({40000, 1}), (std::vector<std::uint16_t>{65535, 2}));  // 1.638 → 2
   EXPECT_EQ(max_upscale_weights({0, 0}), (std::vector<std::uint16_t>{0, 0}));
   EXPECT_TRUE(max_upscale_weights({}).empty());
+}
+
+TEST(YumaEpoch, RandomSubnetsKeepTheEpochInvariants) {
+  std::mt19937_64 rng(1234);
+  for (int trial = 0; trial < 300; ++trial) {
+    const std::size_t n = 1 + rng() % 16;
+    std::vector<std::uint64_t> stake(n);
+    for (auto& s : stake) s = rng() % 3 == 0 ? 0 : rng() % 1000000;
+    EpochInput in = subnet(stake);
+    in.params.yuma3 = rng() % 2;
+    in.params.liquid_alpha = rng() % 2;
+    in.params.kappa = static_cast<std::uint16_t>(rng() % 65536);
+    in.params.bonds_penalty = static_cast<std::uint16_t>(rng() % 3 == 0 ? 65535 : rng() % 65536);
+    in.params.max_allowed_validators = static_cast<std::uint16_t>(1 + rng() % 8);
+    in.params.alpha_low = static_cast<std::uint16_t>(1638 + rng() % 30000);
+    in.params.alpha_high = static_cast<std::uint16_t>(in.params.alpha_low + rng() % 30000);
+    in.record_liquid_alphas = true;
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::uint32_t j = 0; j < n; ++j) {
+        if (rng() % 3 == 0) in.weights[i].push_back({j, static_cast<std::uint16_t>(rng() % 65536)});
+        if (rng() % 4 == 0) in.bonds[i].push_back({j, static_cast<std::uint16_t>(rng() % 65536)});
+      }
+      in.last_update[i] = rng() % 12;
+      in.registered_at[i] = rng() % 8;
+      in.permits[i] = rng() % 2;
+    }
+    const EpochOutput out = run(in);
+    ASSERT_EQ(out.emission.size(), n);
+    std::uint64_t paid = 0;
+    q32 incentive = 0, dividends = 0;
+    std::size_t permits = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+      paid += out.server_emission[k] + out.validator_emission[k];
+      EXPECT_GE(out.incentive[k], 0);
+      EXPECT_GE(out.dividends[k], 0);
+      incentive += out.incentive[k];
+      dividends += out.dividends[k];
+      permits += out.new_permits[k];
+      if (!out.new_permits[k]) EXPECT_TRUE(out.bonds[k].empty());
+    }
+    EXPECT_LE(paid, in.emission) << "trial " << trial;
+    EXPECT_LE(incentive, kOne);
+    EXPECT_LE(dividends, kOne);
+    EXPECT_LE(permits, in.params.max_allowed_validators);
+    if (out.liquid_alphas) {
+      const q32 lo = fx::from_u16_proportion(in.params.alpha_low), hi = fx::from_u16_proportion(in.params.alpha_high);
+      for (const auto& row : *out.liquid_alphas)
+        for (q32 a : row) EXPECT_TRUE(a >= lo && a <= hi);
+    }
+    const EpochOutput again = run(in);
+    EXPECT_EQ(again.emission, out.emission);
+    EXPECT_EQ(again.bonds, out.bonds);
+  }
 }
