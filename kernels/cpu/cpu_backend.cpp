@@ -70,12 +70,31 @@ void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, flo
       if (q4) cpu::q8_lane_sums(xq_.data() + size_t(t) * nb, nb, xsum_.data() + size_t(t) * nb * 8);
     }
   });
+  // Token pairs for the 512-bit kernel (prefill); a last odd token and all of
+  // decode use the per-token kernel. Both give the same bits.
+  const int pairs = (q4 && dot_.q4_0_pairs) ? n_tokens / 2 : 0;
+  if (pairs > 0) {
+    pairs_.resize(size_t(pairs) * nb);
+    run(pairs, w.cols * 2, [&](int64_t p0, int64_t p1) {
+      cpu::pack_pairs(xq_.data() + size_t(p0) * 2 * nb, xsum_.data() + size_t(p0) * 2 * nb * 8, nb,
+                      int(p1 - p0), pairs_.data() + size_t(p0) * nb);
+    });
+  }
   const size_t rb = row_bytes(w.type, w.cols);
   const auto* base = static_cast<const uint8_t*>(w.data);
   run(w.rows, w.cols * n_tokens, [&](int64_t r0, int64_t r1) {
     for (int64_t rt = r0; rt < r1; rt += kRowTile) {
       const int64_t rend = std::min(r1, rt + kRowTile);
-      for (int t0 = 0; t0 < n_tokens; t0 += cpu::kQuantTokens) {
+      for (int p0 = 0; p0 < pairs; p0 += cpu::kQuantPairs) {
+        const int np = std::min(cpu::kQuantPairs, pairs - p0);
+        const cpu::PairBlock* xp = pairs_.data() + size_t(p0) * nb;
+        for (int64_t r = rt; r < rend; r += cpu::kQuantRows) {
+          const int nr = int(std::min<int64_t>(cpu::kQuantRows, rend - r));
+          dot_.q4_0_pairs(reinterpret_cast<const BlockQ4_0*>(base + size_t(r) * rb), nb, nr, xp, nb,
+                          np, nb, y + size_t(2 * p0) * w.rows + r, w.rows);
+        }
+      }
+      for (int t0 = 2 * pairs; t0 < n_tokens; t0 += cpu::kQuantTokens) {
         const int n = std::min(cpu::kQuantTokens, n_tokens - t0);
         const BlockQ8_0* xt = xq_.data() + size_t(t0) * nb;
         const int32_t* xs = q4 ? xsum_.data() + size_t(t0) * nb * 8 : nullptr;

@@ -20,6 +20,15 @@ inline constexpr int kDenseTokens = 4;
 inline constexpr int kQuantTokens = 4;
 inline constexpr int kQuantRows = 2;
 
+// Two tokens' Q8_0 activations for one block, packed for 512-bit lanes:
+// token 2p in the low half, 2p+1 in the high half (see pack_pairs).
+struct alignas(64) PairBlock {
+  int8_t qs[64];
+  int32_t init[16];  // -8 * lane sums (q8_lane_sums) of each token
+  float d[16];       // each token's scale, repeated over its half
+};
+inline constexpr int kQuantPairs = 2;  // token pairs per q4_0_pairs call
+
 struct DotTable {
   const char* name;
   // out[t*os] = dot(w[0..cols), x[t*xs + 0..cols)) for t < n
@@ -36,6 +45,11 @@ struct DotTable {
                int64_t xs, int n, int64_t nb, float* out, int64_t os);
   void (*q4_0)(const BlockQ4_0* w, int64_t ws, int nr, const BlockQ8_0* x, const int32_t* xsum,
                int64_t xs, int n, int64_t nb, float* out, int64_t os);
+  // Optional (null when the CPU lacks AVX-512 VNNI): Q4_0 rows times np
+  // (1..kQuantPairs) packed token pairs, xs pairs' stride in blocks. Bitwise
+  // the same as q4_0 on the two tokens separately.
+  void (*q4_0_pairs)(const BlockQ4_0* w, int64_t ws, int nr, const PairBlock* x, int64_t xs,
+                     int np, int64_t nb, float* out, int64_t os);
   // plain dot of two float vectors (attention scores, RMS)
   float (*dot)(const float* a, const float* b, int64_t n);
 };
@@ -46,11 +60,15 @@ const DotTable& avxvnni_table();  // only valid when cpu_has_avx2() and cpu_has_
 const DotTable& avx512_table();   // ... and cpu_has_avx512f()
 bool cpu_has_avxvnni();
 bool cpu_has_avx512f();
+bool cpu_has_avx512vnni();
 const DotTable& best_table();
 
 // Activation quantization as in llama.cpp: d = max|x|/127, q = round(x/d).
 void quantize_row_q8_0(const float* x, int64_t cols, BlockQ8_0* out);
 // out[8*b + i] = -8 * (qs[4i] + qs[4i+1] + qs[4i+2] + qs[4i+3]) of block b.
 void q8_lane_sums(const BlockQ8_0* x, int64_t nb, int32_t* out);
+// Packs tokens 2p, 2p+1 (x and xsum laid out as for q4_0, nb blocks per token)
+// into out[p*nb + b] for p < n_pairs.
+void pack_pairs(const BlockQ8_0* x, const int32_t* xsum, int64_t nb, int n_pairs, PairBlock* out);
 
 }  // namespace ig::kernels::cpu

@@ -1,6 +1,7 @@
 // Portable kernels for CPUs without AVX2. Same structure as the AVX2 ones:
 // one accumulator sequence per activation row, independent of n.
 #include <cmath>
+#include <cstring>
 
 #include "kernels/cpu/dot.hpp"
 #include "kernels/kernels.hpp"
@@ -66,13 +67,15 @@ void q4_0(const BlockQ4_0* w, int64_t ws, int nr, const BlockQ8_0* x, const int3
 }  // namespace
 
 const DotTable& scalar_table() {
-  static const DotTable t{"scalar", f32, f16, q8_0, q4_0, dot};
+  static const DotTable t{"scalar", f32, f16, q8_0, q4_0, nullptr, dot};
   return t;
 }
 
 const DotTable& best_table() {
   static const DotTable& t = !cpu_has_avx2()                         ? scalar_table()
-                             : cpu_has_avxvnni() && cpu_has_avx512f() ? avx512_table()
+                             : cpu_has_avxvnni() && cpu_has_avx512f() &&
+                                       cpu_has_avx512vnni()
+                                 ? avx512_table()
                              : cpu_has_avxvnni()                      ? avxvnni_table()
                                                                       : avx2_table();
   return t;
@@ -94,6 +97,30 @@ bool cpu_has_avx512f() {
 #else
   return false;
 #endif
+}
+
+bool cpu_has_avx512vnni() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512vnni");
+#else
+  return false;
+#endif
+}
+
+void pack_pairs(const BlockQ8_0* x, const int32_t* xsum, int64_t nb, int n_pairs, PairBlock* out) {
+  for (int p = 0; p < n_pairs; ++p)
+    for (int64_t b = 0; b < nb; ++b) {
+      PairBlock& o = out[p * nb + b];
+      for (int h = 0; h < 2; ++h) {
+        const int64_t t = 2 * p + h;
+        const BlockQ8_0& xb = x[t * nb + b];
+        std::memcpy(o.qs + 32 * h, xb.qs, 32);
+        std::memcpy(o.init + 8 * h, xsum + (t * nb + b) * 8, 32);
+        const float d = fp16_to_fp32(xb.d);
+        for (int i = 0; i < 8; ++i) o.d[8 * h + i] = d;
+      }
+    }
 }
 
 void q8_lane_sums(const BlockQ8_0* x, int64_t nb, int32_t* out) {

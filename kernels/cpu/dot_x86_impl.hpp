@@ -286,8 +286,60 @@ float dot(const float* a, const float* b, int64_t n) {
 
 }  // namespace
 
+#if IG_AVX512
+// Q4_0 over packed token pairs: each 512-bit lane does exactly what the
+// 256-bit VNNI path does for its token (same dpbusd lanes from the same init,
+// the same float product dw*dx, the same FMA), so each half, reduced by hsum,
+// gives bitwise the q4_0 result.
+template <int R, int NP>
+void q4_pairs_tile(const BlockQ4_0* w, int64_t ws, const PairBlock* x, int64_t xs, int64_t nb,
+                   float* out, int64_t os) {
+  __m512 acc[R][NP];
+  for (int r = 0; r < R; ++r)
+    for (int p = 0; p < NP; ++p) acc[r][p] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    __m512i nib[R];
+    __m512 dw[R];
+    for (int r = 0; r < R; ++r) {
+      nib[r] = _mm512_broadcast_i64x4(q4_nibbles(w[r * ws + b].qs));
+      dw[r] = _mm512_set1_ps(_cvtsh_ss(w[r * ws + b].d));
+    }
+    for (int p = 0; p < NP; ++p) {
+      const PairBlock& xb = x[p * xs + b];
+      const __m512i xq = _mm512_load_si512(xb.qs);
+      const __m512i init = _mm512_load_si512(xb.init);
+      const __m512 dx = _mm512_load_ps(xb.d);
+      for (int r = 0; r < R; ++r) {
+        const __m512 d = _mm512_mul_ps(dw[r], dx);
+        acc[r][p] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(init, nib[r], xq)), acc[r][p]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int p = 0; p < NP; ++p) {
+      const __m256 lo = _mm512_castps512_ps256(acc[r][p]);
+      const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[r][p]), 1));
+      out[(2 * p) * os + r] = hsum(lo);
+      out[(2 * p + 1) * os + r] = hsum(hi);
+    }
+}
+
+void q4_0_pairs(const BlockQ4_0* w, int64_t ws, int nr, const PairBlock* x, int64_t xs, int np,
+                int64_t nb, float* out, int64_t os) {
+  if (nr == 2) {
+    if (np == 2) return q4_pairs_tile<2, 2>(w, ws, x, xs, nb, out, os);
+    return q4_pairs_tile<2, 1>(w, ws, x, xs, nb, out, os);
+  }
+  if (np == 2) return q4_pairs_tile<1, 2>(w, ws, x, xs, nb, out, os);
+  return q4_pairs_tile<1, 1>(w, ws, x, xs, nb, out, os);
+}
+#define IG_Q4_PAIRS q4_0_pairs
+#else
+#define IG_Q4_PAIRS nullptr
+#endif
+
 const DotTable& IG_TABLE_FN() {
-  static const DotTable t{IG_TABLE_NAME, f32, f16, q8_0, q4_0, dot};
+  static const DotTable t{IG_TABLE_NAME, f32, f16, q8_0, q4_0, IG_Q4_PAIRS, dot};
   return t;
 }
 

@@ -152,6 +152,10 @@ TEST_P(KernelsMatmul, ScalarFallbackAgreesWithAvx2) {
       float d4[4];
       call(cpu::avxvnni_table(), d4, 2);
       EXPECT_EQ(0, std::memcmp(b4, d4, sizeof b4)) << dtype_name(t);
+      if (cpu::cpu_has_avx512f() && cpu::cpu_has_avx512vnni()) {
+        call(cpu::avx512_table(), d4, 2);
+        EXPECT_EQ(0, std::memcmp(b4, d4, sizeof b4)) << dtype_name(t);
+      }
     }
     a[0] = a4[0]; a[1] = a4[2]; b[0] = b4[0]; b[1] = b4[2];
   }
@@ -191,6 +195,34 @@ TEST(KernelsVariants, AllX86TablesAgreeBitwise) {
       }
     }
   }
+}
+
+TEST(KernelsVariants, Q4PairKernelEqualsPerTokenKernelBitwise) {
+  const auto& tab = cpu::best_table();
+  if (!tab.q4_0_pairs) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  const int64_t cols = 256, nb = cols / kBlock;
+  auto w = make_weight(DType::Q4_0, 3, cols, 81);
+  const int T = 4;
+  auto x = random_floats(size_t(T * cols), 82);
+  std::vector<BlockQ8_0> xq(size_t(T * nb));
+  std::vector<int32_t> xs(size_t(T * nb * 8));
+  for (int t = 0; t < T; ++t) {
+    cpu::quantize_row_q8_0(x.data() + t * cols, cols, xq.data() + t * nb);
+    cpu::q8_lane_sums(xq.data() + t * nb, nb, xs.data() + t * nb * 8);
+  }
+  std::vector<cpu::PairBlock> pairs(size_t(2 * nb));
+  cpu::pack_pairs(xq.data(), xs.data(), nb, 2, pairs.data());
+  const auto* wq = static_cast<const BlockQ4_0*>(w.view.data);
+  float a[T * 3], b[T * 3];
+  tab.q4_0(wq, nb, 2, xq.data(), xs.data(), nb, T, nb, a, 3);
+  tab.q4_0(wq + 2 * nb, nb, 1, xq.data(), xs.data(), nb, T, nb, a + 2, 3);
+  tab.q4_0_pairs(wq, nb, 2, pairs.data(), nb, 2, nb, b, 3);
+  tab.q4_0_pairs(wq + 2 * nb, nb, 1, pairs.data(), nb, 2, nb, b + 2, 3);
+  EXPECT_EQ(0, std::memcmp(a, b, sizeof a));
+  float c[2 * 3];
+  tab.q4_0_pairs(wq, nb, 2, pairs.data() + nb, nb, 1, nb, c, 3);  // the second pair alone
+  EXPECT_EQ(0, std::memcmp(a + 6, c, 2 * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(a + 9, c + 3, 2 * sizeof(float)));
 }
 
 TEST(KernelsQuantize, ActivationQ8MatchesGgufReference) {
