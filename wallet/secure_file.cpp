@@ -70,7 +70,9 @@ Status write_file_atomic(const std::string& path, std::string_view content, bool
   const std::string tmp = temp_name_for(path);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return fail("file.create", "cannot create " + tmp + ": " + errno_text());
-  Status written = write_all(fd, content);
+  // The umask may only have removed bits; fchmod makes the mode exactly 0600 either way.
+  Status written = ::fchmod(fd, 0600) == 0 ? write_all(fd, content)
+                                            : Status(fail("file.create", "cannot set mode of " + tmp + ": " + errno_text()));
   if (written && ::fsync(fd) != 0) written = fail("file.write", "fsync of " + tmp + " failed: " + errno_text());
   ::close(fd);
   if (!written) {
@@ -78,15 +80,20 @@ Status write_file_atomic(const std::string& path, std::string_view content, bool
     return written;
   }
   // link() refuses an existing target, which closes the race between exists() and rename().
+  // Filesystems without hard links fall back to rename() after the check above.
+  bool placed = false;
   if (!overwrite) {
-    if (::link(tmp.c_str(), path.c_str()) != 0) {
+    if (::link(tmp.c_str(), path.c_str()) == 0) {
+      ::unlink(tmp.c_str());
+      placed = true;
+    } else if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS) {
       int err = errno;
       ::unlink(tmp.c_str());
       if (err == EEXIST) return fail("file.exists", path + " already exists");
       return fail("file.rename", "cannot create " + path + ": " + std::strerror(err));
     }
-    ::unlink(tmp.c_str());
-  } else if (::rename(tmp.c_str(), path.c_str()) != 0) {
+  }
+  if (!placed && ::rename(tmp.c_str(), path.c_str()) != 0) {
     std::string why = errno_text();
     ::unlink(tmp.c_str());
     return fail("file.rename", "cannot replace " + path + ": " + why);

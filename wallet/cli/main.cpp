@@ -26,6 +26,7 @@ void print_error(const Error& e) { std::fprintf(stderr, "error: %s\n", e.message
 
 int run(int argc, char** argv) {
   CLI::App app{"infergrid-wallet: keys and transactions for an infergrid node", "infergrid-wallet"};
+  app.set_version_flag("--version", INFERGRID_VERSION);
   app.fallthrough();  // global options may come after the command too
   app.require_subcommand(1);
   Globals g;
@@ -38,6 +39,8 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "error: %s\nRun 'infergrid-wallet --help' for usage.\n", e.what());
