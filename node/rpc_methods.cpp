@@ -148,7 +148,7 @@ Status register_methods(rpc::Server& server, chain::Ledger& ledger, const NodeId
                 {"height", l->head().height},
                 {"mempool_size", l->mempool().size()}};
   }));
-  return {};
+  return register_contract_methods(server, ledger);
 }
 
 static json event_notification(const chain::Event& e, uint64_t height, const std::optional<chain::Hash>& tx) {
@@ -160,6 +160,9 @@ static json event_notification(const chain::Event& e, uint64_t height, const std
   for (const auto& a : e.attributes)
     if (a.value.rfind("ig1", 0) == 0) accounts.push_back(a.value);
   out["accounts"] = accounts;
+  // Task events carry the task id at the top level too, so workers can filter {"task": "42"}.
+  for (const auto& a : e.attributes)
+    if (a.key == "task") out["task"] = a.value;
   return out;
 }
 

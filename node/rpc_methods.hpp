@@ -15,6 +15,9 @@ struct NodeIdentity {
 // Registers every method on `server`; handlers read through `ledger` (thread-safe reads).
 Status register_methods(rpc::Server& server, chain::Ledger& ledger, const NodeIdentity& identity);
 
+// Registers the contract queries (task_*, registry_*, staking_*, weights_*, yuma_*, contracts_params).
+Status register_contract_methods(rpc::Server& server, chain::Ledger& ledger);
+
 // Publishes a committed block as one newHeads notification and one events notification per event.
 void publish_block(rpc::Server& server, const chain::CommittedBlock& block);
 
