@@ -63,16 +63,18 @@ void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, flo
   const int64_t nb = w.cols / kBlock;
   xq_.resize(size_t(nb) * n_tokens);
   const bool q4 = w.type == DType::Q4_0;
-  if (q4) xsum_.resize(size_t(nb) * n_tokens * 8);
+  // Token pairs for the 512-bit kernels (prefill); a last odd token and all
+  // of decode use the per-token kernels. Both give the same bits.
+  const bool have_pairs = q4 ? dot_.q4_0_pairs != nullptr : dot_.q8_0_pairs != nullptr;
+  const int pairs = have_pairs ? n_tokens / 2 : 0;
+  const bool sums = q4 || pairs > 0;
+  if (sums) xsum_.resize(size_t(nb) * n_tokens * 8);
   run(n_tokens, w.cols, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       cpu::quantize_row_q8_0(x + size_t(t) * w.cols, w.cols, xq_.data() + size_t(t) * nb);
-      if (q4) cpu::q8_lane_sums(xq_.data() + size_t(t) * nb, nb, xsum_.data() + size_t(t) * nb * 8);
+      if (sums) cpu::q8_lane_sums(xq_.data() + size_t(t) * nb, nb, xsum_.data() + size_t(t) * nb * 8);
     }
   });
-  // Token pairs for the 512-bit kernel (prefill); a last odd token and all of
-  // decode use the per-token kernel. Both give the same bits.
-  const int pairs = (q4 && dot_.q4_0_pairs) ? n_tokens / 2 : 0;
   if (pairs > 0) {
     pairs_.resize(size_t(pairs) * nb);
     run(pairs, w.cols * 2, [&](int64_t p0, int64_t p1) {
@@ -90,8 +92,12 @@ void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, flo
         const cpu::PairBlock* xp = pairs_.data() + size_t(p0) * nb;
         for (int64_t r = rt; r < rend; r += cpu::kQuantRows) {
           const int nr = int(std::min<int64_t>(cpu::kQuantRows, rend - r));
-          dot_.q4_0_pairs(reinterpret_cast<const BlockQ4_0*>(base + size_t(r) * rb), nb, nr, xp, nb,
-                          np, nb, y + size_t(2 * p0) * w.rows + r, w.rows);
+          float* out = y + size_t(2 * p0) * w.rows + r;
+          const uint8_t* row = base + size_t(r) * rb;
+          if (q4)
+            dot_.q4_0_pairs(reinterpret_cast<const BlockQ4_0*>(row), nb, nr, xp, nb, np, nb, out, w.rows);
+          else
+            dot_.q8_0_pairs(reinterpret_cast<const BlockQ8_0*>(row), nb, nr, xp, nb, np, nb, out, w.rows);
         }
       }
       for (int t0 = 2 * pairs; t0 < n_tokens; t0 += cpu::kQuantTokens) {

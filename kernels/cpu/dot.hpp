@@ -50,6 +50,9 @@ struct DotTable {
   // the same as q4_0 on the two tokens separately.
   void (*q4_0_pairs)(const BlockQ4_0* w, int64_t ws, int nr, const PairBlock* x, int64_t xs,
                      int np, int64_t nb, float* out, int64_t os);
+  // The same for Q8_0 weights (bitwise equal to q8_0).
+  void (*q8_0_pairs)(const BlockQ8_0* w, int64_t ws, int nr, const PairBlock* x, int64_t xs,
+                     int np, int64_t nb, float* out, int64_t os);
   // plain dot of two float vectors (attention scores, RMS)
   float (*dot)(const float* a, const float* b, int64_t n);
 };

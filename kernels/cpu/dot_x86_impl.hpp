@@ -291,27 +291,44 @@ float dot(const float* a, const float* b, int64_t n) {
 // 256-bit VNNI path does for its token (same dpbusd lanes from the same init,
 // the same float product dw*dx, the same FMA), so each half, reduced by hsum,
 // gives bitwise the q4_0 result.
-template <int R, int NP>
-void q4_pairs_tile(const BlockQ4_0* w, int64_t ws, const PairBlock* x, int64_t xs, int64_t nb,
-                   float* out, int64_t os) {
+// Weight bytes as the unsigned dpbusd operand, and the init shift that turns
+// the packed -8*sum(x) lanes into the matching correction: Q4_0 uses the raw
+// nibbles n (value n-8: init -8*sum), Q8_0 uses w^0x80 = w+128 (init
+// -128*sum = 16 * (-8*sum)). Either way the int32 lanes are the exact
+// sum(w*x) of the per-token kernels.
+struct Q4Pairs {
+  static __m512i bytes(const BlockQ4_0& b) { return _mm512_broadcast_i64x4(q4_nibbles(b.qs)); }
+  static __m512i init(__m512i i8) { return i8; }
+};
+struct Q8Pairs {
+  static __m512i bytes(const BlockQ8_0& b) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
+    return _mm512_broadcast_i64x4(_mm256_xor_si256(a, _mm256_set1_epi8(char(0x80))));
+  }
+  static __m512i init(__m512i i8) { return _mm512_slli_epi32(i8, 4); }
+};
+
+template <int R, int NP, typename P, typename Block>
+void pairs_tile(const Block* w, int64_t ws, const PairBlock* x, int64_t xs, int64_t nb,
+                float* out, int64_t os) {
   __m512 acc[R][NP];
   for (int r = 0; r < R; ++r)
     for (int p = 0; p < NP; ++p) acc[r][p] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
-    __m512i nib[R];
+    __m512i wb[R];
     __m512 dw[R];
     for (int r = 0; r < R; ++r) {
-      nib[r] = _mm512_broadcast_i64x4(q4_nibbles(w[r * ws + b].qs));
+      wb[r] = P::bytes(w[r * ws + b]);
       dw[r] = _mm512_set1_ps(_cvtsh_ss(w[r * ws + b].d));
     }
     for (int p = 0; p < NP; ++p) {
       const PairBlock& xb = x[p * xs + b];
       const __m512i xq = _mm512_load_si512(xb.qs);
-      const __m512i init = _mm512_load_si512(xb.init);
+      const __m512i init = P::init(_mm512_load_si512(xb.init));
       const __m512 dx = _mm512_load_ps(xb.d);
       for (int r = 0; r < R; ++r) {
         const __m512 d = _mm512_mul_ps(dw[r], dx);
-        acc[r][p] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(init, nib[r], xq)), acc[r][p]);
+        acc[r][p] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(init, wb[r], xq)), acc[r][p]);
       }
     }
   }
@@ -324,22 +341,34 @@ void q4_pairs_tile(const BlockQ4_0* w, int64_t ws, const PairBlock* x, int64_t x
     }
 }
 
+template <typename P, typename Block>
+void pairs(const Block* w, int64_t ws, int nr, const PairBlock* x, int64_t xs, int np, int64_t nb,
+           float* out, int64_t os) {
+  if (nr == 2) {
+    if (np == 2) return pairs_tile<2, 2, P>(w, ws, x, xs, nb, out, os);
+    return pairs_tile<2, 1, P>(w, ws, x, xs, nb, out, os);
+  }
+  if (np == 2) return pairs_tile<1, 2, P>(w, ws, x, xs, nb, out, os);
+  return pairs_tile<1, 1, P>(w, ws, x, xs, nb, out, os);
+}
+
 void q4_0_pairs(const BlockQ4_0* w, int64_t ws, int nr, const PairBlock* x, int64_t xs, int np,
                 int64_t nb, float* out, int64_t os) {
-  if (nr == 2) {
-    if (np == 2) return q4_pairs_tile<2, 2>(w, ws, x, xs, nb, out, os);
-    return q4_pairs_tile<2, 1>(w, ws, x, xs, nb, out, os);
-  }
-  if (np == 2) return q4_pairs_tile<1, 2>(w, ws, x, xs, nb, out, os);
-  return q4_pairs_tile<1, 1>(w, ws, x, xs, nb, out, os);
+  pairs<Q4Pairs>(w, ws, nr, x, xs, np, nb, out, os);
+}
+void q8_0_pairs(const BlockQ8_0* w, int64_t ws, int nr, const PairBlock* x, int64_t xs, int np,
+                int64_t nb, float* out, int64_t os) {
+  pairs<Q8Pairs>(w, ws, nr, x, xs, np, nb, out, os);
 }
 #define IG_Q4_PAIRS q4_0_pairs
+#define IG_Q8_PAIRS q8_0_pairs
 #else
 #define IG_Q4_PAIRS nullptr
+#define IG_Q8_PAIRS nullptr
 #endif
 
 const DotTable& IG_TABLE_FN() {
-  static const DotTable t{IG_TABLE_NAME, f32, f16, q8_0, q4_0, IG_Q4_PAIRS, dot};
+  static const DotTable t{IG_TABLE_NAME, f32, f16, q8_0, q4_0, IG_Q4_PAIRS, IG_Q8_PAIRS, dot};
   return t;
 }
 

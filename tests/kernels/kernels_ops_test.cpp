@@ -197,11 +197,10 @@ TEST(KernelsVariants, AllX86TablesAgreeBitwise) {
   }
 }
 
-TEST(KernelsVariants, Q4PairKernelEqualsPerTokenKernelBitwise) {
+TEST(KernelsVariants, PairKernelsEqualPerTokenKernelsBitwise) {
   const auto& tab = cpu::best_table();
-  if (!tab.q4_0_pairs) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  if (!tab.q4_0_pairs || !tab.q8_0_pairs) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   const int64_t cols = 256, nb = cols / kBlock;
-  auto w = make_weight(DType::Q4_0, 3, cols, 81);
   const int T = 4;
   auto x = random_floats(size_t(T * cols), 82);
   std::vector<BlockQ8_0> xq(size_t(T * nb));
@@ -212,17 +211,32 @@ TEST(KernelsVariants, Q4PairKernelEqualsPerTokenKernelBitwise) {
   }
   std::vector<cpu::PairBlock> pairs(size_t(2 * nb));
   cpu::pack_pairs(xq.data(), xs.data(), nb, 2, pairs.data());
-  const auto* wq = static_cast<const BlockQ4_0*>(w.view.data);
-  float a[T * 3], b[T * 3];
-  tab.q4_0(wq, nb, 2, xq.data(), xs.data(), nb, T, nb, a, 3);
-  tab.q4_0(wq + 2 * nb, nb, 1, xq.data(), xs.data(), nb, T, nb, a + 2, 3);
-  tab.q4_0_pairs(wq, nb, 2, pairs.data(), nb, 2, nb, b, 3);
-  tab.q4_0_pairs(wq + 2 * nb, nb, 1, pairs.data(), nb, 2, nb, b + 2, 3);
-  EXPECT_EQ(0, std::memcmp(a, b, sizeof a));
-  float c[2 * 3];
-  tab.q4_0_pairs(wq, nb, 2, pairs.data() + nb, nb, 1, nb, c, 3);  // the second pair alone
-  EXPECT_EQ(0, std::memcmp(a + 6, c, 2 * sizeof(float)));
-  EXPECT_EQ(0, std::memcmp(a + 9, c + 3, 2 * sizeof(float)));
+  for (DType type : {DType::Q4_0, DType::Q8_0}) {
+    auto w = make_weight(type, 3, cols, 81);
+    const size_t rb = row_bytes(type, cols);
+    const auto* base = static_cast<const uint8_t*>(w.view.data);
+    auto single = [&](const uint8_t* row, int nr, float* out) {
+      if (type == DType::Q4_0)
+        tab.q4_0(reinterpret_cast<const BlockQ4_0*>(row), nb, nr, xq.data(), xs.data(), nb, T, nb, out, 3);
+      else
+        tab.q8_0(reinterpret_cast<const BlockQ8_0*>(row), nb, nr, xq.data(), xs.data(), nb, T, nb, out, 3);
+    };
+    auto paired = [&](const uint8_t* row, int nr, const cpu::PairBlock* p, int np, float* out) {
+      if (type == DType::Q4_0)
+        tab.q4_0_pairs(reinterpret_cast<const BlockQ4_0*>(row), nb, nr, p, nb, np, nb, out, 3);
+      else
+        tab.q8_0_pairs(reinterpret_cast<const BlockQ8_0*>(row), nb, nr, p, nb, np, nb, out, 3);
+    };
+    float a[T * 3], b[T * 3], c[2 * 3];
+    single(base, 2, a);
+    single(base + 2 * rb, 1, a + 2);
+    paired(base, 2, pairs.data(), 2, b);
+    paired(base + 2 * rb, 1, pairs.data(), 2, b + 2);
+    EXPECT_EQ(0, std::memcmp(a, b, sizeof a)) << dtype_name(type);
+    paired(base, 2, pairs.data() + nb, 1, c);  // the second pair alone
+    EXPECT_EQ(0, std::memcmp(a + 6, c, 2 * sizeof(float))) << dtype_name(type);
+    EXPECT_EQ(0, std::memcmp(a + 9, c + 3, 2 * sizeof(float))) << dtype_name(type);
+  }
 }
 
 TEST(KernelsQuantize, ActivationQ8MatchesGgufReference) {
