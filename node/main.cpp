@@ -11,7 +11,9 @@
 #include <fstream>
 #include <iostream>
 
+#include "contracts/params.hpp"
 #include "node/node.hpp"
+#include <nlohmann/json.hpp>
 #include "wallet/keystore.hpp"
 
 namespace fs = std::filesystem;
@@ -94,6 +96,8 @@ Status run_init(const InitArgs& a) {
     genesis.validators.push_back(chain::Validator{consensus.public_key(), validator_account.public_key(), 1'000'000, a.moniker});
     genesis.accounts.push_back(chain::GenesisAccount{dev.public_key(), 1'000'000'000'000});
     genesis.accounts.push_back(chain::GenesisAccount{validator_account.public_key(), 1'000'000'000});
+    // Every contract parameter, spelled out with its default, so the file documents itself.
+    genesis.contracts_json = nlohmann::json::parse(contracts::params_to_json(contracts::Params{})).dump();
     std::cout << "dev account:       " << chain::address_to_string(dev.public_key()) << "\n";
   }
   // Round-trip through the parser, so init never writes a genesis that start would refuse.
