@@ -42,24 +42,10 @@ void get(Reader& r, Unstake& s) {
   s.amount = r.u64();
 }
 
-void put_profile(Writer& w, const MinerProfile& p) {
-  w.str(p.gpu_class);
-  w.u32(p.memory_mb);
-  w.u32(p.max_concurrent);
-  w.u32(static_cast<uint32_t>(p.models.size()));
-  for (const auto& m : p.models) w.fixed(m);
-}
-void get_profile(Reader& r, MinerProfile& p) {
-  p.gpu_class = r.str(kMaxNameBytes);
-  p.memory_mb = r.u32();
-  p.max_concurrent = r.u32();
-  p.models.resize(r.count(kMaxServedModels, 32));
-  for (auto& m : p.models) m = r.fixed<32>();
-}
-void put(Writer& w, const RegisterMiner& m) { put_profile(w, m.profile); }
-void get(Reader& r, RegisterMiner& m) { get_profile(r, m.profile); }
-void put(Writer& w, const UpdateMiner& m) { put_profile(w, m.profile); }
-void get(Reader& r, UpdateMiner& m) { get_profile(r, m.profile); }
+void put(Writer& w, const RegisterMiner& m) { encode_profile(w, m.profile); }
+void get(Reader& r, RegisterMiner& m) { m.profile = read_profile(r); }
+void put(Writer& w, const UpdateMiner& m) { encode_profile(w, m.profile); }
+void get(Reader& r, UpdateMiner& m) { m.profile = read_profile(r); }
 
 void put(Writer& w, const RegisterModel& m) {
   w.fixed(m.model_id);
@@ -76,14 +62,6 @@ void get(Reader& r, RegisterModel& m) {
   m.context_limit = r.u32();
 }
 
-void get_sampling(Reader& r, SamplingParams& p) {
-  p.max_tokens = r.u32();
-  p.temperature_milli = r.u32();
-  p.top_k = r.u32();
-  p.top_p_milli = r.u32();
-  p.seed = r.u64();
-}
-
 void put(Writer& w, const SubmitTask& t) {
   w.fixed(t.model_id);
   w.str(t.prompt);
@@ -93,7 +71,7 @@ void put(Writer& w, const SubmitTask& t) {
 void get(Reader& r, SubmitTask& t) {
   t.model_id = r.fixed<32>();
   t.prompt = r.str(kMaxPromptBytes);
-  get_sampling(r, t.params);
+  t.params = read_sampling(r);
   t.max_fee = r.u64();
 }
 
@@ -101,23 +79,13 @@ void put(Writer& w, const SubmitResult& s) {
   w.u64(s.task_id);
   w.u32(static_cast<uint32_t>(s.output_tokens.size()));
   for (uint32_t t : s.output_tokens) w.u32(t);
-  w.fixed(s.receipt.model_id);
-  w.fixed(s.receipt.prompt_hash);
-  w.fixed(s.receipt.params_hash);
-  w.fixed(s.receipt.output_hash);
-  w.fixed(s.receipt.fingerprint_root);
-  w.u32(s.receipt.steps);
+  encode_result_receipt(w, s.receipt);
 }
 void get(Reader& r, SubmitResult& s) {
   s.task_id = r.u64();
   s.output_tokens.resize(r.count(kMaxOutputTokens, 4));
   for (auto& t : s.output_tokens) t = r.u32();
-  s.receipt.model_id = r.fixed<32>();
-  s.receipt.prompt_hash = r.fixed<32>();
-  s.receipt.params_hash = r.fixed<32>();
-  s.receipt.output_hash = r.fixed<32>();
-  s.receipt.fingerprint_root = r.fixed<32>();
-  s.receipt.steps = r.u32();
+  s.receipt = read_result_receipt(r);
 }
 
 void put(Writer& w, const CancelTask& c) { w.u64(c.task_id); }
@@ -239,6 +207,54 @@ void encode_sampling(Writer& w, const SamplingParams& p) {
   w.u32(p.top_k);
   w.u32(p.top_p_milli);
   w.u64(p.seed);
+}
+
+SamplingParams read_sampling(Reader& r) {
+  SamplingParams p;
+  p.max_tokens = r.u32();
+  p.temperature_milli = r.u32();
+  p.top_k = r.u32();
+  p.top_p_milli = r.u32();
+  p.seed = r.u64();
+  return p;
+}
+
+void encode_result_receipt(Writer& w, const ResultReceipt& rc) {
+  w.fixed(rc.model_id);
+  w.fixed(rc.prompt_hash);
+  w.fixed(rc.params_hash);
+  w.fixed(rc.output_hash);
+  w.fixed(rc.fingerprint_root);
+  w.u32(rc.steps);
+}
+
+ResultReceipt read_result_receipt(Reader& r) {
+  ResultReceipt rc;
+  rc.model_id = r.fixed<32>();
+  rc.prompt_hash = r.fixed<32>();
+  rc.params_hash = r.fixed<32>();
+  rc.output_hash = r.fixed<32>();
+  rc.fingerprint_root = r.fixed<32>();
+  rc.steps = r.u32();
+  return rc;
+}
+
+void encode_profile(Writer& w, const MinerProfile& p) {
+  w.str(p.gpu_class);
+  w.u32(p.memory_mb);
+  w.u32(p.max_concurrent);
+  w.u32(static_cast<uint32_t>(p.models.size()));
+  for (const auto& m : p.models) w.fixed(m);
+}
+
+MinerProfile read_profile(Reader& r) {
+  MinerProfile p;
+  p.gpu_class = r.str(kMaxNameBytes);
+  p.memory_mb = r.u32();
+  p.max_concurrent = r.u32();
+  p.models.resize(r.count(kMaxServedModels, 32));
+  for (auto& m : p.models) m = r.fixed<32>();
+  return p;
 }
 
 Hash sampling_params_hash(const SamplingParams& p) {

@@ -198,7 +198,13 @@ class Reader;
 void encode_payload(Writer& w, const Payload& p);
 Payload read_payload(Reader& r);
 
+// Field codecs shared with contract state that embeds these structs.
 void encode_sampling(Writer& w, const SamplingParams& p);
+SamplingParams read_sampling(Reader& r);
+void encode_result_receipt(Writer& w, const ResultReceipt& rc);
+ResultReceipt read_result_receipt(Reader& r);
+void encode_profile(Writer& w, const MinerProfile& p);
+MinerProfile read_profile(Reader& r);
 Hash sampling_params_hash(const SamplingParams& p);
 Hash output_tokens_hash(const std::vector<uint32_t>& tokens);
 void encode_vote(Writer& w, const SignedVote& v);

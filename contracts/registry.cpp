@@ -19,11 +19,7 @@ kv::Bytes account_uid_key(const Address& a) { return kv::key(StatePrefix::kRegis
 Miner read_miner(chain::Reader& r) {
   Miner m;
   m.account = r.fixed<32>();
-  m.profile.gpu_class = r.str(chain::kMaxNameBytes);
-  m.profile.memory_mb = r.u32();
-  m.profile.max_concurrent = r.u32();
-  m.profile.models.resize(r.count(chain::kMaxServedModels, 32));
-  for (auto& id : m.profile.models) id = r.fixed<32>();
+  m.profile = chain::read_profile(r);
   m.uid = r.u64();
   m.registered_height = r.u64();
   m.reliability = r.u16();
@@ -70,11 +66,7 @@ std::optional<Miner> get_miner(const State& s, const Address& a) { return kv::lo
 void put_miner(State& s, const Miner& m) {
   chain::Writer w;
   w.fixed(m.account);
-  w.str(m.profile.gpu_class);
-  w.u32(m.profile.memory_mb);
-  w.u32(m.profile.max_concurrent);
-  w.u32(static_cast<uint32_t>(m.profile.models.size()));
-  for (const auto& id : m.profile.models) w.fixed(id);
+  chain::encode_profile(w, m.profile);
   w.u64(m.uid);
   w.u64(m.registered_height);
   w.u16(m.reliability);
