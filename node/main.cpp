@@ -15,6 +15,7 @@
 #include "node/node.hpp"
 #include <nlohmann/json.hpp>
 #include "wallet/keystore.hpp"
+#include "wallet/password.hpp"
 
 namespace fs = std::filesystem;
 using namespace ig;
@@ -23,18 +24,11 @@ namespace {
 
 // Password for the node's keystores: --password-file, else INFERGRID_PASSWORD. The node runs
 // unattended, so it never prompts.
-Expected<std::string> node_password(const std::string& password_file) {
-  if (!password_file.empty()) {
-    std::ifstream in(password_file);
-    if (!in) return fail("password.io", "cannot read password file " + password_file);
-    std::string line;
-    std::getline(in, line);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) return fail("password.empty", "password file " + password_file + " is empty");
-    return line;
-  }
-  if (const char* env = std::getenv("INFERGRID_PASSWORD"); env && *env) return std::string(env);
-  return fail("password.missing", "no password given: use --password-file FILE or set INFERGRID_PASSWORD");
+Expected<wallet::SecretString> node_password(const std::string& password_file) {
+  wallet::PasswordRequest req;
+  req.file = password_file;
+  req.allow_prompt = false;
+  return wallet::obtain_password(req);
 }
 
 // A 32-byte secret key in hex on the first line of a file (for joining an existing genesis).
@@ -78,7 +72,7 @@ Status run_init(const InitArgs& a) {
     IG_TRY_ASSIGN(k, read_secret_file(a.consensus_secret_file));
     consensus = k;
   }
-  IG_TRY(wallet::write_keystore(paths.consensus_key(), "consensus", consensus, password));
+  IG_TRY(wallet::write_keystore(paths.consensus_key(), "consensus", consensus, password.view()));
 
   chain::Genesis genesis;
   if (!a.genesis.empty()) {
@@ -88,8 +82,8 @@ Status run_init(const InitArgs& a) {
     // A development chain: this node is the only validator, and a funded "dev" account has its
     // keystore under HOME/wallet so a newcomer can send a transaction straight away.
     chain::SecretKey dev = chain::SecretKey::generate(), validator_account = chain::SecretKey::generate();
-    IG_TRY(wallet::write_keystore(paths.wallet_dir() + "/dev.json", "dev", dev, password));
-    IG_TRY(wallet::write_keystore(paths.wallet_dir() + "/validator.json", "validator", validator_account, password));
+    IG_TRY(wallet::write_keystore(paths.wallet_dir() + "/dev.json", "dev", dev, password.view()));
+    IG_TRY(wallet::write_keystore(paths.wallet_dir() + "/validator.json", "validator", validator_account, password.view()));
     genesis.chain_id = a.chain_id;
     genesis.genesis_time_ms = now_ms();
     genesis.params.block_time_ms = a.block_time_ms;
@@ -135,7 +129,7 @@ Status run_start(const StartArgs& a) {
   std::optional<chain::SecretKey> key;
   if (fs::exists(paths.consensus_key())) {
     IG_TRY_ASSIGN(password, node_password(a.password_file));
-    IG_TRY_ASSIGN(k, wallet::read_keystore(paths.consensus_key(), password));
+    IG_TRY_ASSIGN(k, wallet::read_keystore(paths.consensus_key(), password.view()));
     key = k;
   }
   // Block the stop signals in every thread; the main thread waits for them below.
