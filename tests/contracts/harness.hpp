@@ -1,0 +1,339 @@
+// A whole chain in-process for the settlement contracts: a real LMDB store, the Ledger and
+// InfergridApp, several validators whose keys sign every commit, and scripted actors (users,
+// miners, validators) that put any transaction into a block. Every committed block is checked
+// for conservation of supply: the sum of all balances (module accounts included) equals the
+// recorded supply, and the supply moves only by minted epoch emission minus slashed stake.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "contracts/bank.hpp"
+#include "contracts/epoch.hpp"
+#include "contracts/params.hpp"
+#include "contracts/registry.hpp"
+#include "contracts/staking.hpp"
+#include "contracts/tasks.hpp"
+#include "contracts/weights.hpp"
+#include "tests/chain/fixtures.hpp"
+
+namespace ig::testing {
+
+namespace ct = ig::contracts;
+
+// Short windows so scenarios cover many epochs in few blocks.
+inline std::string short_params_json(const std::string& extra = "") {
+  std::string j = R"({"tempo": 10, "reveal_window_blocks": 5, "result_timeout_blocks": 3, "verification_window_blocks": 2,)"
+                  R"( "unbonding_blocks": 5, "min_validator_stake": 1000, "min_miner_stake": 1000,)"
+                  R"( "emission_per_epoch": 1000000, "max_task_attempts": 2, "deviation_epochs": 2)";
+  if (!extra.empty()) j += ", " + extra;
+  return j + "}";
+}
+
+// A key pair plus the next nonce the chain expects from it.
+struct Actor {
+  explicit Actor(const std::string& seed) : key(key_from_seed(seed)) {}
+  SecretKey key;
+  uint64_t nonce = 0;
+  Address addr() const { return key.public_key(); }
+};
+
+struct ValidatorKeys {
+  SecretKey consensus;
+  Actor account;
+  Amount power;
+};
+
+// One committed block with everything that happened in it.
+struct BlockRecord {
+  Block block;
+  std::vector<Receipt> receipts;
+  std::vector<Event> events;  // receipts' events (successful transactions) then block events
+};
+
+inline std::string attr(const Event& e, const std::string& key) {
+  for (const auto& a : e.attributes)
+    if (a.key == key) return a.value;
+  return {};
+}
+
+class Net {
+ public:
+  static constexpr Amount kFunds = 1'000'000'000'000;
+  static constexpr Amount kFee = 100'000;
+
+  explicit Net(const std::string& params_json = short_params_json(), size_t n_validators = 4, Amount power = 10'000,
+               std::vector<std::string> funded = {})
+      : chain_(make(params_json, n_validators, power, funded)) {
+    recorded_supply_ = chain_.supply();
+    check_supply("genesis");
+  }
+
+  // ----- actors
+  ValidatorKeys& validator(size_t i) { return validators_.at(i); }
+  size_t validator_count() const { return validators_.size(); }
+  Actor& actor(const std::string& name) {
+    auto it = actors_.find(name);
+    if (it == actors_.end()) it = actors_.emplace(name, Actor(name)).first;
+    return it->second;
+  }
+  // Lets a consensus key (an admitted validator) sign commits once it joins the set.
+  void add_signer(const SecretKey& k) { signers_.emplace(k.public_key(), k); }
+
+  Transaction tx(Actor& who, chain::Payload payload) {
+    TxBody body;
+    body.chain_id = kChainId;
+    body.sender = who.addr();
+    body.nonce = who.nonce++;
+    body.fee = kFee;
+    body.payload = std::move(payload);
+    return sign_tx(std::move(body), who.key);
+  }
+
+  // ----- blocks
+  // Builds the next block from exactly `txs`, validates it as a foreign block and commits it
+  // with precommits from every known validator in the current set. Fails the test on error.
+  const BlockRecord& block(std::vector<Transaction> txs = {}) {
+    auto p = build(std::move(txs));
+    if (!p) throw std::runtime_error("build: " + p.error().to_string());
+    auto v = chain_.ledger->validate(p->block);
+    if (!v) throw std::runtime_error("validate: " + v.error().to_string());
+    auto st = chain_.ledger->commit(*v, sign(v->block));
+    if (!st) throw std::runtime_error("commit: " + st.error().to_string());
+    BlockRecord rec{v->block, v->result.receipts, {}};
+    for (const auto& r : rec.receipts)
+      if (r.code == TxCode::kOk) rec.events.insert(rec.events.end(), r.events.begin(), r.events.end());
+    rec.events.insert(rec.events.end(), v->result.block_events.begin(), v->result.block_events.end());
+    history_.push_back(std::move(rec));
+    after_block(history_.back());
+    return history_.back();
+  }
+  // Empty blocks until the head reaches `height`.
+  void run_to(uint64_t height) {
+    while (head() < height) block();
+  }
+  uint64_t head() const { return chain_.ledger->head().height; }
+  uint64_t next() const { return head() + 1; }
+  const std::vector<BlockRecord>& history() const { return history_; }
+
+  // A transaction's receipt from the block that carried it.
+  Receipt receipt(const Transaction& t) const {
+    auto r = chain_.store->receipt(tx_hash(t));
+    if (!r || !*r) throw std::runtime_error("no receipt");
+    return **r;
+  }
+  // Commits one block with `t` and returns its receipt.
+  Receipt run_tx(Transaction t) {
+    block({t});
+    return receipt(t);
+  }
+
+  // ----- state
+  State state() const { return State(chain_.store->latest()); }
+  const ct::Params& params() const { return params_; }
+  Amount balance(const Address& a) const { return chain_.balance(a); }
+  Amount supply() const { return chain_.supply(); }
+  ct::staking::Stakes stakes(const Address& a) const { return ct::staking::get_stakes(state(), a); }
+  std::optional<ct::tasks::Task> task(uint64_t id) const { return ct::tasks::get_task(state(), id); }
+  std::optional<ct::registry::Miner> miner(const Address& a) const { return ct::registry::get_miner(state(), a); }
+  std::vector<Validator> validator_set() const {
+    auto vs = chain_.ledger->validators();
+    if (!vs) throw std::runtime_error(vs.error().to_string());
+    return std::move(*vs);
+  }
+  TestChain& chain() { return chain_; }
+  Amount total_minted() const { return minted_; }
+  Amount total_slashed() const { return slashed_; }
+  size_t supply_checks() const { return supply_checks_; }
+
+  // Events of one type across all committed blocks.
+  std::vector<Event> events(const std::string& type) const {
+    std::vector<Event> out;
+    for (const auto& b : history_)
+      for (const auto& e : b.events)
+        if (e.type == type) out.push_back(e);
+    return out;
+  }
+
+  Amount sum_of_balances() const { return chain_.sum_of_balances(); }
+  const Genesis& genesis() const { return genesis_; }
+
+  // Applies every committed block to `other` (a fresh chain from the same genesis) the way a
+  // follower would: validate (re-execute) then commit; returns the state root after each block.
+  std::vector<Hash> replay_into(TestChain& other) {
+    std::vector<Hash> roots;
+    for (const auto& rec : history_) {
+      auto v = other.ledger->validate(rec.block);
+      if (!v) throw std::runtime_error("replay validate: " + v.error().to_string());
+      const Hash h = block_hash(rec.block.header);
+      Commit c{rec.block.header.height, 0, h, {}};
+      auto vs = other.ledger->validators();
+      if (!vs) throw std::runtime_error(vs.error().to_string());
+      for (const auto& val : *vs) {
+        auto it = signers_.find(val.consensus_key);
+        if (it != signers_.end()) c.signatures.push_back(sign_precommit(it->second, kChainId, c.height, 0, h));
+      }
+      auto st = other.ledger->commit(*v, c);
+      if (!st) throw std::runtime_error("replay commit: " + st.error().to_string());
+      roots.push_back(other.ledger->head().state_root);
+    }
+    return roots;
+  }
+
+ private:
+  TestChain make(const std::string& params_json, size_t n, Amount power, const std::vector<std::string>& funded) {
+    auto parsed = ct::parse_params(params_json);
+    if (!parsed) throw std::runtime_error(parsed.error().to_string());
+    params_ = *parsed;
+    Genesis g;
+    g.chain_id = kChainId;
+    g.genesis_time_ms = 1'700'000'000'000;
+    g.contracts_json = params_json;
+    for (size_t i = 0; i < n; ++i) {
+      validators_.push_back(ValidatorKeys{key_from_seed("val-consensus-" + std::to_string(i)),
+                                         Actor("val-account-" + std::to_string(i)), power});
+      const auto& v = validators_.back();
+      g.validators.push_back(Validator{v.consensus.public_key(), v.account.addr(), power, "v" + std::to_string(i)});
+      g.accounts.push_back(GenesisAccount{v.account.addr(), kFunds});
+      signers_.emplace(v.consensus.public_key(), v.consensus);
+    }
+    for (const auto& name : funded) g.accounts.push_back(GenesisAccount{actor(name).addr(), kFunds});
+    genesis_ = g;
+    return TestChain(g);
+  }
+
+  Commit sign(const Block& b) {
+    const Hash h = block_hash(b.header);
+    Commit c{b.header.height, 0, h, {}};
+    for (const auto& v : validator_set()) {
+      auto it = signers_.find(v.consensus_key);
+      if (it != signers_.end()) c.signatures.push_back(sign_precommit(it->second, kChainId, b.header.height, 0, h));
+    }
+    return c;
+  }
+
+  Expected<Proposal> build(std::vector<Transaction> txs) {
+    Head h = chain_.ledger->head();
+    IG_TRY_ASSIGN(vs, chain_.ledger->validators());
+    Proposal p;
+    BlockHeader& hdr = p.block.header;
+    hdr.chain_id = kChainId;
+    hdr.height = h.height + 1;
+    hdr.time_ms = 1'700'000'000'000 + hdr.height * 1000;
+    hdr.prev_hash = h.hash;
+    hdr.proposer = vs[hdr.height % vs.size()].consensus_key;  // rotate, so fees land on different accounts
+    hdr.validators_hash = validators_hash(vs);
+    if (h.height > 0) {
+      IG_TRY_ASSIGN(parent, chain_.store->block_at(h.height));
+      if (!parent) return fail("test.missing_block", "no block at head");
+      // Re-signed by the current set: the set may have changed at the end of the parent block.
+      p.block.last_commit = sign(*parent);
+    }
+    hdr.last_commit_hash = commit_hash(p.block.last_commit);
+    BlockInfo info{hdr.chain_id, hdr.height, hdr.time_ms, hdr.prev_hash, hdr.proposer};
+    auto snap = chain_.store->snapshot();
+    IG_TRY_ASSIGN(res, execute_block(chain_.app, *snap, h.state_root, info, std::move(txs), ExecMode::kValidate));
+    hdr.tx_root = tx_root(res.txs);
+    hdr.receipts_root = receipts_root(res.receipts);
+    hdr.state_root = res.state_root;
+    p.block.txs = res.txs;
+    p.result = std::move(res);
+    return p;
+  }
+
+  void check_supply(const std::string& where) {
+    ++supply_checks_;
+    EXPECT_EQ(chain_.sum_of_balances(), chain_.supply()) << "balances != supply at " << where;
+  }
+
+  // Supply may move only by emission minted and stake slashed, both announced by events.
+  void after_block(const BlockRecord& rec) {
+    Amount minted = 0, slashed = 0;
+    for (const auto& e : rec.events) {
+      if (e.type == "epoch") minted += std::stoull(attr(e, "emission"));
+      if (e.type == "slash") slashed += std::stoull(attr(e, "amount"));
+    }
+    minted_ += minted;
+    slashed_ += slashed;
+    const Amount now = chain_.supply();
+    EXPECT_EQ(static_cast<__int128>(now), static_cast<__int128>(recorded_supply_) + minted - slashed)
+        << "supply moved by something other than emission and slashing at height " << rec.block.header.height;
+    recorded_supply_ = now;
+    check_supply("height " + std::to_string(rec.block.header.height));
+  }
+
+  ct::Params params_;
+  Genesis genesis_;
+  std::vector<ValidatorKeys> validators_;
+  std::map<std::string, Actor> actors_;
+  std::map<PublicKey, SecretKey> signers_;
+  TestChain chain_;
+  std::vector<BlockRecord> history_;
+  Amount recorded_supply_ = 0;
+  Amount minted_ = 0, slashed_ = 0;
+  size_t supply_checks_ = 0;
+};
+
+// ----- payload builders for the scripted actors
+
+inline Hash model_id(const std::string& name) { return sha256(view("gguf:" + name)); }
+
+inline chain::RegisterModel model_payload(const std::string& name, Amount price = 10, uint32_t context = 4096) {
+  return chain::RegisterModel{model_id(name), name, "llama", price, context};
+}
+
+inline chain::MinerProfile profile(std::vector<Hash> models, uint32_t max_concurrent = 2, std::string gpu = "H100-80GB") {
+  return chain::MinerProfile{std::move(gpu), 81'920, max_concurrent, std::move(models)};
+}
+
+inline chain::SamplingParams sampling(uint32_t max_tokens = 16, uint64_t seed = 7) {
+  return chain::SamplingParams{max_tokens, 0, 0, 1000, seed};
+}
+
+inline chain::SubmitTask task_payload(const Hash& model, const std::string& prompt, Amount max_fee, uint32_t max_tokens = 16) {
+  return chain::SubmitTask{model, prompt, sampling(max_tokens), max_fee};
+}
+
+// A result whose receipt is consistent with the task (what an honest miner would send).
+inline chain::SubmitResult result_for(const ct::tasks::Task& t, std::vector<uint32_t> tokens) {
+  chain::SubmitResult r;
+  r.task_id = t.id;
+  r.receipt.model_id = t.model_id;
+  r.receipt.prompt_hash = sha256(view(t.prompt));
+  r.receipt.params_hash = sampling_params_hash(t.params);
+  r.receipt.output_hash = output_tokens_hash(tokens);
+  r.receipt.fingerprint_root = sha256(view("fingerprints-" + std::to_string(t.id)));
+  r.receipt.steps = static_cast<uint32_t>(tokens.size());
+  r.output_tokens = std::move(tokens);
+  return r;
+}
+
+inline std::vector<uint32_t> tokens(size_t n, uint32_t base = 100) {
+  std::vector<uint32_t> out(n);
+  for (size_t i = 0; i < n; ++i) out[i] = base + static_cast<uint32_t>(i);
+  return out;
+}
+
+// A registered model (by validator 0) and miners that stake and register, all in one block.
+inline void setup_market(Net& net, const std::vector<std::string>& miners, const std::string& model = "llama-7b",
+                         uint32_t max_concurrent = 2, Amount stake = 5'000, Amount price = 10) {
+  net.block({net.tx(net.validator(0).account, model_payload(model, price))});
+  std::vector<Transaction> txs;
+  for (const auto& m : miners) {
+    txs.push_back(net.tx(net.actor(m), chain::Stake{StakeRole::kMiner, stake}));
+    txs.push_back(net.tx(net.actor(m), chain::RegisterMiner{profile({model_id(model)}, max_concurrent)}));
+  }
+  const auto& rec = net.block(txs);
+  for (const auto& r : rec.receipts) EXPECT_EQ(r.code, TxCode::kOk) << r.error;
+}
+
+inline chain::SignedVote signed_vote(const SecretKey& k, uint64_t height, uint32_t round, const Hash& block, uint8_t type = 2) {
+  chain::SignedVote v{type, height, round, block, k.public_key(), {}};
+  v.signature = k.sign(vote_signing_hash(kChainId, type, height, round, block));
+  return v;
+}
+
+}  // namespace ig::testing
