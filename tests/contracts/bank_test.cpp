@@ -64,7 +64,9 @@ TEST_F(ContractsBank, GenesisFundsAccountsAndSupply) {
   EXPECT_EQ(chain.balance(alice()), 1'000'000'000u);
   EXPECT_EQ(chain.account(alice()).nonce, 0u);
   EXPECT_EQ(chain.balance(fee_account()), 0u);
-  EXPECT_EQ(chain.supply(), 3'000'000'000u);
+  // The validator's genesis stake (power 100) is minted into the staking module account.
+  EXPECT_EQ(chain.balance(bank::module_account("staking")), 100u);
+  EXPECT_EQ(chain.supply(), 3'000'000'000u + 100);
   EXPECT_EQ(chain.sum_of_balances(), chain.supply());
 }
 
@@ -92,7 +94,7 @@ TEST_F(ContractsBank, TransferMovesAmountAndPaysFeeToProposerAccount) {
                                  {"to", address_to_string(bob())},
                                  {"amount", "12345"}}}));
   EXPECT_EQ(chain.sum_of_balances(), chain.supply());
-  EXPECT_EQ(chain.supply(), 3'000'000'000u);
+  EXPECT_EQ(chain.supply(), 3'000'000'000u + 100);  // accounts plus the genesis stake
 }
 
 TEST_F(ContractsBank, InsufficientFundsIsIncludedPaysFeeAndMovesNothing) {
@@ -277,18 +279,19 @@ TEST(ContractsBankOverflow, FeeThatWouldOverflowTheProposerMakesTheTxUnincludabl
 }
 
 TEST(ContractsBankOverflow, SupplyAtTheMaximumStillTransfers) {
-  // Genesis may hold exactly 2^64-1 in total; balances near the top move without overflow.
+  // Genesis may hold exactly 2^64-1 in total (balances plus the validator's stake of 100);
+  // balances near the top move without overflow.
   TestKeys k;
   Genesis g = make_genesis(k);
-  g.accounts = {GenesisAccount{k.alice.public_key(), UINT64_MAX - 1'000'000},
+  g.accounts = {GenesisAccount{k.alice.public_key(), UINT64_MAX - 1'000'000 - 100},
                 GenesisAccount{k.bob.public_key(), 1'000'000}};
   TestChain chain(g);
   EXPECT_EQ(chain.supply(), UINT64_MAX);
-  Transaction big = make_transfer(k.alice, 0, k.bob.public_key(), UINT64_MAX - 2'000'000);
+  Transaction big = make_transfer(k.alice, 0, k.bob.public_key(), UINT64_MAX - 2'000'100);
   auto b = commit_txs(chain, k.validator, {big, make_transfer(k.bob, 0, k.alice.public_key(), 10)});
   ASSERT_TRUE(b) << b.error().to_string();
   EXPECT_EQ((*chain.store->receipt(tx_hash(big)))->code, TxCode::kOk);
-  EXPECT_EQ(chain.balance(k.bob.public_key()), UINT64_MAX - 1'000'000 - 2000 - 10);
+  EXPECT_EQ(chain.balance(k.bob.public_key()), UINT64_MAX - 1'000'100 - 2000 - 10);
   EXPECT_EQ(chain.sum_of_balances(), UINT64_MAX);
   EXPECT_EQ(chain.supply(), UINT64_MAX);
 }
@@ -301,6 +304,18 @@ TEST(ContractsBankOverflow, GenesisSupplyOverflowIsRefused) {
                                     GenesisAccount{k.bob.public_key(), 1}});
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, "bank.overflow");
+}
+
+TEST(ContractsBankOverflow, GenesisStakePushingTheSupplyOverTheMaximumIsRefused) {
+  TestKeys k;
+  Genesis g = make_genesis(k);
+  g.accounts = {GenesisAccount{k.alice.public_key(), UINT64_MAX - 99}};  // + stake 100 = 2^64
+  try {
+    TestChain chain(g);
+    ADD_FAILURE() << "genesis over the maximum supply was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("overflow"), std::string::npos) << e.what();
+  }
 }
 
 TEST(ContractsBankMove, MoveChecksBothSidesAndChangesNothingOnFailure) {
