@@ -46,7 +46,7 @@ TEST_F(ChainLedger, InitIsIdempotentAndRefusesAnotherGenesis) {
   EXPECT_EQ(h.height, 0u);
   EXPECT_EQ(h.hash, genesis_hash(make_genesis(k)));
   EXPECT_EQ(h.state_root, b.ledger->head().state_root);  // same genesis, same initial root
-  EXPECT_EQ(a.supply(), 3'000'000'000u);
+  EXPECT_EQ(a.supply(), 3'000'000'000u + 100);  // funded accounts + the validator's stake (minted to the staking pool)
 
   contracts::InfergridApp app2;
   Ledger again(*a.store, app2);
