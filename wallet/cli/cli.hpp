@@ -38,6 +38,7 @@ struct Output {
   json data = json::object();
   std::string text;
   int exit_code = kExitOk;  // a command may succeed in running yet report failure (a failed tx)
+  std::string error;        // printed on stderr as "error: ..." (the node's reason for a failed tx)
 };
 
 using Action = std::function<Expected<Output>()>;
@@ -45,6 +46,10 @@ using Action = std::function<Expected<Output>()>;
 // Each adds its subcommands to `app`; the one the user picks stores its action in `chosen`.
 void add_key_commands(CLI::App& app, const Globals& g, Action& chosen);
 void add_tx_commands(CLI::App& app, const Globals& g, Action& chosen);
+void add_stake_commands(CLI::App& app, const Globals& g, Action& chosen);     // stake, unstake, validator, validators, evidence
+void add_registry_commands(CLI::App& app, const Globals& g, Action& chosen);  // register-*, update-miner, miners, models
+void add_task_commands(CLI::App& app, const Globals& g, Action& chosen);      // task, verdict
+void add_weights_commands(CLI::App& app, const Globals& g, Action& chosen);   // weights, epoch
 
 // kExitUsage for errors in what the user typed (codes arg.*, wallet.*, password.no_source, ...),
 // kExitFailure for everything else.

@@ -34,6 +34,10 @@ int run(int argc, char** argv) {
   add_global_options(app, g);
   add_key_commands(app, g, chosen);
   add_tx_commands(app, g, chosen);
+  add_stake_commands(app, g, chosen);
+  add_registry_commands(app, g, chosen);
+  add_task_commands(app, g, chosen);
+  add_weights_commands(app, g, chosen);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -57,6 +61,7 @@ int run(int argc, char** argv) {
   else
     std::cout << out->text;
   std::cout.flush();
+  if (!out->error.empty()) std::fprintf(stderr, "error: %s\n", out->error.c_str());
   return out->exit_code;
 }
 

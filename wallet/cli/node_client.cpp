@@ -102,6 +102,20 @@ Expected<chain::FeeSchedule> NodeClient::fee_schedule() {
   return chain::FeeSchedule{base, per_byte};
 }
 
+Expected<uint64_t> NodeClient::tempo() {
+  IG_TRY_ASSIGN(params, call("contracts_params", json::array()));
+  if (!params.is_object()) return bad_reply("contracts_params", "is not an object");
+  auto it = params.find("tempo");
+  // params_to_json may write integers as numbers or decimal strings; accept both.
+  if (it != params.end() && it->is_string()) {
+    auto v = parse_u64(it->get<std::string>(), "tempo");
+    if (v && *v > 0) return *v;
+  }
+  IG_TRY_ASSIGN(t, uint_field(params, "tempo", "contracts_params"));
+  if (t == 0) return bad_reply("contracts_params", "has tempo 0");
+  return t;
+}
+
 Expected<AccountInfo> NodeClient::account(const std::string& address) {
   IG_TRY_ASSIGN(acc, call("state_getAccount", json::array({address})));
   if (!acc.is_object()) return bad_reply("state_getAccount", "is not an object");

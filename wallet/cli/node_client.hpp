@@ -34,6 +34,7 @@ class NodeClient {
   Expected<std::string> chain_id();
   Expected<uint64_t> head_height();
   Expected<chain::FeeSchedule> fee_schedule();
+  Expected<uint64_t> tempo();  // blocks per epoch, from contracts_params
   Expected<AccountInfo> account(const std::string& address);
   Expected<std::string> send_tx(const std::string& tx_hex);           // returns the node's tx hash
   Expected<nlohmann::json> receipt(const std::string& hash_hex);      // null while unknown/pending
