@@ -10,7 +10,7 @@ int exit_code_for(const Error& e) {
   // What the user typed or pointed at was wrong: fixing the command line fixes it.
   static const std::set<std::string, std::less<>> kUsage = {
       "wallet.not_found", "wallet.exists",    "keystore.bad_name",  "password.no_source", "password.file",
-      "password.mismatch", "password.empty",  "password.too_long"};
+      "password.mismatch", "password.empty",  "password.too_long", "weights.no_secret"};
   const std::string& c = e.code;
   if (c.rfind("arg.", 0) == 0 || c.rfind("txfile.", 0) == 0 || kUsage.count(c)) return kExitUsage;
   return kExitFailure;

@@ -169,24 +169,31 @@ Expected<std::string> resolve_address(const Globals& g, const std::string& name_
   return chain::address_to_string(e.address);
 }
 
+Expected<NodeClient*> TxContext::node(const std::string& needed_for) {
+  if (offline) return fail("arg.missing", "--offline cannot ask the node for " + needed_for);
+  if (!client) {
+    IG_TRY_ASSIGN(c, connect(g));
+    client.emplace(std::move(c));
+  }
+  return &*client;
+}
+
 Expected<SentTx> send_payload(const Globals& g, const TxOptions& o, const SendRequest& req) {
   if (o.from.empty()) return fail("arg.missing", "--from is required");
   IG_TRY_ASSIGN(w, open_wallet(g));
   IG_TRY_ASSIGN(env, parse_envelope(o));
   IG_TRY_ASSIGN(from, w.find(o.from));
-  std::optional<NodeClient> node;
-  if (!o.offline) {
-    IG_TRY_ASSIGN(n, connect(g));
-    node.emplace(std::move(n));
-  }
-  TxContext ctx{g, w, from, node ? &*node : nullptr};
+  TxContext ctx{g, w, from, o.offline, std::nullopt};
   // The payload is built and checked before the password is asked for: a typo costs nothing.
   IG_TRY_ASSIGN(payload, req.build(ctx));
   IG_TRY(check_payload(payload));
   IG_TRY_ASSIGN(key, unlock_key(g, w, from));
 
   TxSpec spec{o.chain_id, 0, env.nonce.value_or(0), env.expiry_height.value_or(0)};
-  if (node) {
+  NodeClient* node = nullptr;
+  if (!o.offline) {
+    IG_TRY_ASSIGN(n, ctx.node());
+    node = n;
     IG_TRY_ASSIGN(s, online_spec(*node, env, from.address));
     spec = s;
   }

@@ -25,12 +25,18 @@ struct TxOptions {
 // insists on --from).
 void add_tx_options(CLI::App* cmd, TxOptions& o, bool from_required = true);
 
-// What a payload builder may use: the sender, the wallet and, unless offline, the node.
+// What a payload builder may use: the sender, the wallet and, unless offline, the node. The
+// node is connected on first use, so a command line with a bad argument fails (exit 2) without
+// needing a reachable node.
 struct TxContext {
   const Globals& g;
   const Wallet& wallet;
   const WalletEntry& from;
-  NodeClient* node = nullptr;  // null with --offline
+  bool offline = false;
+  std::optional<NodeClient> client;
+
+  // "arg.missing" with --offline (the caller says which option would have avoided the node).
+  Expected<NodeClient*> node(const std::string& needed_for = "this");
 };
 
 using PayloadBuilder = std::function<Expected<chain::Payload>(TxContext&)>;

@@ -41,11 +41,10 @@ Expected<Output> run_commit(const Globals& g, const CommitArgs& a) {
     if (!a.epoch.empty()) {
       IG_TRY_ASSIGN(e, parse_u64(a.epoch, "--epoch"));
       secret->epoch = e;
-    } else if (ctx.node) {
-      IG_TRY_ASSIGN(e, current_epoch(*ctx.node));
-      secret->epoch = e;
     } else {
-      return fail("arg.missing", "--offline commits need --epoch E");
+      IG_TRY_ASSIGN(node, ctx.node("the current epoch; give --epoch E"));
+      IG_TRY_ASSIGN(e, current_epoch(*node));
+      secret->epoch = e;
     }
     IG_TRY_ASSIGN(salt, random_salt());
     secret->salt = salt;
@@ -78,8 +77,9 @@ Expected<Output> run_reveal(const Globals& g, const RevealArgs& a) {
     if (!a.epoch.empty()) {
       IG_TRY_ASSIGN(e, parse_u64(a.epoch, "--epoch"));
       *epoch = e;
-    } else if (ctx.node) {
-      IG_TRY_ASSIGN(now, current_epoch(*ctx.node));
+    } else if (!ctx.offline) {
+      IG_TRY_ASSIGN(node, ctx.node());
+      IG_TRY_ASSIGN(now, current_epoch(*node));
       if (now == 0) return fail("arg.invalid", "epoch 0 has no earlier epoch to reveal");
       *epoch = now - 1;
     } else {
