@@ -214,6 +214,17 @@ std::optional<AdmissionProposal> get_proposal(const State& s, uint64_t id) {
   });
 }
 
+// A consensus key, and an account, back at most one validator record: a second record for an
+// account would count its stake twice, and a stale proposal must not overwrite an admitted
+// validator (or clear its `removed` flag).
+static Status check_candidate(const State& s, const ValidatorRecord& c) {
+  if (get_validator(s, c.consensus_key)) return fail("staking.known_validator", "this consensus key is already registered");
+  for (const auto& v : all_validators(s))
+    if (v.account == c.account)
+      return fail("staking.known_account", "account " + chain::address_to_string(c.account) + " already backs validator " + v.name);
+  return {};
+}
+
 // Admits the candidate once approvals carry more than 2/3 of the current power.
 static void admit_if_approved(State& s, AdmissionProposal& p, std::vector<Event>& events) {
   auto vs = chain::read_validator_set(s);
@@ -234,11 +245,11 @@ Expected<uint64_t> propose_validator(State& s, const Address& sender, const chai
                                      std::vector<Event>& events) {
   auto me = active_by_account(s, sender);
   if (!me) return fail("staking.not_validator", "only a current validator may propose a new one");
-  if (get_validator(s, pv.consensus_key)) return fail("staking.known_validator", "this consensus key is already registered");
   if (pv.name.empty()) return fail("staking.bad_name", "a validator needs a name");
   AdmissionProposal p;
-  p.id = kv::next_id(s, kv::key(StatePrefix::kStaking, 'n'));
   p.candidate = ValidatorRecord{pv.consensus_key, pv.account, pv.name, false, 0};
+  IG_TRY(check_candidate(s, p.candidate));
+  p.id = kv::next_id(s, kv::key(StatePrefix::kStaking, 'n'));
   p.approvals.push_back(me->consensus_key);
   events.push_back(Event{"validator_proposed",
                          {{"proposal", std::to_string(p.id)},
@@ -255,6 +266,7 @@ Expected<void> approve_validator(State& s, const Address& sender, uint64_t id, s
   auto p = get_proposal(s, id);
   if (!p) return fail("staking.unknown_proposal", "no validator proposal " + std::to_string(id));
   if (p->admitted) return fail("staking.already_admitted", "proposal " + std::to_string(id) + " is already admitted");
+  IG_TRY(check_candidate(s, p->candidate));  // another proposal may have taken the key or account since
   if (std::find(p->approvals.begin(), p->approvals.end(), me->consensus_key) != p->approvals.end())
     return fail("staking.already_approved", "this validator already approved proposal " + std::to_string(id));
   p->approvals.push_back(me->consensus_key);
