@@ -148,6 +148,45 @@ TEST_F(ContractsStakingAdmission, BadProposalsAreRefused) {
   EXPECT_TRUE(has_error(net.run_tx(net.tx(net.validator(0).account, nameless)), "staking.bad_name"));
 }
 
+TEST_F(ContractsStakingAdmission, AStaleProposalCannotOverwriteAnAdmittedValidator) {
+  // Two proposals for one consensus key, naming different accounts, both open at once.
+  ASSERT_EQ(net.run_tx(net.tx(net.validator(0).account, candidate())).code, TxCode::kOk);
+  chain::ProposeValidator hijack{cand_key.public_key(), net.actor("outsider").addr(), "hijack"};
+  ASSERT_EQ(net.run_tx(net.tx(net.validator(3).account, hijack)).code, TxCode::kOk);
+  net.block({net.tx(net.validator(1).account, chain::ApproveValidator{1}),
+             net.tx(net.validator(2).account, chain::ApproveValidator{1})});
+  ASSERT_EQ(ct::staking::get_validator(net.state(), cand_key.public_key())->account, net.actor("cand").addr());
+  // Enough approvals to pass proposal 2 as well: the key is taken, so they are refused.
+  const auto& b = net.block({net.tx(net.validator(1).account, chain::ApproveValidator{2}),
+                             net.tx(net.validator(2).account, chain::ApproveValidator{2})});
+  for (const auto& r : b.receipts) EXPECT_TRUE(has_error(r, "staking.known_validator")) << r.error;
+  auto rec = ct::staking::get_validator(net.state(), cand_key.public_key());
+  EXPECT_EQ(rec->account, net.actor("cand").addr());
+  EXPECT_EQ(rec->name, "newcomer");
+}
+
+TEST_F(ContractsStakingAdmission, AnAccountBacksOnlyOneValidator) {
+  // A second consensus key on an existing validator's account would count that stake twice.
+  chain::ProposeValidator twin{cand_key.public_key(), net.validator(1).account.addr(), "twin"};
+  Receipt r = net.run_tx(net.tx(net.validator(0).account, twin));
+  EXPECT_TRUE(has_error(r, "staking.known_account")) << r.error;
+  // Nor can two open proposals for one account both get in.
+  SecretKey k2 = key_from_seed("cand-consensus-2");
+  ASSERT_EQ(net.run_tx(net.tx(net.validator(0).account, candidate())).code, TxCode::kOk);
+  ASSERT_EQ(net.run_tx(net.tx(net.validator(0).account,
+                              chain::ProposeValidator{k2.public_key(), net.actor("cand").addr(), "second"})).code, TxCode::kOk);
+  net.block({net.tx(net.validator(1).account, chain::ApproveValidator{1}), net.tx(net.validator(2).account, chain::ApproveValidator{1})});
+  net.block({net.tx(net.validator(1).account, chain::ApproveValidator{2}), net.tx(net.validator(2).account, chain::ApproveValidator{2})});
+  EXPECT_FALSE(ct::staking::get_validator(net.state(), k2.public_key()));
+  ASSERT_EQ(net.run_tx(net.tx(net.actor("cand"), chain::Stake{StakeRole::kValidator, 5'000})).code, TxCode::kOk);
+  net.add_signer(cand_key);
+  net.add_signer(k2);
+  net.run_to(9);
+  Amount total = 0;
+  for (const auto& v : net.validator_set()) total += v.power;
+  EXPECT_EQ(total, 45'000u);  // 4 x 10,000 + the candidate's 5,000, counted once
+}
+
 TEST_F(ContractsStakingAdmission, AdmittedValidatorJoinsAtTheEpochBoundaryOnlyWithStake) {
   ASSERT_EQ(net.run_tx(net.tx(net.validator(0).account, candidate())).code, TxCode::kOk);
   net.block({net.tx(net.validator(1).account, chain::ApproveValidator{1}),
