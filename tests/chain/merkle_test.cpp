@@ -34,7 +34,7 @@ TEST(ChainMerkle, LeafHashIsTagged) {
 
 TEST(ChainMerkle, RootsBuiltByHand) {
   auto L = leaves(8);
-  EXPECT_EQ(merkle_root({}), Hash{});
+  EXPECT_EQ(merkle_root(std::vector<Hash>{}), Hash{});
   EXPECT_EQ(merkle_root({L[0]}), L[0]);
   EXPECT_EQ(merkle_root({L[0], L[1]}), node(L[0], L[1]));
   // Three: the third leaf is promoted to the second level unchanged.
@@ -124,7 +124,7 @@ TEST(ChainMerkle, SingleLeafAndEmptyProofs) {
   EXPECT_TRUE(p.siblings.empty());
   EXPECT_TRUE(merkle_verify(L[0], L[0], p));
   EXPECT_FALSE(merkle_verify(L[0], leaves(2)[1], p));
-  EXPECT_FALSE(merkle_verify(Hash{}, Hash{}, merkle_prove({}, 0)));
+  EXPECT_FALSE(merkle_verify(Hash{}, Hash{}, merkle_prove(std::vector<Hash>{}, 0)));
 }
 
 TEST(ChainMerkle, BlockRootsUseTheEncodings) {
