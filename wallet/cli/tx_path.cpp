@@ -37,7 +37,8 @@ Expected<Envelope> parse_envelope(const TxOptions& o) {
   IG_TRY_ASSIGN(blocks, parse_u64(o.expiry_blocks, "--expiry-blocks"));
   e.expiry_blocks = blocks;
   if (o.offline) {
-    if (!e.fee || !e.nonce || o.chain_id.empty() || o.out_file.empty())
+    if (o.chain_id.empty()) return fail("arg.missing", "--offline signs without the node: give the chain id with --chain-id");
+    if (!e.fee || !e.nonce || o.out_file.empty())
       return fail("arg.missing", "--offline signs without the node: give --chain-id, --nonce, --fee and -o FILE");
     if (o.wait) return fail("arg.conflict", "--wait needs the node; it cannot be combined with --offline");
     IG_TRY(validate_chain_id(o.chain_id));
