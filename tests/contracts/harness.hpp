@@ -2,7 +2,8 @@
 // InfergridApp, several validators whose keys sign every commit, and scripted actors (users,
 // miners, validators) that put any transaction into a block. Every committed block is checked
 // for conservation of supply: the sum of all balances (module accounts included) equals the
-// recorded supply, and the supply moves only by minted epoch emission minus slashed stake.
+// recorded supply, the supply moves only by minted epoch emission minus slashed stake, and the
+// module accounts hold exactly the open escrow and the stakes plus unbonding entries.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -263,6 +264,34 @@ class Net {
         << "supply moved by something other than emission and slashing at height " << rec.block.header.height;
     recorded_supply_ = now;
     check_supply("height " + std::to_string(rec.block.header.height));
+    check_module_accounts(rec.block.header.height);
+  }
+
+  // The module accounts hold exactly what the contracts say they hold: the escrow is the
+  // max_fee of every open task, the staking pool every stake plus every unbonding entry.
+  void check_module_accounts(uint64_t height) {
+    State s = state();
+    Amount open_escrow = 0;
+    for (const auto& t : ct::tasks::tasks_in(s, 0, 1'000'000))
+      if (t.status == ct::tasks::Status::kPending || t.status == ct::tasks::Status::kAssigned ||
+          t.status == ct::tasks::Status::kSubmitted)
+        open_escrow += t.max_fee;
+    EXPECT_EQ(balance(ct::bank::module_account("tasks")), open_escrow) << "escrow at height " << height;
+    Amount staked = 0;
+    s.scan(state_key(StatePrefix::kStaking, Bytes{'s'}), [&](ByteView, ByteView v) {
+      Reader r(v);
+      staked += r.u64();
+      staked += r.u64();
+      return true;
+    });
+    s.scan(state_key(StatePrefix::kStaking, Bytes{'u'}), [&](ByteView, ByteView v) {
+      Reader r(v);
+      (void)r.fixed<32>();
+      (void)r.u8();
+      staked += r.u64();
+      return true;
+    });
+    EXPECT_EQ(balance(ct::bank::module_account("staking")), staked) << "staking pool at height " << height;
   }
 
   ct::Params params_;

@@ -1,6 +1,7 @@
 // Replay determinism (DESIGN §4): a chain that used every transaction kind, with failures,
 // settlements, an epoch with Yuma, slashing and a validator-set change, is applied block by
 // block to fresh stores; every height must give the same state root.
+#include <random>
 #include <set>
 
 #include "tests/contracts/harness.hpp"
@@ -112,6 +113,79 @@ TEST(ContractsReplay, SameBlocksGiveTheSameStateRootAtEveryHeight) {
     EXPECT_EQ(fresh.ledger->head().hash, script.net.chain().ledger->head().hash);
     EXPECT_EQ(fresh.supply(), script.net.supply());
   }
+}
+
+// Seeded random traffic, bad transactions included, over several epochs: the harness checks
+// supply and module balances after every block, and a fresh store replays it root for root.
+TEST(ContractsReplay, RandomTrafficConservesSupplyAndReplays) {
+  Net net(short_params_json(), 4, 10'000, {"m1", "m2", "m3", "m4", "u1", "u2", "u3"});
+  setup_market(net, {"m1", "m2", "m3", "m4"});
+  std::mt19937_64 rng(20261122);
+  const std::vector<std::string> miners{"m1", "m2", "m3", "m4"}, users{"u1", "u2", "u3"};
+  auto pick = [&](const auto& v) -> const auto& { return v[rng() % v.size()]; };
+  std::map<size_t, std::vector<chain::WeightEntry>> committed;
+  std::map<size_t, uint64_t> committed_epoch;
+  while (net.head() < 60) {
+    const uint64_t h = net.next(), epoch = h / net.params().tempo;
+    std::vector<Transaction> txs;
+    for (int i = 0, n = static_cast<int>(rng() % 4); i < n; ++i) {
+      Actor& u = net.actor(pick(users));
+      txs.push_back(net.tx(u, task_payload(model_id("llama-7b"), "rand " + std::to_string(rng()), 200 + rng() % 2'000, 1 + rng() % 20)));
+    }
+    auto ts = ct::tasks::tasks_in(net.state(), 0, 10'000);
+    for (const auto& t : ts) {
+      if (t.status == Status::kAssigned && rng() % 4 != 0) {  // a quarter of assignments are missed
+        for (const auto& m : miners)
+          if (t.miner == net.actor(m).addr())
+            txs.push_back(net.tx(net.actor(m), result_for(t, tokens(rng() % (t.params.max_tokens + 1), static_cast<uint32_t>(rng())))));
+      }
+      if (t.status == Status::kSubmitted)
+        for (size_t v = 0; v < 4; ++v)
+          if (rng() % 3 == 0) txs.push_back(net.tx(net.validator(v).account, chain::Verdict{t.id, rng() % 5 != 0, 0, {}}));
+      if (t.status == Status::kPending && rng() % 5 == 0)
+        txs.push_back(net.tx(net.actor(pick(users)), chain::CancelTask{t.id}));  // often not the owner
+    }
+    for (size_t v = 0; v < 4; ++v) {
+      if (h % 10 == 1 && committed.count(v) && committed_epoch[v] + 1 == epoch) {
+        Hash salt = hash_of("r" + std::to_string(v) + "-" + std::to_string(committed_epoch[v]));
+        txs.push_back(net.tx(net.validator(v).account, chain::RevealWeights{committed_epoch[v], committed[v], salt}));
+      }
+      if (h % 10 == 4) {
+        std::vector<chain::WeightEntry> w;
+        for (const auto& m : miners)
+          if (rng() % 3) w.push_back({static_cast<uint16_t>(*ct::registry::uid_of(net.state(), net.actor(m).addr())),
+                                      static_cast<uint16_t>(1 + rng() % 65535)});
+        committed[v] = w;
+        committed_epoch[v] = epoch;
+        Hash salt = hash_of("r" + std::to_string(v) + "-" + std::to_string(epoch));
+        txs.push_back(net.tx(net.validator(v).account, chain::CommitWeights{epoch, weights_commit_hash(net.validator(v).account.addr(), epoch, w, salt)}));
+      }
+    }
+    if (rng() % 4 == 0) {
+      Actor& m = net.actor(pick(miners));
+      txs.push_back(rng() % 2 ? net.tx(m, chain::Stake{StakeRole::kMiner, rng() % 3'000})
+                              : net.tx(m, chain::Unstake{StakeRole::kMiner, rng() % 6'000}));
+    }
+    if (rng() % 4 == 0) txs.push_back(net.tx(net.actor(pick(users)), chain::Transfer{net.actor(pick(miners)).addr(), rng() % 10'000, ""}));
+    if (h == 33) {
+      const SecretKey& k = net.validator(3).consensus;
+      txs.push_back(net.tx(net.actor("u1"), chain::Evidence{signed_vote(k, 30, 0, hash_of("x")), signed_vote(k, 30, 0, hash_of("y"))}));
+    }
+    net.block(txs);
+  }
+  size_t ok = 0, failed = 0;
+  for (const auto& b : net.history())
+    for (const auto& r : b.receipts) (r.code == TxCode::kOk ? ok : failed)++;
+  EXPECT_GT(ok, 100u);
+  EXPECT_GT(failed, 5u);
+  EXPECT_GT(net.total_minted(), 0u);
+  EXPECT_GT(net.total_slashed(), 0u);
+  EXPECT_FALSE(net.events("task_settled").empty());
+  EXPECT_FALSE(net.events("task_timeout").empty());
+  TestChain fresh(net.genesis());
+  auto roots = net.replay_into(fresh);
+  ASSERT_EQ(roots.size(), net.history().size());
+  for (size_t i = 0; i < roots.size(); ++i) EXPECT_EQ(roots[i], net.history()[i].block.header.state_root) << "height " << i + 1;
 }
 
 TEST(ContractsReplay, ABlockWithAForgedStateRootIsRefused) {
