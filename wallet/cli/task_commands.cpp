@@ -1,4 +1,5 @@
 // Inference tasks: task submit / show / list / cancel, and validators' verdicts.
+#include <iostream>
 #include <memory>
 #include <thread>
 
@@ -87,7 +88,13 @@ Expected<json> follow_task(const Globals& g, NodeClient& node, uint64_t id, Outp
     const std::string status = t["status"].get<std::string>();
     if (status != last) {
       transitions.push_back(status);
-      out.text += "status:   " + status + (t.contains("miner") ? " (miner " + t["miner"].get<std::string>() + ")" : "") + "\n";
+      const std::string line = "status:   " + status + (t.contains("miner") ? " (miner " + t["miner"].get<std::string>() + ")" : "") + "\n";
+      // People watch the transitions as they happen; --json gets them all at the end.
+      if (g.json) {
+        out.text += line;
+      } else {
+        std::cout << line << std::flush;
+      }
       last = status;
     }
     if (final_status(status) || t.contains("result")) {
@@ -122,6 +129,10 @@ Expected<Output> run_submit(const Globals& g, const SubmitArgs& a) {
   out.data["task_id"] = *id;
   out.text += "task:     " + std::to_string(*id) + "\n";
   if (a.tx.wait) {
+    if (!g.json) {
+      std::cout << out.text << std::flush;
+      out.text.clear();
+    }
     IG_TRY_ASSIGN(node, connect(g));
     IG_TRY(follow_task(g, node, *id, out));
   }
