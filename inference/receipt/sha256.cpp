@@ -7,15 +7,6 @@
 
 namespace ig::receipt {
 
-Digest sha256(std::span<const uint8_t> bytes) {
-  Digest d{};
-  unsigned int len = 0;
-  // EVP_Digest with SHA-256 cannot fail on valid arguments; an all-zero digest
-  // would only appear if OpenSSL itself is broken.
-  EVP_Digest(bytes.data(), bytes.size(), d.data(), &len, EVP_sha256(), nullptr);
-  return d;
-}
-
 Digest token_hash(std::span<const int32_t> ids) {
   std::vector<uint8_t> buf;
   buf.reserve(ids.size() * 4);

@@ -1,4 +1,4 @@
-// SHA-256 (OpenSSL EVP) and the hashes the receipt commits to.
+// The hashes the receipt commits to (SHA-256 itself is common/sha256.hpp).
 #pragma once
 
 #include <array>
@@ -8,13 +8,14 @@
 #include <string_view>
 
 #include "common/expected.hpp"
+#include "common/sha256.hpp"
 #include "inference/gguf/gguf.hpp"
 
 namespace ig::receipt {
 
-using Digest = std::array<uint8_t, 32>;
+using Digest = ig::Hash32;
+using ig::sha256;
 
-Digest sha256(std::span<const uint8_t> bytes);
 // Token ids as consecutive little-endian u32.
 Digest token_hash(std::span<const int32_t> ids);
 // The on-chain model id: SHA-256 of the whole GGUF file.

@@ -100,7 +100,7 @@ Expected<Verdict> verify(const engine::Model& model, const Digest& model_id,
   if (auto bad = check_claims(model_id, b, cfg.vocab, cfg.eos_id)) {
     if (bad->first_bad_step >= 0 && size_t(bad->first_bad_step) < b.fingerprints.size()) {
       bad->claimed = b.fingerprints[size_t(bad->first_bad_step)];
-      bad->proof = merkle_proof(leaf_hashes(b.fingerprints), uint32_t(bad->first_bad_step));
+      bad->proof = merkle_prove(leaf_hashes(b.fingerprints), uint64_t(bad->first_bad_step));
     }
     return *bad;
   }
@@ -140,7 +140,7 @@ Expected<Verdict> verify(const engine::Model& model, const Digest& model_id,
     v.claimed = b.fingerprints[size_t(step)];
     v.recomputed = mine;
     v.expected_token = choice;
-    v.proof = merkle_proof(leaf_hashes(b.fingerprints), uint32_t(step));
+    v.proof = merkle_prove(leaf_hashes(b.fingerprints), uint64_t(step));
   };
   if (first_bad >= 0) {
     v.code = "verify.step_mismatch";
@@ -161,7 +161,7 @@ Expected<Verdict> verify(const engine::Model& model, const Digest& model_id,
 
 bool check_evidence(const Receipt& receipt, const Verdict& v) {
   if (v.first_bad_step < 0) return false;
-  return verify_proof(receipt.fingerprint_root, leaf_hash(uint32_t(v.first_bad_step), v.claimed),
+  return merkle_verify(receipt.fingerprint_root, leaf_hash(uint32_t(v.first_bad_step), v.claimed),
                       v.proof);
 }
 

@@ -167,12 +167,12 @@ int run_verify(const CommonOpts& c, const VerifyOpts& v) {
                       {"receipt_id", receipt::to_hex(receipt::receipt_id(bundle->receipt))}};
   if (r.first_bad_step >= 0) {
     nlohmann::json path = nlohmann::json::array();
-    for (const auto& d : r.proof.path) path.push_back(receipt::to_hex(d));
+    for (const auto& d : r.proof.siblings) path.push_back(receipt::to_hex(d));
     j["evidence"] = {
         {"claimed", {r.claimed.token, r.claimed.logit_q, r.claimed.runner_up_q}},
         {"recomputed", {r.recomputed.token, r.recomputed.logit_q, r.recomputed.runner_up_q}},
         {"expected_token", r.expected_token},
-        {"proof", {{"index", r.proof.index}, {"n_leaves", r.proof.n_leaves}, {"path", path}}},
+        {"proof", {{"index", r.proof.index}, {"n_leaves", r.proof.leaf_count}, {"path", path}}},
         {"proof_valid", receipt::check_evidence(bundle->receipt, r)}};
   }
   if (!v.output.empty()) {

@@ -31,9 +31,9 @@ TEST(ReceiptSha, KnownAnswer) {
 TEST(ReceiptMerkle, OddLevelsCarryTheLastNodeUp) {
   auto l = leaves(3);
   EXPECT_EQ(merkle_root(std::span<const Digest>(l.data(), 1)), l[0]);
-  EXPECT_EQ(merkle_root(l), node_hash(node_hash(l[0], l[1]), l[2]));
+  EXPECT_EQ(merkle_root(l), merkle_node(merkle_node(l[0], l[1]), l[2]));
   auto l5 = leaves(5);
-  EXPECT_EQ(merkle_root(l5), node_hash(node_hash(node_hash(l5[0], l5[1]), node_hash(l5[2], l5[3])), l5[4]));
+  EXPECT_EQ(merkle_root(l5), merkle_node(merkle_node(merkle_node(l5[0], l5[1]), merkle_node(l5[2], l5[3])), l5[4]));
   EXPECT_EQ(merkle_root({}), Digest{});
   // no duplication: [a,b,c] and [a,b,c,c] differ
   auto l4 = l;
@@ -46,23 +46,23 @@ TEST(ReceiptMerkle, EveryProofVerifiesAndTamperingFails) {
     auto l = leaves(n);
     const Digest root = merkle_root(l);
     for (uint32_t i = 0; i < n; ++i) {
-      MerkleProof p = merkle_proof(l, i);
-      ASSERT_TRUE(verify_proof(root, l[i], p)) << n << " " << i;
+      MerkleProof p = merkle_prove(l, i);
+      ASSERT_TRUE(merkle_verify(root, l[i], p)) << n << " " << i;
       Digest other = l[i];
       other[0] ^= 1;
-      EXPECT_FALSE(verify_proof(root, other, p));
+      EXPECT_FALSE(merkle_verify(root, other, p));
       if (n > 1) {
         MerkleProof wrong = p;
         wrong.index = (i + 1) % uint32_t(n);
-        EXPECT_FALSE(verify_proof(root, l[i], wrong)) << n << " " << i;
+        EXPECT_FALSE(merkle_verify(root, l[i], wrong)) << n << " " << i;
         MerkleProof cut = p;
-        cut.path.pop_back();
-        EXPECT_FALSE(verify_proof(root, l[i], cut));
+        cut.siblings.pop_back();
+        EXPECT_FALSE(merkle_verify(root, l[i], cut));
       }
     }
   }
   MerkleProof bad;
-  EXPECT_FALSE(verify_proof(Digest{}, Digest{}, bad));
+  EXPECT_FALSE(merkle_verify(Digest{}, Digest{}, bad));
 }
 
 TEST(ReceiptFingerprint, FixedPointAndLeafLayout) {
