@@ -75,7 +75,7 @@ Expected<json> get_task(NodeClient& node, uint64_t id) {
 
 std::string tokens_text(const json& task) {
   if (!task.contains("result")) return "";
-  return "output tokens: " + task["result"].value("output_tokens", json::array()).dump() + "\n";
+  return "output tokens:    " + task["result"].value("output_tokens", json::array()).dump() + "\n";
 }
 
 // Polls the task until it reaches a final status or carries a result, noting each status seen.
@@ -88,7 +88,8 @@ Expected<json> follow_task(const Globals& g, NodeClient& node, uint64_t id, Outp
     const std::string status = t["status"].get<std::string>();
     if (status != last) {
       transitions.push_back(status);
-      const std::string line = "status:   " + status + (t.contains("miner") ? " (miner " + t["miner"].get<std::string>() + ")" : "") + "\n";
+      const std::string line = "status:           " + status +
+                               (t.contains("miner") ? " (miner " + t["miner"].get<std::string>() + ")" : "") + "\n";
       // People watch the transitions as they happen; --json gets them all at the end.
       if (g.json) {
         out.text += line;
@@ -127,7 +128,7 @@ Expected<Output> run_submit(const Globals& g, const SubmitArgs& a) {
   auto id = parse_u64(*id_text, "task id");
   if (!id) return fail("rpc.bad_reply", "the receipt's task id is malformed: " + id.error().message);
   out.data["task_id"] = *id;
-  out.text += "task:     " + std::to_string(*id) + "\n";
+  out.text += "task:             " + std::to_string(*id) + "\n";
   if (a.tx.wait) {
     if (!g.json) {
       std::cout << out.text << std::flush;

@@ -70,12 +70,19 @@ Expected<TxSpec> online_spec(NodeClient& node, const Envelope& e, const chain::A
   return spec;
 }
 
+// One "key:   value" line, values aligned in one column across a whole summary.
+std::string field_line(const std::string& key, const std::string& value) {
+  const std::string k = key + ":";
+  return k + std::string(k.size() < 18 ? 18 - k.size() : 1, ' ') + value + "\n";
+}
+
 std::string envelope_text(const chain::Transaction& tx, const WalletEntry& from) {
   const auto& b = tx.body;
-  return "type:     " + chain::payload_name(b.payload) + "\nfrom:     " + from.name + " (" + chain::address_to_string(b.sender) +
-         ")\n" + fields_text(payload_to_json(b.payload)) + "fee:      " + std::to_string(b.fee) +
-         "\nnonce:    " + std::to_string(b.nonce) + "\nexpiry:   " +
-         (b.expiry_height ? "height " + std::to_string(b.expiry_height) : std::string("never")) + "\nchain:    " + b.chain_id + "\n";
+  return field_line("type", chain::payload_name(b.payload)) +
+         field_line("from", from.name + " (" + chain::address_to_string(b.sender) + ")") + fields_text(payload_to_json(b.payload)) +
+         field_line("fee", std::to_string(b.fee)) + field_line("nonce", std::to_string(b.nonce)) +
+         field_line("expiry", b.expiry_height ? "height " + std::to_string(b.expiry_height) : std::string("never")) +
+         field_line("chain", b.chain_id);
 }
 
 bool receipt_ok(const json& r) { return r.is_object() && r.value("status", std::string()) == "ok"; }
@@ -120,12 +127,14 @@ Expected<json> wait_for_receipt(NodeClient& node, const std::string& hash, std::
 }
 
 std::string receipt_text(const json& r) {
-  std::string s = "included: height " + r.value("height", json(nullptr)).dump() + ", index " +
-                  r.value("index", json(nullptr)).dump() + "\nstatus:   " + r.value("status", std::string("?"));
+  std::string status = r.value("status", std::string("?"));
   if (r.contains("error") && r["error"].is_string() && !r["error"].get<std::string>().empty())
-    s += " (" + r["error"].get<std::string>() + ")";
-  s += "\n";
-  if (r.contains("fee_paid")) s += "fee paid: " + (r["fee_paid"].is_string() ? r["fee_paid"].get<std::string>() : r["fee_paid"].dump()) + "\n";
+    status += " (" + r["error"].get<std::string>() + ")";
+  std::string s = field_line("included", "height " + r.value("height", json(nullptr)).dump() + ", index " +
+                                             r.value("index", json(nullptr)).dump()) +
+                  field_line("status", status);
+  if (r.contains("fee_paid"))
+    s += field_line("fee paid", r["fee_paid"].is_string() ? r["fee_paid"].get<std::string>() : r["fee_paid"].dump());
   return s;
 }
 
@@ -142,12 +151,8 @@ std::optional<std::string> event_attribute(const json& receipt, const std::strin
 std::string fields_text(const json& obj, const std::string& indent) {
   std::string s;
   if (!obj.is_object()) return s;
-  for (const auto& [k, v] : obj.items()) {
-    std::string key = indent + k + ":";
-    s += key + std::string(key.size() < 18 ? 18 - key.size() : 1, ' ');
-    s += v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, json::error_handler_t::replace);
-    s += "\n";
-  }
+  for (const auto& [k, v] : obj.items())
+    s += field_line(indent + k, v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, json::error_handler_t::replace));
   return s;
 }
 

@@ -65,7 +65,7 @@ Expected<Output> run_commit(const Globals& g, const CommitArgs& a) {
   out.data["epoch"] = secret->epoch;
   out.data["weights"] = weights_to_string(secret->weights);
   out.data["secret_file"] = file;
-  out.text += "weights:  " + weights_to_string(secret->weights) + "\nsaved:    " + file +
+  out.text += "weights:          " + weights_to_string(secret->weights) + "\nsaved:            " + file +
               "\nreveal it in the first blocks of epoch " + std::to_string(secret->epoch + 1) + " with 'weights reveal'\n";
   return out;
 }
