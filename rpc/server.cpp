@@ -95,6 +95,10 @@ class Listener : public std::enable_shared_from_this<Listener> {
                    state_->config.max_connections);
       run_reject_session(std::move(socket), state_);
     } else {
+      // Replies are written as soon as they are ready; Nagle plus delayed ACK
+      // would hold back every reply written in more than one piece by ~40 ms.
+      error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
       run_http_session(std::move(socket), state_, ConnectionSlot(state_));
     }
     do_accept();

@@ -55,6 +55,7 @@ class WsSession : public std::enable_shared_from_this<WsSession>,
     // Size is enforced by do_read() so that an oversized message gets a
     // JSON-RPC error and a close reason instead of a bare 1009.
     ws_.read_message_max(0);
+    ws_.auto_fragment(false);  // one frame per message: fewer writes for large replies
     ws_.async_accept(upgrade, [self = shared_from_this()](error_code ec) { self->on_accept(ec); });
   }
 

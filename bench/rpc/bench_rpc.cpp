@@ -1,6 +1,7 @@
 // JSON-RPC throughput on loopback, one JSON object per result line:
 //   rpc_ws_requests    sequential calls (one in flight per connection) over 1 and 8
 //                      WebSocket connections, one client thread per connection
+//   rpc_ws_batch_requests  batches of 100 requests, one batch in flight, one connection
 //   rpc_http_requests  sequential HTTP POSTs, a fresh TCP connection per request
 //   rpc_publish        publish() cost and delivery rate to 8 reading subscribers
 // Usage: bench_rpc [seconds per case, default 2]
@@ -73,6 +74,34 @@ void bench_ws(Server& server, unsigned server_threads, int connections, double s
          {"seconds", s}, {"requests_per_second", done.load() / s}});
 }
 
+// One connection sending batches of `batch` requests: the dispatch cost
+// without one network round trip per request.
+void bench_ws_batch(Server& server, int batch, double seconds) {
+  const std::string url = "ws://127.0.0.1:" + std::to_string(server.port());
+  auto client = Client::connect(url, 5s);
+  if (!client) {
+    std::fprintf(stderr, "batch bench: %s\n", client.error().to_string().c_str());
+    return;
+  }
+  json requests = json::array();
+  for (int i = 0; i < batch; ++i)
+    requests.push_back({{"jsonrpc", "2.0"}, {"id", i}, {"method", "bench_echo"}, {"params", {"ig1benchaccount", i}}});
+  const std::string text = requests.dump();
+  uint64_t done = 0, failed = 0;
+  auto t0 = Clock::now();
+  while (seconds_since(t0) < seconds) {
+    auto r = client->call_raw(text);
+    if (r && r->is_array() && r->size() == static_cast<size_t>(batch)) {
+      done += batch;
+    } else {
+      failed += batch;
+    }
+  }
+  double s = seconds_since(t0);
+  print({{"bench", "rpc_ws_batch_requests"}, {"connections", 1}, {"batch", batch}, {"mode", "sequential batches"},
+         {"requests", done}, {"failed", failed}, {"seconds", s}, {"requests_per_second", done / s}});
+}
+
 void bench_http(Server& server, double seconds) {
   const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/";
   const std::string body = R"({"jsonrpc":"2.0","id":1,"method":"bench_echo","params":["ig1benchaccount",0]})";
@@ -137,6 +166,7 @@ int main(int argc, char** argv) {
   auto server = start_server(server_threads);
   bench_ws(*server, server_threads, 1, seconds);
   bench_ws(*server, server_threads, 8, seconds);
+  bench_ws_batch(*server, 100, seconds);
   bench_http(*server, seconds);
   bench_publish(*server, 8, 20000);
   return 0;
