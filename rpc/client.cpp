@@ -63,14 +63,7 @@ struct Client::Impl {
     reading = false;
     if (ec) {
       open = false;
-      // A close frame may arrive just before the transport fails; its code is the real news.
-      auto r = ws.reason();
-      if (ec == websocket::error::closed || r.code != websocket::close_code::none) {
-        gone = "connection closed by the server (" + std::to_string(r.code) +
-               (r.reason.empty() ? std::string() : " " + std::string(r.reason.c_str())) + ")";
-      } else {
-        gone = "connection lost: " + ec.message();
-      }
+      gone = close_reason_or("connection lost: " + ec.message());
       return;
     }
     auto data = rbuf.data();
@@ -104,16 +97,27 @@ struct Client::Impl {
       return st;
     }
     if (write_ec) {
-      abandon("write failed: " + write_ec.message());
+      // Let the read side take in a close frame that may already be here.
+      (void)pump(ioc, [this] { return !reading; }, deadline(kCloseWait), gone);
+      abandon(write_ec == net::error::operation_aborted ? "connection closed" : "write failed: " + write_ec.message());
       return ig::fail("rpc.transport", gone);
     }
     return {};
   }
 
-  // A stuck write leaves the stream in an unknown state: give it up.
+  // A close frame may arrive just before the transport fails (or cancels our
+  // write); its code is the real news.
+  std::string close_reason_or(std::string otherwise) {
+    auto r = ws.reason();
+    if (r.code == websocket::close_code::none) return otherwise;
+    return "connection closed by the server (" + std::to_string(r.code) +
+           (r.reason.empty() ? std::string() : " " + std::string(r.reason.c_str())) + ")";
+  }
+
+  // A failed or stuck write leaves the stream in an unknown state: give it up.
   void abandon(std::string why) {
+    if (open) gone = close_reason_or(std::move(why));
     open = false;
-    gone = std::move(why);
     error_code ignored;
     beast::get_lowest_layer(ws).socket().close(ignored);
   }
