@@ -9,6 +9,11 @@ Expected<ExecutionResult> execute_block(Application& app, const StateReader& com
                                         bool check_signatures) {
   State state(committed);
   ExecutionResult out;
+  // Record which set signs this block (only when it changed, to keep write sets small).
+  auto signing = read_validator_set(state);
+  if (!signing) return fail(signing.error());
+  auto recorded = read_signing_set(state);
+  if (!recorded || *recorded != *signing) write_signing_set(state, *signing);
   app.begin_block(state, info, out.block_events);
   out.txs.reserve(txs.size());
   out.receipts.reserve(txs.size());

@@ -226,7 +226,20 @@ Expected<ChainParams> read_params(const State& s) {
   return p;
 }
 
+static const Bytes& signing_set_key() {
+  static const Bytes k = state_key(StatePrefix::kChain, view(std::string("signing_validators")));
+  return k;
+}
+
 void write_validator_set(State& s, const std::vector<Validator>& vs) { s.put(validators_key(), encode_validators(vs)); }
+
+void write_signing_set(State& s, const std::vector<Validator>& vs) { s.put(signing_set_key(), encode_validators(vs)); }
+
+Expected<std::vector<Validator>> read_signing_set(const State& s) {
+  auto raw = s.get(signing_set_key());
+  if (!raw) return fail("state.missing", "signing validator set is not in state");
+  return decode_validators(*raw);
+}
 
 Expected<std::vector<Validator>> read_validator_set(const State& s) {
   auto raw = s.get(validators_key());

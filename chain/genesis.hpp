@@ -56,5 +56,9 @@ void write_params(State& s, const ChainParams& p);
 Expected<ChainParams> read_params(const State& s);
 void write_validator_set(State& s, const std::vector<Validator>& vs);
 Expected<std::vector<Validator>> read_validator_set(const State& s);
+// The set that signs the block being executed, recorded at its start: the next block's
+// last_commit is checked against it even when this block changed the validator set.
+void write_signing_set(State& s, const std::vector<Validator>& vs);
+Expected<std::vector<Validator>> read_signing_set(const State& s);
 
 }  // namespace ig::chain

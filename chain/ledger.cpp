@@ -18,6 +18,7 @@ Status Ledger::init(const Genesis& genesis) {
     State state(empty);
     write_params(state, genesis.params);
     write_validator_set(state, genesis.validators);
+    write_signing_set(state, genesis.validators);
     IG_TRY(app_.init_chain(genesis, state));
     Hash root = next_state_root(Hash{}, state.writes());
     IG_TRY(store_.write_genesis(genesis.chain_id, ghash, state.writes(), root));
@@ -127,7 +128,10 @@ Expected<Proposal> Ledger::validate(const Block& block) {
     if (!parent || b.time_ms <= parent->header.time_ms) return fail("block.time", "block time does not advance");
     if (block.last_commit.height != h.height || block.last_commit.block_hash != h.hash)
       return fail("block.last_commit", "last commit is not for the parent block");
-    IG_TRY(verify_commit(block.last_commit, chain_id_, vs));
+    // The parent was signed by the set active at its start, which its own end_block may have changed.
+    State committed(store_.latest());
+    IG_TRY_ASSIGN(parent_signers, read_signing_set(committed));
+    IG_TRY(verify_commit(block.last_commit, chain_id_, parent_signers));
   } else if (!(block.last_commit == Commit{})) {
     return fail("block.last_commit", "the first block has no parent, so its last commit must be empty");
   }

@@ -228,10 +228,10 @@ class Net {
     hdr.proposer = vs[hdr.height % vs.size()].consensus_key;  // rotate, so fees land on different accounts
     hdr.validators_hash = validators_hash(vs);
     if (h.height > 0) {
-      IG_TRY_ASSIGN(parent, chain_.store->block_at(h.height));
-      if (!parent) return fail("test.missing_block", "no block at head");
-      // Re-signed by the current set: the set may have changed at the end of the parent block.
-      p.block.last_commit = sign(*parent);
+      // The commit stored for the parent, signed by the set that was active for it.
+      IG_TRY_ASSIGN(parent_commit, chain_.store->commit_at(h.height));
+      if (!parent_commit) return fail("test.missing_commit", "no commit for the head block");
+      p.block.last_commit = *parent_commit;
     }
     hdr.last_commit_hash = commit_hash(p.block.last_commit);
     BlockInfo info{hdr.chain_id, hdr.height, hdr.time_ms, hdr.prev_hash, hdr.proposer};
