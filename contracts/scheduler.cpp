@@ -80,7 +80,20 @@ void schedule(State& s, const Params& p, uint64_t height, const chain::Hash& see
         best_score = sc;
       }
     }
-    if (best < 0) continue;  // stays pending until a miner frees up or registers
+    if (best < 0) {
+      // A reassigned task that every miner serving its model has already failed would wait
+      // forever: refund it instead. A fresh task waits for a miner to free up or register.
+      bool untried_left = std::any_of(miners.begin(), miners.end(), [&](const registry::Miner& m) {
+        const auto& models = m.profile.models;
+        return std::find(models.begin(), models.end(), t->model_id) != models.end() &&
+               std::find(t->tried.begin(), t->tried.end(), m.account) == t->tried.end();
+      });
+      if (t->attempts > 0 && !untried_left) {
+        expire_task(s, *t, events);
+        put_task(s, *t);
+      }
+      continue;
+    }
     registry::Miner& m = miners[best];
     ++m.open_tasks;
     registry::put_miner(s, m);

@@ -326,6 +326,13 @@ static std::vector<std::pair<kv::Bytes, uint64_t>> due(const State& s, char tabl
   return out;
 }
 
+void expire_task(State& s, Task& t, std::vector<Event>& events) {
+  s.erase(pending_key(t.id));
+  t.status = Status::kExpired;
+  refund(s, t, t.max_fee);
+  events.push_back(task_event("task_expired", t));
+}
+
 void expire_deadlines(State& s, const Params& p, uint64_t height, std::vector<Event>& events) {
   // A deadline is the last height at which a result is accepted: expire the ones before this block's.
   if (height == 0) return;
@@ -343,9 +350,7 @@ void expire_deadlines(State& s, const Params& p, uint64_t height, std::vector<Ev
     t->tried.push_back(t->miner);
     t->miner = Address{};
     if (t->attempts >= p.max_task_attempts) {
-      t->status = Status::kExpired;
-      refund(s, *t, t->max_fee);
-      events.push_back(task_event("task_expired", *t));
+      expire_task(s, *t, events);
     } else {
       t->status = Status::kPending;
       s.put(pending_key(t->id), {});

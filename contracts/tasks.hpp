@@ -72,6 +72,9 @@ Expected<void> submit_result(State& s, const Params& p, uint64_t height, const A
 Expected<void> submit_verdict(State& s, const Params& p, uint64_t height, const Address& validator_account,
                               const chain::Verdict& v, std::vector<Event>& events);
 
+// Ends a task that can no longer be served and refunds its escrow in full.
+void expire_task(State& s, Task& t, std::vector<Event>& events);
+
 // End of block, in this order: expire missed deadlines, settle finished windows, assign.
 void expire_deadlines(State& s, const Params& p, uint64_t height, std::vector<Event>& events);
 void settle_windows(State& s, const Params& p, uint64_t height, std::vector<Event>& events);

@@ -296,6 +296,23 @@ TEST_F(ContractsScenario, TimeoutsReassignToAnotherMinerThenRefund) {
   EXPECT_NE(r.error.find("tasks.not_assigned"), std::string::npos) << r.error;
 }
 
+TEST_F(ContractsScenario, TaskThatEveryServingMinerFailedIsRefundedBeforeMaxAttempts) {
+  setup_market(net, {"m1"});  // one miner serves the model; max_task_attempts is 2
+  const Address user = net.actor("u").addr();
+  const Amount user_start = net.balance(user);
+  net.block({submit(2'000)});
+  auto first = *net.task(1);
+  ASSERT_EQ(first.status, Status::kAssigned);
+  net.run_to(first.deadline + 1);
+  auto after = *net.task(1);
+  // No untried miner is left, so it does not wait in the queue forever.
+  EXPECT_EQ(after.status, Status::kExpired);
+  EXPECT_EQ(after.attempts, 1u);
+  EXPECT_EQ(net.balance(user), user_start - Net::kFee);
+  EXPECT_EQ(net.events("task_expired").size(), 1u);
+  EXPECT_EQ(net.balance(ct::bank::module_account("tasks")), 0u);
+}
+
 TEST_F(ContractsScenario, SchedulerRespectsCapacityEveryBlockAndLearnsWhoIsReliable) {
   // m1 (2 slots) and m2 (1 slot) answer; m3 (1 slot) never does.
   net.block({net.tx(net.validator(0).account, model_payload("llama-7b"))});
