@@ -16,6 +16,12 @@
 namespace ig::node {
 
 struct NodeConfig {
+  NodeConfig() {
+    // A block of 10,000 transfers publishes ~20,000 events at once: a subscriber that keeps up
+    // must not be dropped for that burst, only one that really falls behind.
+    rpc.max_queued_notifications = 65536;
+    rpc.threads = 2;
+  }
   std::string moniker = "node0";
   rpc::ServerConfig rpc;
   size_t store_initial_map_mb = 256;

@@ -170,6 +170,7 @@ void publish_block(rpc::Server& server, const chain::CommittedBlock& cb) {
   json head = header_to_json(cb.block.header);
   head["tx_count"] = cb.block.txs.size();
   server.publish("newHeads", head);
+  if (!server.has_subscribers("events")) return;  // don't build JSON nobody receives
   for (const auto& r : cb.receipts)
     for (const auto& e : r.events) server.publish("events", event_notification(e, r.height, r.tx_hash));
   for (const auto& e : cb.block_events) server.publish("events", event_notification(e, cb.block.header.height, std::nullopt));
