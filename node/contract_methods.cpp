@@ -6,10 +6,12 @@
 #include "contracts/staking.hpp"
 #include "contracts/tasks.hpp"
 #include "contracts/weights.hpp"
-#include "node/chain_json.hpp"
+#include "chain/json_view.hpp"
 #include "node/rpc_methods.hpp"
 
 namespace ig::node {
+
+using namespace ig::chain;  // the JSON views of chain values
 
 using rpc::MethodResult;
 namespace ct = ig::contracts;

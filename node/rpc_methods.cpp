@@ -2,9 +2,11 @@
 
 #include "chain/hash.hpp"
 #include "contracts/bank.hpp"
-#include "node/chain_json.hpp"
+#include "chain/json_view.hpp"
 
 namespace ig::node {
+
+using namespace ig::chain;  // the JSON views of chain values
 
 using rpc::MethodResult;
 using rpc::RpcError;

@@ -1,5 +1,6 @@
 #include "wallet/transaction.hpp"
 
+#include "chain/json_view.hpp"
 #include "wallet/parse.hpp"
 #include "wallet/secure_file.hpp"
 
@@ -19,30 +20,6 @@ Status check_len(size_t size, size_t cap, const char* what) {
 Status check_count(size_t n, size_t cap, const char* what) {
   if (n > cap) return fail("arg.too_many", std::string(what) + ": " + std::to_string(n) + " given; the limit is " + std::to_string(cap));
   return {};
-}
-
-const char* role_name(chain::StakeRole r) { return r == chain::StakeRole::kValidator ? "validator" : "miner"; }
-
-json profile_json(const chain::MinerProfile& p) {
-  json models = json::array();
-  for (const auto& m : p.models) models.push_back(to_hex(m));
-  return {{"gpu_class", p.gpu_class}, {"memory_mb", p.memory_mb}, {"max_concurrent", p.max_concurrent}, {"models", models}};
-}
-
-json sampling_json(const chain::SamplingParams& p) {
-  return {{"max_tokens", p.max_tokens}, {"temperature_milli", p.temperature_milli}, {"top_k", p.top_k},
-          {"top_p_milli", p.top_p_milli}, {"seed", p.seed}};
-}
-
-json receipt_json(const chain::ResultReceipt& r) {
-  return {{"model_id", to_hex(r.model_id)},       {"prompt_hash", to_hex(r.prompt_hash)},
-          {"params_hash", to_hex(r.params_hash)}, {"output_hash", to_hex(r.output_hash)},
-          {"fingerprint_root", to_hex(r.fingerprint_root)}, {"steps", r.steps}};
-}
-
-json vote_json(const chain::SignedVote& v) {
-  return {{"type", v.type}, {"height", v.height}, {"round", v.round}, {"block_hash", to_hex(v.block_hash)},
-          {"validator", to_hex(v.validator)}, {"signature", to_hex(v.signature)}};
 }
 
 }  // namespace
@@ -135,54 +112,16 @@ Expected<SignedTxFile> read_signed_tx_file(const std::string& path) {
   return parse_signed_tx(text);
 }
 
-json payload_to_json(const chain::Payload& payload) {
-  return std::visit([](const auto& v) -> json {
-    using T = std::decay_t<decltype(v)>;
-    if constexpr (std::is_same_v<T, chain::Transfer>)
-      return {{"to", chain::address_to_string(v.to)}, {"amount", std::to_string(v.amount)}, {"memo", v.memo}};
-    if constexpr (std::is_same_v<T, chain::Stake> || std::is_same_v<T, chain::Unstake>)
-      return {{"role", role_name(v.role)}, {"amount", std::to_string(v.amount)}};
-    if constexpr (std::is_same_v<T, chain::RegisterMiner> || std::is_same_v<T, chain::UpdateMiner>) return profile_json(v.profile);
-    if constexpr (std::is_same_v<T, chain::RegisterModel>)
-      return {{"model_id", to_hex(v.model_id)}, {"name", v.name}, {"architecture", v.architecture},
-              {"price_per_token", std::to_string(v.price_per_token)}, {"context_limit", v.context_limit}};
-    if constexpr (std::is_same_v<T, chain::SubmitTask>)
-      return {{"model_id", to_hex(v.model_id)}, {"prompt", v.prompt}, {"params", sampling_json(v.params)},
-              {"max_fee", std::to_string(v.max_fee)}};
-    if constexpr (std::is_same_v<T, chain::SubmitResult>)
-      return {{"task_id", v.task_id}, {"output_tokens", v.output_tokens}, {"receipt", receipt_json(v.receipt)}};
-    if constexpr (std::is_same_v<T, chain::CancelTask>) return {{"task_id", v.task_id}};
-    if constexpr (std::is_same_v<T, chain::Verdict>)
-      return {{"task_id", v.task_id}, {"accept", v.accept}, {"first_bad_step", v.first_bad_step}, {"evidence", to_hex(v.evidence)}};
-    if constexpr (std::is_same_v<T, chain::CommitWeights>) return {{"epoch", v.epoch}, {"commit", to_hex(v.commit)}};
-    if constexpr (std::is_same_v<T, chain::RevealWeights>) {
-      json ws = json::array();
-      for (const auto& e : v.weights) ws.push_back({{"uid", e.uid}, {"weight", e.weight}});
-      return {{"epoch", v.epoch}, {"weights", ws}, {"salt", to_hex(v.salt)}};
-    }
-    if constexpr (std::is_same_v<T, chain::Evidence>) return {{"a", vote_json(v.a)}, {"b", vote_json(v.b)}};
-    if constexpr (std::is_same_v<T, chain::ProposeValidator>)
-      return {{"consensus_key", to_hex(v.consensus_key)}, {"account", chain::address_to_string(v.account)}, {"name", v.name}};
-    if constexpr (std::is_same_v<T, chain::ApproveValidator>) return {{"proposal_id", v.proposal_id}};
-  }, payload);
-}
+json payload_to_json(const chain::Payload& payload) { return chain::payload_to_json(payload); }
 
 json tx_to_json(const chain::Transaction& tx) {
-  const chain::TxBody& b = tx.body;
-  json out = {{"hash", to_hex(chain::tx_hash(tx))},
-              {"chain_id", b.chain_id},
-              {"sender", chain::address_to_string(b.sender)},
-              {"nonce", b.nonce},
-              {"fee", std::to_string(b.fee)},
-              {"expiry_height", b.expiry_height},
-              {"type", chain::payload_name(b.payload)},
-              {"payload", payload_to_json(b.payload)}};
-  if (const auto* t = std::get_if<chain::Transfer>(&b.payload)) {
+  json out = chain::tx_to_json(tx);
+  // Transfers also show their essentials at the top level, where scripts look first.
+  if (const auto* t = std::get_if<chain::Transfer>(&tx.body.payload)) {
     out["to"] = chain::address_to_string(t->to);
     out["amount"] = std::to_string(t->amount);
     out["memo"] = t->memo;
   }
-  out["signature"] = to_hex(tx.signature);
   return out;
 }
 

@@ -1,82 +1,81 @@
-#include "node/chain_json.hpp"
+#include "chain/json_view.hpp"
 
 #include "chain/hash.hpp"
 
-namespace ig::node {
+namespace ig::chain {
 
-using chain::to_hex;
 
-static json role_json(chain::StakeRole r) { return r == chain::StakeRole::kValidator ? "validator" : "miner"; }
+static json role_json(StakeRole r) { return r == StakeRole::kValidator ? "validator" : "miner"; }
 
-static json profile_json(const chain::MinerProfile& p) {
+static json profile_json(const MinerProfile& p) {
   json models = json::array();
   for (const auto& m : p.models) models.push_back(to_hex(m));
   return {{"gpu_class", p.gpu_class}, {"memory_mb", p.memory_mb}, {"max_concurrent", p.max_concurrent}, {"models", models}};
 }
 
-json sampling_to_json(const chain::SamplingParams& p) {
+json sampling_to_json(const SamplingParams& p) {
   return {{"max_tokens", p.max_tokens}, {"temperature_milli", p.temperature_milli}, {"top_k", p.top_k},
           {"top_p_milli", p.top_p_milli}, {"seed", p.seed}};
 }
 
-json result_receipt_to_json(const chain::ResultReceipt& r) {
+json result_receipt_to_json(const ResultReceipt& r) {
   return {{"model_id", to_hex(r.model_id)},       {"prompt_hash", to_hex(r.prompt_hash)},
           {"params_hash", to_hex(r.params_hash)}, {"output_hash", to_hex(r.output_hash)},
           {"fingerprint_root", to_hex(r.fingerprint_root)}, {"steps", r.steps}};
 }
 
-static json vote_json(const chain::SignedVote& v) {
+static json vote_json(const SignedVote& v) {
   return {{"type", v.type}, {"height", v.height}, {"round", v.round}, {"block_hash", to_hex(v.block_hash)},
           {"validator", to_hex(v.validator)}, {"signature", to_hex(v.signature)}};
 }
 
-static json payload_to_json(const chain::Payload& p) {
+json payload_to_json(const Payload& p) {
   return std::visit([](const auto& v) -> json {
     using T = std::decay_t<decltype(v)>;
-    if constexpr (std::is_same_v<T, chain::Transfer>)
-      return {{"to", chain::address_to_string(v.to)}, {"amount", std::to_string(v.amount)}, {"memo", v.memo}};
-    if constexpr (std::is_same_v<T, chain::Stake> || std::is_same_v<T, chain::Unstake>)
+    if constexpr (std::is_same_v<T, Transfer>)
+      return {{"to", address_to_string(v.to)}, {"amount", std::to_string(v.amount)}, {"memo", v.memo}};
+    if constexpr (std::is_same_v<T, Stake> || std::is_same_v<T, Unstake>)
       return {{"role", role_json(v.role)}, {"amount", std::to_string(v.amount)}};
-    if constexpr (std::is_same_v<T, chain::RegisterMiner> || std::is_same_v<T, chain::UpdateMiner>) return profile_json(v.profile);
-    if constexpr (std::is_same_v<T, chain::RegisterModel>)
+    if constexpr (std::is_same_v<T, RegisterMiner> || std::is_same_v<T, UpdateMiner>) return profile_json(v.profile);
+    if constexpr (std::is_same_v<T, RegisterModel>)
       return {{"model_id", to_hex(v.model_id)}, {"name", v.name}, {"architecture", v.architecture},
               {"price_per_token", std::to_string(v.price_per_token)}, {"context_limit", v.context_limit}};
-    if constexpr (std::is_same_v<T, chain::SubmitTask>)
+    if constexpr (std::is_same_v<T, SubmitTask>)
       return {{"model_id", to_hex(v.model_id)}, {"prompt", v.prompt}, {"params", sampling_to_json(v.params)},
               {"max_fee", std::to_string(v.max_fee)}};
-    if constexpr (std::is_same_v<T, chain::SubmitResult>)
+    if constexpr (std::is_same_v<T, SubmitResult>)
       return {{"task_id", v.task_id}, {"output_tokens", v.output_tokens}, {"receipt", result_receipt_to_json(v.receipt)}};
-    if constexpr (std::is_same_v<T, chain::CancelTask>) return {{"task_id", v.task_id}};
-    if constexpr (std::is_same_v<T, chain::Verdict>)
+    if constexpr (std::is_same_v<T, CancelTask>) return {{"task_id", v.task_id}};
+    if constexpr (std::is_same_v<T, Verdict>)
       return {{"task_id", v.task_id}, {"accept", v.accept}, {"first_bad_step", v.first_bad_step}, {"evidence", to_hex(v.evidence)}};
-    if constexpr (std::is_same_v<T, chain::CommitWeights>) return {{"epoch", v.epoch}, {"commit", to_hex(v.commit)}};
-    if constexpr (std::is_same_v<T, chain::RevealWeights>) {
+    if constexpr (std::is_same_v<T, CommitWeights>) return {{"epoch", v.epoch}, {"commit", to_hex(v.commit)}};
+    if constexpr (std::is_same_v<T, RevealWeights>) {
       json ws = json::array();
       for (const auto& e : v.weights) ws.push_back({{"uid", e.uid}, {"weight", e.weight}});
       return {{"epoch", v.epoch}, {"weights", ws}, {"salt", to_hex(v.salt)}};
     }
-    if constexpr (std::is_same_v<T, chain::Evidence>) return {{"a", vote_json(v.a)}, {"b", vote_json(v.b)}};
-    if constexpr (std::is_same_v<T, chain::ProposeValidator>)
-      return {{"consensus_key", to_hex(v.consensus_key)}, {"account", chain::address_to_string(v.account)}, {"name", v.name}};
-    if constexpr (std::is_same_v<T, chain::ApproveValidator>) return {{"proposal_id", v.proposal_id}};
+    if constexpr (std::is_same_v<T, Evidence>) return {{"a", vote_json(v.a)}, {"b", vote_json(v.b)}};
+    if constexpr (std::is_same_v<T, ProposeValidator>)
+      return {{"consensus_key", to_hex(v.consensus_key)}, {"account", address_to_string(v.account)}, {"name", v.name}};
+    if constexpr (std::is_same_v<T, ApproveValidator>) return {{"proposal_id", v.proposal_id}};
   }, p);
 }
 
-json tx_to_json(const chain::Transaction& tx) {
+json tx_to_json(const Transaction& tx) {
   const auto& b = tx.body;
-  return {{"hash", to_hex(chain::tx_hash(tx))},
+  return {{"hash", to_hex(tx_hash(tx))},
           {"chain_id", b.chain_id},
-          {"sender", chain::address_to_string(b.sender)},
+          {"sender", address_to_string(b.sender)},
           {"nonce", b.nonce},
           {"fee", std::to_string(b.fee)},
           {"expiry_height", b.expiry_height},
-          {"type", chain::payload_name(b.payload)},
+          {"type", payload_name(b.payload)},
           {"payload", payload_to_json(b.payload)},
           {"signature", to_hex(tx.signature)}};
 }
 
-json header_to_json(const chain::BlockHeader& h) {
-  return {{"hash", to_hex(chain::block_hash(h))},
+json header_to_json(const BlockHeader& h) {
+  return {{"hash", to_hex(block_hash(h))},
           {"chain_id", h.chain_id},
           {"height", h.height},
           {"time_ms", h.time_ms},
@@ -89,39 +88,39 @@ json header_to_json(const chain::BlockHeader& h) {
           {"last_commit_hash", to_hex(h.last_commit_hash)}};
 }
 
-json commit_to_json(const chain::Commit& c) {
+json commit_to_json(const Commit& c) {
   json sigs = json::array();
   for (const auto& s : c.signatures) sigs.push_back({{"validator", to_hex(s.validator)}, {"signature", to_hex(s.signature)}});
   return {{"height", c.height}, {"round", c.round}, {"block_hash", to_hex(c.block_hash)}, {"signatures", sigs}};
 }
 
-json block_to_json(const chain::Block& b, bool full_txs) {
+json block_to_json(const Block& b, bool full_txs) {
   json txs = json::array();
-  for (const auto& tx : b.txs) txs.push_back(full_txs ? tx_to_json(tx) : json(to_hex(chain::tx_hash(tx))));
+  for (const auto& tx : b.txs) txs.push_back(full_txs ? tx_to_json(tx) : json(to_hex(tx_hash(tx))));
   json header = header_to_json(b.header);
   return {{"hash", header["hash"]}, {"header", header}, {"txs", txs}, {"last_commit", commit_to_json(b.last_commit)}};
 }
 
-json event_to_json(const chain::Event& e) {
+json event_to_json(const Event& e) {
   json attrs = json::object();
   for (const auto& a : e.attributes) attrs[a.key] = a.value;
   return {{"type", e.type}, {"attributes", attrs}};
 }
 
-json receipt_to_json(const chain::Receipt& r) {
+json receipt_to_json(const Receipt& r) {
   json events = json::array();
   for (const auto& e : r.events) events.push_back(event_to_json(e));
   return {{"tx_hash", to_hex(r.tx_hash)},
           {"height", r.height},
           {"index", r.index},
-          {"status", chain::tx_code_name(r.code)},
+          {"status", tx_code_name(r.code)},
           {"code", static_cast<uint32_t>(r.code)},
           {"error", r.error},
           {"fee_paid", std::to_string(r.fee_paid)},
           {"events", events}};
 }
 
-json params_to_json(const chain::ChainParams& p) {
+json params_to_json(const ChainParams& p) {
   return {{"block_time_ms", p.block_time_ms},
           {"max_block_txs", p.max_block_txs},
           {"max_block_bytes", p.max_block_bytes},
@@ -129,11 +128,11 @@ json params_to_json(const chain::ChainParams& p) {
           {"fee", {{"base", std::to_string(p.fee.base)}, {"per_byte", std::to_string(p.fee.per_byte)}}}};
 }
 
-json validator_to_json(const chain::Validator& v) {
+json validator_to_json(const Validator& v) {
   return {{"name", v.name},
           {"consensus_key", to_hex(v.consensus_key)},
-          {"account", chain::address_to_string(v.account)},
+          {"account", address_to_string(v.account)},
           {"stake", std::to_string(v.power)}};
 }
 
-}  // namespace ig::node
+}  // namespace ig::chain
