@@ -171,7 +171,9 @@ Expected<Receipt> decode_receipt(ByteView bytes) {
     rc.tx_hash = r.fixed<32>();
     rc.height = r.u64();
     rc.index = r.u32();
-    rc.code = static_cast<TxCode>(r.u32());
+    uint32_t code = r.u32();
+    if (code > static_cast<uint32_t>(TxCode::kNotFound)) r.set_error("receipt.bad_code", "unknown receipt code " + std::to_string(code));
+    rc.code = static_cast<TxCode>(code);
     rc.error = r.str(kMaxErrorBytes);
     rc.fee_paid = r.u64();
     uint32_t n = r.count(kMaxEvents, 8);

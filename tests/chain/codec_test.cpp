@@ -331,6 +331,18 @@ TEST(ChainCodec, ReceiptWithEventsRoundTripsAndRejectsMalformedInput) {
   EXPECT_EQ(decode_receipt(bad2).error().code, "codec.oversized");
 }
 
+TEST(ChainCodec, ReceiptWithAnUnknownCodeIsRejected) {
+  Receipt r = sample_receipt();
+  r.code = TxCode::kNotFound;
+  ASSERT_TRUE(decode_receipt(encode_receipt(r)));
+  Bytes raw = encode_receipt(r);
+  // The code follows the tx hash (32), height (8) and index (4).
+  raw[44] = static_cast<uint8_t>(static_cast<uint32_t>(TxCode::kNotFound) + 1);
+  auto bad = decode_receipt(raw);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, "receipt.bad_code");
+}
+
 TEST(ChainCodec, ValidatorsRoundTripAndRejectMalformedInput) {
   auto vs = sample_validators();
   Bytes enc = encode_validators(vs);
