@@ -158,20 +158,49 @@ void mature_unbonding(State& s, uint64_t height, std::vector<Event>& events) {
   }
 }
 
+// Stake still unbonding was at risk when the offence happened, so it is cut at the same rate:
+// unstaking ahead of a slash does not escape it.
+static Amount slash_unbonding(State& s, const Address& who, StakeRole role, uint32_t bps) {
+  std::vector<std::pair<kv::Bytes, Amount>> cuts;  // entry key, new amount
+  Amount total = 0;
+  s.scan(kv::key(StatePrefix::kStaking, 'u'), [&](chain::ByteView k, chain::ByteView v) {
+    chain::Reader r(v);
+    Address owner = r.fixed<32>();
+    auto entry_role = static_cast<StakeRole>(r.u8());
+    Amount amount = r.u64();
+    if (owner != who || entry_role != role) return true;
+    Amount cut = static_cast<Amount>(static_cast<unsigned __int128>(amount) * bps / kBps);
+    if (cut) cuts.emplace_back(kv::Bytes(k.begin(), k.end()), amount - cut);
+    total += cut;
+    return true;
+  });
+  for (const auto& [key, remaining] : cuts) {
+    chain::Writer w;
+    w.fixed(who);
+    w.u8(static_cast<uint8_t>(role));
+    w.u64(remaining);
+    s.put(key, w.data());
+  }
+  return total;
+}
+
 Amount slash(State& s, const Address& who, StakeRole role, uint32_t bps, const std::string& reason, std::vector<Event>& events) {
   Stakes st = get_stakes(s, who);
   Amount current = role_stake(st, role);
   Amount cut = static_cast<Amount>(static_cast<unsigned __int128>(current) * bps / kBps);
-  if (cut == 0) return 0;
-  set_role_stake(st, role, current - cut);
-  put_stakes(s, who, st);
-  (void)bank::burn(s, pool(), cut);  // the pool holds at least every stake
+  if (cut) {
+    set_role_stake(st, role, current - cut);
+    put_stakes(s, who, st);
+  }
+  Amount total = cut + slash_unbonding(s, who, role, bps);
+  if (total == 0) return 0;
+  (void)bank::burn(s, pool(), total);  // the pool holds every stake and unbonding entry
   events.push_back(Event{"slash",
                          {{"account", chain::address_to_string(who)},
                           {"role", role_name(role)},
-                          {"amount", std::to_string(cut)},
+                          {"amount", std::to_string(total)},
                           {"reason", reason}}});
-  return cut;
+  return total;
 }
 
 std::optional<ValidatorRecord> get_validator(const State& s, const chain::PublicKey& k) {

@@ -79,6 +79,26 @@ TEST(ContractsStaking, UnbondingReturnsTheStakeExactlyAtMaturity) {
   EXPECT_EQ(attr(net.events("unbonded")[0], "amount"), "3000");
 }
 
+TEST(ContractsStaking, SlashingAlsoCutsStakeThatIsStillUnbonding) {
+  chain::MapStateReader empty;
+  chain::State s(empty);
+  const Address who = chain::SecretKey::generate().public_key();
+  ASSERT_TRUE(ct::bank::init_accounts(s, {chain::GenesisAccount{who, 10'000}}));
+  std::vector<chain::Event> events;
+  ct::Params p;
+  ASSERT_TRUE(ct::staking::stake(s, who, StakeRole::kMiner, 4'000, events));
+  ASSERT_TRUE(ct::staking::unstake(s, p, 5, who, StakeRole::kMiner, 2'000, events));  // 2,000 unbonding
+  const Amount supply = ct::bank::total_supply(s);
+  // 10% of 2,000 staked + 10% of 2,000 unbonding: unstaking first does not escape the slash.
+  EXPECT_EQ(ct::staking::slash(s, who, StakeRole::kMiner, 1'000, "test", events), 400u);
+  EXPECT_EQ(ct::staking::get_stakes(s, who).miner, 1'800u);
+  EXPECT_EQ(ct::bank::total_supply(s), supply - 400);
+  EXPECT_EQ(ct::bank::get_account(s, pool()).balance, 1'800u + 1'800u);
+  ct::staking::mature_unbonding(s, 5 + p.unbonding_blocks, events);
+  EXPECT_EQ(ct::bank::get_account(s, who).balance, 6'000u + 1'800u);
+  EXPECT_EQ(ct::bank::get_account(s, pool()).balance, 1'800u);
+}
+
 TEST(ContractsStaking, StakeOverflowIsAnErrorAndChangesNothing) {
   // No real chain can hold a stake near 2^64 (genesis caps the supply), so craft the state.
   MapStateReader base;
