@@ -132,7 +132,7 @@ inline Commit sign_commit(const SecretKey& validator, const Block& b) {
 
 // Builds the next block over `chain`'s head from exactly `txs` (no mempool), executed in
 // validate mode so every root in the header is the one an honest proposer would write.
-inline Expected<Proposal> build_block(TestChain& chain, const SecretKey& proposer, std::vector<Transaction> txs,
+inline Expected<Proposal> build_block(TestChain& chain, const PublicKey& proposer, std::vector<Transaction> txs,
                                       uint64_t time_ms = 0) {
   Head h = chain.ledger->head();
   Proposal p;
@@ -141,7 +141,7 @@ inline Expected<Proposal> build_block(TestChain& chain, const SecretKey& propose
   hdr.height = h.height + 1;
   hdr.time_ms = time_ms ? time_ms : 1'700'000'000'000;
   hdr.prev_hash = h.hash;
-  hdr.proposer = proposer.public_key();
+  hdr.proposer = proposer;
   IG_TRY_ASSIGN(vs, chain.ledger->validators());
   hdr.validators_hash = validators_hash(vs);
   if (h.height > 0) {
@@ -161,6 +161,11 @@ inline Expected<Proposal> build_block(TestChain& chain, const SecretKey& propose
   p.block.txs = res.txs;
   p.result = std::move(res);
   return p;
+}
+
+inline Expected<Proposal> build_block(TestChain& chain, const SecretKey& proposer, std::vector<Transaction> txs,
+                                      uint64_t time_ms = 0) {
+  return build_block(chain, proposer.public_key(), std::move(txs), time_ms);
 }
 
 // build_block + validate + commit: the block goes through the same checks a foreign block would.

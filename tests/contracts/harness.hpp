@@ -217,32 +217,10 @@ class Net {
   }
 
   Expected<Proposal> build(std::vector<Transaction> txs) {
-    Head h = chain_.ledger->head();
     IG_TRY_ASSIGN(vs, chain_.ledger->validators());
-    Proposal p;
-    BlockHeader& hdr = p.block.header;
-    hdr.chain_id = kChainId;
-    hdr.height = h.height + 1;
-    hdr.time_ms = 1'700'000'000'000 + hdr.height * 1000;
-    hdr.prev_hash = h.hash;
-    hdr.proposer = vs[hdr.height % vs.size()].consensus_key;  // rotate, so fees land on different accounts
-    hdr.validators_hash = validators_hash(vs);
-    if (h.height > 0) {
-      // The commit stored for the parent, signed by the set that was active for it.
-      IG_TRY_ASSIGN(parent_commit, chain_.store->commit_at(h.height));
-      if (!parent_commit) return fail("test.missing_commit", "no commit for the head block");
-      p.block.last_commit = *parent_commit;
-    }
-    hdr.last_commit_hash = commit_hash(p.block.last_commit);
-    BlockInfo info{hdr.chain_id, hdr.height, hdr.time_ms, hdr.prev_hash, hdr.proposer};
-    auto snap = chain_.store->snapshot();
-    IG_TRY_ASSIGN(res, execute_block(chain_.app, *snap, h.state_root, info, std::move(txs), ExecMode::kValidate));
-    hdr.tx_root = tx_root(res.txs);
-    hdr.receipts_root = receipts_root(res.receipts);
-    hdr.state_root = res.state_root;
-    p.block.txs = res.txs;
-    p.result = std::move(res);
-    return p;
+    const uint64_t height = chain_.ledger->head().height + 1;
+    // Rotate the proposer, so fees land on different accounts.
+    return build_block(chain_, vs[height % vs.size()].consensus_key, std::move(txs), 1'700'000'000'000 + height * 1000);
   }
 
   void check_supply(const std::string& where) {

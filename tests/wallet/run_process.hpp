@@ -21,6 +21,21 @@ struct ProcessResult {
   std::string err;
 };
 
+// argv and envp as posix_spawn wants them, owning their strings.
+struct SpawnArgs {
+  SpawnArgs(const std::string& program, const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+    strings.push_back(program);
+    strings.insert(strings.end(), args.begin(), args.end());
+    const size_t n_args = strings.size();
+    for (const auto& [k, v] : env) strings.push_back(k + "=" + v);
+    for (size_t i = 0; i < strings.size(); ++i) (i < n_args ? argv : envp).push_back(strings[i].data());
+    argv.push_back(nullptr);
+    envp.push_back(nullptr);
+  }
+  std::vector<std::string> strings;
+  std::vector<char*> argv, envp;
+};
+
 inline ProcessResult run_process(const std::string& program, const std::vector<std::string>& args,
                                  const std::map<std::string, std::string>& env, const std::string& stdin_text = "") {
   int out_pipe[2], err_pipe[2], in_pipe[2];
@@ -34,19 +49,10 @@ inline ProcessResult run_process(const std::string& program, const std::vector<s
   posix_spawnattr_init(&attr);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
 
-  std::vector<std::string> argv_s{program};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_s;
-  for (const auto& [k, v] : env) env_s.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& e : env_s) envp.push_back(e.data());
-  envp.push_back(nullptr);
+  SpawnArgs sa(program, args, env);
 
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, program.c_str(), &fa, &attr, argv.data(), envp.data());
+  int rc = ::posix_spawn(&pid, program.c_str(), &fa, &attr, sa.argv.data(), sa.envp.data());
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   ::close(in_pipe[0]);
@@ -108,18 +114,9 @@ inline pid_t spawn_background(const std::string& program, const std::vector<std:
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
-  std::vector<std::string> argv_s{program};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_s;
-  for (const auto& [k, v] : env) env_s.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& e : env_s) envp.push_back(e.data());
-  envp.push_back(nullptr);
+  SpawnArgs sa(program, args, env);
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, program.c_str(), &fa, &attr, argv.data(), envp.data());
+  int rc = ::posix_spawn(&pid, program.c_str(), &fa, &attr, sa.argv.data(), sa.envp.data());
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   return rc == 0 ? pid : -1;
