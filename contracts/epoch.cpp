@@ -44,22 +44,6 @@ void store_bonds(chain::State& s, uint64_t uid, const yuma::U16Row& row) {
   s.put(bonds_key(uid), w.data());
 }
 
-yuma::Params yuma_params(const Params& p) {
-  yuma::Params y;
-  y.kappa = p.kappa;
-  y.bonds_penalty = p.bonds_penalty;
-  y.bonds_moving_average = p.bonds_moving_average;
-  y.yuma3 = p.yuma3;
-  y.liquid_alpha = p.liquid_alpha;
-  y.alpha_low = p.alpha_low;
-  y.alpha_high = p.alpha_high;
-  y.max_allowed_validators = p.max_allowed_validators;
-  y.tempo = p.tempo;
-  y.activity_cutoff = p.activity_cutoff;
-  y.commit_reveal = false;  // our weights contract already applies commit-reveal
-  return y;
-}
-
 // Stored rows are max-upscaled (row maximum -> 65535), exactly as set_weights stores them.
 yuma::U16Row weight_row(const weights::Row& row) {
   std::vector<uint16_t> values;
@@ -108,6 +92,22 @@ void judge_deviation(chain::State& s, const Params& p, const chain::Validator& v
 }
 
 }  // namespace
+
+yuma::Params yuma_params(const Params& p) {
+  yuma::Params y;
+  y.kappa = p.kappa;
+  y.bonds_penalty = p.bonds_penalty;
+  y.bonds_moving_average = p.bonds_moving_average;
+  y.yuma3 = p.yuma3;
+  y.liquid_alpha = p.liquid_alpha;
+  y.alpha_low = p.alpha_low;
+  y.alpha_high = p.alpha_high;
+  y.max_allowed_validators = p.max_allowed_validators;
+  y.tempo = p.tempo;
+  y.activity_cutoff = p.activity_cutoff;
+  y.commit_reveal = false;  // our weights contract already applies commit-reveal
+  return y;
+}
 
 void run(chain::State& s, const Params& p, uint64_t height, std::vector<chain::Event>& events) {
   const uint64_t epoch_no = weights::epoch_of(p, height);

@@ -10,8 +10,13 @@
 
 #include "chain/application.hpp"
 #include "contracts/params.hpp"
+#include "contracts/yuma/epoch.hpp"
 
 namespace ig::contracts::epoch {
+
+// The Yuma hyperparameters the chain runs its epoch with. infergrid-yuma starts from
+// yuma_params(Params{}) so that a case with no "params" means what it means on this chain.
+yuma::Params yuma_params(const Params& p);
 
 inline bool is_boundary(const Params& p, uint64_t height) { return (height + 1) % p.tempo == 0; }
 

@@ -4,6 +4,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "contracts/epoch.hpp"
+#include "contracts/params.hpp"
 #include "contracts/yuma/tool/convert.hpp"
 
 namespace ig::yuma::tool {
@@ -150,13 +152,16 @@ U16Row parse_bond_row(const json& v, const std::string& path, std::size_t n) {
   return row;
 }
 
+// A list of rows may stop early: cases list the validators' rows first and leave out the
+// miners that set nothing, so uids past the end have empty rows (docs/yuma-runner.md).
 template <typename F>
 std::vector<U16Row> parse_matrix(const json& v, const std::string& path, std::size_t n, F row_fn) {
   std::vector<U16Row> rows(n);
   if (v.is_null() || (v.is_array() && v.empty())) return rows;
   if (v.is_array()) {
-    array_of(v, path, n);
-    for (std::size_t i = 0; i < n; ++i) rows[i] = row_fn(v[i], path + "[" + std::to_string(i) + "]", n);
+    if (v.size() > n)
+      shape(path, "has " + std::to_string(v.size()) + " rows, expected at most " + std::to_string(n) + " (one per uid)");
+    for (std::size_t i = 0; i < v.size(); ++i) rows[i] = row_fn(v[i], path + "[" + std::to_string(i) + "]", n);
   } else if (v.is_object()) {
     for (const auto& [key, val] : v.items()) rows[key_uid(key, path, n)] = row_fn(val, path + "." + key, n);
   } else {
@@ -245,12 +250,13 @@ EpochStep parse_step(const json& v, const std::string& path, std::size_t n) {
   return s;
 }
 
-Case parse(const json& doc) {
+Case parse(const json& doc, Defaults defaults) {
   check_keys(doc, "case", {"description", "source", "note", "stake", "weights", "bonds_prev", "last_update",
                            "block_at_registration", "commit_blocks", "validator_permits", "params", "epochs",
                            "expect", "expect_log"});
   if (!doc.contains("stake")) shape("case", "\"stake\" is required");
   Case c;
+  c.params = default_params(defaults);
   c.stake = parse_stake(doc["stake"], "stake", std::nullopt);
   c.n = c.stake.size();
   if (c.n == 0) shape("stake", "a subnet needs at least one uid");
@@ -300,9 +306,23 @@ Status apply_params(const nlohmann::json& overrides, CaseParams& base) {
   return {};
 }
 
-Expected<Case> parse_case(const nlohmann::json& doc) {
+CaseParams default_params(Defaults d) {
+  CaseParams p;
+  // The chain's values come from the chain's own table (contracts::Params) through the same
+  // mapping its epoch uses, so the two cannot drift apart.
+  if (d == Defaults::kChain) p.epoch = contracts::epoch::yuma_params(contracts::Params{});
+  return p;
+}
+
+Expected<Defaults> parse_defaults(const std::string& name) {
+  if (name == "chain") return Defaults::kChain;
+  if (name == "storage") return Defaults::kStorage;
+  return fail("yuma.args", "--defaults must be \"chain\" or \"storage\", got \"" + name + "\"");
+}
+
+Expected<Case> parse_case(const nlohmann::json& doc, Defaults defaults) {
   try {
-    return parse(doc);
+    return parse(doc, defaults);
   } catch (const CaseError& e) {
     return fail("yuma.case", e.what());
   } catch (const nlohmann::json::exception& e) {

@@ -15,7 +15,9 @@
 
 namespace ig::yuma::tool {
 
-// Parameters of a case: the epoch's hyperparameters plus the runner's own keys.
+// Parameters of a case: the epoch's hyperparameters plus the runner's own keys. A
+// default-constructed CaseParams holds yuma::Params{}, i.e. subtensor's storage defaults; a
+// case starts from default_params() instead.
 struct CaseParams {
   Params epoch;
   std::uint64_t current_block = 10000;
@@ -58,8 +60,18 @@ struct Case {
   nlohmann::json expect_log;  // null when absent
 };
 
+// What a key missing from a case's "params" means.
+enum class Defaults {
+  kChain,    // this chain's values (contracts::Params{}: Yuma3 on, 64 permits, tempo 100, ...)
+  kStorage,  // subtensor's runtime storage defaults of yuma.md §4 (Yuma3 off, 128 permits, ...)
+};
+
+CaseParams default_params(Defaults d);
+// "chain" or "storage", as --defaults spells them.
+Expected<Defaults> parse_defaults(const std::string& name);
+
 // Parses and validates a case document; every shape error names the offending field.
-Expected<Case> parse_case(const nlohmann::json& doc);
+Expected<Case> parse_case(const nlohmann::json& doc, Defaults defaults = Defaults::kChain);
 
 // Applies parameter overrides (the "params" object) to `base`; unknown keys are errors.
 Status apply_params(const nlohmann::json& overrides, CaseParams& base);

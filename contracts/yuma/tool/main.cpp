@@ -56,11 +56,11 @@ CheckReport without_ignored(CheckReport r, const std::vector<std::string>& ignor
   return r;
 }
 
-int run(const std::string& case_path, const std::string& out_path, bool check, const std::string& reference_path,
-        double reference_tol, const std::vector<std::string>& ignored) {
+int run(const std::string& case_path, Defaults defaults, const std::string& out_path, bool check,
+        const std::string& reference_path, double reference_tol, const std::vector<std::string>& ignored) {
   auto doc = read_json(case_path);
   if (!doc) { std::cerr << "infergrid-yuma: " << doc.error().message << "\n"; return kBadInput; }
-  auto c = parse_case(*doc);
+  auto c = parse_case(*doc, defaults);
   if (!c) { std::cerr << "infergrid-yuma: " << case_path << ": " << c.error().message << "\n"; return kBadInput; }
   auto records = simulate(*c);
   if (!records) { std::cerr << "infergrid-yuma: " << case_path << ": " << records.error().to_string() << "\n"; return kBadInput; }
@@ -97,12 +97,16 @@ int run(const std::string& case_path, const std::string& out_path, bool check, c
 
 int main(int argc, char** argv) {
   CLI::App app{"Run a Yuma consensus case (docs/yuma.md §13) and write or check its outputs"};
-  std::string case_path, out_path, reference_path;
+  std::string case_path, out_path, reference_path, defaults_name = "chain";
   bool check = false;
   double reference_tol = 1e-9;
   std::vector<std::string> ignored;
   app.add_option("case", case_path, "case file (*.in.json)")->required();
   app.add_option("-o,--output", out_path, "write the output document here (default: stdout unless checking)");
+  app.add_option("--defaults", defaults_name,
+                 "what a parameter missing from the case means: chain (this chain's values) or storage "
+                 "(subtensor's storage defaults, yuma.md §4)")
+      ->capture_default_str();
   app.add_flag("--check", check, "compare with the case's \"expect\" facts; exit 1 on any mismatch");
   app.add_option("--reference", reference_path, "also compare every field with a full output file (*.out.json)");
   app.add_option("--reference-tolerance", reference_tol, "tolerance for _f fields in --reference")->capture_default_str();
@@ -113,5 +117,7 @@ int main(int argc, char** argv) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : kBadInput;
   }
-  return run(case_path, out_path, check, reference_path, reference_tol, ignored);
+  auto defaults = parse_defaults(defaults_name);
+  if (!defaults) { std::cerr << "infergrid-yuma: " << defaults.error().message << "\n"; return kBadInput; }
+  return run(case_path, *defaults, out_path, check, reference_path, reference_tol, ignored);
 }

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "contracts/epoch.hpp"
+#include "contracts/params.hpp"
 #include "contracts/yuma/tool/case.hpp"
 #include "contracts/yuma/tool/simulate.hpp"
 
@@ -238,4 +240,109 @@ TEST(YumaSchedule, ResetBondsDropsTheColumnBeforeTheEpoch) {
   ASSERT_EQ(r[0].out.bonds[0].size(), 2u);
   ASSERT_EQ(r[1].out.bonds[0].size(), 2u);
   EXPECT_LT(r[1].out.bonds[0][0].val, r[1].out.bonds[0][1].val);
+}
+
+// Fault 4 of issue 7: "params": {} must mean what it means on this chain, not subtensor's
+// storage defaults (which differ in Yuma3, validator permits, tempo and the activity cutoff).
+TEST(YumaDefaults, EmptyParamsAreTheChainsOwnParameters) {
+  const ig::contracts::Params chain;  // the genesis "contracts" defaults
+  for (const char* text : {R"({"stake": [1, 1], "params": {}})", R"({"stake": [1, 1]})"}) {
+    SCOPED_TRACE(text);
+    auto c = parse_case(nlohmann::json::parse(text));
+    ASSERT_TRUE(c.has_value()) << c.error().message;
+    const Params& p = c->params.epoch;
+    EXPECT_TRUE(p.yuma3);
+    EXPECT_EQ(p.yuma3, chain.yuma3);
+    EXPECT_EQ(p.max_allowed_validators, 64);
+    EXPECT_EQ(p.max_allowed_validators, chain.max_allowed_validators);
+    EXPECT_EQ(p.kappa, chain.kappa);
+    EXPECT_EQ(p.bonds_penalty, chain.bonds_penalty);
+    EXPECT_EQ(p.bonds_moving_average, chain.bonds_moving_average);
+    EXPECT_EQ(p.liquid_alpha, chain.liquid_alpha);
+    EXPECT_EQ(p.alpha_low, chain.alpha_low);
+    EXPECT_EQ(p.alpha_high, chain.alpha_high);
+    EXPECT_EQ(p.tempo, chain.tempo);
+    EXPECT_EQ(p.activity_cutoff, std::optional<std::uint64_t>(chain.activity_cutoff));
+    // The chain's weights contract does commit-reveal itself, so its epoch runs without it.
+    EXPECT_FALSE(p.commit_reveal);
+    // ...and exactly the mapping the chain's epoch uses, field for field.
+    const Params mapped = ig::contracts::epoch::yuma_params(chain);
+    EXPECT_EQ(params_to_json(c->params), params_to_json(CaseParams{mapped}));
+  }
+}
+
+TEST(YumaDefaults, StorageDefaultsAreAnExplicitChoice) {
+  auto c = parse_case(nlohmann::json::parse(R"({"stake": [1, 1], "params": {}})"), Defaults::kStorage);
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_FALSE(c->params.epoch.yuma3);
+  EXPECT_EQ(c->params.epoch.max_allowed_validators, 128);
+  EXPECT_EQ(c->params.epoch.tempo, 360u);
+  EXPECT_FALSE(c->params.epoch.activity_cutoff.has_value());
+  EXPECT_TRUE(parse_defaults("chain").has_value());
+  EXPECT_EQ(*parse_defaults("storage"), Defaults::kStorage);
+  EXPECT_FALSE(parse_defaults("subtensor").has_value());
+}
+
+TEST_F(YumaRunner, EmptyParamsRunWithTheChainsParametersAndDefaultsCanBeChosen) {
+  // 70 equal stakes: with the chain's K = 64 six uids get no permit; with storage K = 128 all do.
+  std::string stake = "[";
+  for (int k = 0; k < 70; ++k) stake += std::string(k ? "," : "") + "1";
+  stake += "]";
+  const std::string text = R"({"stake": )" + stake + R"(, "params": {}})";
+  ProcessResult r = run_case(text, "");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["params"]["yuma3"], true);
+  EXPECT_EQ(doc["params"]["max_allowed_validators"], 64);
+  int permits = 0;
+  for (const auto& p : doc["final"]["new_validator_permits"]) permits += p.get<bool>() ? 1 : 0;
+  EXPECT_EQ(permits, 64);
+
+  r = run_case(text, "--defaults storage");
+  ASSERT_EQ(r.code, 0) << r.err;
+  doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["params"]["yuma3"], false);
+  EXPECT_EQ(doc["params"]["max_allowed_validators"], 128);
+  permits = 0;
+  for (const auto& p : doc["final"]["new_validator_permits"]) permits += p.get<bool>() ? 1 : 0;
+  EXPECT_EQ(permits, 70);
+
+  r = run_case(text, "--defaults bittensor");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--defaults"), std::string::npos) << r.err;
+}
+
+// yuma.md §13: a case may list weight rows for the first uids only (the validators); the
+// remaining uids set no weights.
+TEST(YumaCase, ShortWeightListsMeanTheRemainingUidsSetNoWeights) {
+  auto shorter = parse_case(nlohmann::json::parse(R"({"stake": [5, 3, 0, 0], "weights": [[0, 0, 1, 2], {"3": 7}]})"));
+  auto explicit_rows = parse_case(
+      nlohmann::json::parse(R"({"stake": [5, 3, 0, 0], "weights": [[0, 0, 1, 2], {"3": 7}, null, []]})"));
+  ASSERT_TRUE(shorter.has_value()) << shorter.error().message;
+  ASSERT_TRUE(explicit_rows.has_value()) << explicit_rows.error().message;
+  ASSERT_EQ(shorter->weights.size(), 4u);
+  EXPECT_EQ(shorter->weights, explicit_rows->weights);
+  EXPECT_TRUE(shorter->weights[2].empty());
+  EXPECT_TRUE(shorter->weights[3].empty());
+  EXPECT_EQ(shorter->weights[1], (U16Row{{3, 65535}}));
+  // Short bond matrices read the same way.
+  auto bonds = parse_case(nlohmann::json::parse(R"({"stake": [1, 1, 1], "bonds_prev": [[0, 9, 0]]})"));
+  ASSERT_TRUE(bonds.has_value()) << bonds.error().message;
+  EXPECT_EQ(bonds->bonds, (std::vector<U16Row>{{{1, 9}}, {}, {}}));
+  // More rows than uids is still an error, and a row itself must still be complete.
+  EXPECT_NE(parse_error(R"({"stake": [1, 1], "weights": [null, null, null]})").find("weights: has 3 rows, expected at most 2"),
+            std::string::npos);
+  EXPECT_NE(parse_error(R"({"stake": [1, 1, 1], "weights": [[1, 2]]})").find("weights[0]: has 2 entries, expected 3"),
+            std::string::npos);
+}
+
+TEST_F(YumaRunner, ShortWeightListGivesTheSameOutputAsExplicitEmptyRows) {
+  const ProcessResult shorter = run_case(R"({"stake": [10, 5, 0, 0, 0], "weights": [[0, 0, 3, 1, 0], [0, 0, 1, 1, 1]],
+    "epochs": [{"block": 10}, {}]})", "");
+  const ProcessResult full = run_case(R"({"stake": [10, 5, 0, 0, 0],
+    "weights": [[0, 0, 3, 1, 0], [0, 0, 1, 1, 1], null, null, null], "epochs": [{"block": 10}, {}]})", "");
+  ASSERT_EQ(shorter.code, 0) << shorter.err;
+  ASSERT_EQ(full.code, 0) << full.err;
+  EXPECT_EQ(nlohmann::json::parse(shorter.out), nlohmann::json::parse(full.out));
+  EXPECT_NE(nlohmann::json::parse(shorter.out)["final"]["incentive"][2], 0);
 }
