@@ -21,8 +21,14 @@ inline Expected<chain::Amount> parse_amount(std::string_view text, std::string_v
   return parse_u64(text, what);
 }
 
-// Code "arg.bad_address".
+// Code "arg.bad_address"; the message gives the decoder's reason ("checksum does not match",
+// "payload must be 32 bytes", ...), or says that the text does not start with "ig1".
 Expected<chain::Address> parse_address(std::string_view text);
+
+// Whether `text` was evidently meant as an address: it starts with "ig1" (either case) or is
+// well-formed bech32m with some other prefix. Arguments that take "a key name or an address"
+// use it to report a mistyped address as one, instead of as an unknown key name.
+bool looks_like_address(std::string_view text);
 
 // Codes "arg.bad_chain_id" / "arg.bad_memo": non-empty printable ASCII chain id of at most
 // kMaxChainIdBytes; memo of at most kMaxMemoBytes.

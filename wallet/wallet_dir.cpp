@@ -52,16 +52,29 @@ Expected<WalletEntry> Wallet::find(std::string_view name_or_address) const {
       if (e.address == *addr) return e;
     return fail("wallet.not_found", "no key for address " + std::string(name_or_address) + " in " + dir_);
   }
-  if (!validate_key_name(name_or_address))
-    return fail("wallet.not_found", quoted(name_or_address) + " is neither a key name nor an ig1 address");
-  const std::string path = path_for(name_or_address);
+  const bool name_ok = validate_key_name(name_or_address).has_value();
+  const std::string path = name_ok ? path_for(name_or_address) : std::string();
   std::error_code ec;
-  if (!fs::exists(path, ec))
+  const bool file_exists = name_ok && fs::exists(path, ec);
+  // A mistyped address is an address with a typo, not an unknown key name: say what is wrong
+  // with it. A key file of exactly that name (allowed before validate_new_key_name) still wins.
+  if (looks_like_address(name_or_address) && !file_exists) return fail(parse_address(name_or_address).error());
+  if (!name_ok)
+    return fail("wallet.not_found", quoted(name_or_address) + " is neither a key name nor an ig1 address");
+  if (!file_exists)
     return fail("wallet.not_found", "no key named " + quoted(name_or_address) + " in " + dir_);
   IG_TRY_ASSIGN(info, read_keystore_info(path));
   if (info.name != name_or_address)
     return fail("keystore.malformed", path + " holds key \"" + info.name + "\", not \"" + std::string(name_or_address) + "\"");
   return WalletEntry{info.name, info.address, path};
+}
+
+Status validate_new_key_name(std::string_view name) {
+  IG_TRY(validate_key_name(name));
+  if (looks_like_address(name))
+    return fail("keystore.bad_name", "a key name must not look like an address (" + quoted(name) +
+                                         " starts with \"ig1\" or is bech32m); choose another name");
+  return {};
 }
 
 Expected<WalletEntry> Wallet::create(std::string_view name, std::string_view password, const KdfParams& kdf) const {
@@ -70,7 +83,7 @@ Expected<WalletEntry> Wallet::create(std::string_view name, std::string_view pas
 
 Expected<WalletEntry> Wallet::import(std::string_view name, const chain::SecretKey& key, std::string_view password,
                                      const KdfParams& kdf) const {
-  IG_TRY(validate_key_name(name));
+  IG_TRY(validate_new_key_name(name));
   const chain::Address address = key.public_key();
   for (auto& e : list())
     if (e.address == address)

@@ -6,7 +6,8 @@
 //   IG_TRY_ASSIGN(key, w.unlock(entry, password));
 //
 // Error codes: "wallet.not_found", "wallet.exists" (name or address already present),
-// plus the keystore and file codes.
+// "arg.bad_address" (an argument meant as an address that does not decode), plus the keystore
+// and file codes.
 #pragma once
 
 #include <string>
@@ -18,6 +19,10 @@ namespace ig::wallet {
 
 // $INFERGRID_WALLET_DIR when set and non-empty, else $HOME/.infergrid/wallet.
 std::string default_wallet_dir();
+
+// validate_key_name, and not something that reads as an address ("ig1..."): such a name would
+// make "a key name or an address" arguments ambiguous. Code "keystore.bad_name".
+Status validate_new_key_name(std::string_view name);
 
 struct WalletEntry {
   std::string name;
@@ -36,7 +41,9 @@ class Wallet {
   // Every readable keystore, sorted by name; files that are not keystores are skipped and
   // reported in `skipped` (path: reason) when given.
   std::vector<WalletEntry> list(std::vector<std::string>* skipped = nullptr) const;
-  // `name_or_address` is a key name or an ig1... address.
+  // `name_or_address` is a key name or an ig1... address. Text that looks like an address but
+  // does not decode fails with the decoder's reason ("arg.bad_address"), unless a key file of
+  // exactly that name exists (named before such names were refused).
   Expected<WalletEntry> find(std::string_view name_or_address) const;
 
   Expected<WalletEntry> create(std::string_view name, std::string_view password, const KdfParams& kdf = {}) const;

@@ -254,5 +254,67 @@ TEST_F(WalletCli, NetworkFailuresExitWithOne) {
   expect_usage_error(wallet({"tx", "1234"}), "hash");
 }
 
+// Fault 5 of issue 7: an argument that takes "a key name or an address" and is a mistyped
+// address must say what is wrong with the address, not "no key named ...".
+TEST_F(WalletCli, MistypedAddressesGetTheDecodersReasonNotNoKeyNamed) {
+  const auto payload = *chain::convert_bits(chain::Bytes(20, 7), 8, 5, true);
+  const auto full = *chain::convert_bits(chain::Bytes(32, 7), 8, 5, true);
+  std::string typo = bob_;
+  typo[8] = typo[8] == 'q' ? 'p' : 'q';
+  std::string bad_char = bob_;
+  bad_char[8] = 'b';  // not in the bech32 alphabet
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {typo, "checksum does not match"},
+      {bad_char, "invalid data character 'b'"},
+      {chain::bech32m_encode("ig", payload), "payload must be 32 bytes"},
+      {chain::bech32m_encode("tig", full), "must start with \"ig1\""},
+      {"ig1", "checksum too short"},
+      {"IG1" + bob_.substr(3), "mixes upper and lower case"},
+  };
+  for (const auto& [arg, reason] : cases) {
+    SCOPED_TRACE(arg);
+    const std::vector<std::vector<std::string>> commands = {
+        {"balance", arg},
+        {"address", arg},
+        {"stake", "show", arg},
+        {"weights", "show", arg},
+        {"--password-file", pw_file(), "send", "--from", arg, "--to", bob_, "--amount", "1"},
+        {"--password-file", pw_file(), "sign", "--from", arg, "--to", bob_, "--amount", "1", "--nonce", "0", "--fee", "1",
+         "--chain-id", "c", "-o", "-"},
+        {"--password-file", pw_file(), "stake", "--from", arg, "--role", "miner", "--amount", "5"},
+        {"--password-file", pw_file(), "send", "--from", "alice", "--to", arg, "--amount", "1"},
+        {"validator", "propose", "--from", "alice", "--consensus-key", chain::to_hex(alice_key_->public_key()), "--account", arg,
+         "--name", "v"},
+    };
+    for (const auto& cmd : commands) {
+      SCOPED_TRACE(::testing::PrintToString(cmd));
+      auto r = wallet(cmd);
+      expect_usage_error(r, reason);
+      EXPECT_NE(r.err.find("not a valid ig1 address"), std::string::npos) << r.err;
+      EXPECT_EQ(r.err.find("no key named"), std::string::npos) << r.err;
+    }
+  }
+  // A plain name that is not in the wallet still says exactly that, for every such argument.
+  for (const std::vector<std::string>& cmd : std::vector<std::vector<std::string>>{
+           {"balance", "carol"}, {"stake", "show", "carol"}, {"weights", "show", "carol"}, {"address", "carol"}}) {
+    auto r = wallet(cmd);
+    expect_usage_error(r, "no key named \"carol\"");
+  }
+  // ...and a recipient, which must be an address, says so instead of quoting the decoder.
+  expect_usage_error(wallet({"send", "--from", "alice", "--to", "carol", "--amount", "1"}), "does not start with \"ig1\"");
+}
+
+TEST_F(WalletCli, KeyNamesThatReadAsAddressesAreRefusedButOldOnesStillOpen) {
+  expect_usage_error(wallet({"--password-file", pw_file(), "new", "--name", "ig1mykey"}), "must not look like an address");
+  expect_usage_error(wallet({"--password-file", pw_file(), "new", "--name", "IG1x"}), "must not look like an address");
+  EXPECT_FALSE(std::filesystem::exists(wallet_dir_ + "/ig1mykey.json"));
+  // A key stored under such a name before the rule existed is still found by its name.
+  const auto key = chain::SecretKey::generate();
+  ASSERT_TRUE(write_keystore(wallet_dir_ + "/ig1legacy.json", "ig1legacy", key, "pw", testing::kFastKdf));
+  auto r = wallet({"address", "ig1legacy"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, chain::address_to_string(key.public_key()) + "\n");
+}
+
 }  // namespace
 }  // namespace ig::wallet

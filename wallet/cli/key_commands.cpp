@@ -43,7 +43,7 @@ Expected<SecretString> new_password(const Globals& g, const std::string& name) {
 }
 
 Expected<Output> run_new(const Globals& g, const NewArgs& a) {
-  IG_TRY(validate_key_name(a.name));
+  IG_TRY(validate_new_key_name(a.name));
   IG_TRY_ASSIGN(w, open_wallet(g));
   if (auto existing = w.find(a.name))
     return fail("wallet.exists", "a key named \"" + a.name + "\" already exists");
@@ -88,7 +88,7 @@ Expected<chain::SecretKey> secret_from_args(const ImportArgs& a) {
 }
 
 Expected<Output> run_import(const Globals& g, const ImportArgs& a) {
-  IG_TRY(validate_key_name(a.name));
+  IG_TRY(validate_new_key_name(a.name));
   IG_TRY_ASSIGN(key, secret_from_args(a));
   IG_TRY_ASSIGN(w, open_wallet(g));
   if (auto existing = w.find(a.name))

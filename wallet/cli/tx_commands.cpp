@@ -50,14 +50,7 @@ std::string node_tx_text(const json& tx) {
 }
 
 Expected<Output> run_balance(const Globals& g, const LookupArgs& a) {
-  std::string address;
-  if (chain::address_from_string(a.target)) {
-    address = a.target;
-  } else {
-    IG_TRY_ASSIGN(w, open_wallet(g));
-    IG_TRY_ASSIGN(e, w.find(a.target));
-    address = chain::address_to_string(e.address);
-  }
+  IG_TRY_ASSIGN(address, resolve_address(g, a.target));
   IG_TRY_ASSIGN(node, connect(g));
   IG_TRY_ASSIGN(acc, node.account(address));
   Output out;
