@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 
 #include <cerrno>
+#include <cstdio>  // renameat2, RENAME_NOREPLACE
 #include <cstring>
 #include <filesystem>
 
@@ -79,23 +80,40 @@ Status write_file_atomic(const std::string& path, std::string_view content, bool
     ::unlink(tmp.c_str());
     return written;
   }
-  // link() refuses an existing target, which closes the race between exists() and rename().
-  // Filesystems without hard links fall back to rename() after the check above.
-  bool placed = false;
+  // Without `overwrite` the file must appear only if nothing is there, decided by the kernel in
+  // one step (the exists() check above is a fast path, not a guarantee): two writers racing for
+  // one name get one winner and one "file.exists", with or without the wallet's lock.
+  bool placed = false, claimed = false;
   if (!overwrite) {
-    if (::link(tmp.c_str(), path.c_str()) == 0) {
-      ::unlink(tmp.c_str());
-      placed = true;
-    } else if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS) {
-      int err = errno;
+    auto refuse = [&](int err) -> Status {
       ::unlink(tmp.c_str());
       if (err == EEXIST) return fail("file.exists", path + " already exists");
       return fail("file.rename", "cannot create " + path + ": " + std::strerror(err));
+    };
+    auto unsupported = [](int err) { return err == EPERM || err == EOPNOTSUPP || err == ENOSYS || err == EINVAL; };
+    if (::link(tmp.c_str(), path.c_str()) == 0) {
+      ::unlink(tmp.c_str());
+      placed = true;
+    } else if (!unsupported(errno)) {
+      return refuse(errno);
+    } else if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0) {
+      // No hard links on this filesystem; RENAME_NOREPLACE is just as atomic.
+      placed = true;
+    } else if (!unsupported(errno)) {
+      return refuse(errno);
+    } else {
+      // Neither: claim the name with O_EXCL, then rename over our own empty claim. A reader may
+      // see the empty file for a moment (and skip it as malformed), never a partial keystore.
+      int claim = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+      if (claim < 0) return refuse(errno);
+      ::close(claim);
+      claimed = true;
     }
   }
   if (!placed && ::rename(tmp.c_str(), path.c_str()) != 0) {
     std::string why = errno_text();
     ::unlink(tmp.c_str());
+    if (claimed) ::unlink(path.c_str());
     return fail("file.rename", "cannot replace " + path + ": " + why);
   }
   sync_parent_dir(path);

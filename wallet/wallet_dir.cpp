@@ -17,6 +17,10 @@ std::string default_wallet_dir() {
   return std::string(home && *home ? home : ".") + "/.infergrid/wallet";
 }
 
+Expected<DirLock> lock_wallet_dir(const std::string& dir) {
+  return DirLock::acquire_waiting(dir, "infergrid-wallet", kWalletLockWait);
+}
+
 Expected<Wallet> Wallet::open(const std::string& dir) {
   IG_TRY(ensure_private_dir(dir));
   return Wallet(dir);
@@ -85,11 +89,14 @@ Expected<WalletEntry> Wallet::import(std::string_view name, const chain::SecretK
                                      const KdfParams& kdf) const {
   IG_TRY(validate_new_key_name(name));
   const chain::Address address = key.public_key();
+  // scrypt runs before the lock is taken: it is the slow part, and needs nothing from the directory.
+  IG_TRY_ASSIGN(text, encrypt_keystore(name, key, password, kdf));
+  IG_TRY_ASSIGN(lock, lock_wallet_dir(dir_));
   for (auto& e : list())
     if (e.address == address)
       return fail("wallet.exists", "this key is already in the wallet as \"" + e.name + "\"");
   const std::string path = path_for(name);
-  auto written = write_keystore(path, name, key, password, kdf);
+  auto written = write_file_atomic(path, text, /*overwrite=*/false);
   if (!written && written.error().code == "file.exists")
     return fail("wallet.exists", "a key named \"" + std::string(name) + "\" already exists");
   IG_TRY(written);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "wallet/secure_file.hpp"
+#include "wallet/wallet_dir.hpp"
 
 namespace ig::wallet {
 
@@ -38,7 +39,17 @@ Status save_weights_secret(const std::string& wallet_dir, const WeightsSecret& s
               {"weights", ws},
               {"salt", chain::to_hex(s.salt)},
               {"commit", chain::to_hex(commitment(s))}};
+  IG_TRY_ASSIGN(lock, lock_wallet_dir(wallet_dir));
   return write_file_atomic(weights_secret_path(wallet_dir, s.validator, s.epoch), doc.dump(2) + "\n", /*overwrite=*/false);
+}
+
+Status remove_weights_secret(const std::string& wallet_dir, const chain::Address& validator, uint64_t epoch) {
+  IG_TRY_ASSIGN(lock, lock_wallet_dir(wallet_dir));
+  const std::string path = weights_secret_path(wallet_dir, validator, epoch);
+  std::error_code ec;
+  fs::remove(path, ec);
+  if (ec) return fail("file.remove", "cannot remove " + path + ": " + ec.message());
+  return {};
 }
 
 namespace {

@@ -36,7 +36,11 @@ chain::Payload reveal_payload(const WeightsSecret& s);
 std::string weights_secret_path(const std::string& wallet_dir, const chain::Address& validator, uint64_t epoch);
 // Refuses to overwrite an existing file ("file.exists"): a second commit for the same epoch
 // would be rejected by the chain, and losing the first salt would make its reveal impossible.
+// Writes under the wallet directory's lock (lock_wallet_dir).
 Status save_weights_secret(const std::string& wallet_dir, const WeightsSecret& s);
+// Deletes a saved secret (a commit the chain refused), under the wallet directory's lock.
+// Deleting one that is not there is not an error.
+Status remove_weights_secret(const std::string& wallet_dir, const chain::Address& validator, uint64_t epoch);
 // Code "weights.no_secret" when there is no file for that validator and epoch,
 // "weights.bad_secret" when the file is malformed or names another validator or epoch.
 Expected<WeightsSecret> load_weights_secret(const std::string& wallet_dir, const chain::Address& validator, uint64_t epoch);

@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <thread>
+
+#include "common/dir_lock.hpp"
 #include "fixtures.hpp"
 #include "run_process.hpp"
 #include "wallet/transfer.hpp"
@@ -314,6 +317,47 @@ TEST_F(WalletCli, KeyNamesThatReadAsAddressesAreRefusedButOldOnesStillOpen) {
   auto r = wallet({"address", "ig1legacy"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, chain::address_to_string(key.public_key()) + "\n");
+}
+
+// Fault 3 of issue 7 (wallet part): two wallet processes writing one wallet directory.
+TEST_F(WalletCli, TwoProcessesCreatingOneNameGetOneKeyAndOneClearRefusal) {
+  for (int round = 0; round < 3; ++round) {
+    const std::string name = "race" + std::to_string(round);
+    ProcessResult results[2];
+    std::thread a([&] { results[0] = wallet({"--password-file", pw_file(), "--json", "new", "--name", name}); });
+    std::thread b([&] { results[1] = wallet({"--password-file", pw_file(), "--json", "new", "--name", name}); });
+    a.join();
+    b.join();
+    const int winner = results[0].exit_code == 0 ? 0 : 1;
+    const ProcessResult& won = results[winner];
+    const ProcessResult& lost = results[1 - winner];
+    ASSERT_EQ(won.exit_code, 0) << won.err;
+    EXPECT_EQ(lost.exit_code, 2) << lost.err;
+    EXPECT_NE(lost.err.find("a key named \"" + name + "\" already exists"), std::string::npos) << lost.err;
+    // The keystore is the winner's and whole.
+    const json created = json::parse(won.out);
+    auto key = read_keystore(wallet_dir_ + "/" + name + ".json", "alice-pw");
+    ASSERT_TRUE(key) << key.error().to_string();
+    EXPECT_EQ(chain::address_to_string(key->public_key()), created["address"]);
+  }
+  auto listed = wallet({"list"});
+  EXPECT_EQ(listed.exit_code, 0);
+  EXPECT_EQ(listed.err, "");  // the LOCK file the writers left is not "skipped"
+}
+
+TEST_F(WalletCli, AWalletDirectoryInUseIsAClearErrorNamingTheHolder) {
+  auto held = DirLock::acquire(wallet_dir_, "other-writer");
+  ASSERT_TRUE(held) << held.error().to_string();
+  auto r = wallet({"--password-file", pw_file(), "new", "--name", "dave"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find(wallet_dir_ + " is in use by another process (pid " + std::to_string(::getpid()) + " (other-writer))"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(std::filesystem::exists(wallet_dir_ + "/dave.json"));
+  // Readers do not need the lock.
+  EXPECT_EQ(wallet({"address", "alice"}).exit_code, 0);
+  held->release();
+  EXPECT_EQ(wallet({"--password-file", pw_file(), "new", "--name", "dave"}).exit_code, 0);
 }
 
 }  // namespace

@@ -59,7 +59,12 @@ Expected<Output> run_commit(const Globals& g, const CommitArgs& a) {
   const std::string file = weights_secret_path(g.wallet_dir, secret->validator, secret->epoch);
   // A commit the chain definitely refused leaves no secret behind, so it can be retried.
   const bool refused = (!sent && sent.error().message.rfind("node rejected", 0) == 0) || (sent && sent->out.exit_code != kExitOk);
-  if (refused) std::remove(file.c_str());
+  if (refused) {
+    // Best effort: the refusal is the news; a secret left behind only blocks a retry, which
+    // then says so ("already exists").
+    auto removed = remove_weights_secret(g.wallet_dir, secret->validator, secret->epoch);
+    if (!removed) std::fprintf(stderr, "warning: %s\n", removed.error().message.c_str());
+  }
   if (!sent) return fail(sent.error());
   Output out = sent->out;
   out.data["epoch"] = secret->epoch;
