@@ -1,6 +1,7 @@
 #include "wallet/cli/node_client.hpp"
 
 #include "rpc/client.hpp"
+#include "wallet/cli/reply.hpp"
 #include "wallet/parse.hpp"
 
 namespace ig::wallet::cli {
@@ -9,30 +10,27 @@ using json = nlohmann::json;
 
 namespace {
 
-Unexpected bad_reply(const std::string& method, const std::string& why) {
-  return fail("rpc.bad_reply", "node's reply to " + method + " " + why);
-}
-
-// Amounts travel as decimal strings; a plain JSON integer is accepted too.
-Expected<uint64_t> amount_field(const json& obj, const char* key, const std::string& method) {
-  auto it = obj.find(key);
-  if (it == obj.end()) return bad_reply(method, std::string("has no \"") + key + "\"");
-  if (it->is_number_unsigned()) return it->get<uint64_t>();
-  if (it->is_string()) {
-    auto v = parse_u64(it->get<std::string>(), key);
-    if (v) return *v;
-  }
-  return bad_reply(method, std::string("has a malformed \"") + key + "\"");
-}
-
-Expected<uint64_t> uint_field(const json& obj, const char* key, const std::string& method) {
-  auto it = obj.find(key);
-  if (it == obj.end() || !it->is_number_unsigned())
-    return bad_reply(method, std::string("has no unsigned integer \"") + key + "\"");
-  return it->get<uint64_t>();
-}
-
 bool starts_with(const std::string& s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
+
+// Compares decoded addresses: "ig1..." and "IG1..." are one account.
+bool same_address(const std::string& a, const std::string& b) {
+  auto x = chain::address_from_string(a);
+  auto y = chain::address_from_string(b);
+  return x && y && *x == *y;
+}
+
+Status check_task(const ReplyReader& rd, const json& t, const std::string& where) {
+  IG_TRY(rd.object(t, where.empty() ? "result" : where.substr(0, where.size() - 1)));
+  IG_TRY(rd.uint(t, "id", where));
+  IG_TRY(rd.string(t, "status", where));
+  IG_TRY(rd.string(t, "user", where));
+  IG_TRY(rd.optional_string(t, "miner", where));
+  if (t.contains("result")) {
+    IG_TRY(rd.object_field(t, "result", where));
+    IG_TRY(rd.array_field(t["result"], "output_tokens", where + "result."));
+  }
+  return {};
+}
 
 }  // namespace
 
@@ -45,14 +43,20 @@ struct NodeClient::Impl {
   Expected<json> call_http(const std::string& method, const json& params) {
     json request = {{"jsonrpc", "2.0"}, {"id", next_id++}, {"method", method}, {"params", params}};
     IG_TRY_ASSIGN(reply, rpc::http_post(url, request.dump(), timeout));
-    if (!reply.is_object()) return bad_reply(method, "is not a JSON-RPC object");
-    if (auto err = reply.find("error"); err != reply.end() && err->is_object()) {
-      std::string message = err->value("message", std::string("(no message)"));
-      if (err->contains("data") && !(*err)["data"].is_null()) message += " (data: " + (*err)["data"].dump() + ")";
-      return fail("rpc." + std::to_string(err->value("code", 0)), message);
+    const ReplyReader rd(method);
+    if (!reply.is_object()) return rd.bad("the reply is " + json_type_words(reply) + ", not a JSON-RPC object");
+    if (auto err = reply.find("error"); err != reply.end()) {
+      // The node's error is news to pass on, but only if it is one: a code and a message.
+      IG_TRY(rd.object(*err, "error"));
+      auto code = err->find("code");
+      if (code == err->end() || !code->is_number_integer()) return rd.bad("error has no integer 'code'");
+      IG_TRY_ASSIGN(message, rd.string(*err, "message", "error."));
+      if (err->contains("data") && !(*err)["data"].is_null())
+        message += " (data: " + (*err)["data"].dump(-1, ' ', false, json::error_handler_t::replace) + ")";
+      return fail("rpc." + std::to_string(code->get<int64_t>()), message);
     }
     auto result = reply.find("result");
-    if (result == reply.end()) return bad_reply(method, "has neither result nor error");
+    if (result == reply.end()) return rd.bad("it has neither result nor error");
     return std::move(*result);
   }
 };
@@ -82,48 +86,43 @@ Expected<json> NodeClient::call(const std::string& method, const json& params) {
 
 Expected<std::string> NodeClient::chain_id() {
   IG_TRY_ASSIGN(info, call("node_info", json::array()));
-  if (!info.is_object() || !info.contains("chain_id") || !info["chain_id"].is_string())
-    return bad_reply("node_info", "has no \"chain_id\" string");
-  return info["chain_id"].get<std::string>();
+  return ReplyReader("node_info").string(info, "chain_id");
 }
 
 Expected<uint64_t> NodeClient::head_height() {
   IG_TRY_ASSIGN(head, call("chain_head", json::array()));
-  if (!head.is_object()) return bad_reply("chain_head", "is not an object");
-  return uint_field(head, "height", "chain_head");
+  return ReplyReader("chain_head").uint(head, "height");
 }
 
 Expected<chain::FeeSchedule> NodeClient::fee_schedule() {
   IG_TRY_ASSIGN(params, call("chain_params", json::array()));
-  if (!params.is_object() || !params.contains("fee") || !params["fee"].is_object())
-    return bad_reply("chain_params", "has no \"fee\" object");
-  IG_TRY_ASSIGN(base, amount_field(params["fee"], "base", "chain_params"));
-  IG_TRY_ASSIGN(per_byte, amount_field(params["fee"], "per_byte", "chain_params"));
+  const ReplyReader rd("chain_params");
+  IG_TRY(rd.object_field(params, "fee"));
+  IG_TRY_ASSIGN(base, rd.amount(params["fee"], "base", "fee."));
+  IG_TRY_ASSIGN(per_byte, rd.amount(params["fee"], "per_byte", "fee."));
   return chain::FeeSchedule{base, per_byte};
 }
 
 Expected<uint64_t> NodeClient::tempo() {
   IG_TRY_ASSIGN(params, call("contracts_params", json::array()));
-  if (!params.is_object()) return bad_reply("contracts_params", "is not an object");
-  auto it = params.find("tempo");
-  // params_to_json may write integers as numbers or decimal strings; accept both.
-  if (it != params.end() && it->is_string()) {
-    auto v = parse_u64(it->get<std::string>(), "tempo");
-    if (v && *v > 0) return *v;
-  }
-  IG_TRY_ASSIGN(t, uint_field(params, "tempo", "contracts_params"));
-  if (t == 0) return bad_reply("contracts_params", "has tempo 0");
+  // params_to_json may write integers as numbers or decimal strings; amount() takes both.
+  const ReplyReader rd("contracts_params");
+  IG_TRY_ASSIGN(t, rd.amount(params, "tempo"));
+  if (t == 0) return rd.bad("field 'tempo' is 0");
   return t;
 }
 
 Expected<AccountInfo> NodeClient::account(const std::string& address) {
   IG_TRY_ASSIGN(acc, call("state_getAccount", json::array({address})));
-  if (!acc.is_object()) return bad_reply("state_getAccount", "is not an object");
+  const ReplyReader rd("state_getAccount");
   AccountInfo out;
-  out.address = acc.value("address", address);
-  IG_TRY_ASSIGN(balance, amount_field(acc, "balance", "state_getAccount"));
-  IG_TRY_ASSIGN(nonce, uint_field(acc, "nonce", "state_getAccount"));
-  IG_TRY_ASSIGN(next_nonce, uint_field(acc, "next_nonce", "state_getAccount"));
+  IG_TRY(rd.object(acc));
+  IG_TRY(rd.optional_string(acc, "address"));
+  out.address = acc.contains("address") ? acc["address"].get<std::string>() : address;
+  if (!same_address(out.address, address)) return rd.bad("it is about account " + out.address + ", not " + address);
+  IG_TRY_ASSIGN(balance, rd.amount(acc, "balance"));
+  IG_TRY_ASSIGN(nonce, rd.uint(acc, "nonce"));
+  IG_TRY_ASSIGN(next_nonce, rd.uint(acc, "next_nonce"));
   out.balance = balance;
   out.nonce = nonce;
   out.next_nonce = next_nonce;
@@ -132,20 +131,107 @@ Expected<AccountInfo> NodeClient::account(const std::string& address) {
 
 Expected<std::string> NodeClient::send_tx(const std::string& tx_hex) {
   IG_TRY_ASSIGN(hash, call("tx_send", json::array({tx_hex})));
-  if (!hash.is_string()) return bad_reply("tx_send", "is not a hash string");
+  if (!hash.is_string()) return ReplyReader("tx_send").bad("result is " + json_type_words(hash) + ", expected a hash string");
   return hash.get<std::string>();
 }
 
 Expected<json> NodeClient::receipt(const std::string& hash_hex) {
   IG_TRY_ASSIGN(r, call("tx_receipt", json::array({hash_hex})));
-  if (!r.is_null() && !r.is_object()) return bad_reply("tx_receipt", "is neither null nor an object");
+  if (r.is_null()) return r;
+  const ReplyReader rd("tx_receipt");
+  IG_TRY(rd.object(r));
+  IG_TRY(rd.string(r, "status"));
+  IG_TRY(rd.optional_string(r, "error"));
+  IG_TRY(rd.uint(r, "height"));
+  IG_TRY(rd.uint(r, "index"));
+  IG_TRY(rd.amount(r, "fee_paid"));
+  IG_TRY(rd.optional_string(r, "tx_hash"));
+  if (r.contains("tx_hash") && r["tx_hash"].get<std::string>() != hash_hex)
+    return rd.bad("it is the receipt of " + r["tx_hash"].get<std::string>() + ", not of " + hash_hex);
+  IG_TRY(rd.array_field(r, "events"));
+  for (size_t i = 0; i < r["events"].size(); ++i) {
+    const std::string where = "events[" + std::to_string(i) + "].";
+    IG_TRY(rd.string(r["events"][i], "type", where));
+    IG_TRY(rd.object_field(r["events"][i], "attributes", where));
+  }
   return r;
 }
 
 Expected<json> NodeClient::get_tx(const std::string& hash_hex) {
   IG_TRY_ASSIGN(t, call("chain_getTx", json::array({hash_hex})));
-  if (!t.is_null() && !t.is_object()) return bad_reply("chain_getTx", "is neither null nor an object");
+  if (t.is_null()) return t;
+  IG_TRY(ReplyReader("chain_getTx").object_field(t, "tx"));
   return t;
+}
+
+Expected<json> NodeClient::task(uint64_t id) {
+  IG_TRY_ASSIGN(t, call("task_get", json::array({id})));
+  const ReplyReader rd("task_get");
+  IG_TRY(check_task(rd, t, ""));
+  IG_TRY_ASSIGN(got, rd.uint(t, "id"));
+  if (got != id) return rd.bad("it is task " + std::to_string(got) + ", not task " + std::to_string(id));
+  return t;
+}
+
+Expected<json> NodeClient::task_list(uint64_t from_id, uint64_t limit) {
+  IG_TRY_ASSIGN(list, call("task_list", json::array({from_id, limit})));
+  const ReplyReader rd("task_list");
+  IG_TRY(rd.array(list));
+  for (size_t i = 0; i < list.size(); ++i) IG_TRY(check_task(rd, list[i], "[" + std::to_string(i) + "]."));
+  return list;
+}
+
+Expected<json> NodeClient::weights(const std::string& address) {
+  IG_TRY_ASSIGN(r, call("weights_get", json::array({address})));
+  if (r.is_null()) return r;
+  const ReplyReader rd("weights_get");
+  IG_TRY(rd.uint(r, "reveal_epoch"));
+  IG_TRY(rd.uint(r, "reveal_height"));
+  IG_TRY(rd.array_field(r, "weights"));
+  for (size_t i = 0; i < r["weights"].size(); ++i) {
+    const std::string where = "weights[" + std::to_string(i) + "].";
+    IG_TRY(rd.uint(r["weights"][i], "uid", where));
+    IG_TRY(rd.uint(r["weights"][i], "weight", where));
+  }
+  return r;
+}
+
+Expected<json> NodeClient::last_epoch() {
+  IG_TRY_ASSIGN(r, call("yuma_lastEpoch", json::array()));
+  if (r.is_null()) return r;
+  const ReplyReader rd("yuma_lastEpoch");
+  IG_TRY(rd.uint(r, "epoch"));
+  IG_TRY(rd.uint(r, "height"));
+  IG_TRY(rd.amount(r, "emission"));
+  IG_TRY(rd.array_field(r, "uids"));
+  for (size_t i = 0; i < r["uids"].size(); ++i) {
+    const json& u = r["uids"][i];
+    const std::string where = "uids[" + std::to_string(i) + "].";
+    for (const char* k : {"uid", "stake_weight", "consensus", "incentive", "dividends", "validator_trust"})
+      IG_TRY(rd.uint(u, k, where));
+    IG_TRY(rd.string(u, "account", where));
+    IG_TRY(rd.boolean(u, "validator_permit", where));
+    IG_TRY(rd.amount(u, "emission", where));
+  }
+  return r;
+}
+
+Expected<json> NodeClient::stake(const std::string& address) {
+  IG_TRY_ASSIGN(r, call("staking_getStake", json::array({address})));
+  const ReplyReader rd("staking_getStake");
+  IG_TRY_ASSIGN(about, rd.string(r, "address"));
+  if (!same_address(about, address)) return rd.bad("it is about account " + about + ", not " + address);
+  IG_TRY(rd.amount(r, "validator"));
+  IG_TRY(rd.amount(r, "miner"));
+  return r;
+}
+
+Expected<json> NodeClient::object_list(const std::string& method) {
+  IG_TRY_ASSIGN(r, call(method, json::array()));
+  const ReplyReader rd(method);
+  IG_TRY(rd.array(r));
+  for (size_t i = 0; i < r.size(); ++i) IG_TRY(rd.object(r[i], "[" + std::to_string(i) + "]"));
+  return r;
 }
 
 }  // namespace ig::wallet::cli

@@ -1,6 +1,9 @@
 // The wallet's view of a node: typed calls of the JSON-RPC methods it needs, over WebSocket
-// (ws://) or HTTP POST (http://). Replies are checked against the documented shapes; a reply
-// that does not fit is "rpc.bad_reply", a JSON-RPC error is "rpc.<code>" with the node's message.
+// (ws://) or HTTP POST (http://). Replies are checked against the documented shapes
+// (docs/rpc.md) before anything reads them: a reply that does not fit is "rpc.bad_reply"
+// ("malformed reply from node to METHOD: field 'x' missing", wallet/cli/reply.hpp), a JSON-RPC
+// error is "rpc.<code>" with the node's message. The methods that return json return it
+// checked, so callers may read the fields named in their comments without further checks.
 #pragma once
 
 #include <chrono>
@@ -37,8 +40,27 @@ class NodeClient {
   Expected<uint64_t> tempo();  // blocks per epoch, from contracts_params
   Expected<AccountInfo> account(const std::string& address);
   Expected<std::string> send_tx(const std::string& tx_hex);           // returns the node's tx hash
-  Expected<nlohmann::json> receipt(const std::string& hash_hex);      // null while unknown/pending
-  Expected<nlohmann::json> get_tx(const std::string& hash_hex);       // null when unknown
+  // null while unknown/pending, else an object with "status" (string), "height", "index"
+  // (unsigned), "fee_paid" (decimal string or unsigned), "events" (array of {"type": string,
+  // "attributes": object}) and, when present, "error" (string).
+  Expected<nlohmann::json> receipt(const std::string& hash_hex);
+  // null when unknown, else an object with a "tx" object.
+  Expected<nlohmann::json> get_tx(const std::string& hash_hex);
+  // task_get: a task (below). task_list: an array of them. A task has "id" (unsigned),
+  // "status" and "user" (strings), and when present "miner" (string) and "result" (an object
+  // with an "output_tokens" array).
+  Expected<nlohmann::json> task(uint64_t id);
+  Expected<nlohmann::json> task_list(uint64_t from_id, uint64_t limit);
+  // weights_get: null, or {"reveal_epoch", "reveal_height" (unsigned), "weights": [{"uid", "weight"}]}.
+  Expected<nlohmann::json> weights(const std::string& address);
+  // yuma_lastEpoch: null, or {"epoch", "height" (unsigned), "emission" (amount), "uids": [{"uid",
+  // "account", "stake_weight", "consensus", "incentive", "dividends", "validator_trust",
+  // "validator_permit", "emission"}]} with every field of every uid present and typed.
+  Expected<nlohmann::json> last_epoch();
+  // staking_getStake: {"address", "validator" (amount), "miner" (amount)}.
+  Expected<nlohmann::json> stake(const std::string& address);
+  // A listing method (staking_validators, registry_miners, registry_models): an array of objects.
+  Expected<nlohmann::json> object_list(const std::string& method);
 
  private:
   struct Impl;

@@ -62,8 +62,8 @@ Expected<chain::Payload> model_payload(const ModelArgs& a) {
 }
 
 Expected<Output> run_list(const Globals& g, const char* method, const char* key) {
-  IG_TRY_ASSIGN(r, node_query(g, method, json::array()));
-  if (!r.is_array()) return fail("rpc.bad_reply", std::string(method) + " did not return an array");
+  IG_TRY_ASSIGN(node, connect(g));
+  IG_TRY_ASSIGN(r, node.object_list(method));
   Output out;
   out.data = {{key, r}};
   out.text = list_text(r);

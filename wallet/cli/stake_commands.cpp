@@ -45,8 +45,8 @@ Expected<chain::Payload> stake_payload(const StakeArgs& a) {
 
 Expected<Output> run_stake_show(const Globals& g, const ShowArgs& a) {
   IG_TRY_ASSIGN(address, resolve_address(g, a.target));
-  IG_TRY_ASSIGN(r, node_query(g, "staking_getStake", json::array({address})));
-  if (!r.is_object()) return fail("rpc.bad_reply", "staking_getStake did not return an object");
+  IG_TRY_ASSIGN(node, connect(g));
+  IG_TRY_ASSIGN(r, node.stake(address));
   Output out;
   out.data = r;
   out.text = fields_text(r);
@@ -54,8 +54,8 @@ Expected<Output> run_stake_show(const Globals& g, const ShowArgs& a) {
 }
 
 Expected<Output> run_validators(const Globals& g) {
-  IG_TRY_ASSIGN(r, node_query(g, "staking_validators", json::array()));
-  if (!r.is_array()) return fail("rpc.bad_reply", "staking_validators did not return an array");
+  IG_TRY_ASSIGN(node, connect(g));
+  IG_TRY_ASSIGN(r, node.object_list("staking_validators"));
   Output out;
   out.data = {{"validators", r}};
   out.text = list_text(r);

@@ -66,16 +66,17 @@ Expected<chain::Payload> submit_payload(const SubmitArgs& a) {
   return chain::Payload{t};
 }
 
-Expected<json> get_task(NodeClient& node, uint64_t id) {
-  IG_TRY_ASSIGN(t, node.call("task_get", json::array({id})));
-  if (!t.is_object() || !t.contains("status") || !t["status"].is_string())
-    return fail("rpc.bad_reply", "task_get did not return a task object");
-  return t;
+// Tasks come checked from NodeClient (task, task_list): "id", "status", "user", and "miner"
+// and "result.output_tokens" when present, with their types.
+Expected<json> get_task(NodeClient& node, uint64_t id) { return node.task(id); }
+
+std::string miner_text(const json& task, const std::string& before, const std::string& after) {
+  return task.contains("miner") ? before + task["miner"].get<std::string>() + after : std::string();
 }
 
 std::string tokens_text(const json& task) {
   if (!task.contains("result")) return "";
-  return "output tokens:    " + task["result"].value("output_tokens", json::array()).dump() + "\n";
+  return "output tokens:    " + task["result"]["output_tokens"].dump() + "\n";
 }
 
 // Polls the task until it reaches a final status or carries a result, noting each status seen.
@@ -88,8 +89,7 @@ Expected<json> follow_task(const Globals& g, NodeClient& node, uint64_t id, Outp
     const std::string status = t["status"].get<std::string>();
     if (status != last) {
       transitions.push_back(status);
-      const std::string line = "status:           " + status +
-                               (t.contains("miner") ? " (miner " + t["miner"].get<std::string>() + ")" : "") + "\n";
+      const std::string line = "status:           " + status + miner_text(t, " (miner ", ")") + "\n";
       // People watch the transitions as they happen; --json gets them all at the end.
       if (g.json) {
         out.text += line;
@@ -124,9 +124,9 @@ Expected<Output> run_submit(const Globals& g, const SubmitArgs& a) {
   Output out = sent.out;
   if (a.tx.offline || out.exit_code != kExitOk) return out;
   auto id_text = event_attribute(sent.receipt, "task_submitted", "task");
-  if (!id_text) return fail("rpc.bad_reply", "the receipt has no task_submitted event with a task id");
+  if (!id_text) return fail("rpc.bad_reply", "malformed reply from node to tx_receipt: no task_submitted event with a task id");
   auto id = parse_u64(*id_text, "task id");
-  if (!id) return fail("rpc.bad_reply", "the receipt's task id is malformed: " + id.error().message);
+  if (!id) return fail("rpc.bad_reply", "malformed reply from node to tx_receipt: the task id is malformed: " + id.error().message);
   out.data["task_id"] = *id;
   out.text += "task:             " + std::to_string(*id) + "\n";
   if (a.tx.wait) {
@@ -157,14 +157,14 @@ Expected<Output> run_list(const Globals& g, const ListArgs& a) {
   IG_TRY_ASSIGN(from, parse_u64(a.from, "--from"));
   IG_TRY_ASSIGN(limit, parse_u64(a.limit, "--limit"));
   if (limit == 0 || limit > 1000) return fail("arg.invalid", "--limit must be within 1..1000");
-  IG_TRY_ASSIGN(r, node_query(g, "task_list", json::array({from, limit})));
-  if (!r.is_array()) return fail("rpc.bad_reply", "task_list did not return an array");
+  IG_TRY_ASSIGN(node, connect(g));
+  IG_TRY_ASSIGN(r, node.task_list(from, limit));
   Output out;
   out.data = {{"tasks", r}};
   if (r.empty()) out.text = "(none)\n";
   for (const auto& t : r)
-    out.text += "task " + t.value("id", json(nullptr)).dump() + "  " + t.value("status", std::string("?")) + "  user " +
-                t.value("user", std::string("?")) + (t.contains("miner") ? "  miner " + t["miner"].get<std::string>() : "") + "\n";
+    out.text += "task " + std::to_string(t["id"].get<uint64_t>()) + "  " + t["status"].get<std::string>() + "  user " +
+                t["user"].get<std::string>() + miner_text(t, "  miner ", "") + "\n";
   return out;
 }
 

@@ -94,9 +94,10 @@ Expected<Output> run_tx(const Globals& g, const LookupArgs& a) {
   Output out;
   out.data = {{"tx_hash", hex}, {"receipt", receipt}, {"tx", tx}};
   out.text = "tx:       " + hex + "\n";
-  if (tx.is_object() && tx.contains("tx") && tx["tx"].is_object()) out.text += node_tx_text(tx["tx"]);
+  // Both replies come checked from NodeClient: a "tx" object, and a receipt's fields.
+  if (!tx.is_null()) out.text += node_tx_text(tx["tx"]);
   out.text += receipt.is_null() ? "receipt:  none yet\n" : receipt_text(receipt);
-  if (receipt.is_object() && receipt.contains("events"))
+  if (!receipt.is_null())
     for (const auto& ev : receipt["events"]) out.text += "event:    " + ev.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   return out;
 }

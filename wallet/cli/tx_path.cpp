@@ -85,7 +85,10 @@ std::string envelope_text(const chain::Transaction& tx, const WalletEntry& from)
          field_line("chain", b.chain_id);
 }
 
-bool receipt_ok(const json& r) { return r.is_object() && r.value("status", std::string()) == "ok"; }
+// `r` as NodeClient::receipt returns it: "status" is there and a string.
+bool receipt_ok(const json& r) { return r.at("status").get<std::string>() == "ok"; }
+
+std::string receipt_error(const json& r) { return r.contains("error") ? r["error"].get<std::string>() : std::string(); }
 
 }  // namespace
 
@@ -127,22 +130,19 @@ Expected<json> wait_for_receipt(NodeClient& node, const std::string& hash, std::
 }
 
 std::string receipt_text(const json& r) {
-  std::string status = r.value("status", std::string("?"));
-  if (r.contains("error") && r["error"].is_string() && !r["error"].get<std::string>().empty())
-    status += " (" + r["error"].get<std::string>() + ")";
-  std::string s = field_line("included", "height " + r.value("height", json(nullptr)).dump() + ", index " +
-                                             r.value("index", json(nullptr)).dump()) +
-                  field_line("status", status);
-  if (r.contains("fee_paid"))
-    s += field_line("fee paid", r["fee_paid"].is_string() ? r["fee_paid"].get<std::string>() : r["fee_paid"].dump());
-  return s;
+  std::string status = r.at("status").get<std::string>();
+  if (const std::string error = receipt_error(r); !error.empty()) status += " (" + error + ")";
+  const json& fee = r.at("fee_paid");
+  return field_line("included", "height " + std::to_string(r.at("height").get<uint64_t>()) + ", index " +
+                                    std::to_string(r.at("index").get<uint64_t>())) +
+         field_line("status", status) + field_line("fee paid", fee.is_string() ? fee.get<std::string>() : fee.dump());
 }
 
 std::optional<std::string> event_attribute(const json& receipt, const std::string& type, const std::string& key) {
   if (!receipt.is_object() || !receipt.contains("events") || !receipt["events"].is_array()) return std::nullopt;
   for (const auto& ev : receipt["events"]) {
-    if (!ev.is_object() || ev.value("type", std::string()) != type) continue;
-    const json attrs = ev.value("attributes", json::object());
+    if (!ev.is_object() || !ev.contains("type") || ev["type"] != type || !ev.contains("attributes")) continue;
+    const json& attrs = ev["attributes"];
     if (attrs.is_object() && attrs.contains(key) && attrs[key].is_string()) return attrs[key].get<std::string>();
   }
   return std::nullopt;
@@ -156,11 +156,6 @@ std::string fields_text(const json& obj, const std::string& indent) {
   return s;
 }
 
-Expected<json> node_query(const Globals& g, const std::string& method, const json& params) {
-  IG_TRY_ASSIGN(node, connect(g));
-  return node.call(method, params);
-}
-
 std::string list_text(const json& items) {
   if (!items.is_array() || items.empty()) return "(none)\n";
   std::string s;
@@ -169,7 +164,7 @@ std::string list_text(const json& items) {
 }
 
 Expected<std::string> resolve_address(const Globals& g, const std::string& name_or_address) {
-  if (chain::address_from_string(name_or_address)) return name_or_address;
+  if (auto a = chain::address_from_string(name_or_address)) return chain::address_to_string(*a);
   IG_TRY_ASSIGN(w, open_wallet(g));
   IG_TRY_ASSIGN(e, w.find(name_or_address));
   return chain::address_to_string(e.address);
@@ -238,8 +233,7 @@ Expected<SentTx> send_payload(const Globals& g, const TxOptions& o, const SendRe
     sent.out.text += receipt_text(receipt);
     if (!receipt_ok(receipt)) {
       sent.out.exit_code = kExitFailure;
-      sent.out.error = "transaction failed: " + receipt.value("status", std::string("?")) + ": " +
-                       receipt.value("error", std::string());
+      sent.out.error = "transaction failed: " + receipt.at("status").get<std::string>() + ": " + receipt_error(receipt);
     }
   }
   return sent;

@@ -65,13 +65,12 @@ Expected<NodeClient> connect(const Globals& g);
 Expected<std::string> broadcast_tx(NodeClient& node, const chain::Transaction& tx);
 // Polls tx_receipt until the transaction is in a block or the timeout passes.
 Expected<nlohmann::json> wait_for_receipt(NodeClient& node, const std::string& hash, std::chrono::milliseconds timeout);
+// `r` is a receipt as NodeClient::receipt returns it (checked), not any JSON.
 std::string receipt_text(const nlohmann::json& r);
 // The value of attribute `key` of the first event of `type` in a receipt, if any.
 std::optional<std::string> event_attribute(const nlohmann::json& receipt, const std::string& type, const std::string& key);
 // "key:      value" lines for a JSON object's scalar members (nested values as compact JSON).
 std::string fields_text(const nlohmann::json& obj, const std::string& indent = "");
-// Connects and calls one read-only method; a JSON-RPC error keeps the node's message.
-Expected<nlohmann::json> node_query(const Globals& g, const std::string& method, const nlohmann::json& params);
 // One block of fields per element of an array (or "(none)").
 std::string list_text(const nlohmann::json& items);
 // The address of a key name, or the address itself.

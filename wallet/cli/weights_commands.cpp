@@ -103,41 +103,39 @@ Expected<Output> run_reveal(const Globals& g, const RevealArgs& a) {
 
 Expected<Output> run_show(const Globals& g, const ShowArgs& a) {
   IG_TRY_ASSIGN(address, resolve_address(g, a.target));
-  IG_TRY_ASSIGN(r, node_query(g, "weights_get", json::array({address})));
+  IG_TRY_ASSIGN(node, connect(g));
+  IG_TRY_ASSIGN(r, node.weights(address));  // checked: every field read below is there and typed
   Output out;
   out.data = {{"address", address}, {"weights", r}};
   if (r.is_null()) {
     out.text = "no revealed weights for " + address + "\n";
     return out;
   }
-  if (!r.is_object()) return fail("rpc.bad_reply", "weights_get did not return an object");
   std::string list;
-  for (const auto& e : r.value("weights", json::array()))
-    list += (list.empty() ? "" : ",") + e.value("uid", json(0)).dump() + ':' + e.value("weight", json(0)).dump();
-  out.text = "address:  " + address + "\nepoch:    " + r.value("reveal_epoch", json(nullptr)).dump() +
-             "\nheight:   " + r.value("reveal_height", json(nullptr)).dump() + "\nweights:  " + (list.empty() ? "(none)" : list) + "\n";
+  for (const auto& e : r["weights"])
+    list += (list.empty() ? "" : ",") + std::to_string(e["uid"].get<uint64_t>()) + ':' + std::to_string(e["weight"].get<uint64_t>());
+  out.text = "address:  " + address + "\nepoch:    " + std::to_string(r["reveal_epoch"].get<uint64_t>()) +
+             "\nheight:   " + std::to_string(r["reveal_height"].get<uint64_t>()) + "\nweights:  " + (list.empty() ? "(none)" : list) + "\n";
   return out;
 }
 
 Expected<Output> run_epoch(const Globals& g) {
-  IG_TRY_ASSIGN(r, node_query(g, "yuma_lastEpoch", json::array()));
+  IG_TRY_ASSIGN(node, connect(g));
+  IG_TRY_ASSIGN(r, node.last_epoch());  // checked: every field read below is there and typed
   Output out;
   out.data = {{"epoch", r}};
   if (r.is_null()) {
     out.text = "no epoch has been processed yet\n";
     return out;
   }
-  if (!r.is_object()) return fail("rpc.bad_reply", "yuma_lastEpoch did not return an object");
-  out.text = "epoch:    " + r.value("epoch", json(nullptr)).dump() + " (height " + r.value("height", json(nullptr)).dump() +
-             ", emission " + r.value("emission", std::string("?")) + ")\n";
+  auto text = [](const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
+  out.text = "epoch:    " + text(r["epoch"]) + " (height " + text(r["height"]) + ", emission " + text(r["emission"]) + ")\n";
   out.text += "uid  account  stake_weight  consensus  incentive  dividends  trust  permit  emission\n";
-  for (const auto& u : r.value("uids", json::array())) {
+  for (const auto& u : r["uids"]) {
     std::string line;
     for (const char* k : {"uid", "account", "stake_weight", "consensus", "incentive", "dividends", "validator_trust",
-                          "validator_permit", "emission"}) {
-      const json v = u.value(k, json(nullptr));
-      line += (line.empty() ? "" : "  ") + (v.is_string() ? v.get<std::string>() : v.dump());
-    }
+                          "validator_permit", "emission"})
+      line += (line.empty() ? "" : "  ") + text(u[k]);
     out.text += line + "\n";
   }
   return out;
