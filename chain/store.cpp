@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "chain/codec.hpp"
+#include "common/dir_lock.hpp"
 
 namespace ig::chain {
 
@@ -34,6 +35,10 @@ bool has_prefix(ByteView key, ByteView prefix) {
 }  // namespace
 
 struct Store::Impl {
+  // LMDB lets several processes write one environment (they take turns), so two nodes on one
+  // store would both commit blocks into it; this lock makes the second open fail instead.
+  // Declared first so that it is released last, after the environment is closed.
+  DirLock lock;
   MDB_env* env = nullptr;
   MDB_dbi blocks{}, commits{}, hashes{}, txs{}, receipts{}, state{}, meta{};
   size_t map_bytes = 0;
@@ -140,6 +145,8 @@ Expected<std::unique_ptr<Store>> Store::open(const StoreConfig& config) {
   std::filesystem::create_directories(config.path, ec);
   if (ec) return fail("store.path", "cannot create " + config.path + ": " + ec.message());
   auto impl = std::make_unique<Impl>();
+  IG_TRY_ASSIGN(lock, DirLock::acquire(config.path, "infergrid store"));
+  impl->lock = std::move(lock);
   impl->durable = config.durable;
   int rc = mdb_env_create(&impl->env);
   if (rc != MDB_SUCCESS) return fail(lmdb_error("create environment", rc));

@@ -50,6 +50,9 @@ struct BlockCommit {
 
 class Store {
  public:
+  // Opens (creating if needed) the store in config.path and holds an exclusive lock on it
+  // (common/dir_lock.hpp) until the Store is destroyed. Errors: "lock.held" when another
+  // process or Store has it open, "store.path", "store.lmdb".
   static Expected<std::unique_ptr<Store>> open(const StoreConfig& config);
   ~Store();
   Store(const Store&) = delete;

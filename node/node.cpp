@@ -11,6 +11,10 @@ Node::~Node() { stop(); }
 Expected<std::unique_ptr<Node>> Node::open(const StartOptions& opt, std::optional<chain::SecretKey> consensus_key) {
   HomePaths paths{opt.home};
   std::unique_ptr<Node> n(new Node());
+  // One process per home: two nodes on one home would sign with one validator key and commit
+  // into one store.
+  IG_TRY_ASSIGN(lock, DirLock::acquire(opt.home, "infergridd"));
+  n->home_lock_ = std::move(lock);
   IG_TRY_ASSIGN(config, load_config(paths.config()));
   if (opt.rpc_host) config.rpc.host = *opt.rpc_host;
   if (opt.rpc_port) config.rpc.port = *opt.rpc_port;
@@ -41,7 +45,12 @@ Status Node::start() {
   ledger_->on_commit([server](const chain::CommittedBlock& cb) {
     spdlog::info("committed block {} ({} txs) {}", cb.block.header.height, cb.block.txs.size(),
                  chain::to_hex(cb.hash).substr(0, 16));
-    publish_block(*server, cb);
+    // The block is already durable; a failure to tell subscribers must not stop consensus.
+    try {
+      publish_block(*server, cb);
+    } catch (const std::exception& e) {
+      spdlog::error("publishing block {} to subscribers failed: {}", cb.block.header.height, e.what());
+    }
   });
   IG_TRY(rpc_->start());
   spdlog::info("JSON-RPC on ws://{}:{} (HTTP POST on the same port)", config_.rpc.host, rpc_->port());

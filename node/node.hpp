@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "chain/consensus/engine.hpp"
+#include "common/dir_lock.hpp"
 #include "contracts/app.hpp"
 #include "node/config.hpp"
 
@@ -19,7 +20,9 @@ struct StartOptions {
 
 class Node {
  public:
-  // Opens the store and checks it against the genesis; `consensus_key` makes this node propose.
+  // Locks the home directory (a second node on it fails with "lock.held", naming the running
+  // one), opens the store and checks it against the genesis; `consensus_key` makes this node
+  // propose.
   static Expected<std::unique_ptr<Node>> open(const StartOptions& options, std::optional<chain::SecretKey> consensus_key);
   ~Node();
 
@@ -30,6 +33,7 @@ class Node {
  private:
   Node() = default;
 
+  DirLock home_lock_;  // first member: released after everything else has shut down
   NodeConfig config_;
   chain::Genesis genesis_;
   std::unique_ptr<chain::Store> store_;
