@@ -20,6 +20,21 @@ Status read_uint(const json& obj, const char* key, T& out, uint64_t min, uint64_
   return {};
 }
 
+// A list of at most 64 strings of at most 256 bytes each.
+Status read_strings(const json& obj, const char* key, std::vector<std::string>& out, const std::string& where) {
+  if (!obj.contains(key)) return {};
+  const json& v = obj[key];
+  auto bad = [&] { return fail("config.field", where + key + " must be a list of at most 64 strings"); };
+  if (!v.is_array() || v.size() > 64) return bad();
+  std::vector<std::string> items;
+  for (const auto& item : v) {
+    if (!item.is_string() || item.get_ref<const std::string&>().size() > 256) return bad();
+    items.push_back(item.get<std::string>());
+  }
+  out = std::move(items);
+  return {};
+}
+
 }  // namespace
 
 Expected<NodeConfig> load_config(const std::string& path) {
@@ -48,7 +63,17 @@ Expected<NodeConfig> load_config(const std::string& path) {
     IG_TRY(read_uint(r, "max_subscriptions_per_conn", c.rpc.max_subscriptions_per_conn, 1, 10000, "rpc."));
     IG_TRY(read_uint(r, "max_connections", c.rpc.max_connections, 1, 100000, "rpc."));
     IG_TRY(read_uint(r, "max_queued_notifications", c.rpc.max_queued_notifications, 16, 1u << 20, "rpc."));
+    IG_TRY(read_uint(r, "max_queued_bytes", c.rpc.max_queued_bytes, 64u << 10, 1ull << 32, "rpc."));
+    IG_TRY(read_uint(r, "max_filter_keys", c.rpc.max_filter_keys, 1, 64, "rpc."));
+    IG_TRY(read_uint(r, "max_filter_value_bytes", c.rpc.max_filter_value_bytes, 16, 64u << 10, "rpc."));
+    IG_TRY(read_uint(r, "max_connections_per_ip", c.rpc.max_connections_per_ip, 1, 100000, "rpc."));
+    IG_TRY(read_uint(r, "reserved_connections", c.rpc.reserved_connections, 0, 10000, "rpc."));
+    IG_TRY(read_uint(r, "idle_timeout_ms", c.rpc.idle_timeout_ms, 100, 86'400'000, "rpc."));
+    IG_TRY(read_uint(r, "request_timeout_ms", c.rpc.request_timeout_ms, 100, 3'600'000, "rpc."));
     IG_TRY(read_uint(r, "threads", c.rpc.threads, 1, 64, "rpc."));
+    IG_TRY(read_strings(r, "trusted_addresses", c.rpc.trusted_addresses, "rpc."));
+    IG_TRY(read_strings(r, "allowed_origins", c.rpc.allowed_origins, "rpc."));
+    IG_TRY(read_strings(r, "allowed_hosts", c.rpc.allowed_hosts, "rpc."));
   }
   if (j.contains("store")) IG_TRY(read_uint(j["store"], "initial_map_mb", c.store_initial_map_mb, 1, 1u << 20, "store."));
   if (j.contains("mempool")) {
@@ -75,6 +100,16 @@ Status save_config(const std::string& path, const NodeConfig& c) {
               {"max_subscriptions_per_conn", c.rpc.max_subscriptions_per_conn},
               {"max_connections", c.rpc.max_connections},
               {"max_queued_notifications", c.rpc.max_queued_notifications},
+              {"max_queued_bytes", c.rpc.max_queued_bytes},
+              {"max_filter_keys", c.rpc.max_filter_keys},
+              {"max_filter_value_bytes", c.rpc.max_filter_value_bytes},
+              {"max_connections_per_ip", c.rpc.max_connections_per_ip},
+              {"reserved_connections", c.rpc.reserved_connections},
+              {"trusted_addresses", c.rpc.trusted_addresses},
+              {"idle_timeout_ms", c.rpc.idle_timeout_ms},
+              {"request_timeout_ms", c.rpc.request_timeout_ms},
+              {"allowed_origins", c.rpc.allowed_origins},
+              {"allowed_hosts", c.rpc.allowed_hosts},
               {"threads", c.rpc.threads}}},
             {"store", {{"initial_map_mb", c.store_initial_map_mb}}},
             {"mempool",

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "rpc/detail/http_policy.hpp"
 #include "rpc/detail/sessions.hpp"
 
 namespace ig::rpc::detail {
@@ -12,7 +13,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr auto kReadTimeout = 30s;    // idle keep-alive connections are closed after this
 constexpr auto kDrainTimeout = 2s;    // lingering read after refusing a request
 constexpr size_t kHeaderLimit = 16 * 1024;
 constexpr size_t kMaxRejecting = 64;  // 503 answers in flight; beyond, just close
@@ -34,22 +34,27 @@ std::string error_body(const std::string& message) { return to_text(json{{"error
 
 bool is_json_content(const Request& req) {
   auto it = req.find(http::field::content_type);
-  if (it == req.end()) return true;  // curl -d without -H: be forgiving
-  std::string type(it->value().substr(0, 16));
-  for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return type == "application/json";
+  return it != req.end() && is_json_media_type(it->value());
+}
+
+std::optional<std::string_view> header(const Request& req, http::field field) {
+  auto it = req.find(field);
+  if (it == req.end()) return std::nullopt;
+  return it->value();
 }
 
 // Serves one connection: a keep-alive loop of request -> response.
-// `reject` answers the first request with 503 and closes (over max_connections).
+// `reject` answers the first request with 503/429 and closes (over the connection limits).
 class HttpSession : public std::enable_shared_from_this<HttpSession>, public Session {
  public:
-  HttpSession(tcp::socket socket, std::shared_ptr<ServerState> state, ConnectionSlot slot, bool reject)
+  HttpSession(tcp::socket socket, std::shared_ptr<ServerState> state, ConnectionSlot slot,
+              std::optional<RejectReason> reject)
       : stream_(std::move(socket)),
         state_(std::move(state)),
         slot_(std::move(slot)),
         reject_(reject),
-        remote_(remote_name(stream_.socket())) {}
+        remote_(remote_name(stream_.socket())),
+        policy_{state_->config.allowed_hosts, state_->config.allowed_origins} {}
 
   ~HttpSession() override {
     state_->untrack(this);
@@ -76,10 +81,25 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Ses
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(state_->config.max_message_bytes);
-    stream_.expires_after(kReadTimeout);
+    // One deadline for the wait and the whole request: a client that sends a byte now and
+    // then holds a slot no longer than this.
+    stream_.expires_after(std::chrono::milliseconds(state_->config.request_timeout_ms));
     http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, size_t) {
-      self->on_read(ec);
+      self->guarded([&] { self->on_read(ec); });
     });
+  }
+
+  // Every completion handler runs through here: an exception (out of memory while building
+  // a reply, say) closes this connection and is logged; it never reaches the I/O thread.
+  template <typename F>
+  void guarded(F&& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      spdlog::warn("rpc: connection {} failed: {}", remote_, e.what());
+      error_code ignored;
+      stream_.socket().close(ignored);
+    }
   }
 
   void on_read(error_code ec) {
@@ -93,12 +113,23 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Ses
       }
       return;
     }
-    if (reject_) {
+    if (reject_ == RejectReason::server_full) {
       const auto limit = std::to_string(state_->config.max_connections);
       return refuse(http::status::service_unavailable,
                     error_reply_text({kLimitExceeded, "too many connections (limit " + limit + ")"}));
     }
-    if (websocket::is_upgrade(parser_->get())) {
+    if (reject_ == RejectReason::address_full) {
+      const auto limit = std::to_string(state_->config.max_connections_per_ip);
+      return refuse(http::status::too_many_requests,
+                    error_reply_text({kLimitExceeded, "too many connections from your address (limit " + limit + ")"}));
+    }
+    const Request& req = parser_->get();
+    if (auto why = browser_refusal(header(req, http::field::host), header(req, http::field::origin), policy_)) {
+      state_->refused_requests.fetch_add(1);
+      spdlog::info("rpc: request from {} refused: {}", remote_, *why);
+      return refuse(http::status::forbidden, error_body(*why));
+    }
+    if (websocket::is_upgrade(req)) {
       stream_.expires_never();
       run_ws_session(std::move(stream_), parser_->release(), state_, std::move(slot_));
       return;
@@ -134,12 +165,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Ses
     bool keep_alive = res.keep_alive() && !state_->stopping;
     res.keep_alive(keep_alive);
     auto shared = std::make_shared<Response>(std::move(res));
-    stream_.expires_after(kReadTimeout);
+    stream_.expires_after(std::chrono::milliseconds(state_->config.request_timeout_ms));
     http::async_write(stream_, *shared,
                       [self = shared_from_this(), shared, keep_alive](error_code ec, size_t) {
                         if (ec) return;
-                        if (keep_alive) return self->do_read();
-                        self->close_gracefully();
+                        self->guarded([&] {
+                          if (keep_alive) return self->do_read();
+                          self->close_gracefully();
+                        });
                       });
   }
 
@@ -184,8 +217,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Ses
   beast::tcp_stream stream_;
   std::shared_ptr<ServerState> state_;
   ConnectionSlot slot_;
-  bool reject_;
+  std::optional<RejectReason> reject_;
   std::string remote_;
+  BrowserPolicy policy_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::array<char, 16 * 1024> scratch_;
@@ -197,21 +231,32 @@ std::string remote_name(const tcp::socket& socket) {
   error_code ec;
   auto ep = socket.remote_endpoint(ec);
   if (ec) return "?";
-  return ep.address().to_string() + ":" + std::to_string(ep.port());
+  return remote_address(socket) + ":" + std::to_string(ep.port());
+}
+
+std::string remote_address(const tcp::socket& socket) {
+  error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  if (ec) return "?";
+  auto a = ep.address();
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+    return net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6()).to_string();
+  }
+  return a.to_string();
 }
 
 void run_http_session(tcp::socket socket, std::shared_ptr<ServerState> state, ConnectionSlot slot) {
-  std::make_shared<HttpSession>(std::move(socket), std::move(state), std::move(slot), false)->start();
+  std::make_shared<HttpSession>(std::move(socket), std::move(state), std::move(slot), std::nullopt)->start();
 }
 
-void run_reject_session(tcp::socket socket, std::shared_ptr<ServerState> state) {
+void run_reject_session(tcp::socket socket, std::shared_ptr<ServerState> state, RejectReason reason) {
   if (state->rejecting.fetch_add(1) >= kMaxRejecting) {
     state->rejecting.fetch_sub(1);
     error_code ignored;
     socket.close(ignored);
     return;
   }
-  std::make_shared<HttpSession>(std::move(socket), std::move(state), ConnectionSlot{}, true)->start();
+  std::make_shared<HttpSession>(std::move(socket), std::move(state), ConnectionSlot{}, reason)->start();
 }
 
 }  // namespace ig::rpc::detail

@@ -31,6 +31,15 @@ ig::Status check_config(const ServerConfig& c) {
   if (c.max_batch == 0) return bad("max_batch must be positive");
   if (c.max_connections == 0) return bad("max_connections must be positive");
   if (c.max_queued_notifications == 0) return bad("max_queued_notifications must be positive");
+  if (c.max_queued_bytes < c.max_message_bytes) return bad("max_queued_bytes must be at least max_message_bytes");
+  if (c.max_connections_per_ip == 0) return bad("max_connections_per_ip must be positive");
+  if (c.max_filter_keys == 0 || c.max_filter_value_bytes == 0) return bad("filter limits must be positive");
+  if (c.idle_timeout_ms < 100 || c.request_timeout_ms < 100) return bad("timeouts must be at least 100 ms");
+  for (const auto& a : c.trusted_addresses) {
+    error_code ec;
+    net::ip::make_address(a, ec);
+    if (ec) return bad("trusted address '" + a + "' is not an IP address");
+  }
   if (c.threads == 0 || c.threads > kMaxThreads) return bad("threads must be in 1..256");
   for (size_t i = 0; i < c.topics.size(); ++i) {
     if (!is_topic_name(c.topics[i])) return bad("topic '" + c.topics[i] + "' must be letters, digits or '_'");
@@ -88,26 +97,57 @@ class Listener : public std::enable_shared_from_this<Listener> {
     } else if (state_->stopping) {
       error_code ignored;
       socket.close(ignored);
-    } else if (state_->connections.fetch_add(1) >= state_->config.max_connections) {
-      state_->connections.fetch_sub(1);
-      state_->rejected.fetch_add(1);
-      spdlog::info("rpc: connection from {} refused: {} connections open", remote_name(socket),
-                   state_->config.max_connections);
-      run_reject_session(std::move(socket), state_);
     } else {
-      // Replies are written as soon as they are ready; Nagle plus delayed ACK
-      // would hold back every reply written in more than one piece by ~40 ms.
-      error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      run_http_session(std::move(socket), state_, ConnectionSlot(state_));
+      admit(std::move(socket));
     }
     do_accept();
+  }
+
+  void admit(tcp::socket socket) {
+    std::string address = remote_address(socket);
+    switch (state_->admit(address)) {
+      case ServerState::Admission::admitted: {
+        // Replies are written as soon as they are ready; Nagle plus delayed ACK
+        // would hold back every reply written in more than one piece by ~40 ms.
+        error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        run_http_session(std::move(socket), state_, ConnectionSlot(state_, std::move(address)));
+        return;
+      }
+      case ServerState::Admission::server_full:
+        state_->rejected.fetch_add(1);
+        spdlog::info("rpc: connection from {} refused: {} connections open", address,
+                     state_->connections.load());
+        run_reject_session(std::move(socket), state_, RejectReason::server_full);
+        return;
+      case ServerState::Admission::address_full:
+        state_->rejected.fetch_add(1);
+        spdlog::info("rpc: connection from {} refused: {} connections from that address", address,
+                     state_->config.max_connections_per_ip);
+        run_reject_session(std::move(socket), state_, RejectReason::address_full);
+        return;
+    }
   }
 
   net::io_context& ioc_;
   tcp::acceptor acceptor_;
   std::shared_ptr<ServerState> state_;
 };
+
+// Runs an I/O thread. Sessions catch what they can; anything that still escapes a handler
+// is logged and the thread goes on serving, rather than terminating the process.
+void run_io_thread(net::io_context& ioc) {
+  for (;;) {
+    try {
+      ioc.run();
+      return;
+    } catch (const std::exception& e) {
+      spdlog::error("rpc: an I/O handler failed: {}", e.what());
+    } catch (...) {
+      spdlog::error("rpc: an I/O handler failed with an unknown exception");
+    }
+  }
+}
 
 ig::Expected<tcp::endpoint> endpoint_for(const std::string& host, uint16_t port) {
   error_code ec;
@@ -178,9 +218,14 @@ ig::Status Server::start() {
   d.work.emplace(net::make_work_guard(*d.ioc));
   d.listener->run();
   for (unsigned i = 0; i < d.config.threads; ++i) {
-    d.threads.emplace_back([ioc = d.ioc.get()] { ioc->run(); });
+    d.threads.emplace_back([ioc = d.ioc.get()] { run_io_thread(*ioc); });
   }
   spdlog::info("rpc: listening on {}:{} (WebSocket and HTTP)", endpoint.address().to_string(), d.port);
+  if (!endpoint.address().is_loopback()) {
+    spdlog::warn("rpc: listening on {}, which is not a loopback address: the JSON-RPC interface has no "
+                 "authentication, so anyone who can reach this port can use it (see docs/rpc.md)",
+                 endpoint.address().to_string());
+  }
   return {};
 }
 
@@ -249,6 +294,8 @@ ServerStats Server::stats() const {
   s.requests = st.dispatcher.requests_handled();
   s.dropped_subscribers = st.registry.dropped();
   s.rejected_connections = st.rejected.load();
+  s.refused_requests = st.refused_requests.load();
+  s.idle_closed = st.idle_closed.load();
   return s;
 }
 

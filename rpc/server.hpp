@@ -25,16 +25,38 @@ namespace detail {
 struct ServerState;
 }
 
+// Every limit bounds what one client can make the server hold; docs/rpc.md ("Limits") lists
+// them with the memory each bounds.
 struct ServerConfig {
-  std::string host = "127.0.0.1";  // address to bind; "0.0.0.0" to expose (think twice)
+  std::string host = "127.0.0.1";  // address to bind; "0.0.0.0" to expose (logs a warning)
   uint16_t port = 8546;            // 0 = pick a free port; read it back with Server::port()
   size_t max_message_bytes = 4u << 20;      // one WS message or one HTTP body
   size_t max_batch = 100;                   // requests in one batch array
   size_t max_subscriptions_per_conn = 32;
-  size_t max_connections = 256;             // open TCP connections (HTTP + WS); more get 503
+  size_t max_filter_keys = 8;               // keys of one subscription filter
+  size_t max_filter_value_bytes = 256;      // length of one string value in a filter
   size_t max_queued_notifications = 1024;   // per connection; beyond it the subscriber is dropped
+  size_t max_queued_bytes = 32u << 20;      // per connection, notifications and replies together
   unsigned threads = 1;                     // I/O threads running sessions and handlers
   std::vector<std::string> topics = {"newHeads", "events"};
+
+  // Connection slots. Connections from `trusted_addresses` (the operator's own machine) are
+  // not held to the per-address cap and may use `reserved_connections` slots beyond
+  // `max_connections`, so the wallet still gets in while others hold every ordinary slot.
+  size_t max_connections = 256;             // open TCP connections (HTTP + WS); more get 503
+  size_t max_connections_per_ip = 32;       // from one untrusted address; more get 429
+  size_t reserved_connections = 16;         // extra slots for trusted addresses only
+  std::vector<std::string> trusted_addresses = {"127.0.0.1", "::1"};
+  uint32_t idle_timeout_ms = 60'000;        // a WebSocket with no subscription that sends nothing this long is closed
+  uint32_t request_timeout_ms = 10'000;     // an HTTP request (or keep-alive wait) longer than this is cut
+
+  // Browser defences. A request that carries an Origin header (every browser sends one on a
+  // WebSocket upgrade and on a cross-site POST) is refused with 403 unless the origin is the
+  // server's own address or is listed here ("*" allows any: think twice). The Host header
+  // must be an IP address, "localhost", or listed in `allowed_hosts` ("*" allows any): a
+  // page on a DNS name that rebinds to 127.0.0.1 gets 403 (as geth's --http.vhosts).
+  std::vector<std::string> allowed_origins;
+  std::vector<std::string> allowed_hosts;
 };
 
 struct ServerStats {
@@ -42,7 +64,9 @@ struct ServerStats {
   size_t subscriptions = 0;          // live subscriptions now
   uint64_t requests = 0;             // JSON-RPC requests handled (batch elements count one each)
   uint64_t dropped_subscribers = 0;  // connections closed for falling behind on notifications
-  uint64_t rejected_connections = 0; // refused because max_connections was reached
+  uint64_t rejected_connections = 0; // refused: max_connections or max_connections_per_ip reached
+  uint64_t refused_requests = 0;     // refused for a foreign Origin or Host (403)
+  uint64_t idle_closed = 0;          // WebSocket connections closed by the idle timeout
 };
 
 class Server {

@@ -16,7 +16,8 @@ namespace {
 using namespace std::chrono_literals;
 
 // Replies waiting to be written before we stop reading further requests:
-// a client that pipelines requests but never reads cannot grow our memory.
+// a client that pipelines requests but never reads cannot grow our memory
+// (the byte side of this bound is ServerConfig::max_queued_bytes).
 constexpr size_t kMaxPendingReplies = 16;
 constexpr auto kStopGrace = 1s;      // close handshake time on server stop
 constexpr auto kDropGrace = 2s;      // a slow subscriber's socket is likely full
@@ -37,6 +38,7 @@ class WsSession : public std::enable_shared_from_this<WsSession>,
         state_(std::move(state)),
         slot_(std::move(slot)),
         close_timer_(ws_.get_executor()),
+        idle_timer_(ws_.get_executor()),
         remote_(remote_name(beast::get_lowest_layer(ws_).socket())) {}
 
   ~WsSession() override {
@@ -56,13 +58,16 @@ class WsSession : public std::enable_shared_from_this<WsSession>,
     // JSON-RPC error and a close reason instead of a bare 1009.
     ws_.read_message_max(0);
     ws_.auto_fragment(false);  // one frame per message: fewer writes for large replies
-    ws_.async_accept(upgrade, [self = shared_from_this()](error_code ec) { self->on_accept(ec); });
+    ws_.async_accept(upgrade, [self = shared_from_this()](error_code ec) {
+      self->guarded([&] { self->on_accept(ec); });
+    });
   }
 
   Push push_notification(Outbound message) override {
     std::lock_guard lock(mu_);
     if (closing_) return Push::closed;
-    if (queued_notifications_ >= state_->config.max_queued_notifications) {
+    if (queued_notifications_ >= state_->config.max_queued_notifications ||
+        queued_bytes_ + message.size() > state_->config.max_queued_bytes) {
       closing_ = true;
       return Push::overflow;
     }
@@ -71,7 +76,7 @@ class WsSession : public std::enable_shared_from_this<WsSession>,
   }
 
   void on_dropped() override {
-    net::post(ws_.get_executor(), [self = shared_from_this()] { self->drop_slow(); });
+    net::post(ws_.get_executor(), [self = shared_from_this()] { self->guarded([&] { self->drop_slow(); }); });
   }
 
   MethodResult subscribe(const std::string& topic, const json& filter) override {
@@ -81,11 +86,34 @@ class WsSession : public std::enable_shared_from_this<WsSession>,
 
   void shutdown() override {
     net::post(ws_.get_executor(), [self = shared_from_this()] {
-      self->request_close({websocket::close_code::going_away, "server stopping"}, kStopGrace);
+      self->guarded([&] { self->request_close({websocket::close_code::going_away, "server stopping"}, kStopGrace); });
     });
   }
 
  private:
+  // Every completion handler runs through here: an exception (out of memory while building
+  // a reply, say) closes this connection and is logged; it never reaches the I/O thread.
+  template <typename F>
+  void guarded(F&& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      spdlog::warn("rpc: websocket {} failed: {}", remote_, e.what());
+      try {
+        state_->registry.remove_all(this);
+      } catch (...) {
+      }
+      {
+        std::lock_guard lock(mu_);
+        closing_ = true;
+        close_requested_ = true;
+      }
+      stop_reading_ = true;
+      error_code ignored;
+      beast::get_lowest_layer(ws_).socket().close(ignored);
+    }
+  }
+
   void on_accept(error_code ec) {
     if (ec) {
       spdlog::debug("rpc: websocket handshake from {} failed: {}", remote_, ec.message());
@@ -94,7 +122,26 @@ class WsSession : public std::enable_shared_from_this<WsSession>,
     spdlog::debug("rpc: websocket {} open", remote_);
     accepted_ = true;
     if (close_requested_now()) return start_close_if_idle();
+    arm_idle_timer();
     do_read();
+  }
+
+  // A connection that holds no subscription and sends nothing for idle_timeout_ms is closed:
+  // otherwise clients that merely answer pings could hold every connection slot for ever.
+  void arm_idle_timer() {
+    idle_timer_.expires_after(std::chrono::milliseconds(state_->config.idle_timeout_ms));
+    idle_timer_.async_wait([self = shared_from_this()](error_code ec) {
+      if (ec) return;  // re-armed or cancelled
+      self->guarded([&] { self->on_idle(); });
+    });
+  }
+
+  void on_idle() {
+    if (stop_reading_) return;
+    if (state_->registry.count_of(this) > 0 || pending_replies() > 0) return arm_idle_timer();
+    state_->idle_closed.fetch_add(1);
+    spdlog::debug("rpc: websocket {} idle for {} ms; closing", remote_, state_->config.idle_timeout_ms);
+    request_close({websocket::close_code::going_away, "idle timeout"}, kStopGrace);
   }
 
   void do_read() {
@@ -102,7 +149,7 @@ class WsSession : public std::enable_shared_from_this<WsSession>,
     size_t limit = state_->config.max_message_bytes + 1 - rbuf_.size();
     reading_ = true;
     ws_.async_read_some(rbuf_, limit, [self = shared_from_this()](error_code ec, size_t) {
-      self->on_read(ec);
+      self->guarded([&] { self->on_read(ec); });
     });
   }
 
@@ -117,13 +164,16 @@ class WsSession : public std::enable_shared_from_this<WsSession>,
     std::string_view text(static_cast<const char*>(data.data()), data.size());
     std::optional<std::string> reply = state_->dispatcher.handle(text, this);
     rbuf_.consume(rbuf_.size());
+    rbuf_.shrink_to_fit();  // a 4 MiB message must not pin 4 MiB for the connection's life
+    arm_idle_timer();
     if (reply) enqueue_reply(std::move(*reply));
-    if (pending_replies() > kMaxPendingReplies) return;  // on_write() resumes reading
+    if (!may_read()) return;  // on_write() resumes reading
     do_read();
   }
 
   void on_read_error(error_code ec) {
     stop_reading_ = true;
+    idle_timer_.cancel();
     state_->registry.remove_all(this);
     if (ec == websocket::error::closed) {
       spdlog::debug("rpc: websocket {} closed by peer", remote_);
@@ -170,6 +220,7 @@ class WsSession : public std::enable_shared_from_this<WsSession>,
       pending_close_ = std::move(request);
       close_now = !writing_;
     }
+    idle_timer_.cancel();
     close_timer_.expires_after(grace);
     close_timer_.async_wait([self = shared_from_this()](error_code ec) {
       if (!ec) self->force_close();
@@ -194,6 +245,7 @@ class WsSession : public std::enable_shared_from_this<WsSession>,
     pending_close_.reset();
     ws_.async_close(reason, [self = shared_from_this()](error_code ec) {
       self->close_timer_.cancel();
+      self->idle_timer_.cancel();
       if (ec && ec != net::error::operation_aborted) {
         spdlog::debug("rpc: websocket {} close: {}", self->remote_, ec.message());
       }
@@ -218,10 +270,11 @@ class WsSession : public std::enable_shared_from_this<WsSession>,
 
   void enqueue_locked(Outbound message) {
     (message.notification ? queued_notifications_ : queued_replies_)++;
+    queued_bytes_ += message.size();
     queue_.push_back(std::move(message));
     if (!writing_) {
       writing_ = true;
-      net::post(ws_.get_executor(), [self = shared_from_this()] { self->do_write(); });
+      net::post(ws_.get_executor(), [self = shared_from_this()] { self->guarded([&] { self->do_write(); }); });
     }
   }
 
@@ -241,7 +294,7 @@ class WsSession : public std::enable_shared_from_this<WsSession>,
     }
     ws_.text(true);
     ws_.async_write(buffers, [self = shared_from_this()](error_code ec, size_t) {
-      self->on_write(ec);
+      self->guarded([&] { self->on_write(ec); });
     });
   }
 
@@ -250,6 +303,7 @@ class WsSession : public std::enable_shared_from_this<WsSession>,
       std::lock_guard lock(mu_);
       if (!queue_.empty()) {
         (queue_.front().notification ? queued_notifications_ : queued_replies_)--;
+        queued_bytes_ -= queue_.front().size();
         queue_.pop_front();
       }
       if (ec) {
@@ -266,11 +320,12 @@ class WsSession : public std::enable_shared_from_this<WsSession>,
       }
       state_->registry.remove_all(this);
       close_timer_.cancel();
+      idle_timer_.cancel();
       error_code ignored;
       beast::get_lowest_layer(ws_).socket().close(ignored);
       return;
     }
-    if (!reading_ && !stop_reading_ && pending_replies() <= kMaxPendingReplies) do_read();
+    if (!reading_ && !stop_reading_ && may_read()) do_read();
     do_write();
   }
 
@@ -279,15 +334,27 @@ class WsSession : public std::enable_shared_from_this<WsSession>,
     return queued_replies_;
   }
 
+  // Whether another request may be read: not while too many replies, or too many bytes,
+  // wait to be written to a client that does not read them.
+  bool may_read() {
+    std::lock_guard lock(mu_);
+    return queued_replies_ <= kMaxPendingReplies && queued_bytes_ < state_->config.max_queued_bytes;
+  }
+
   void recount_locked() {
     queued_notifications_ = queued_replies_ = 0;
-    for (const auto& m : queue_) (m.notification ? queued_notifications_ : queued_replies_)++;
+    queued_bytes_ = 0;
+    for (const auto& m : queue_) {
+      (m.notification ? queued_notifications_ : queued_replies_)++;
+      queued_bytes_ += m.size();
+    }
   }
 
   websocket::stream<beast::tcp_stream> ws_;
   std::shared_ptr<ServerState> state_;
   ConnectionSlot slot_;
   net::steady_timer close_timer_;
+  net::steady_timer idle_timer_;
   std::string remote_;
   beast::flat_buffer rbuf_;
   bool reading_ = false;       // strand only
@@ -299,6 +366,7 @@ class WsSession : public std::enable_shared_from_this<WsSession>,
   std::deque<Outbound> queue_;
   size_t queued_notifications_ = 0;
   size_t queued_replies_ = 0;
+  size_t queued_bytes_ = 0;        // of everything in queue_
   bool writing_ = false;           // a write is in flight or scheduled
   bool closing_ = false;           // no more notifications accepted
   bool close_requested_ = false;   // close frame goes out once the queue drains

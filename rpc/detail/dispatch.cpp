@@ -27,7 +27,14 @@ json invalid_request(std::string message) {
   return reply(nullptr, RpcError{kInvalidRequest, std::move(message)});
 }
 
-bool is_valid_id(const json& id) { return id.is_string() || id.is_number() || id.is_null(); }
+// JSON-RPC 2.0 asks for ids to be echoed exactly. A string, null or an integer that fits
+// 64 bits (signed or unsigned) comes back exactly; the JSON library keeps any other number
+// as a double (18446744073709551616, 1.5, 1e2), whose text can change on the way back, so
+// two ids of one batch could come back equal. Those are refused instead (the spec says
+// numeric ids SHOULD NOT have fractional parts).
+bool is_valid_id(const json& id) {
+  return id.is_string() || id.is_number_integer() || id.is_null();
+}
 
 struct ParsedMessage {
   json value;
@@ -36,7 +43,9 @@ struct ParsedMessage {
 
 // Parses with a nesting limit: deeper values are discarded while parsing, so
 // a hostile input never builds a structure deep enough to exhaust the stack
-// when it is later copied or destroyed.
+// when it is later copied or destroyed. Never throws: every failure the JSON
+// library can report (syntax, a number beyond the range of a double, ...) and
+// running out of memory become an RpcError.
 ParsedMessage parse_message(std::string_view text, size_t max_depth) {
   bool too_deep = false;
   auto guard = [&](int depth, json::parse_event_t event, json&) {
@@ -53,6 +62,16 @@ ParsedMessage parse_message(std::string_view text, size_t max_depth) {
     out.value = json::parse(text.begin(), text.end(), guard);
   } catch (const json::parse_error& e) {
     out.error = RpcError{kParseError, "parse error at byte " + std::to_string(e.byte)};
+    return out;
+  } catch (const json::out_of_range&) {
+    // Valid JSON syntax, but a number (e.g. 1e400) beyond what a double holds.
+    out.error = RpcError{kInvalidRequest, "a number in the message is out of range"};
+    return out;
+  } catch (const json::exception& e) {
+    out.error = RpcError{kInvalidRequest, "malformed message (json error " + std::to_string(e.id) + ")"};
+    return out;
+  } catch (const std::bad_alloc&) {
+    out.error = RpcError{kLimitExceeded, "message too large to parse"};
     return out;
   }
   if (too_deep) {
@@ -127,7 +146,23 @@ Dispatcher::Dispatcher(std::map<std::string, Handler> methods, std::vector<std::
                        DispatchLimits limits)
     : methods_(std::move(methods)), topics_(std::move(topics)), limits_(limits) {}
 
-std::optional<std::string> Dispatcher::handle(std::string_view text, SubscriptionHost* host) const {
+std::optional<std::string> Dispatcher::handle(std::string_view text, SubscriptionHost* host) const noexcept {
+  // This runs on an I/O thread for every message from the network: nothing may escape it.
+  try {
+    return handle_message(text, host);
+  } catch (const std::exception& e) {
+    spdlog::warn("rpc: a message could not be handled: {}", e.what());
+  } catch (...) {
+    spdlog::warn("rpc: a message could not be handled (unknown exception)");
+  }
+  try {
+    return error_reply_text({kInternalError, "internal error"});
+  } catch (...) {
+    return std::nullopt;  // out of memory even for the error: the session closes instead
+  }
+}
+
+std::optional<std::string> Dispatcher::handle_message(std::string_view text, SubscriptionHost* host) const {
   ParsedMessage msg = parse_message(text, limits_.max_depth);
   if (msg.error) return error_reply_text(*msg.error);
   if (!msg.value.is_array()) {
@@ -155,7 +190,9 @@ std::optional<json> Dispatcher::handle_one(const json& request, SubscriptionHost
   auto id_it = request.find("id");
   bool is_notification = id_it == request.end();
   json id = is_notification ? json(nullptr) : *id_it;
-  if (!is_valid_id(id)) return invalid_request("\"id\" must be a string, a number or null");
+  if (!is_valid_id(id)) {
+    return invalid_request("\"id\" must be a string, an integer within 64 bits, or null");
+  }
 
   auto version = request.find("jsonrpc");
   if (version == request.end() || *version != "2.0") {
@@ -180,32 +217,36 @@ std::optional<json> Dispatcher::handle_one(const json& request, SubscriptionHost
 
 MethodResult Dispatcher::invoke(const std::string& method, const json& params,
                                 SubscriptionHost* host) const {
-  if (method == "rpc_methods") return list_methods();
-  if (method == "subscribe" || method == "unsubscribe") {
-    if (!host) return RpcError{kMethodNotSupported, "subscriptions need a WebSocket connection"};
-    RpcError err;
-    if (method == "unsubscribe") {
-      auto id = read_unsubscribe_params(params);
-      if (!id) return invalid_params("expected [subscription id]");
-      return host->unsubscribe(*id);
-    }
-    auto sub = read_subscribe_params(params, err);
-    if (!sub) return err;
-    if (std::find(topics_.begin(), topics_.end(), sub->topic) == topics_.end()) {
-      return invalid_params("unknown topic '" + clip(sub->topic) + "' (topics: " + join(topics_) + ")");
-    }
-    return host->subscribe(sub->topic, sub->filter);
-  }
-  auto it = methods_.find(method);
-  if (it == methods_.end()) return RpcError{kMethodNotFound, "method '" + clip(method) + "' not found"};
   try {
+    if (method == "rpc_methods") return list_methods();
+    if (method == "subscribe" || method == "unsubscribe") return invoke_subscription(method, params, host);
+    auto it = methods_.find(method);
+    if (it == methods_.end()) return RpcError{kMethodNotFound, "method '" + clip(method) + "' not found"};
     return it->second(params);
   } catch (const std::exception& e) {
-    spdlog::warn("rpc: method {} failed with an exception: {}", method, e.what());
+    spdlog::warn("rpc: method {} failed with an exception: {}", clip(method), e.what());
   } catch (...) {
-    spdlog::warn("rpc: method {} failed with an unknown exception", method);
+    spdlog::warn("rpc: method {} failed with an unknown exception", clip(method));
   }
   return RpcError{kInternalError, "internal error"};
+}
+
+MethodResult Dispatcher::invoke_subscription(const std::string& method, const json& params,
+                                             SubscriptionHost* host) const {
+  if (!host) return RpcError{kMethodNotSupported, "subscriptions need a WebSocket connection"};
+  if (method == "unsubscribe") {
+    auto id = read_unsubscribe_params(params);
+    if (!id) return invalid_params("expected [subscription id]");
+    return host->unsubscribe(*id);
+  }
+  RpcError err;
+  auto sub = read_subscribe_params(params, err);
+  if (!sub) return err;
+  if (std::find(topics_.begin(), topics_.end(), sub->topic) == topics_.end()) {
+    return invalid_params("unknown topic '" + clip(sub->topic) + "' (topics: " + join(topics_) + ")");
+  }
+  if (auto bad = check_filter(sub->filter, limits_.filter)) return invalid_params(*bad);
+  return host->subscribe(sub->topic, sub->filter);
 }
 
 MethodResult Dispatcher::list_methods() const {

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rpc/detail/subscriptions.hpp"
 #include "rpc/types.hpp"
 
 namespace ig::rpc::detail {
@@ -27,6 +28,7 @@ class SubscriptionHost {
 struct DispatchLimits {
   size_t max_batch = 100;
   size_t max_depth = 64;  // JSON nesting; deeper input is refused before it is built
+  FilterLimits filter;    // size and shape of a subscription filter
 };
 
 class Dispatcher {
@@ -36,14 +38,19 @@ class Dispatcher {
 
   // Handles one message. Returns the reply text, or nullopt when the message
   // held only notifications (requests without an id), which get no reply.
-  std::optional<std::string> handle(std::string_view text, SubscriptionHost* host) const;
+  // Never throws: whatever the input or a handler does, the result is a reply
+  // (an internal error at worst) or nullopt.
+  std::optional<std::string> handle(std::string_view text, SubscriptionHost* host) const noexcept;
 
   uint64_t requests_handled() const { return requests_.load(std::memory_order_relaxed); }
   bool has_method(const std::string& name) const { return methods_.count(name) != 0; }
 
  private:
+  std::optional<std::string> handle_message(std::string_view text, SubscriptionHost* host) const;
   std::optional<json> handle_one(const json& request, SubscriptionHost* host) const;
   MethodResult invoke(const std::string& method, const json& params, SubscriptionHost* host) const;
+  MethodResult invoke_subscription(const std::string& method, const json& params,
+                                   SubscriptionHost* host) const;
   MethodResult list_methods() const;
 
   std::map<std::string, Handler> methods_;

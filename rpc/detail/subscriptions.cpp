@@ -29,6 +29,27 @@ Outbound envelope(const std::string& topic, const std::string& id,
 
 }  // namespace
 
+std::optional<std::string> check_filter(const json& filter, const FilterLimits& limits) {
+  if (filter.is_null()) return std::nullopt;
+  if (!filter.is_object()) return "filter must be an object";
+  if (filter.size() > limits.max_keys) {
+    return "filter has " + std::to_string(filter.size()) + " keys (limit " + std::to_string(limits.max_keys) + ")";
+  }
+  for (const auto& [key, value] : filter.items()) {
+    if (key.size() > limits.max_key_bytes) {
+      return "filter key longer than " + std::to_string(limits.max_key_bytes) + " bytes";
+    }
+    if (value.is_string()) {
+      if (value.get_ref<const std::string&>().size() > limits.max_value_bytes) {
+        return "filter value of '" + key + "' longer than " + std::to_string(limits.max_value_bytes) + " bytes";
+      }
+    } else if (!value.is_number() && !value.is_boolean()) {
+      return "filter value of '" + key + "' must be a string, a number or a boolean";
+    }
+  }
+  return std::nullopt;
+}
+
 bool filter_matches(const json& filter, const json& event) {
   if (filter.is_null()) return true;
   if (!filter.is_object() || !event.is_object()) return false;
@@ -134,6 +155,12 @@ bool SubscriptionRegistry::has_subscribers(const std::string& topic) const {
 size_t SubscriptionRegistry::size() const {
   std::lock_guard lock(mu_);
   return topic_of_.size();
+}
+
+size_t SubscriptionRegistry::count_of(const Subscriber* owner) const {
+  std::lock_guard lock(mu_);
+  auto it = ids_of_.find(owner);
+  return it == ids_of_.end() ? 0 : it->second.size();
 }
 
 uint64_t SubscriptionRegistry::dropped() const {

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -26,6 +27,19 @@ class Subscriber {
   virtual void on_dropped() = 0;
 };
 
+// The size and shape a subscription filter may have. A filter is held for as long as its
+// subscription lives and is compared with every event, so an unbounded one would let one
+// client take the node's memory and time (32 subscriptions with 3.8 MB filters held ~0.9 GiB).
+struct FilterLimits {
+  size_t max_keys = 8;            // keys in the filter object
+  size_t max_key_bytes = 64;      // length of each key
+  size_t max_value_bytes = 256;   // length of a string value (an address is 62 bytes)
+};
+
+// Why `filter` is not acceptable, or nullopt when it is: null, or an object of at most
+// max_keys keys whose values are scalars (strings within max_value_bytes, numbers, booleans).
+std::optional<std::string> check_filter(const json& filter, const FilterLimits& limits);
+
 // An event matches when, for every key of the filter, event[key] equals the
 // filter's value or event[key] is an array that contains it. A null filter
 // matches everything; an event that is not an object matches only null.
@@ -46,6 +60,7 @@ class SubscriptionRegistry {
 
   bool has_subscribers(const std::string& topic) const;
   size_t size() const;
+  size_t count_of(const Subscriber* owner) const;  // live subscriptions of one connection
   uint64_t dropped() const;
 
  private:

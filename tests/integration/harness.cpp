@@ -120,6 +120,21 @@ void NodeProcess::init(uint64_t block_time_ms) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
 }
 
+uint64_t NodeProcess::rss_kib() const {
+  if (pid_ <= 0) return 0;
+  std::string status = read_file("/proc/" + std::to_string(pid_) + "/status");
+  auto at = status.find("VmRSS:");
+  if (at == std::string::npos) return 0;
+  return std::strtoull(status.c_str() + at + 6, nullptr, 10);
+}
+
+void NodeProcess::configure_rpc(const rpc::json& rpc) {
+  const std::string path = home_ + "/config.json";
+  auto config = rpc::json::parse(read_file(path));
+  for (const auto& [key, value] : rpc.items()) config["rpc"][key] = value;
+  std::ofstream(path, std::ios::trunc) << config.dump(2);
+}
+
 void NodeProcess::start(const std::vector<std::string>& extra_args) {
   log_path_ = home_ + "/node-" + std::to_string(++starts_) + ".log";
   std::vector<std::string> argv = {bin_dir() + "/infergridd", "start", "--home", home_, "--rpc-port", "0"};

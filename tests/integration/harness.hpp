@@ -43,6 +43,11 @@ class NodeProcess {
   void kill9();   // SIGKILL, no chance to clean up
   int wait_exit(std::chrono::seconds timeout);
   bool running() const { return pid_ > 0; }
+  int pid() const { return pid_; }
+  // Resident memory of the running node (VmRSS), in KiB; 0 when it is not running.
+  uint64_t rss_kib() const;
+  // Merges `rpc` into the "rpc" object of HOME/config.json (before start()).
+  void configure_rpc(const rpc::json& rpc);
 
   uint16_t port() const { return port_; }
   std::string ws_url() const { return "ws://127.0.0.1:" + std::to_string(port_); }

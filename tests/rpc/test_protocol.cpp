@@ -27,7 +27,7 @@ std::map<std::string, Handler> test_methods() {
 
 class RpcProtocol : public ::testing::Test {
  protected:
-  Dispatcher d{test_methods(), {"newHeads", "events"}, DispatchLimits{3, 64}};
+  Dispatcher d{test_methods(), {"newHeads", "events"}, DispatchLimits{3, 64, FilterLimits{}}};
 
   json call(const std::string& text, SubscriptionHost* host = nullptr) {
     auto out = d.handle(text, host);
@@ -58,9 +58,97 @@ TEST_F(RpcProtocol, ResultRoundTripKeepsIdAndParams) {
   EXPECT_EQ(r["result"], json({{"x", {1, 2}}}));
   EXPECT_FALSE(r.contains("error"));
 
-  r = call(R"({"jsonrpc":"2.0","id":1.5,"method":"add","params":[2,40]})");
-  EXPECT_EQ(r["id"], 1.5);
+  r = call(R"({"jsonrpc":"2.0","id":-7,"method":"add","params":[2,40]})");
+  EXPECT_EQ(r["id"], -7);
   EXPECT_EQ(r["result"], 42);
+}
+
+// Fault found by outside testing: a number beyond the range of a double anywhere in a message
+// made the JSON library throw out_of_range, which nothing caught, and the node died.
+TEST_F(RpcProtocol, NumbersOutOfRangeAreAnsweredNotFatal) {
+  for (std::string text : {R"({"jsonrpc":"2.0","id":1e400,"method":"echo"})",
+                           R"({"jsonrpc":"2.0","id":1,"method":"echo","params":[1e999]})",
+                           R"({"jsonrpc":"2.0","method":"echo","params":{"x":-1e400}})",  // a notification
+                           R"([{"jsonrpc":"2.0","id":1,"method":"echo"},{"jsonrpc":"2.0","id":2,"params":[1E+99999]}])"}) {
+    std::optional<std::string> out;
+    ASSERT_NO_THROW(out = d.handle(text, nullptr)) << text;
+    ASSERT_TRUE(out) << text;
+    json r = json::parse(*out);
+    EXPECT_EQ(r["error"]["code"], kInvalidRequest) << text;
+    EXPECT_TRUE(r["id"].is_null()) << text;
+    EXPECT_NE(r["error"]["message"].get<std::string>().find("out of range"), std::string::npos);
+  }
+  // and the dispatcher still serves
+  EXPECT_EQ(call(R"({"jsonrpc":"2.0","id":1,"method":"add","params":[1,2]})")["result"], 3);
+}
+
+// JSON-RPC 2.0: the reply's id is the request's id. Integers within 64 bits and strings come
+// back exactly; numbers the JSON library would round (beyond 64 bits, fractions, exponents)
+// are refused rather than changed, so two ids of a batch can never come back equal.
+TEST_F(RpcProtocol, IdsComeBackExactlyOrAreRefused) {
+  for (std::string id : {"0", "-1", "9223372036854775807", "-9223372036854775808", "18446744073709551615",
+                         R"("18446744073709551616")", R"("")", R"("a\"b")", "null"}) {
+    std::string text = R"({"jsonrpc":"2.0","id":)" + id + R"(,"method":"echo"})";
+    auto out = d.handle(text, nullptr);
+    ASSERT_TRUE(out) << id;
+    // The reply's id must be the same JSON text the request carried.
+    EXPECT_NE(out->find(R"("id":)" + id), std::string::npos) << id << " -> " << *out;
+    EXPECT_TRUE(json::parse(*out).contains("result")) << id;
+  }
+  for (std::string id : {"18446744073709551616", "-9223372036854775809", "1.5", "1e2", "1.0", "0.1",
+                         "100000000000000000000000000000"}) {
+    json r = call(R"({"jsonrpc":"2.0","id":)" + id + R"(,"method":"echo"})");
+    EXPECT_EQ(r["error"]["code"], kInvalidRequest) << id;
+    EXPECT_TRUE(r["id"].is_null()) << id;
+  }
+  // The batch from the report: two ids that used to come back as the same double.
+  json r = call(R"([{"jsonrpc":"2.0","id":18446744073709551616,"method":"echo"},
+                    {"jsonrpc":"2.0","id":18446744073709551617,"method":"echo"},
+                    {"jsonrpc":"2.0","id":18446744073709551615,"method":"echo"}])");
+  ASSERT_TRUE(r.is_array());
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0]["error"]["code"], kInvalidRequest);
+  EXPECT_EQ(r[1]["error"]["code"], kInvalidRequest);
+  EXPECT_EQ(r[2]["id"].get<uint64_t>(), 18446744073709551615ull);
+}
+
+TEST_F(RpcProtocol, SubscriptionFiltersAreBounded) {
+  FakeHost host;
+  const std::string head = R"({"jsonrpc":"2.0","id":1,"method":"subscribe","params":["events",)";
+  json big = json::object();
+  for (int i = 0; i < 9; ++i) big["k" + std::to_string(i)] = "v";
+  std::vector<std::string> refused = {
+      json(big).dump(),                                                   // 9 keys, limit 8
+      json({{"type", std::string(257, 'x')}}).dump(),                     // value too long
+      json({{std::string(65, 'k'), "v"}}).dump(),                         // key too long
+      R"({"type":["a","b"]})", R"({"type":{"a":1}})", R"({"type":null})",  // not scalars
+  };
+  for (const auto& f : refused) {
+    json r = call(head + f + "]}", &host);
+    EXPECT_EQ(r["error"]["code"], kInvalidParams) << f.substr(0, 80);
+  }
+  EXPECT_TRUE(host.topics.empty());
+  big.erase("k8");
+  big["type"] = std::string(256, 'x');
+  big.erase("k7");
+  big["n"] = 5;
+  big.erase("k6");
+  big["b"] = true;
+  big.erase("k5");
+  json r = call(head + big.dump() + "]}", &host);
+  EXPECT_EQ(r["result"], "0x1") << r.dump().substr(0, 200);
+}
+
+TEST(RpcFilterCheck, ShapesAndLimits) {
+  FilterLimits lim{2, 4, 3};
+  EXPECT_FALSE(check_filter(nullptr, lim));
+  EXPECT_FALSE(check_filter(json::object(), lim));
+  EXPECT_FALSE(check_filter(json({{"abcd", "xyz"}, {"b", 1}}), lim));
+  EXPECT_TRUE(check_filter(json({{"abcde", "x"}}), lim));
+  EXPECT_TRUE(check_filter(json({{"a", "wxyz"}}), lim));
+  EXPECT_TRUE(check_filter(json({{"a", 1}, {"b", 2}, {"c", 3}}), lim));
+  EXPECT_TRUE(check_filter(json::array(), lim));
+  EXPECT_TRUE(check_filter(json({{"a", json::array()}}), lim));
 }
 
 TEST_F(RpcProtocol, MissingParamsBecomeEmptyArray) {

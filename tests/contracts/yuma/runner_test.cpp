@@ -104,6 +104,11 @@ TEST_F(YumaRunner, MalformedJsonExitsTwo) {
   const ProcessResult r = run_case(R"({"stake": [1, 2)");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("malformed JSON"), std::string::npos) << r.err;
+  // Valid syntax, but a number no double holds: the JSON library reports it as out_of_range,
+  // which a catch of parse_error alone let escape (the runner died with an uncaught exception).
+  const ProcessResult huge = run_case(R"({"stake": [1e400, 2]})");
+  EXPECT_EQ(huge.code, 2);
+  EXPECT_NE(huge.err.find("malformed JSON"), std::string::npos) << huge.err;
 }
 
 TEST_F(YumaRunner, MissingFileAndBadArgumentsExitTwo) {
