@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -31,6 +32,17 @@ Expected<std::array<uint8_t, N>> from_hex_fixed(std::string_view hex) {
   std::array<uint8_t, N> out{};
   std::copy(b.begin(), b.end(), out.begin());
   return out;
+}
+
+// Appends `tail` to `out`. Written as resize + copy rather than `out.insert(out.end(), ...)`:
+// GCC 12 cannot see that insert's step "move the elements after the insertion point" is empty
+// at end(), and warned -Wstringop-overflow / -Warray-bounds at every inlined call (a false
+// positive: nothing is written past the new size).
+inline void append(Bytes& out, ByteView tail) {
+  if (tail.empty()) return;
+  const size_t old = out.size();
+  out.resize(old + tail.size());
+  std::memcpy(out.data() + old, tail.data(), tail.size());
 }
 
 inline ByteView view(const std::string& s) {

@@ -21,7 +21,7 @@ class Writer {
   void u16(uint16_t v) { put_le(v, 2); }
   void u32(uint32_t v) { put_le(v, 4); }
   void u64(uint64_t v) { put_le(v, 8); }
-  void fixed(ByteView b) { out_.insert(out_.end(), b.begin(), b.end()); }
+  void fixed(ByteView b) { append(out_, b); }
   template <size_t N>
   void fixed(const std::array<uint8_t, N>& a) { fixed(ByteView(a.data(), N)); }
   void bytes(ByteView b);            // u32 length prefix + data

@@ -11,7 +11,7 @@ Bytes state_key(StatePrefix prefix, ByteView suffix) {
   Bytes k;
   k.reserve(1 + suffix.size());
   k.push_back(static_cast<uint8_t>(prefix));
-  k.insert(k.end(), suffix.begin(), suffix.end());
+  append(k, suffix);
   return k;
 }
 

@@ -11,7 +11,7 @@ namespace {
 
 chain::Bytes account_key(const Address& a) {
   chain::Bytes suffix{'a'};
-  suffix.insert(suffix.end(), a.begin(), a.end());
+  chain::append(suffix, a);
   return chain::state_key(chain::StatePrefix::kBank, suffix);
 }
 

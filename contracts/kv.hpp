@@ -28,7 +28,7 @@ inline uint64_t read_be64(ByteView b) {
 // prefix byte, a one-letter table tag, then the key parts concatenated.
 inline Bytes key(chain::StatePrefix prefix, char table, std::initializer_list<ByteView> parts = {}) {
   Bytes k{static_cast<uint8_t>(prefix), static_cast<uint8_t>(table)};
-  for (auto p : parts) k.insert(k.end(), p.begin(), p.end());
+  for (auto p : parts) chain::append(k, p);
   return k;
 }
 

@@ -7,7 +7,10 @@ namespace {
 
 std::string shape_str(const gguf::TensorInfo& t) {
   std::string s = "[";
-  for (uint32_t i = 0; i < t.n_dims; ++i) s += (i ? "," : "") + std::to_string(t.ne[i]);
+  for (uint32_t i = 0; i < t.n_dims; ++i) {
+    if (i) s += ',';
+    s += std::to_string(t.ne[i]);
+  }
   return s + "]";
 }
 

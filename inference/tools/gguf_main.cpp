@@ -30,7 +30,10 @@ std::string type_name(ig::gguf::TensorType t) {
 
 std::string dims_text(const TensorInfo& t) {
   std::string out = "[";
-  for (uint32_t d = 0; d < t.n_dims; ++d) out += (d ? ", " : "") + std::to_string(t.ne[d]);
+  for (uint32_t d = 0; d < t.n_dims; ++d) {
+    if (d) out += ", ";
+    out += std::to_string(t.ne[d]);
+  }
   return out + "]";
 }
 

@@ -112,7 +112,9 @@ TEST_F(ChainLedger, EqualHistoriesGiveEqualRootsAndDifferentHistoriesDiffer) {
     auto [prop, commit] = produce_on_a(t += 1000);
     ASSERT_TRUE(follow_on_b(prop.block, commit));
     EXPECT_EQ(a.ledger->head().state_root, b.ledger->head().state_root) << "height " << h;
-    if (h < 3) EXPECT_EQ(a.ledger->head().state_root, c.ledger->head().state_root) << "height " << h;
+    if (h < 3) {
+      EXPECT_EQ(a.ledger->head().state_root, c.ledger->head().state_root) << "height " << h;
+    }
     else EXPECT_NE(a.ledger->head().state_root, c.ledger->head().state_root) << "height " << h;
   }
 }

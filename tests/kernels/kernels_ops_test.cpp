@@ -184,7 +184,9 @@ TEST(KernelsVariants, AllX86TablesAgreeBitwise) {
         auto& out = k == 0 ? ref : got;
         if (half) tables[k]->f16(w16.data(), x.data(), cols, 5, cols, out.data(), 1);
         else tables[k]->f32(w32.data(), x.data(), cols, 5, cols, out.data(), 1);
-        if (k > 0) EXPECT_EQ(0, std::memcmp(ref.data(), got.data(), 20)) << tables[k]->name << " cols " << cols;
+        if (k > 0) {
+          EXPECT_EQ(0, std::memcmp(ref.data(), got.data(), 20)) << tables[k]->name << " cols " << cols;
+        }
       }
       // one token at a time gives the same bits as five at once
       for (int t = 0; t < 5; ++t) {

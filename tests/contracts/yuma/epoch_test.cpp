@@ -327,7 +327,9 @@ TEST(YumaEpoch, RandomSubnetsKeepTheEpochInvariants) {
       incentive += out.incentive[k];
       dividends += out.dividends[k];
       permits += out.new_permits[k];
-      if (!out.new_permits[k]) EXPECT_TRUE(out.bonds[k].empty());
+      if (!out.new_permits[k]) {
+        EXPECT_TRUE(out.bonds[k].empty());
+      }
     }
     EXPECT_LE(paid, in.emission) << "trial " << trial;
     EXPECT_LE(incentive, kOne);
