@@ -11,7 +11,14 @@ constexpr size_t kFixedBytes = 170;  // everything before the backend tag
 void put_u32(std::vector<uint8_t>& b, uint32_t v) {
   for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
 }
-void put_hash(std::vector<uint8_t>& b, const Hash32& h) { b.insert(b.end(), h.begin(), h.end()); }
+// resize + memcpy rather than insert at end(): GCC 12 misreads the latter (see chain::append).
+void put_bytes(std::vector<uint8_t>& b, const void* data, size_t n) {
+  if (n == 0) return;
+  const size_t old = b.size();
+  b.resize(old + n);
+  std::memcpy(b.data() + old, data, n);
+}
+void put_hash(std::vector<uint8_t>& b, const Hash32& h) { put_bytes(b, h.data(), h.size()); }
 
 uint32_t get_u32(const uint8_t* p) {
   return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
@@ -54,7 +61,7 @@ std::string backend_problem(std::string_view backend) {
 std::vector<uint8_t> encode_receipt(const InferenceReceipt& r) {
   std::vector<uint8_t> b;
   b.reserve(kFixedBytes + r.backend.size());
-  b.insert(b.end(), kMagic, kMagic + 4);
+  put_bytes(b, kMagic, 4);
   b.push_back(kReceiptVersion);
   put_hash(b, r.model_id);
   put_hash(b, r.prompt_hash);
@@ -63,7 +70,7 @@ std::vector<uint8_t> encode_receipt(const InferenceReceipt& r) {
   put_hash(b, r.fingerprint_root);
   put_u32(b, r.steps);
   b.push_back(static_cast<uint8_t>(r.backend.size()));
-  b.insert(b.end(), r.backend.begin(), r.backend.end());
+  put_bytes(b, r.backend.data(), r.backend.size());
   return b;
 }
 
