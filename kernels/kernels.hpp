@@ -16,6 +16,22 @@
 // machines running the same build (and C library) agree bit for bit; the scalar fallback, the
 // reference and the CUDA backend each differ in the last bits (tolerant mode).
 //
+// Numerics tags: every backend names the numerics it computes with a short tag, carried in an
+// inference receipt (common/inference_receipt.hpp) so that a verifier demands bit-exact
+// agreement only from a result computed with the same numerics as its own. A tag is
+// "<family>/<revision>": two backends with equal tags produce bitwise-equal logits for the
+// same model and tokens, whatever the thread count or batch split. The revision is bumped
+// whenever any kernel of that family changes its reduction order or rounding (an older
+// receipt then verifies in tolerant mode only, which is correct: its bits are no longer ours).
+//   cpu/1         fast CPU backend, AVX2/FMA path (the AVX-VNNI and AVX-512 variants and any
+//                 thread count give the same bits, so they share the tag)
+//   cpu-scalar/1  fast CPU backend on a CPU without AVX2/FMA/F16C (sequential sums: other bits)
+//   reference/1   the reference backend (double accumulation)
+//   cuda/1        the CUDA backend (fixed-order warp reductions with explicit FMAs)
+// What a tag cannot capture: the C library's exp/sin/cos/pow (RoPE tables, softmax) must
+// round alike on both machines; glibc's do on x86-64, and a deployment mixing C libraries
+// should treat a mismatch as a bug to report, not a cheat.
+//
 // A Backend instance is used by one thread at a time (it owns scratch buffers
 // and, on the CPU, a thread pool of its own).
 #pragma once
@@ -60,6 +76,13 @@ struct AttentionShape {
 };
 
 enum class BackendKind { Reference, Cpu, Cuda };
+
+// Numerics tags (see above). Bump a revision when a kernel of that family changes its
+// reduction order or rounding.
+inline constexpr const char* kNumericsCpu = "cpu/1";
+inline constexpr const char* kNumericsCpuScalar = "cpu-scalar/1";
+inline constexpr const char* kNumericsReference = "reference/1";
+inline constexpr const char* kNumericsCuda = "cuda/1";
 const char* backend_kind_name(BackendKind k);
 Expected<BackendKind> parse_backend_kind(const std::string& s);
 
@@ -69,6 +92,8 @@ class Backend {
   virtual BackendKind kind() const = 0;
   virtual std::string description() const = 0;
   virtual int threads() const { return 1; }
+  // The numerics tag (see above), e.g. "cpu/1": the receipt's `backend` field.
+  virtual std::string numerics() const = 0;
   // Sticky error of a backend whose ops can fail asynchronously (CUDA): the
   // first failure is kept, later ops are skipped, and callers check this after
   // a forward pass. CPU backends never fail once a Weight is valid.

@@ -13,7 +13,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 Expected<Generation> generate(const Model& model, kernels::Backend& backend,
-                              std::span<const int32_t> prompt, const SamplingParams& params,
+                              std::span<const int32_t> prompt, const ig::SamplingParams& params,
                               int32_t eos_id, const TokenFn& on_token) {
   IG_TRY(validate(params));
   if (prompt.empty()) return fail("engine.empty_prompt", "the prompt has no tokens (add BOS)");

@@ -27,9 +27,10 @@ struct Generation {
 // Return false to stop early (the token already produced is kept).
 using TokenFn = std::function<bool(int32_t token)>;
 
-// eos_id < 0: never stop on EOS. Fails if prompt + max_tokens exceeds the context.
+// eos_id < 0: never stop on EOS. Fails on invalid params ("sampler.bad_params") and if
+// prompt + max_tokens exceeds the context.
 Expected<Generation> generate(const Model& model, kernels::Backend& backend,
-                              std::span<const int32_t> prompt, const SamplingParams& params,
+                              std::span<const int32_t> prompt, const ig::SamplingParams& params,
                               int32_t eos_id, const TokenFn& on_token = nullptr);
 
 }  // namespace ig::engine

@@ -1,18 +1,28 @@
 #include "inference/engine/sampler.hpp"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <numeric>
 #include <vector>
 
+// The conversions below must be single correctly rounded IEEE operations on every machine:
+// a target evaluating float expressions in wider precision (x87, FLT_EVAL_METHOD 2) could
+// round them differently and choose other tokens than everyone else.
+static_assert(FLT_EVAL_METHOD == 0, "the sampler needs float arithmetic evaluated in its own type");
+
 namespace ig::engine {
 
-Status validate(const SamplingParams& p) {
-  if (p.max_tokens == 0) return fail("sampler.bad_params", "max_tokens must be at least 1");
-  if (std::isnan(p.temperature) || p.temperature < 0 || std::isinf(p.temperature))
-    return fail("sampler.bad_params", "temperature must be a finite number >= 0");
-  if (!(p.top_p > 0.0f && p.top_p <= 1.0f))
-    return fail("sampler.bad_params", "top_p must be in (0, 1]");
+float sampling_temperature(const ig::SamplingParams& p) {
+  // Both operands are exact in binary32 (temperature_milli <= 100000 < 2^24 once validated),
+  // so this is the correctly rounded quotient: the same bits on every machine.
+  return float(p.temperature_milli) / 1000.0f;
+}
+
+double sampling_top_p(const ig::SamplingParams& p) { return double(p.top_p_milli) / 1000.0; }
+
+Status validate(const ig::SamplingParams& p) {
+  if (auto why = ig::sampling_params_problem(p)) return fail("sampler.bad_params", *why);
   return {};
 }
 
@@ -56,20 +66,22 @@ std::vector<int32_t> top_ids(std::span<const float> l, size_t k) {
 
 }  // namespace
 
-int32_t choose_token(std::span<const float> logits, const SamplingParams& p, uint32_t step) {
+int32_t choose_token(std::span<const float> logits, const ig::SamplingParams& p, uint32_t step) {
   if (p.greedy()) return argmax(logits);
+  const double temperature = double(sampling_temperature(p));
+  const double top_p = sampling_top_p(p);
   const size_t k = p.top_k == 0 ? logits.size() : std::min<size_t>(p.top_k, logits.size());
   const std::vector<int32_t> ids = top_ids(logits, k);
   const double lmax = logits[ids[0]];
   std::vector<double> w(ids.size());
   double sum = 0;
   for (size_t i = 0; i < ids.size(); ++i) {
-    w[i] = std::exp((double(logits[ids[i]]) - lmax) / double(p.temperature));
+    w[i] = std::exp((double(logits[ids[i]]) - lmax) / temperature);
     sum += w[i];
   }
   size_t kept = ids.size();
-  if (p.top_p < 1.0f) {
-    const double target = double(p.top_p) * sum;
+  if (top_p < 1.0) {
+    const double target = top_p * sum;
     double cum = 0;
     for (size_t i = 0; i < ids.size(); ++i) {
       cum += w[i];

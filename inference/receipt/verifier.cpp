@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <optional>
 
 #include "inference/engine/sampler.hpp"
 #include "inference/engine/session.hpp"
+#include "inference/receipt/fingerprint.hpp"
 
 namespace ig::receipt {
 namespace {
@@ -18,151 +20,206 @@ Verdict reject(std::string code, std::string reason, int64_t step = -1) {
   return v;
 }
 
-// Receipt-level checks; returns a rejection or nothing.
-std::optional<Verdict> check_claims(const Digest& model_id, const Bundle& b, int vocab,
-                                    int32_t eos) {
-  const Receipt& r = b.receipt;
-  if (r.model_id != model_id)
-    return reject("verify.model_mismatch", "the receipt names a different model");
-  if (b.prompt_ids.empty()) return reject("verify.bad_prompt", "the prompt has no tokens");
-  if (token_hash(b.prompt_ids) != r.prompt_hash)
-    return reject("verify.prompt_mismatch", "prompt ids do not match the receipt's prompt hash");
-  const size_t n = b.output_ids.size();
-  if (r.steps != n || b.fingerprints.size() != n)
-    return reject("verify.truncated", "receipt, output and fingerprints disagree on the step count",
-                  int64_t(std::min<size_t>({n, b.fingerprints.size(), r.steps})));
-  if (token_hash(b.output_ids) != r.output_hash)
-    return reject("verify.output_mismatch", "output ids do not match the receipt's output hash");
-  if (merkle_root(leaf_hashes(b.fingerprints)) != r.fingerprint_root)
-    return reject("verify.root_mismatch", "fingerprints do not match the receipt's root");
-  if (n == 0) return reject("verify.empty_output", "the output has no tokens", 0);
-  for (int32_t t : b.prompt_ids)
-    if (t < 0 || t >= vocab) return reject("verify.bad_prompt", "prompt id outside the vocabulary");
+std::string step_text(size_t i) { return "step " + std::to_string(i); }
+
+// Checks of the result against its own receipt and of the rules that need no model run;
+// returns a rejection or nothing.
+std::optional<Verdict> check_claims(const ig::Hash32& model_id, const TaskResult& t, int vocab, int32_t eos) {
+  const ig::InferenceReceipt& r = t.receipt;
+  if (r.model_id != model_id) return reject("verify.model_mismatch", "the receipt names a different model");
+  if (auto why = ig::backend_problem(r.backend); !why.empty())
+    return reject("verify.bad_backend", "the receipt's backend tag is malformed: " + why);
+  if (auto why = ig::sampling_params_problem(t.params))
+    return reject("verify.bad_params", "the parameters cannot be run: " + *why);
+  if (ig::sampling_params_hash(t.params) != r.params_hash)
+    return reject("verify.params_mismatch", "the parameters do not match the receipt's params_hash");
+  if (ig::prompt_hash(t.prompt) != r.prompt_hash)
+    return reject("verify.prompt_mismatch", "the prompt text does not match the receipt's prompt_hash");
+  const size_t n = t.output.size();
+  if (r.steps != n || t.fingerprints.size() != n)
+    return reject("verify.steps_mismatch",
+                  "the receipt (" + std::to_string(r.steps) + " steps), the output (" + std::to_string(n) +
+                      " tokens) and the fingerprints (" + std::to_string(t.fingerprints.size()) + ") disagree");
+  if (ig::output_hash(t.output) != r.output_hash)
+    return reject("verify.output_mismatch", "the output ids do not match the receipt's output_hash");
+  if (ig::fingerprint_root(t.fingerprints) != r.fingerprint_root)
+    return reject("verify.root_mismatch", "the fingerprints do not match the receipt's fingerprint_root");
   for (size_t i = 0; i < n; ++i) {
-    if (b.output_ids[i] < 0 || b.output_ids[i] >= vocab)
-      return reject("verify.bad_token", "output id outside the vocabulary", int64_t(i));
-    if (b.fingerprints[i].token != b.output_ids[i])
-      return reject("verify.fingerprint_token", "fingerprint names another token", int64_t(i));
-    if (b.output_ids[i] == eos && i + 1 < n)
-      return reject("verify.after_eos", "output continues after EOS", int64_t(i + 1));
+    if (int64_t(t.fingerprints[i].token) != int64_t(t.output[i]))
+      return reject("verify.fingerprint_token", "the fingerprint of " + step_text(i) + " names another token",
+                    int64_t(i));
+    if (t.output[i] >= uint32_t(vocab))
+      return reject("verify.bad_token", "output token of " + step_text(i) + " is outside the vocabulary",
+                    int64_t(i));
   }
-  if (n < r.params.max_tokens && b.output_ids.back() != eos)
-    return reject("verify.truncated",
-                  "output stops before max_tokens without EOS", int64_t(n));
+  // The stop rule (result.hpp): EOS ends the output, max_tokens bounds it.
+  for (size_t i = 0; i + 1 < n; ++i)
+    if (eos >= 0 && t.output[i] == uint32_t(eos))
+      return reject("verify.stop_rule", "the output continues after the EOS of " + step_text(i), int64_t(i + 1));
+  if (n > t.params.max_tokens)
+    return reject("verify.stop_rule", "the output is longer than max_tokens", int64_t(t.params.max_tokens));
+  if (n < t.params.max_tokens && (n == 0 || eos < 0 || t.output.back() != uint32_t(eos)))
+    return reject("verify.stop_rule", "the output stops before max_tokens without EOS", int64_t(n));
   return std::nullopt;
 }
 
+// Fills the chain-checkable part of the evidence (claimed leaf and its proof) when the step
+// is one of the receipt's leaves.
+void attach_proof(Verdict& v, const TaskResult& t) {
+  if (v.first_bad_step < 0 || uint64_t(v.first_bad_step) >= t.fingerprints.size()) return;
+  if (t.fingerprints.size() != t.receipt.steps) return;  // no consistent tree to prove against
+  const auto step = size_t(v.first_bad_step);
+  v.has_proof = true;
+  v.claimed = t.fingerprints[step];
+  v.proof = ig::merkle_prove(ig::fingerprint_leaves(t.fingerprints), step);
+}
+
+enum class StepFault { None, Token, Logit };
+
 struct StepCheck {
-  bool ok = true;
+  StepFault fault = StepFault::None;
   bool exact_choice = false;
 };
 
-StepCheck check_step(std::span<const float> logits, const engine::SamplingParams& p,
-                     const Fingerprint& claimed, const Fingerprint& mine,
-                     int32_t choice, Mode mode, const Tolerance& tol) {
+StepCheck check_step(std::span<const float> logits, const ig::SamplingParams& p, const ig::Fingerprint& claimed,
+                     const ig::Fingerprint& mine, int32_t choice, Mode mode, const Tolerance& tol) {
   StepCheck c;
   c.exact_choice = claimed.token == choice;
   if (mode == Mode::Exact) {
-    c.ok = c.exact_choice && claimed == mine;
+    if (!c.exact_choice) c.fault = StepFault::Token;
+    else if (claimed != mine) c.fault = StepFault::Logit;
     return c;
+  }
+  // The token first, as in exact mode, so that a substituted token is reported as one
+  // whatever its claimed logits say.
+  if (!c.exact_choice) {
+    const int rank = engine::rank_of(logits, claimed.token);
+    float best = -INFINITY;
+    for (float l : logits) best = std::max(best, l);
+    const double gap = double(best) - double(logits[size_t(claimed.token)]);
+    bool ok;
+    if (p.greedy()) {
+      ok = rank < tol.max_rank && gap <= tol.max_logit_gap;
+    } else {
+      const int limit = p.top_k == 0 ? std::numeric_limits<int>::max()
+                                     : std::max<int>(int(std::min<uint32_t>(p.top_k, 1u << 30)), tol.max_rank);
+      // A sampled token must have had real probability: within temperature-scaled reach of
+      // the top (exp(-gap/T) not vanishing). Same temperature as the sampler's (sampler.hpp).
+      const double scaled_gap = gap / double(engine::sampling_temperature(p));
+      ok = rank < limit && scaled_gap <= 30.0;
+    }
+    if (!ok) {
+      c.fault = StepFault::Token;
+      return c;
+    }
   }
   auto close = [&](int32_t a, int32_t b) {
     const double va = dequantize_logit(a), vb = dequantize_logit(b);
     return std::fabs(va - vb) <= tol.abs_logit_error + tol.rel_logit_error * std::fabs(vb);
   };
-  if (!close(claimed.logit_q, mine.logit_q) || !close(claimed.runner_up_q, mine.runner_up_q)) {
-    c.ok = false;
-    return c;
-  }
-  if (c.exact_choice) return c;
-  const int rank = engine::rank_of(logits, claimed.token);
-  float best = -INFINITY;
-  for (float l : logits) best = std::max(best, l);
-  const double gap = double(best) - double(logits[size_t(claimed.token)]);
-  if (p.greedy()) {
-    c.ok = rank < tol.max_rank && gap <= tol.max_logit_gap;
-  } else {
-    const int limit = p.top_k == 0 ? INT32_MAX : std::max<int>(int(p.top_k), tol.max_rank);
-    // a sampled token must have had real probability: within temperature-scaled
-    // reach of the top (exp(-gap/T) not vanishing)
-    const double scaled_gap = gap / double(p.temperature);
-    c.ok = rank < limit && scaled_gap <= 30.0;
-  }
+  if (!close(claimed.logit_q, mine.logit_q) || !close(claimed.runner_up_q, mine.runner_up_q))
+    c.fault = StepFault::Logit;
   return c;
 }
 
 }  // namespace
 
-Expected<Verdict> verify(const engine::Model& model, const Digest& model_id,
-                         kernels::Backend& backend, const Bundle& b, Mode mode,
-                         const Tolerance& tol) {
-  const auto& cfg = model.config();
-  if (auto bad = check_claims(model_id, b, cfg.vocab, cfg.eos_id)) {
-    if (bad->first_bad_step >= 0 && size_t(bad->first_bad_step) < b.fingerprints.size()) {
-      bad->claimed = b.fingerprints[size_t(bad->first_bad_step)];
-      bad->proof = merkle_prove(leaf_hashes(b.fingerprints), uint64_t(bad->first_bad_step));
-    }
-    return *bad;
-  }
-  const size_t n = b.output_ids.size();
-  const size_t P = b.prompt_ids.size();
-  if (P + n - 1 > size_t(cfg.context))
-    return reject("verify.too_long", "prompt + output exceed the model context");
+const char* mode_name(Mode m) { return m == Mode::Exact ? "exact" : "tolerant"; }
 
-  std::vector<int32_t> seq(b.prompt_ids);
-  seq.insert(seq.end(), b.output_ids.begin(), b.output_ids.end() - 1);
+Mode mode_for(const ig::InferenceReceipt& receipt, const kernels::Backend& backend) {
+  return receipt.backend == backend_tag(backend) ? Mode::Exact : Mode::Tolerant;
+}
+
+Expected<Verdict> verify(const engine::Model& model, const ig::Hash32& model_id, kernels::Backend& backend,
+                         const TaskResult& t, Mode mode, const Tolerance& tol) {
+  const auto& cfg = model.config();
+  auto finish = [&](Verdict v) {
+    v.mode = mode;
+    attach_proof(v, t);
+    return v;
+  };
+  if (auto bad = check_claims(model_id, t, cfg.vocab, cfg.eos_id)) return finish(std::move(*bad));
+
+  // The text and the prompt need the model's tokenizer; a model without one cannot be
+  // verified at all, which is the verifier's problem, not the miner's.
+  IG_TRY_ASSIGN(text, output_text(model, t.output));
+  if (text != t.text) return finish(reject("verify.text_mismatch", "the text is not the detokenized output"));
+  auto prompt_ids = task_prompt_ids(model, t.prompt);
+  if (!prompt_ids) {
+    if (prompt_ids.error().code == "task.bad_prompt")
+      return finish(reject("verify.bad_prompt", prompt_ids.error().message));
+    return fail(prompt_ids.error());
+  }
+  const size_t n = t.output.size();  // >= 1: the stop rule refuses an empty output
+  const size_t P = prompt_ids->size();
+  if (P + n - 1 > size_t(cfg.context))
+    return finish(reject("verify.too_long", "prompt (" + std::to_string(P) + " tokens) + output exceed the context of " +
+                                                std::to_string(cfg.context)));
+
+  std::vector<int32_t> seq(*prompt_ids);
+  for (size_t i = 0; i + 1 < n; ++i) seq.push_back(int32_t(t.output[i]));  // < vocab, checked
   IG_TRY_ASSIGN(session, engine::Session::create(model, backend, int(seq.size())));
 
   Verdict v;
-  int64_t first_bad = -1, first_inexact = -1;
-  Fingerprint bad_mine, inexact_mine;
-  int32_t bad_choice = -1, inexact_choice = -1;
+  struct Seen {
+    int64_t step = -1;
+    StepFault fault = StepFault::None;
+    ig::Fingerprint mine, expected;
+  };
+  Seen first_bad, first_inexact;
   auto on_logits = [&](int index, std::span<const float> logits) {
     if (size_t(index) + 1 < P) return;
     const uint32_t step = uint32_t(size_t(index) + 1 - P);
-    const Fingerprint& claimed = b.fingerprints[step];
-    const Fingerprint mine = fingerprint(engine::describe(logits, claimed.token));
-    const int32_t choice = engine::choose_token(logits, b.receipt.params, step);
-    const StepCheck c = check_step(logits, b.receipt.params, claimed, mine, choice, mode, tol);
+    const ig::Fingerprint& claimed = t.fingerprints[step];
+    const ig::Fingerprint mine = fingerprint(engine::describe(logits, claimed.token));
+    const int32_t choice = engine::choose_token(logits, t.params, step);
+    const StepCheck c = check_step(logits, t.params, claimed, mine, choice, mode, tol);
     v.steps_checked++;
+    auto seen = [&] { return Seen{step, c.fault, mine, fingerprint(engine::describe(logits, choice))}; };
     if (c.exact_choice) v.exact_matches++;
-    else if (first_inexact < 0) {
-      first_inexact = step;
-      inexact_choice = choice;
-      inexact_mine = mine;
-    }
-    if (!c.ok && first_bad < 0) { first_bad = step; bad_mine = mine; bad_choice = choice; }
+    else if (first_inexact.step < 0) first_inexact = seen();
+    if (c.fault != StepFault::None && first_bad.step < 0) first_bad = seen();
   };
   IG_TRY(session.eval(seq, engine::Logits::All, on_logits));
 
-  auto fill_evidence = [&](int64_t step, const Fingerprint& mine, int32_t choice) {
-    v.first_bad_step = step;
-    v.claimed = b.fingerprints[size_t(step)];
-    v.recomputed = mine;
-    v.expected_token = choice;
-    v.proof = merkle_prove(leaf_hashes(b.fingerprints), uint64_t(step));
+  auto step_reject = [&](const Seen& s, std::string code, std::string reason) {
+    v.code = std::move(code);
+    v.reason = std::move(reason);
+    v.first_bad_step = s.step;
+    v.has_recomputed = true;
+    v.recomputed = s.mine;
+    v.expected = s.expected;
+    v.expected_token = s.expected.token;
+    return finish(std::move(v));
   };
-  if (first_bad >= 0) {
-    v.code = "verify.step_mismatch";
-    v.reason = "step " + std::to_string(first_bad) + " does not match the verifier's computation";
-    fill_evidence(first_bad, bad_mine, bad_choice);
-    return v;
+  if (first_bad.step >= 0) {
+    const auto at = step_text(size_t(first_bad.step));
+    if (first_bad.fault == StepFault::Token)
+      return step_reject(first_bad, "verify.token_mismatch",
+                         at + ": the claimed token is not the sampler's choice" +
+                             (mode == Mode::Tolerant ? " nor close enough to it" : ""));
+    return step_reject(first_bad, "verify.logit_mismatch",
+                       at + ": the claimed logits differ from the verifier's" +
+                           (mode == Mode::Tolerant ? " beyond tolerance" : ""));
   }
-  if (mode == Mode::Tolerant &&
-      double(v.exact_matches) < tol.min_exact_share * double(v.steps_checked)) {
-    v.code = "verify.low_exact_share";
-    v.reason = "too few steps match the verifier's own choice";
-    fill_evidence(first_inexact, inexact_mine, inexact_choice);
-    return v;
-  }
+  if (mode == Mode::Tolerant && double(v.exact_matches) < tol.min_exact_share * double(v.steps_checked))
+    return step_reject(first_inexact, "verify.low_exact_share",
+                       std::to_string(v.exact_matches) + " of " + std::to_string(v.steps_checked) +
+                           " steps match the verifier's own choice");
   v.accepted = true;
+  v.mode = mode;
   return v;
 }
 
-bool check_evidence(const Receipt& receipt, const Verdict& v) {
-  if (v.first_bad_step < 0) return false;
-  return merkle_verify(receipt.fingerprint_root, leaf_hash(uint32_t(v.first_bad_step), v.claimed),
-                      v.proof);
+bool check_evidence(const ig::InferenceReceipt& receipt, const Verdict& v) {
+  if (!v.has_proof || v.first_bad_step < 0 || uint64_t(v.first_bad_step) >= receipt.steps) return false;
+  const uint64_t step = uint64_t(v.first_bad_step);
+  if (v.proof.index != step || v.proof.leaf_count != receipt.steps) return false;
+  if (!ig::merkle_verify(receipt.fingerprint_root, ig::fingerprint_leaf(uint32_t(step), v.claimed), v.proof))
+    return false;
+  // A verifier that recomputed the step and rejects it must have seen something else there.
+  if (v.has_recomputed && v.recomputed == v.claimed && v.expected.token == v.claimed.token) return false;
+  return true;
 }
 
 }  // namespace ig::receipt

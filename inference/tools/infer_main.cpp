@@ -1,28 +1,37 @@
-// infergrid-infer: generate text with a receipt, or verify a receipt file.
+// infergrid-infer: run an inference task and write its result file, or verify one.
 //
-//   infergrid-infer generate --model M --prompt P --max-tokens N
-//       [--temperature T --top-k K --top-p P --seed S] [--threads N]
-//       [--backend reference|cpu|cuda] [--json] [--receipt OUT]
-//   infergrid-infer verify --model M --receipt R [--mode exact|tolerant]
+//   infergrid-infer generate --model M --prompt TEXT --max-tokens N
+//       [--temperature 0.8 --top-k K --top-p 0.95 --seed S] [--threads N]
+//       [--backend reference|cpu|cuda] [--json] [--receipt OUT.json]
+//   infergrid-infer generate --model M --prompt-ids 1,403,407 ...   (plain generation, no receipt)
+//   infergrid-infer verify --model M --receipt R.json [--mode auto|exact|tolerant]
 //       [--backend ..] [--threads N] [--json] [--output VERDICT.json]
+//
+// Temperature and top-p are read as decimals with at most three places and kept as the
+// thousandths the chain and the receipt use (common/sampling.hpp); they never pass through a
+// float here.
 //
 // Exit status: 0 success / accepted, 1 rejected, 2 error.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "inference/engine/engine.hpp"
-#include "inference/receipt/bundle.hpp"
+#include "inference/receipt/fingerprint.hpp"
+#include "inference/receipt/ids.hpp"
+#include "inference/receipt/result.hpp"
 #include "inference/receipt/verifier.hpp"
 #include "inference/tokenizer/tokenizer.hpp"
 
 namespace {
 
 using namespace ig;
+using nlohmann::json;
 
 struct CommonOpts {
   std::string model, backend = "cpu";
@@ -32,15 +41,15 @@ struct CommonOpts {
 
 struct GenerateOpts {
   std::string prompt, prompt_ids, receipt_out;
+  bool has_prompt = false;
   uint32_t max_tokens = 64;
-  float temperature = 0.f, top_p = 1.f;
+  std::string temperature = "0", top_p = "1";
   uint32_t top_k = 0;
   uint64_t seed = 0;
-  bool no_bos = false;
 };
 
 struct VerifyOpts {
-  std::string receipt, mode = "exact", output;
+  std::string receipt, mode = "auto", output;
 };
 
 int fail_with(const Error& e) {
@@ -48,9 +57,43 @@ int fail_with(const Error& e) {
   return 2;
 }
 
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 Expected<std::unique_ptr<kernels::Backend>> open_backend(const CommonOpts& o) {
   IG_TRY_ASSIGN(kind, kernels::parse_backend_kind(o.backend));
   return kernels::make_backend({kind, o.threads});
+}
+
+// "0.8" -> 800: digits, optionally a point and one to three more digits. Exact decimal
+// arithmetic on the characters; `max_milli` bounds the value (and any overflow).
+Expected<uint32_t> parse_milli(const std::string& s, const std::string& flag, uint32_t max_milli) {
+  auto bad = [&](const std::string& why) {
+    return fail("infer.bad_number", flag + " '" + s + "': " + why);
+  };
+  const size_t dot = s.find('.');
+  const std::string whole = s.substr(0, dot);
+  const std::string frac = dot == std::string::npos ? "" : s.substr(dot + 1);
+  auto digits = [](const std::string& d) {
+    return std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if ((whole.empty() && frac.empty()) || !digits(whole) || !digits(frac) ||
+      (dot != std::string::npos && frac.empty()))
+    return bad("expected a decimal number such as 0.8");
+  if (frac.size() > 3)
+    return bad("at most 3 decimals: the chain keeps this parameter in thousandths (e.g. 0.875)");
+  uint64_t milli = 0;
+  for (char c : whole) {
+    milli = milli * 10 + uint64_t(c - '0');
+    if (milli > max_milli) return bad("too large");
+  }
+  milli *= 1000;
+  uint64_t scale = 100;
+  for (char c : frac) {
+    milli += uint64_t(c - '0') * scale;
+    scale /= 10;
+  }
+  if (milli > max_milli) return bad("too large");
+  return uint32_t(milli);
 }
 
 Expected<std::vector<int32_t>> parse_ids(const std::string& s) {
@@ -58,122 +101,163 @@ Expected<std::vector<int32_t>> parse_ids(const std::string& s) {
   std::stringstream ss(s);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    try {
-      size_t used = 0;
-      long v = std::stol(item, &used);
-      if (used != item.size() || v < 0 || v > INT32_MAX) throw std::invalid_argument(item);
-      ids.push_back(int32_t(v));
-    } catch (const std::exception&) {
+    if (item.empty() || item.size() > 10 ||
+        !std::all_of(item.begin(), item.end(), [](char c) { return c >= '0' && c <= '9'; }))
       return fail("infer.bad_ids", "--prompt-ids must be comma-separated token ids, got '" + item + "'");
-    }
+    const long long v = std::stoll(item);  // <= 10 digits: no overflow, no exception
+    if (v > INT32_MAX) return fail("infer.bad_ids", "token id " + item + " is too large");
+    ids.push_back(int32_t(v));
   }
   if (ids.empty()) return fail("infer.bad_ids", "--prompt-ids is empty");
   return ids;
 }
 
-Expected<std::vector<int32_t>> prompt_tokens(const GenerateOpts& g, const tok::Tokenizer* tk) {
-  if (!g.prompt_ids.empty()) return parse_ids(g.prompt_ids);
-  if (!tk) return fail("infer.no_tokenizer", "the model has no tokenizer; use --prompt-ids");
-  const auto& v = tk->vocab();
-  const bool bos = !g.no_bos && v.bos != tok::kNoToken && (v.add_bos || v.model == "llama");
-  return tk->encode(g.prompt, bos);
-}
+// Streams text as tokens arrive (whole UTF-8 characters only).
+struct Streamer {
+  const tok::Tokenizer* tk = nullptr;
+  tok::Utf8Stream utf8;
+  bool operator()(int32_t t) {
+    if (!tk) return true;
+    auto piece = tk->token_to_piece(t);
+    if (piece) {
+      const std::string out = utf8.push(*piece);
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      std::fflush(stdout);
+    }
+    return true;
+  }
+};
+
+double per_second(double n, double seconds) { return seconds > 0 ? n / seconds : 0; }
 
 int run_generate(const CommonOpts& c, const GenerateOpts& g) {
+  ig::SamplingParams p;
+  p.max_tokens = g.max_tokens;
+  auto temp = parse_milli(g.temperature, "--temperature", ig::kMaxTemperatureMilli);
+  if (!temp) return fail_with(temp.error());
+  auto top_p = parse_milli(g.top_p, "--top-p", 1000);
+  if (!top_p) return fail_with(top_p.error());
+  p.temperature_milli = *temp;
+  p.top_k = g.top_k;
+  p.top_p_milli = *top_p;
+  p.seed = g.seed;
+  if (auto why = ig::sampling_params_problem(p)) return fail_with(make_error("infer.bad_params", *why));
+  if (!g.has_prompt && !g.receipt_out.empty())
+    return fail_with(make_error("infer.receipt_needs_prompt",
+                                "a receipt commits to the prompt TEXT (its SHA-256, as the chain hashes it): "
+                                "give --prompt TEXT instead of --prompt-ids"));
+
   auto model = engine::Model::open(c.model);
   if (!model) return fail_with(model.error());
   auto tk = tok::Tokenizer::from_gguf(model->file());
-  const tok::Tokenizer* tkp = tk ? &*tk : nullptr;
-  auto prompt = prompt_tokens(g, tkp);
-  if (!prompt) return fail_with(prompt.error());
   auto backend = open_backend(c);
   if (!backend) return fail_with(backend.error());
+  Streamer stream;
+  if (!c.json && tk) stream.tk = &*tk;
+  auto on_token = [&](int32_t t) { return stream(t); };
 
-  engine::SamplingParams p;
-  p.max_tokens = g.max_tokens;
-  p.temperature = g.temperature;
-  p.top_k = g.top_k;
-  p.top_p = g.top_p;
-  p.seed = g.seed;
-
-  std::vector<int32_t> so_far;
-  std::string printed;
-  auto stream = [&](int32_t t) {
-    if (c.json || !tkp) return true;
-    so_far.push_back(t);
-    auto text = tkp->decode(so_far);
-    if (text && text->size() >= printed.size() && text->compare(0, printed.size(), printed) == 0) {
-      std::fwrite(text->data() + printed.size(), 1, text->size() - printed.size(), stdout);
-      std::fflush(stdout);
-      printed = *text;
-    }
-    return true;
-  };
-  auto gen = engine::generate(*model, **backend, *prompt, p, model->config().eos_id, stream);
-  if (!gen) return fail_with(gen.error());
-
-  const receipt::Bundle b =
-      receipt::seal(receipt::model_id(model->file()), *prompt, p, *gen, g.prompt);
+  receipt::TaskResult r;
+  size_t prompt_tokens = 0;
+  if (g.has_prompt) {
+    auto res = receipt::run_task(*model, receipt::model_id(model->file()), **backend, g.prompt, p, on_token);
+    if (!res) return fail_with(res.error());
+    r = std::move(*res);
+    prompt_tokens = r.prompt_ids.size();
+  } else {
+    // Plain generation from ids: the same engine and stop rule, no receipt.
+    auto ids = parse_ids(g.prompt_ids);
+    if (!ids) return fail_with(ids.error());
+    auto gen = engine::generate(*model, **backend, *ids, p, model->config().eos_id, on_token);
+    if (!gen) return fail_with(gen.error());
+    r.params = p;
+    r.prompt_ids.assign(ids->begin(), ids->end());
+    r.output.assign(gen->tokens.begin(), gen->tokens.end());
+    for (const auto& s : gen->steps) r.fingerprints.push_back(receipt::fingerprint(s));
+    if (tk) r.text = receipt::output_text(*model, r.output).value_or(std::string());
+    r.prefill_seconds = gen->prefill_seconds;
+    r.decode_seconds = gen->decode_seconds;
+    prompt_tokens = ids->size();
+  }
+  if (!c.json) {
+    const std::string rest = stream.utf8.flush();
+    std::fwrite(rest.data(), 1, rest.size(), stdout);
+  }
   if (!g.receipt_out.empty()) {
-    auto st = receipt::write_bundle(g.receipt_out, b);
+    auto st = receipt::write_task_result(g.receipt_out, r);
     if (!st) return fail_with(st.error());
   }
-  const double prefill_tps = gen->prefill_seconds > 0 ? gen->prompt_tokens / gen->prefill_seconds : 0;
+  const double prefill_tps = per_second(double(prompt_tokens), r.prefill_seconds);
   // the first generated token comes from the prefill; decode covers the rest
-  const double decode_tps =
-      gen->decode_seconds > 0 ? double(gen->tokens.size() - 1) / gen->decode_seconds : 0;
+  const double decode_tps = per_second(double(r.output.size()) - 1, r.decode_seconds);
+  const std::string tag = receipt::backend_tag(**backend);
   if (c.json) {
-    std::string text;
-    if (tkp) { auto d = tkp->decode(gen->tokens); if (d) text = *d; }
-    nlohmann::json j = {{"backend", (*backend)->description()},
-                        {"prompt_tokens", gen->prompt_tokens},
-                        {"output_ids", gen->tokens},
-                        {"text", text},
-                        {"stopped_on_eos", gen->stopped_on_eos},
-                        {"prefill_tokens_per_s", prefill_tps},
-                        {"decode_tokens_per_s", decode_tps},
-                        {"receipt_id", receipt::to_hex(receipt::receipt_id(b.receipt))},
-                        {"receipt", receipt::to_hex(receipt::encode(b.receipt))}};
-    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    json j = {{"backend", (*backend)->description()},
+              {"numerics", tag},
+              {"prompt_tokens", prompt_tokens},
+              {"output_ids", r.output},
+              {"text", r.text},
+              {"stopped_on_eos", !r.output.empty() && int64_t(r.output.back()) == model->config().eos_id},
+              {"prefill_tokens_per_s", prefill_tps},
+              {"decode_tokens_per_s", decode_tps}};
+    if (g.has_prompt) {
+      j["receipt_id"] = receipt::to_hex(ig::receipt_id(r.receipt));
+      j["receipt"] = receipt::to_hex(ig::encode_receipt(r.receipt));
+    }
+    std::printf("%s\n", dump(j).c_str());
   } else {
     std::printf("\n");
-    std::fprintf(stderr, "[%zu tokens; prefill %d tokens at %.1f tok/s; decode %.1f tok/s; %s]\n",
-                 gen->tokens.size(), gen->prompt_tokens, prefill_tps, decode_tps,
-                 (*backend)->description().c_str());
+    std::fprintf(stderr, "[%zu tokens; prefill %zu tokens at %.1f tok/s; decode %.1f tok/s; %s, numerics %s]\n",
+                 r.output.size(), prompt_tokens, prefill_tps, decode_tps, (*backend)->description().c_str(),
+                 tag.c_str());
   }
   return 0;
 }
 
+json fingerprint_json(const ig::Fingerprint& f) { return json::array({f.token, f.logit_q, f.runner_up_q}); }
+
 int run_verify(const CommonOpts& c, const VerifyOpts& v) {
-  receipt::Mode mode;
-  if (v.mode == "exact") mode = receipt::Mode::Exact;
-  else if (v.mode == "tolerant") mode = receipt::Mode::Tolerant;
-  else return fail_with(make_error("infer.bad_mode", "--mode must be exact or tolerant"));
-  auto bundle = receipt::read_bundle(v.receipt);
-  if (!bundle) return fail_with(bundle.error());
+  if (v.mode != "auto" && v.mode != "exact" && v.mode != "tolerant")
+    return fail_with(make_error("infer.bad_mode", "--mode must be auto, exact or tolerant"));
+  auto result = receipt::read_task_result(v.receipt);
+  if (!result) return fail_with(result.error());
   auto model = engine::Model::open(c.model);
   if (!model) return fail_with(model.error());
   auto backend = open_backend(c);
   if (!backend) return fail_with(backend.error());
-  auto verdict = receipt::verify(*model, receipt::model_id(model->file()), **backend, *bundle, mode);
+  const receipt::Mode mode = v.mode == "exact"      ? receipt::Mode::Exact
+                             : v.mode == "tolerant" ? receipt::Mode::Tolerant
+                                                    : receipt::mode_for(result->receipt, **backend);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto verdict = receipt::verify(*model, receipt::model_id(model->file()), **backend, *result, mode);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!verdict) return fail_with(verdict.error());
   const auto& r = *verdict;
-  nlohmann::json j = {{"accepted", r.accepted},
-                      {"code", r.code},
-                      {"reason", r.reason},
-                      {"first_bad_step", r.first_bad_step},
-                      {"steps_checked", r.steps_checked},
-                      {"exact_matches", r.exact_matches},
-                      {"receipt_id", receipt::to_hex(receipt::receipt_id(bundle->receipt))}};
-  if (r.first_bad_step >= 0) {
-    nlohmann::json path = nlohmann::json::array();
-    for (const auto& d : r.proof.siblings) path.push_back(receipt::to_hex(d));
-    j["evidence"] = {
-        {"claimed", {r.claimed.token, r.claimed.logit_q, r.claimed.runner_up_q}},
-        {"recomputed", {r.recomputed.token, r.recomputed.logit_q, r.recomputed.runner_up_q}},
-        {"expected_token", r.expected_token},
-        {"proof", {{"index", r.proof.index}, {"n_leaves", r.proof.leaf_count}, {"path", path}}},
-        {"proof_valid", receipt::check_evidence(bundle->receipt, r)}};
+  // Prefill positions evaluated: the prompt and all output tokens but the last.
+  const double positions = r.steps_checked > 0 ? double(result->prompt_ids.size() + r.steps_checked - 1) : 0;
+  json j = {{"accepted", r.accepted},
+            {"mode", receipt::mode_name(r.mode)},
+            {"code", r.code},
+            {"reason", r.reason},
+            {"first_bad_step", r.first_bad_step},
+            {"steps_checked", r.steps_checked},
+            {"exact_matches", r.exact_matches},
+            {"receipt_id", receipt::to_hex(ig::receipt_id(result->receipt))},
+            {"receipt_backend", result->receipt.backend},
+            {"verifier_backend", receipt::backend_tag(**backend)},
+            {"verify_seconds", seconds},
+            {"tokens_per_s", per_second(positions, seconds)}};
+  if (r.has_proof) {
+    json siblings = json::array();
+    for (const auto& d : r.proof.siblings) siblings.push_back(receipt::to_hex(d));
+    json ev = {{"step", r.first_bad_step},
+               {"claimed", fingerprint_json(r.claimed)},
+               {"proof", {{"index", r.proof.index}, {"leaf_count", r.proof.leaf_count}, {"siblings", siblings}}},
+               {"proof_valid", receipt::check_evidence(result->receipt, r)}};
+    if (r.has_recomputed) {
+      ev["recomputed"] = fingerprint_json(r.recomputed);
+      ev["expected"] = fingerprint_json(r.expected);
+    }
+    j["evidence"] = ev;
   }
   if (!v.output.empty()) {
     std::ofstream out(v.output);
@@ -181,13 +265,18 @@ int run_verify(const CommonOpts& c, const VerifyOpts& v) {
     if (!out) return fail_with(make_error("infer.io", "cannot write " + v.output));
   }
   if (c.json) {
-    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    std::printf("%s\n", dump(j).c_str());
   } else if (r.accepted) {
-    std::printf("accepted: %d steps, %d exact matches\n", r.steps_checked, r.exact_matches);
+    std::printf("accepted (%s): %d steps, %d exact matches\n", receipt::mode_name(r.mode), r.steps_checked,
+                r.exact_matches);
   } else {
-    std::printf("rejected: %s (%s), first bad step %lld\n", r.code.c_str(), r.reason.c_str(),
-                static_cast<long long>(r.first_bad_step));
+    std::printf("rejected (%s): %s (%s), first bad step %lld\n", receipt::mode_name(r.mode), r.code.c_str(),
+                r.reason.c_str(), static_cast<long long>(r.first_bad_step));
   }
+  if (!c.json)
+    std::fprintf(stderr, "[verified in %.3f s, %.1f tok/s; %s, numerics %s, receipt %s]\n", seconds,
+                 per_second(positions, seconds), (*backend)->description().c_str(),
+                 receipt::backend_tag(**backend).c_str(), result->receipt.backend.c_str());
   return r.accepted ? 0 : 1;
 }
 
@@ -207,28 +296,30 @@ int main(int argc, char** argv) {
   GenerateOpts g;
   VerifyOpts v;
 
-  auto* gen = app.add_subcommand("generate", "generate text and a receipt");
+  auto* gen = app.add_subcommand("generate", "run a task: generate text and its result file");
   add_common(gen, common);
-  auto* prompt = gen->add_option("--prompt", g.prompt, "prompt text");
-  gen->add_option("--prompt-ids", g.prompt_ids, "prompt as comma-separated token ids")->excludes(prompt);
+  auto* prompt = gen->add_option("--prompt", g.prompt, "prompt text (tokenized by the task prompt rule)");
+  gen->add_option("--prompt-ids", g.prompt_ids, "prompt as comma-separated token ids (no receipt)")
+      ->excludes(prompt);
   gen->add_option("--max-tokens", g.max_tokens, "tokens to generate")->check(CLI::Range(1u, 1u << 20));
-  gen->add_option("--temperature", g.temperature, "0: greedy")->check(CLI::Range(0.0f, 100.0f));
+  gen->add_option("--temperature", g.temperature, "0: greedy; at most 3 decimals (0..100)");
   gen->add_option("--top-k", g.top_k, "0: no limit");
-  gen->add_option("--top-p", g.top_p, "nucleus mass in (0, 1]")->check(CLI::Range(0.0f, 1.0f));
+  gen->add_option("--top-p", g.top_p, "nucleus mass in (0, 1], at most 3 decimals");
   gen->add_option("--seed", g.seed, "sampling seed (draws keyed by seed and step)");
-  gen->add_flag("--no-bos", g.no_bos, "do not prepend BOS");
-  gen->add_option("--receipt", g.receipt_out, "write the receipt file (JSON) here");
+  gen->add_option("--receipt", g.receipt_out, "write the task result file (JSON, with the receipt) here");
 
-  auto* ver = app.add_subcommand("verify", "verify a receipt file");
+  auto* ver = app.add_subcommand("verify", "verify a task result file");
   add_common(ver, common);
-  ver->add_option("--receipt", v.receipt, "receipt file (JSON)")->required()->check(CLI::ExistingFile);
-  ver->add_option("--mode", v.mode, "exact or tolerant")->capture_default_str();
+  ver->add_option("--receipt", v.receipt, "task result file (JSON)")->required()->check(CLI::ExistingFile);
+  ver->add_option("--mode", v.mode, "auto (exact when the receipt's numerics tag is ours), exact or tolerant")
+      ->capture_default_str();
   ver->add_option("--output", v.output, "also write the verdict JSON here");
 
   CLI11_PARSE(app, argc, argv);
   if (gen->parsed()) {
-    if (g.prompt.empty() && g.prompt_ids.empty() && !gen->count("--prompt"))
-      return fail_with(make_error("infer.no_prompt", "give --prompt or --prompt-ids"));
+    g.has_prompt = gen->count("--prompt") > 0;
+    if (!g.has_prompt && g.prompt_ids.empty())
+      return fail_with(make_error("infer.no_prompt", "give --prompt TEXT (or --prompt-ids for plain generation)"));
     return run_generate(common, g);
   }
   return run_verify(common, v);

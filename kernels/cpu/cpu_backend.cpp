@@ -30,6 +30,10 @@ std::string CpuBackend::description() const {
   return std::string("cpu (") + dot_.name + ", " + std::to_string(pool_.size()) + " threads)";
 }
 
+std::string CpuBackend::numerics() const {
+  return &dot_ == &cpu::scalar_table() ? kNumericsCpuScalar : kNumericsCpu;
+}
+
 void CpuBackend::matmul(const Weight& w, const float* x, int n_tokens, float* y) {
   if (w.type == DType::F32 || w.type == DType::F16)
     matmul_dense(w, x, n_tokens, y);

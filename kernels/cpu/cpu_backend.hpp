@@ -16,6 +16,8 @@ class CpuBackend final : public Backend {
   BackendKind kind() const override { return BackendKind::Cpu; }
   std::string description() const override;
   int threads() const override { return pool_.size(); }
+  // AVX2, AVX-VNNI and AVX-512 tables give the same bits (dot.hpp); the scalar one does not.
+  std::string numerics() const override;
 
   void matmul(const Weight& w, const float* x, int n_tokens, float* y) override;
   void get_rows(const Weight& w, const int32_t* ids, int n, float* out) override;

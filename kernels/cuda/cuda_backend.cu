@@ -52,6 +52,11 @@ class CudaBackend final : public Backend {
     cudaGetDeviceProperties(&p, dev);
     return std::string("cuda (") + p.name + ")";
   }
+  // One tag for every device: the kernels use explicit __fmaf_rn, IEEE division/sqrt (nvcc's
+  // defaults) and fixed-order reductions, so the bits should not depend on the architecture
+  // the code was compiled for. Not yet compared across two GPU models: if they differ, the
+  // tag must name the architecture (kernels.hpp).
+  std::string numerics() const override { return kNumericsCuda; }
   Status status() const override {
     if (error_.empty()) return {};
     return fail("kernels.cuda_error", error_);

@@ -11,6 +11,7 @@ class ReferenceBackend final : public Backend {
  public:
   BackendKind kind() const override { return BackendKind::Reference; }
   std::string description() const override { return "reference (scalar, double accumulation)"; }
+  std::string numerics() const override { return kNumericsReference; }
   void matmul(const Weight& w, const float* x, int n_tokens, float* y) override;
   void get_rows(const Weight& w, const int32_t* ids, int n, float* out) override;
   void rmsnorm(const float* x, const float* weight, int n_tokens, int dim, float eps,

@@ -3,7 +3,8 @@
 //   a Qwen2.5-0.5B-shaped random model (dim 896, 24 layers, 14 heads, 2 KV
 //   heads, FFN 4864, tied embeddings) in F16, Q8_0 and Q4_0, written into a
 //   temp dir at start; and verification time as a fraction of generation time
-//   for 128-token outputs.
+//   for tasks of up to 128 output tokens (run_task / verify, as a miner and a
+//   verifier run them; an output may end earlier on EOS).
 // Each line carries wall seconds and process CPU seconds: on a shared machine
 // the difference is time spent waiting for a core.
 //
@@ -20,6 +21,8 @@
 
 #include "inference/engine/engine.hpp"
 #include "inference/gguf/random_model.hpp"
+#include "inference/receipt/ids.hpp"
+#include "inference/receipt/result.hpp"
 #include "inference/receipt/verifier.hpp"
 
 using namespace ig;
@@ -80,7 +83,7 @@ void bench_prefill(const std::string& name, const engine::Model& m, kernels::Bac
 
 void bench_decode(const std::string& name, const engine::Model& m, kernels::Backend& be, int threads,
                   uint32_t n) {
-  engine::SamplingParams p;
+  ig::SamplingParams p;
   p.max_tokens = n;
   Timer t;
   auto g = engine::generate(m, be, random_ids(8, m.config().vocab, 4), p, -1);
@@ -95,27 +98,26 @@ void bench_decode(const std::string& name, const engine::Model& m, kernels::Back
 
 void bench_verify(const std::string& name, const engine::Model& m, kernels::Backend& be, int threads,
                   uint32_t n) {
-  engine::SamplingParams p;
+  ig::SamplingParams p;
   p.max_tokens = n;
-  p.temperature = 0.8f;
+  p.temperature_milli = 800;
   p.top_k = 40;
   p.seed = 7;
-  const auto prompt = random_ids(16, m.config().vocab, 5);
+  const std::string prompt = "Once upon a time there was a little robot who wanted to see the sea.";
+  const auto id = receipt::model_id(m.file());  // once per model in a worker: not timed
   Timer tg;
-  auto g = engine::generate(m, be, prompt, p, -1);
+  auto r = receipt::run_task(m, id, be, prompt, p);
   const double gen_wall = tg.wall(), gen_cpu = tg.cpu();
-  if (!g) return;
-  const auto id = receipt::model_id(m.file());
-  const receipt::Bundle b = receipt::seal(id, prompt, p, *g);
+  if (!r) { std::fprintf(stderr, "verify: %s\n", r.error().to_string().c_str()); return; }
   Timer tv;
-  auto v = receipt::verify(m, id, be, b, receipt::Mode::Exact);
+  auto v = receipt::verify(m, id, be, *r, receipt::mode_for(r->receipt, be));
   const double ver_wall = tv.wall(), ver_cpu = tv.cpu();
-  if (!v) return;
+  if (!v) { std::fprintf(stderr, "verify: %s\n", v.error().to_string().c_str()); return; }
   std::printf("{\"bench\":\"verify\",\"model\":\"%s\",\"threads\":%d,\"output_tokens\":%zu,"
               "\"generate_seconds\":%.4f,\"verify_seconds\":%.4f,\"fraction\":%.4f,"
               "\"generate_cpu_seconds\":%.4f,\"verify_cpu_seconds\":%.4f,\"cpu_fraction\":%.4f,"
               "\"accepted\":%s}\n",
-              name.c_str(), threads, g->tokens.size(), gen_wall, ver_wall, ver_wall / gen_wall,
+              name.c_str(), threads, r->output.size(), gen_wall, ver_wall, ver_wall / gen_wall,
               gen_cpu, ver_cpu, ver_cpu / gen_cpu, v->accepted ? "true" : "false");
   std::fflush(stdout);
 }

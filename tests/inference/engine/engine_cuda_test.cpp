@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "inference/engine/engine.hpp"
+#include "inference/receipt/ids.hpp"
 #include "inference/receipt/verifier.hpp"
 
 namespace ig::engine {
@@ -25,7 +26,7 @@ TEST(EngineCuda, StoriesPromptCaseMatchesOnGpu) {
   const auto expected = j["cases"][1]["generated_ids"].get<std::vector<int32_t>>();
   auto gpu = kernels::make_backend({kernels::BackendKind::Cuda, 1});
   ASSERT_TRUE(gpu) << gpu.error().to_string();
-  SamplingParams p;
+  ig::SamplingParams p;
   p.max_tokens = uint32_t(expected.size());
   auto g = generate(*m, **gpu, prompt, p, -1);
   ASSERT_TRUE(g) << g.error().to_string();
@@ -57,23 +58,26 @@ TEST(EngineCuda, GpuVerifierAcceptsCpuReceiptInTolerantMode) {
   auto cpu = kernels::make_backend({kernels::BackendKind::Cpu, 2});
   auto gpu = kernels::make_backend({kernels::BackendKind::Cuda, 1});
   ASSERT_TRUE(cpu && gpu);
-  SamplingParams p;
+  ig::SamplingParams p;
   p.max_tokens = 32;
-  p.temperature = 0.8f;
+  p.temperature_milli = 800;
   p.top_k = 40;
   p.seed = 3;
-  const std::vector<int32_t> prompt = {1, 403, 407, 261, 378};
-  auto g = generate(*m, **cpu, prompt, p, m->config().eos_id);
-  ASSERT_TRUE(g);
-  receipt::Bundle b;
-  b.prompt_ids = prompt;
-  b.output_ids = g->tokens;
-  for (const auto& s : g->steps) b.fingerprints.push_back(receipt::fingerprint(s));
   const auto id = receipt::model_id(m->file());
-  b.receipt = receipt::make_receipt(id, prompt, p, b.output_ids, b.fingerprints);
-  auto v = receipt::verify(*m, id, **gpu, b, receipt::Mode::Tolerant);
+  auto r = receipt::run_task(*m, id, **cpu, "Once upon a time", p);
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ((*gpu)->numerics(), "cuda/1");
+  ASSERT_EQ(receipt::mode_for(r->receipt, **gpu), receipt::Mode::Tolerant);  // other numerics
+  auto v = receipt::verify(*m, id, **gpu, *r, receipt::Mode::Tolerant);
   ASSERT_TRUE(v) << v.error().to_string();
   EXPECT_TRUE(v->accepted) << v->code << " step " << v->first_bad_step;
+  // and a GPU result verifies exactly on the GPU
+  auto g = receipt::run_task(*m, id, **gpu, "Once upon a time", p);
+  ASSERT_TRUE(g) << g.error().to_string();
+  EXPECT_EQ(g->receipt.backend, "cuda/1");
+  auto e = receipt::verify(*m, id, **gpu, *g, receipt::mode_for(g->receipt, **gpu));
+  ASSERT_TRUE(e) << e.error().to_string();
+  EXPECT_TRUE(e->accepted && e->mode == receipt::Mode::Exact) << e->code << " step " << e->first_bad_step;
 }
 
 }  // namespace

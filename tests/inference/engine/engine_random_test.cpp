@@ -135,11 +135,11 @@ TEST_P(EngineRandom, TokenByTokenEqualsPrefillBitwiseFor1And2Threads) {
 
 TEST_P(EngineRandom, GenerationIsDeterministicAndStopsAtMaxTokens) {
   const Model m = load(GetParam());
-  SamplingParams p;
+  ig::SamplingParams p;
   p.max_tokens = 12;
-  p.temperature = 0.9f;
+  p.temperature_milli = 900;
   p.top_k = 50;
-  p.top_p = 0.95f;
+  p.top_p_milli = 950;
   p.seed = 1234;
   const auto prompt = tokens(6, 8);
   auto g1 = generate(m, *backend(kernels::BackendKind::Cpu, 1), prompt, p, -1);

@@ -1,13 +1,31 @@
+// The sampler over ig::SamplingParams (milli-integers): draws, greedy, top-k/top-p, the one
+// float conversion, and the same choices as the float-parameter sampler it replaced.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <algorithm>
+#include <cstring>
 #include <map>
+#include <numeric>
+#include <random>
 
 #include "inference/engine/sampler.hpp"
 
 namespace ig::engine {
 namespace {
+
+using ig::SamplingParams;
+
+SamplingParams params(uint32_t temperature_milli, uint32_t top_k = 0, uint32_t top_p_milli = 1000,
+                      uint64_t seed = 0) {
+  SamplingParams p;
+  p.max_tokens = 1;
+  p.temperature_milli = temperature_milli;
+  p.top_k = top_k;
+  p.top_p_milli = top_p_milli;
+  p.seed = seed;
+  return p;
+}
 
 TEST(EngineSampler, DrawIsDeterministicUniformAndKeyedBySeedAndStep) {
   EXPECT_EQ(uniform_draw(42, 7), uniform_draw(42, 7));
@@ -29,7 +47,8 @@ TEST(EngineSampler, DrawIsDeterministicUniformAndKeyedBySeedAndStep) {
 
 TEST(EngineSampler, GreedyPicksArgmaxLowestIdOnTies) {
   std::vector<float> l = {1.0f, 3.0f, 3.0f, -2.0f};
-  SamplingParams p;
+  SamplingParams p = params(0, /*top_k=*/1, /*top_p_milli=*/10, /*seed=*/99);  // greedy ignores the rest
+  EXPECT_TRUE(p.greedy());
   EXPECT_EQ(choose_token(l, p, 0), 1);
   const Decision d = describe(l, 1);
   EXPECT_EQ(d.logit, 3.0f);
@@ -42,8 +61,7 @@ TEST(EngineSampler, GreedyPicksArgmaxLowestIdOnTies) {
 
 TEST(EngineSampler, TopKOneIsGreedyAndTopKLimitsCandidates) {
   std::vector<float> l = {0.5f, 2.0f, 1.9f, 1.8f, -1.0f};
-  SamplingParams p;
-  p.temperature = 1.0f;
+  SamplingParams p = params(1000);
   p.top_k = 1;
   for (uint32_t s = 0; s < 100; ++s) EXPECT_EQ(choose_token(l, p, s), 1);
   p.top_k = 2;
@@ -55,16 +73,14 @@ TEST(EngineSampler, TopKOneIsGreedyAndTopKLimitsCandidates) {
 
 TEST(EngineSampler, FrequenciesFollowSoftmaxAndTopP) {
   std::vector<float> l = {std::log(0.5f), std::log(0.3f), std::log(0.2f)};
-  SamplingParams p;
-  p.temperature = 1.0f;
-  p.seed = 9;
+  SamplingParams p = params(1000, 0, 1000, 9);
   std::map<int, int> count;
   const int n = 30000;
   for (int s = 0; s < n; ++s) count[choose_token(l, p, uint32_t(s))]++;
   EXPECT_NEAR(count[0] / double(n), 0.5, 0.015);
   EXPECT_NEAR(count[1] / double(n), 0.3, 0.015);
   EXPECT_NEAR(count[2] / double(n), 0.2, 0.015);
-  p.top_p = 0.75f;  // keeps {0, 1}: 0.5 < 0.75 <= 0.8
+  p.top_p_milli = 750;  // keeps {0, 1}: 0.5 < 0.75 <= 0.8
   count.clear();
   for (int s = 0; s < n; ++s) count[choose_token(l, p, uint32_t(s))]++;
   EXPECT_EQ(count[2], 0);
@@ -80,9 +96,7 @@ TEST(EngineSampler, TopKSelectionMatchesAFullSortWithTies) {
   for (size_t i = 0; i < l.size(); ++i) order[i] = int32_t(i);
   std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return l[a] > l[b] || (l[a] == l[b] && a < b); });
   const std::vector<int32_t> top(order.begin(), order.begin() + 37);
-  SamplingParams p;
-  p.temperature = 2.0f;
-  p.top_k = 37;
+  SamplingParams p = params(2000, 37);
   SamplingParams all = p;
   all.top_k = 0;
   SamplingParams k1000 = p;
@@ -96,20 +110,101 @@ TEST(EngineSampler, TopKSelectionMatchesAFullSortWithTies) {
 }
 
 TEST(EngineSampler, ValidateRejectsBadParams) {
-  SamplingParams p;
+  SamplingParams p = params(800, 40, 950, 1);
   EXPECT_TRUE(validate(p));
   p.max_tokens = 0;
-  EXPECT_FALSE(validate(p));
+  EXPECT_EQ(validate(p).error().code, "sampler.bad_params");
   p.max_tokens = 1;
-  p.temperature = NAN;
+  p.top_p_milli = 1001;
   EXPECT_FALSE(validate(p));
-  p.temperature = -1;
+  p.top_p_milli = 0;
   EXPECT_FALSE(validate(p));
-  p.temperature = 1;
-  p.top_p = 1.5f;
+  p.top_p_milli = 1000;
+  p.temperature_milli = ig::kMaxTemperatureMilli + 1;
   EXPECT_FALSE(validate(p));
-  p.top_p = 0.0f;
-  EXPECT_FALSE(validate(p));
+  p.temperature_milli = ig::kMaxTemperatureMilli;
+  EXPECT_TRUE(validate(p));
+}
+
+// The one conversion to real numbers: a single correctly rounded IEEE division each.
+TEST(EngineSampler, MilliParametersBecomeTheNearestRealValues) {
+  const float t = sampling_temperature(params(800)), want = 0.8f;
+  EXPECT_EQ(std::memcmp(&t, &want, 4), 0);  // bitwise 0.8f
+  EXPECT_EQ(sampling_temperature(params(1)), 0.001f);
+  EXPECT_EQ(sampling_temperature(params(1500)), 1.5f);
+  EXPECT_EQ(sampling_temperature(params(100000)), 100.0f);
+  EXPECT_EQ(sampling_top_p(params(800, 0, 950)), 0.95);   // the double nearest 0.95
+  EXPECT_EQ(sampling_top_p(params(800, 0, 1)), 0.001);
+  EXPECT_EQ(sampling_top_p(params(800, 0, 1000)), 1.0);
+  for (uint32_t m = 1; m <= 100000; ++m) {  // every legal temperature: the nearest float to m/1000
+    const float f = sampling_temperature(params(m));
+    const double exact = double(m) / 1000.0;
+    ASSERT_LE(std::fabs(double(f) - exact), std::fabs(double(std::nextafter(f, 1e9f)) - exact)) << m;
+    ASSERT_LE(std::fabs(double(f) - exact), std::fabs(double(std::nextafter(f, -1e9f)) - exact)) << m;
+  }
+}
+
+// The sampler as it was before the parameters became integers (float temperature and top_p),
+// kept here to show the change moved no choice: same real values, same tokens.
+int32_t legacy_choose(std::span<const float> logits, float temperature, uint32_t top_k, float top_p, uint64_t seed,
+                      uint32_t step) {
+  if (!(temperature > 0.0f)) {
+    int32_t best = 0;
+    for (int32_t i = 1; i < int32_t(logits.size()); ++i)
+      if (logits[i] > logits[best]) best = i;
+    return best;
+  }
+  const size_t k = top_k == 0 ? logits.size() : std::min<size_t>(top_k, logits.size());
+  std::vector<int32_t> ids(logits.size());
+  std::iota(ids.begin(), ids.end(), 0);
+  std::sort(ids.begin(), ids.end(),
+            [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
+  ids.resize(k);
+  const double lmax = logits[ids[0]];
+  std::vector<double> w(ids.size());
+  double sum = 0;
+  for (size_t i = 0; i < ids.size(); ++i) sum += w[i] = std::exp((double(logits[ids[i]]) - lmax) / double(temperature));
+  size_t kept = ids.size();
+  if (top_p < 1.0f) {
+    const double target = double(top_p) * sum;
+    double cum = 0;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      cum += w[i];
+      if (cum >= target) { kept = i + 1; break; }
+    }
+  }
+  double kept_sum = 0;
+  for (size_t i = 0; i < kept; ++i) kept_sum += w[i];
+  const double target = uniform_draw(seed, step) * kept_sum;
+  double cum = 0;
+  for (size_t i = 0; i < kept; ++i) {
+    cum += w[i];
+    if (cum > target) return ids[i];
+  }
+  return ids[kept - 1];
+}
+
+TEST(EngineSampler, MilliParametersChooseWhatTheFloatSamplerChose) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> logit(0.0f, 3.0f);
+  struct Case { uint32_t t_milli; float t; uint32_t k; uint32_t p_milli; float p; };
+  const Case cases[] = {{0, 0.0f, 0, 1000, 1.0f},     {800, 0.8f, 40, 950, 0.95f}, {800, 0.8f, 0, 1000, 1.0f},
+                        {1000, 1.0f, 0, 900, 0.9f},   {700, 0.7f, 40, 1000, 1.0f}, {1500, 1.5f, 100, 500, 0.5f},
+                        {250, 0.25f, 5, 990, 0.99f}};
+  int sampled_differently = 0;  // different tokens across steps: the draws really vary
+  for (const Case& c : cases) {
+    const SamplingParams p = params(c.t_milli, c.k, c.p_milli, 1234);
+    int32_t first = -1;
+    for (uint32_t step = 0; step < 400; ++step) {
+      std::vector<float> l(512);
+      for (float& x : l) x = logit(rng);
+      const int32_t got = choose_token(l, p, step);
+      ASSERT_EQ(got, legacy_choose(l, c.t, c.k, c.p, 1234, step)) << c.t_milli << " " << c.p_milli << " step " << step;
+      if (first < 0) first = got;
+      else if (got != first) ++sampled_differently;
+    }
+  }
+  EXPECT_GT(sampled_differently, 1000);
 }
 
 }  // namespace

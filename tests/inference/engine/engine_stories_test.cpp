@@ -31,7 +31,7 @@ std::vector<int32_t> greedy(kernels::BackendKind kind, int threads, const std::v
   auto model = Model::open(kData + "/models/stories260K.gguf");
   EXPECT_TRUE(model) << model.error().to_string();
   auto be = kernels::make_backend({kind, threads});
-  SamplingParams p;
+  ig::SamplingParams p;
   p.max_tokens = n;
   auto g = generate(*model, **be, prompt, p, /*eos=*/-1);
   EXPECT_TRUE(g) << g.error().to_string();
@@ -98,7 +98,7 @@ TEST(EngineStoriesModel, Llama2TinyRandomF16Loads) {
   ASSERT_TRUE(m) << m.error().to_string();
   EXPECT_EQ(m->config().vocab, 32000);
   auto be = kernels::make_backend({kernels::BackendKind::Cpu, 2});
-  SamplingParams p;
+  ig::SamplingParams p;
   p.max_tokens = 8;
   auto g = generate(*m, **be, std::vector<int32_t>{1, 15043}, p, m->config().eos_id);
   ASSERT_TRUE(g) << g.error().to_string();
@@ -109,7 +109,7 @@ TEST(EngineStoriesModel, GenerateRejectsBadInput) {
   auto m = Model::open(kData + "/models/stories260K.gguf");
   ASSERT_TRUE(m);
   auto be = kernels::make_backend({kernels::BackendKind::Cpu, 1});
-  SamplingParams p;
+  ig::SamplingParams p;
   p.max_tokens = 4;
   EXPECT_EQ(generate(*m, **be, std::vector<int32_t>{}, p, 2).error().code, "engine.empty_prompt");
   EXPECT_EQ(generate(*m, **be, std::vector<int32_t>{1, 512}, p, 2).error().code, "engine.bad_token");
@@ -117,7 +117,7 @@ TEST(EngineStoriesModel, GenerateRejectsBadInput) {
   p.max_tokens = 5000;
   EXPECT_EQ(generate(*m, **be, std::vector<int32_t>{1}, p, 2).error().code, "engine.context_full");
   p.max_tokens = 4;
-  p.top_p = 0.f;
+  p.top_p_milli = 0;
   EXPECT_EQ(generate(*m, **be, std::vector<int32_t>{1}, p, 2).error().code, "sampler.bad_params");
   EXPECT_FALSE(Model::open(kData + "/tokenizers/ggml-vocab-llama-spm.gguf"));  // vocab only
   EXPECT_FALSE(Model::open(kData + "/models/stories260K.greedy.json"));         // not GGUF
