@@ -1,7 +1,8 @@
 // libFuzzer target: the JSON-RPC dispatcher on arbitrary bytes. Whatever the input, handle()
 // must return (no exception, no sanitizer report) and any reply must be valid JSON.
 //
-//   build/bin/fuzz_rpc_dispatch -max_len=4096 tests/rpc/fuzz/corpus    # runs until stopped
+//   build/bin/fuzz_rpc_dispatch -max_len=4096 /tmp/corpus tests/rpc/fuzz/corpus   # until stopped;
+//   new inputs go to the first directory, the seeds in the second are only read
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
