@@ -16,20 +16,11 @@
 
 #include "inference/receipt/fingerprint.hpp"
 #include "inference/receipt/ids.hpp"
-#include "inference/tokenizer/tokenizer.hpp"
 
 namespace ig::receipt {
 namespace {
 
 using nlohmann::json;
-
-// Built per call from the model's metadata: a few milliseconds even for 150k-token vocabs,
-// small next to a generation, and it keeps engine::Model free of tokenizer state.
-Expected<tok::Tokenizer> tokenizer_of(const engine::Model& model) {
-  auto tk = tok::Tokenizer::from_gguf(model.file());
-  if (!tk) return fail("task.no_tokenizer", "the model file has no usable tokenizer: " + tk.error().to_string());
-  return tk;
-}
 
 std::vector<int32_t> as_ids(std::span<const uint32_t> ids) {
   std::vector<int32_t> out;
@@ -39,13 +30,23 @@ std::vector<int32_t> as_ids(std::span<const uint32_t> ids) {
   return out;
 }
 
-Expected<std::string> text_of(const tok::Tokenizer& tk, std::span<const uint32_t> output) {
+}  // namespace
+
+// Built from the model's metadata on demand rather than held by engine::Model, which keeps
+// the engine free of tokenizer state; callers that run many tasks keep their own.
+Expected<tok::Tokenizer> model_tokenizer(const engine::Model& model) {
+  auto tk = tok::Tokenizer::from_gguf(model.file());
+  if (!tk) return fail("task.no_tokenizer", "the model file has no usable tokenizer: " + tk.error().to_string());
+  return tk;
+}
+
+Expected<std::string> output_text(const tok::Tokenizer& tk, std::span<const uint32_t> output) {
   const std::vector<int32_t> ids = as_ids(output);
   IG_TRY_ASSIGN(raw, tk.decode(ids));
   return sanitize_utf8(raw);
 }
 
-Expected<std::vector<int32_t>> prompt_ids_with(const tok::Tokenizer& tk, std::string_view prompt) {
+Expected<std::vector<int32_t>> task_prompt_ids(const tok::Tokenizer& tk, std::string_view prompt) {
   if (!is_valid_utf8(prompt)) return fail("task.bad_prompt", "the prompt text is not valid UTF-8");
   // encode_default: BOS per add_bos_token, EOS per add_eos_token, no special-token parsing.
   IG_TRY_ASSIGN(ids, tk.encode_default(prompt));
@@ -53,8 +54,6 @@ Expected<std::vector<int32_t>> prompt_ids_with(const tok::Tokenizer& tk, std::st
     return fail("task.bad_prompt", "the prompt has no tokens (empty text and the vocab adds no BOS)");
   return ids;
 }
-
-}  // namespace
 
 // ---------------------------------------------------------------------------------------
 // UTF-8
@@ -116,13 +115,13 @@ bool is_valid_utf8(std::string_view s) {
 std::string backend_tag(const kernels::Backend& backend) { return backend.numerics(); }
 
 Expected<std::vector<int32_t>> task_prompt_ids(const engine::Model& model, std::string_view prompt) {
-  IG_TRY_ASSIGN(tk, tokenizer_of(model));
-  return prompt_ids_with(tk, prompt);
+  IG_TRY_ASSIGN(tk, model_tokenizer(model));
+  return task_prompt_ids(tk, prompt);
 }
 
 Expected<std::string> output_text(const engine::Model& model, std::span<const uint32_t> output) {
-  IG_TRY_ASSIGN(tk, tokenizer_of(model));
-  return text_of(tk, output);
+  IG_TRY_ASSIGN(tk, model_tokenizer(model));
+  return output_text(tk, output);
 }
 
 ig::InferenceReceipt make_receipt(const ig::Hash32& model_id, std::string_view prompt,
@@ -149,11 +148,17 @@ Status reseal(const engine::Model& model, TaskResult& r) {
 Expected<TaskResult> run_task(const engine::Model& model, const ig::Hash32& model_id, kernels::Backend& backend,
                               std::string_view prompt, const ig::SamplingParams& params,
                               const engine::TokenFn& on_token) {
+  IG_TRY_ASSIGN(tk, model_tokenizer(model));
+  return run_task(model, tk, model_id, backend, prompt, params, on_token);
+}
+
+Expected<TaskResult> run_task(const engine::Model& model, const tok::Tokenizer& tk, const ig::Hash32& model_id,
+                              kernels::Backend& backend, std::string_view prompt, const ig::SamplingParams& params,
+                              const engine::TokenFn& on_token) {
   std::string tag = backend_tag(backend);
   if (auto why = ig::backend_problem(tag); !why.empty())
     return fail("task.bad_backend_tag", "backend tag '" + tag + "': " + why);
-  IG_TRY_ASSIGN(tk, tokenizer_of(model));
-  IG_TRY_ASSIGN(ids, prompt_ids_with(tk, prompt));
+  IG_TRY_ASSIGN(ids, task_prompt_ids(tk, prompt));
   const int32_t eos = model.config().eos_id;
   IG_TRY_ASSIGN(gen, engine::generate(model, backend, ids, params, eos, on_token));
   if (!gen.stopped_on_eos && gen.tokens.size() < params.max_tokens)
@@ -166,7 +171,7 @@ Expected<TaskResult> run_task(const engine::Model& model, const ig::Hash32& mode
   r.output.assign(gen.tokens.begin(), gen.tokens.end());
   r.fingerprints.reserve(gen.steps.size());
   for (const auto& s : gen.steps) r.fingerprints.push_back(fingerprint(s));
-  IG_TRY_ASSIGN(text, text_of(tk, r.output));
+  IG_TRY_ASSIGN(text, output_text(tk, r.output));
   r.text = std::move(text);
   r.receipt = make_receipt(model_id, r.prompt, r.params, r.output, r.fingerprints, std::move(tag));
   r.prefill_seconds = gen.prefill_seconds;

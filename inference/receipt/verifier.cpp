@@ -132,6 +132,14 @@ Mode mode_for(const ig::InferenceReceipt& receipt, const kernels::Backend& backe
 
 Expected<Verdict> verify(const engine::Model& model, const ig::Hash32& model_id, kernels::Backend& backend,
                          const TaskResult& t, Mode mode, const Tolerance& tol) {
+  // The text and the prompt need the model's tokenizer; a model without one cannot be
+  // verified at all, which is the verifier's problem, not the miner's.
+  IG_TRY_ASSIGN(tk, model_tokenizer(model));
+  return verify(model, tk, model_id, backend, t, mode, tol);
+}
+
+Expected<Verdict> verify(const engine::Model& model, const tok::Tokenizer& tk, const ig::Hash32& model_id,
+                         kernels::Backend& backend, const TaskResult& t, Mode mode, const Tolerance& tol) {
   const auto& cfg = model.config();
   auto finish = [&](Verdict v) {
     v.mode = mode;
@@ -140,11 +148,14 @@ Expected<Verdict> verify(const engine::Model& model, const ig::Hash32& model_id,
   };
   if (auto bad = check_claims(model_id, t, cfg.vocab, cfg.eos_id)) return finish(std::move(*bad));
 
-  // The text and the prompt need the model's tokenizer; a model without one cannot be
-  // verified at all, which is the verifier's problem, not the miner's.
-  IG_TRY_ASSIGN(text, output_text(model, t.output));
+  // Ids the model can emit but the tokenizer cannot render (a padded embedding) have no text.
+  for (size_t i = 0; i < t.output.size(); ++i)
+    if (t.output[i] >= tk.vocab_size())
+      return finish(reject("verify.bad_token", "output token of " + step_text(i) + " has no text in the vocabulary",
+                           int64_t(i)));
+  IG_TRY_ASSIGN(text, output_text(tk, t.output));
   if (text != t.text) return finish(reject("verify.text_mismatch", "the text is not the detokenized output"));
-  auto prompt_ids = task_prompt_ids(model, t.prompt);
+  auto prompt_ids = task_prompt_ids(tk, t.prompt);
   if (!prompt_ids) {
     if (prompt_ids.error().code == "task.bad_prompt")
       return finish(reject("verify.bad_prompt", prompt_ids.error().message));

@@ -105,6 +105,11 @@ Mode mode_for(const ig::InferenceReceipt& receipt, const kernels::Backend& backe
 Expected<Verdict> verify(const engine::Model& model, const ig::Hash32& model_id, kernels::Backend& backend,
                          const TaskResult& result, Mode mode, const Tolerance& tol = {});
 
+// The same with the model's tokenizer already built (result.hpp: model_tokenizer), for
+// verifiers that keep one per model.
+Expected<Verdict> verify(const engine::Model& model, const tok::Tokenizer& tokenizer, const ig::Hash32& model_id,
+                         kernels::Backend& backend, const TaskResult& result, Mode mode, const Tolerance& tol = {});
+
 // Checks a rejection's evidence as the chain can: the claimed fingerprint is the leaf at
 // first_bad_step (< receipt.steps) under receipt.fingerprint_root (the proof's index and
 // leaf_count are the step and receipt.steps), and, when the verdict carries recomputed values,

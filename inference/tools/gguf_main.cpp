@@ -2,7 +2,7 @@
 //
 //   infergrid-gguf info FILE [--json]
 //   infergrid-gguf tokenize FILE --text T [--bos] [--special] [--json]
-//   infergrid-gguf detokenize FILE ID...
+//   infergrid-gguf detokenize FILE ID... (or ID,ID,...)
 //   infergrid-gguf make --arch llama|qwen2 --dim D --layers L --heads H --kv-heads K
 //                       --ffn F --vocab V --ctx C --type f32|f16|q8_0|q4_0 --seed S [--tied] -o OUT
 #include <CLI/CLI.hpp>
@@ -183,7 +183,8 @@ int main(int argc, char** argv) {
   std::string detok_path;
   std::vector<int32_t> detok_ids;
   detokenize->add_option("file", detok_path, "GGUF file")->required();
-  detokenize->add_option("ids", detok_ids, "token ids")->required();
+  // Commas too, so the list infergrid-infer --prompt-ids takes ("1,403,407") pastes as is.
+  detokenize->add_option("ids", detok_ids, "token ids, separated by spaces or commas")->required()->delimiter(',');
 
   auto* make = app.add_subcommand("make", "write a random-weight llama or qwen2 model");
   ig::gguf::RandomModelSpec spec;

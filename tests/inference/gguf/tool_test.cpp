@@ -95,6 +95,10 @@ TEST(GgufTool, TokenizeAndDetokenize) {
   auto text = run("detokenize " + model + " 403 407 261 378");
   ASSERT_EQ(text.status, 0) << text.out;
   EXPECT_EQ(text.out, " Once upon a time\n");
+  auto commas = run("detokenize " + model + " 403,407,261 378");  // the --prompt-ids form works too
+  ASSERT_EQ(commas.status, 0) << commas.out;
+  EXPECT_EQ(commas.out, " Once upon a time\n");
+  EXPECT_NE(run("detokenize " + model + " 403,x").status, 0);
   auto bad = run("detokenize " + model + " 403 99999");
   EXPECT_NE(bad.status, 0);
   EXPECT_NE(bad.out.find("tokenizer.bad_id"), std::string::npos);

@@ -157,6 +157,21 @@ TEST(ReceiptRunTask, TheReceiptCommitsToTextParamsOutputAndBackend) {
   EXPECT_EQ(backend(kernels::BackendKind::Cpu, 2)->numerics(), cpu);  // threads do not change the bits
 }
 
+TEST(ReceiptRunTask, APrebuiltTokenizerGivesTheSameResult) {
+  const auto& s = stories();
+  auto tk = model_tokenizer(s.model);
+  ASSERT_TRUE(tk) << tk.error().to_string();
+  auto be = backend();
+  const auto p = sampled(20, 11);
+  auto a = run_task(s.model, s.id, *be, "Once upon a time", p);
+  auto b = run_task(s.model, *tk, s.id, *be, "Once upon a time", p);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->receipt, b->receipt);
+  EXPECT_EQ(a->text, b->text);
+  EXPECT_EQ(task_prompt_ids(*tk, "Once upon a time").value(), task_prompt_ids(s.model, "Once upon a time").value());
+  EXPECT_EQ(output_text(*tk, a->output).value(), a->text);
+}
+
 TEST(ReceiptRunTask, GreedyReproducesTheSharedExpectedOutput) {
   std::ifstream in(kData + "/models/stories260K.greedy.json");
   const auto cases = json::parse(in)["cases"];

@@ -105,6 +105,23 @@ TEST(ReceiptVerify, HonestGreedyResultVerifiesExactlyOnAnyThreadCount) {
   }
 }
 
+TEST(ReceiptVerify, APrebuiltTokenizerGivesTheSameVerdicts) {
+  const auto& s = stories();
+  auto tk = model_tokenizer(s.model);
+  ASSERT_TRUE(tk);
+  TaskResult r = produce(sampled(20, 3));
+  auto v = verify(s.model, *tk, s.id, *backend(), r, Mode::Exact);
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->accepted);
+  r.output[6] = other_token(r.output[6]);
+  r.fingerprints[6].token = int32_t(r.output[6]);
+  reseal(r);
+  auto w = verify(s.model, *tk, s.id, *backend(), r, Mode::Exact);
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->code, "verify.token_mismatch");
+  EXPECT_EQ(w->first_bad_step, 6);
+}
+
 TEST(ReceiptVerify, HonestSampledResultVerifies) {
   for (uint64_t seed : {1u, 42u}) {
     const TaskResult r = produce(sampled(48, seed));
