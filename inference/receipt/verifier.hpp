@@ -93,8 +93,8 @@ struct Verdict {
   ig::Fingerprint recomputed;   // the verifier's fingerprint of the claimed token
   ig::Fingerprint expected;     // the verifier's fingerprint of its own choice
   int32_t expected_token = -1;  // = expected.token when has_recomputed
-  int exact_matches = 0;                      // steps whose token is the verifier's choice
-  int steps_checked = 0;                      // steps recomputed by the prefill
+  int exact_matches = 0;        // steps whose token is the verifier's choice
+  int steps_checked = 0;        // steps recomputed by the prefill
 };
 
 // Exact exactly when the receipt was produced with this backend's numerics tag.

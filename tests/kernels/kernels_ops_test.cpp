@@ -326,3 +326,30 @@ TEST(KernelsRope, NormalAndNeoxRotatePairsAsDocumented) {
 
 }  // namespace
 }  // namespace ig::kernels
+
+namespace ig::kernels {
+namespace {
+
+// Numerics tags (kernels.hpp): what a receipt records so that exact verification is asked
+// only of equal numerics. Equal tags must mean equal bits, so the CPU's tag may not depend on
+// the thread count, and backends with different bits must not share one.
+TEST(KernelsNumerics, EachBackendNamesItsNumerics) {
+  auto cpu1 = make_backend({BackendKind::Cpu, 1});
+  auto cpu2 = make_backend({BackendKind::Cpu, 2});
+  auto ref = make_backend({BackendKind::Reference, 1});
+  ASSERT_TRUE(cpu1 && cpu2 && ref);
+  EXPECT_EQ((*cpu1)->numerics(), cpu_has_avx2() ? kNumericsCpu : kNumericsCpuScalar);
+  EXPECT_EQ((*cpu1)->numerics(), (*cpu2)->numerics());
+  EXPECT_EQ((*ref)->numerics(), kNumericsReference);
+  EXPECT_NE((*cpu1)->numerics(), (*ref)->numerics());
+  // receipts carry 1..32 bytes of [a-z0-9._/-] (common/inference_receipt.hpp)
+  for (const char* tag : {kNumericsCpu, kNumericsCpuScalar, kNumericsReference, kNumericsCuda}) {
+    const std::string t = tag;
+    EXPECT_TRUE(!t.empty() && t.size() <= 32) << t;
+    EXPECT_EQ(t.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._/-"), std::string::npos) << t;
+    EXPECT_NE(t.find('/'), std::string::npos) << t;  // family/revision
+  }
+}
+
+}  // namespace
+}  // namespace ig::kernels
