@@ -18,10 +18,27 @@ json sampling_to_json(const SamplingParams& p) {
           {"top_p_milli", p.top_p_milli}, {"seed", p.seed}};
 }
 
-json result_receipt_to_json(const ResultReceipt& r) {
-  return {{"model_id", to_hex(r.model_id)},       {"prompt_hash", to_hex(r.prompt_hash)},
-          {"params_hash", to_hex(r.params_hash)}, {"output_hash", to_hex(r.output_hash)},
-          {"fingerprint_root", to_hex(r.fingerprint_root)}, {"steps", r.steps}};
+json inference_receipt_to_json(const ig::InferenceReceipt& r) {
+  return {{"model_id", to_hex(r.model_id)},
+          {"prompt_hash", to_hex(r.prompt_hash)},
+          {"params_hash", to_hex(r.params_hash)},
+          {"output_hash", to_hex(r.output_hash)},
+          {"fingerprint_root", to_hex(r.fingerprint_root)},
+          {"steps", r.steps},
+          {"backend", r.backend},
+          {"receipt_id", to_hex(ig::receipt_id(r))}};
+}
+
+json fingerprint_to_json(const ig::Fingerprint& f) {
+  return {{"token", f.token}, {"logit_q", f.logit_q}, {"runner_up_q", f.runner_up_q}};
+}
+
+json step_evidence_to_json(const StepEvidence& e) {
+  json siblings = json::array();
+  for (const auto& h : e.proof.siblings) siblings.push_back(to_hex(h));
+  return {{"claimed", fingerprint_to_json(e.claimed)},
+          {"proof", {{"index", e.proof.index}, {"leaf_count", e.proof.leaf_count}, {"siblings", siblings}}},
+          {"recomputed", fingerprint_to_json(e.recomputed)}};
 }
 
 static json vote_json(const SignedVote& v) {
@@ -43,11 +60,16 @@ json payload_to_json(const Payload& p) {
     if constexpr (std::is_same_v<T, SubmitTask>)
       return {{"model_id", to_hex(v.model_id)}, {"prompt", v.prompt}, {"params", sampling_to_json(v.params)},
               {"max_fee", std::to_string(v.max_fee)}};
-    if constexpr (std::is_same_v<T, SubmitResult>)
-      return {{"task_id", v.task_id}, {"output_tokens", v.output_tokens}, {"receipt", result_receipt_to_json(v.receipt)}};
+    if constexpr (std::is_same_v<T, SubmitResult>) {
+      json fps = json::array();
+      for (const auto& f : v.fingerprints) fps.push_back(fingerprint_to_json(f));
+      return {{"task_id", v.task_id}, {"output_tokens", v.output_tokens}, {"fingerprints", fps}, {"text", v.text},
+              {"receipt", inference_receipt_to_json(v.receipt)}};
+    }
     if constexpr (std::is_same_v<T, CancelTask>) return {{"task_id", v.task_id}};
     if constexpr (std::is_same_v<T, Verdict>)
-      return {{"task_id", v.task_id}, {"accept", v.accept}, {"first_bad_step", v.first_bad_step}, {"evidence", to_hex(v.evidence)}};
+      return {{"task_id", v.task_id}, {"accept", v.accept}, {"first_bad_step", v.first_bad_step}, {"reason", v.reason},
+              {"evidence", v.evidence ? step_evidence_to_json(*v.evidence) : json(nullptr)}};
     if constexpr (std::is_same_v<T, CommitWeights>) return {{"epoch", v.epoch}, {"commit", to_hex(v.commit)}};
     if constexpr (std::is_same_v<T, RevealWeights>) {
       json ws = json::array();

@@ -21,6 +21,12 @@ json receipt_to_json(const Receipt& r);
 json params_to_json(const ChainParams& p);
 json validator_to_json(const Validator& v);
 json sampling_to_json(const SamplingParams& p);
-json result_receipt_to_json(const ResultReceipt& r);
+// {"model_id", "prompt_hash", "params_hash", "output_hash", "fingerprint_root" (hex), "steps",
+//  "backend", "receipt_id" (hex SHA-256 of the canonical bytes)}
+json inference_receipt_to_json(const ig::InferenceReceipt& r);
+// {"token", "logit_q", "runner_up_q"} (integers)
+json fingerprint_to_json(const ig::Fingerprint& f);
+// {"claimed": fingerprint, "proof": {"index", "leaf_count", "siblings": [hex]}, "recomputed": fingerprint}
+json step_evidence_to_json(const StepEvidence& e);
 
 }  // namespace ig::chain

@@ -79,29 +79,54 @@ void put(Writer& w, const SubmitResult& s) {
   w.u64(s.task_id);
   w.u32(static_cast<uint32_t>(s.output_tokens.size()));
   for (uint32_t t : s.output_tokens) w.u32(t);
-  encode_result_receipt(w, s.receipt);
+  w.u32(static_cast<uint32_t>(s.fingerprints.size()));
+  for (const auto& f : s.fingerprints) encode_fingerprint(w, f);
+  w.str(s.text);
+  encode_inference_receipt(w, s.receipt);
 }
 void get(Reader& r, SubmitResult& s) {
   s.task_id = r.u64();
   s.output_tokens.resize(r.count(kMaxOutputTokens, 4));
   for (auto& t : s.output_tokens) t = r.u32();
-  s.receipt = read_result_receipt(r);
+  s.fingerprints.resize(r.count(kMaxOutputTokens, 12));
+  for (auto& f : s.fingerprints) f = read_fingerprint(r);
+  s.text = r.str(kMaxResultTextBytes);
+  s.receipt = read_inference_receipt(r);
 }
 
 void put(Writer& w, const CancelTask& c) { w.u64(c.task_id); }
 void get(Reader& r, CancelTask& c) { c.task_id = r.u64(); }
 
+// Evidence is optional: a presence byte (0 or 1), then claimed | proof | recomputed, where a
+// proof is index u64 | leaf_count u64 | sibling count u32 (at most kMaxProofSiblings) | 32 each.
 void put(Writer& w, const Verdict& v) {
   w.u64(v.task_id);
   w.boolean(v.accept);
   w.u32(v.first_bad_step);
-  w.bytes(v.evidence);
+  w.str(v.reason);
+  w.boolean(v.evidence.has_value());
+  if (!v.evidence) return;
+  encode_fingerprint(w, v.evidence->claimed);
+  w.u64(v.evidence->proof.index);
+  w.u64(v.evidence->proof.leaf_count);
+  w.u32(static_cast<uint32_t>(v.evidence->proof.siblings.size()));
+  for (const auto& h : v.evidence->proof.siblings) w.fixed(h);
+  encode_fingerprint(w, v.evidence->recomputed);
 }
 void get(Reader& r, Verdict& v) {
   v.task_id = r.u64();
   v.accept = r.boolean();
   v.first_bad_step = r.u32();
-  v.evidence = r.bytes(kMaxEvidenceBytes);
+  v.reason = r.str(kMaxReasonBytes);
+  if (!r.boolean()) return;
+  StepEvidence e;
+  e.claimed = read_fingerprint(r);
+  e.proof.index = r.u64();
+  e.proof.leaf_count = r.u64();
+  e.proof.siblings.resize(r.count(kMaxProofSiblings, 32));
+  for (auto& h : e.proof.siblings) h = r.fixed<32>();
+  e.recomputed = read_fingerprint(r);
+  v.evidence = std::move(e);
 }
 
 void put(Writer& w, const CommitWeights& c) {
@@ -201,42 +226,38 @@ void encode_payload(Writer& w, const Payload& p) {
 
 Payload read_payload(Reader& r) { return read_by_tag(r, r.u8()); }
 
-void encode_sampling(Writer& w, const SamplingParams& p) {
-  w.u32(p.max_tokens);
-  w.u32(p.temperature_milli);
-  w.u32(p.top_k);
-  w.u32(p.top_p_milli);
-  w.u64(p.seed);
-}
+void encode_sampling(Writer& w, const SamplingParams& p) { w.fixed(ig::encode_sampling_params(p)); }
 
 SamplingParams read_sampling(Reader& r) {
-  SamplingParams p;
-  p.max_tokens = r.u32();
-  p.temperature_milli = r.u32();
-  p.top_k = r.u32();
-  p.top_p_milli = r.u32();
-  p.seed = r.u64();
-  return p;
+  auto bytes = r.fixed<ig::kSamplingParamsBytes>();
+  return ig::decode_sampling_params(bytes).value_or(SamplingParams{});  // 24 bytes always decode
 }
 
-void encode_result_receipt(Writer& w, const ResultReceipt& rc) {
-  w.fixed(rc.model_id);
-  w.fixed(rc.prompt_hash);
-  w.fixed(rc.params_hash);
-  w.fixed(rc.output_hash);
-  w.fixed(rc.fingerprint_root);
-  w.u32(rc.steps);
+void encode_inference_receipt(Writer& w, const ig::InferenceReceipt& rc) { w.bytes(ig::encode_receipt(rc)); }
+
+ig::InferenceReceipt read_inference_receipt(Reader& r) {
+  Bytes raw = r.bytes(ig::kMaxReceiptBytes);
+  if (!r.ok()) return {};
+  auto rc = ig::decode_receipt(raw);
+  if (!rc) {
+    r.set_error("codec.bad_receipt", rc.error().to_string());
+    return {};
+  }
+  return std::move(*rc);
 }
 
-ResultReceipt read_result_receipt(Reader& r) {
-  ResultReceipt rc;
-  rc.model_id = r.fixed<32>();
-  rc.prompt_hash = r.fixed<32>();
-  rc.params_hash = r.fixed<32>();
-  rc.output_hash = r.fixed<32>();
-  rc.fingerprint_root = r.fixed<32>();
-  rc.steps = r.u32();
-  return rc;
+void encode_fingerprint(Writer& w, const ig::Fingerprint& f) {
+  w.u32(static_cast<uint32_t>(f.token));
+  w.u32(static_cast<uint32_t>(f.logit_q));
+  w.u32(static_cast<uint32_t>(f.runner_up_q));
+}
+
+ig::Fingerprint read_fingerprint(Reader& r) {
+  ig::Fingerprint f;
+  f.token = static_cast<int32_t>(r.u32());
+  f.logit_q = static_cast<int32_t>(r.u32());
+  f.runner_up_q = static_cast<int32_t>(r.u32());
+  return f;
 }
 
 void encode_profile(Writer& w, const MinerProfile& p) {
@@ -257,16 +278,45 @@ MinerProfile read_profile(Reader& r) {
   return p;
 }
 
-Hash sampling_params_hash(const SamplingParams& p) {
-  Writer w;
-  encode_sampling(w, p);
-  return sha256(w.data());
+bool is_valid_utf8(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    // Sequence length, the lead byte's payload bits and the smallest code point that needs
+    // this length (anything smaller is an overlong form).
+    size_t len = 0;
+    uint32_t cp = 0, min = 0;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2, cp = c & 0x1Fu, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3, cp = c & 0x0Fu, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4, cp = c & 0x07u, min = 0x10000;
+    } else {
+      return false;  // a continuation byte without a lead, or 0xF8..0xFF
+    }
+    if (n - i < len) return false;
+    for (size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+      cp = cp << 6 | (p[i + k] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
 }
 
-Hash output_tokens_hash(const std::vector<uint32_t>& tokens) {
-  Writer w;
-  for (uint32_t t : tokens) w.u32(t);
-  return sha256(w.data());
+std::string reason_problem(std::string_view reason) {
+  if (reason.empty() || reason.size() > kMaxReasonBytes) return "a reason is 1.." + std::to_string(kMaxReasonBytes) + " bytes";
+  for (char c : reason)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_'))
+      return "a reason may only hold a-z, 0-9, '.' and '_'";
+  return "";
 }
 
 void encode_vote(Writer& w, const SignedVote& v) {

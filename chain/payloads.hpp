@@ -4,12 +4,16 @@
 // (contracts/). A new kind takes a new tag; a tag is never reused.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
 #include "chain/address.hpp"
 #include "chain/amount.hpp"
+#include "common/inference_receipt.hpp"
+#include "common/sampling.hpp"
 
 namespace ig::chain {
 
@@ -20,7 +24,9 @@ inline constexpr size_t kMaxPromptBytes = 16384;
 inline constexpr size_t kMaxOutputTokens = 4096;
 inline constexpr size_t kMaxServedModels = 32;
 inline constexpr size_t kMaxWeights = 4096;
-inline constexpr size_t kMaxEvidenceBytes = 4096;
+inline constexpr size_t kMaxResultTextBytes = 64 << 10;  // the detokenized output of a result
+inline constexpr size_t kMaxReasonBytes = 64;             // a verdict's reason code
+inline constexpr size_t kMaxProofSiblings = 64;           // a Merkle path over at most 2^64 leaves
 
 enum class StakeRole : uint8_t { kValidator = 0, kMiner = 1 };
 
@@ -79,15 +85,9 @@ struct RegisterModel {
   bool operator==(const RegisterModel&) const = default;
 };
 
-// Sampling parameters in integers so they hash and compare exactly (milli-units).
-struct SamplingParams {
-  uint32_t max_tokens = 0;
-  uint32_t temperature_milli = 0;  // 0 = greedy
-  uint32_t top_k = 0;              // 0 = off
-  uint32_t top_p_milli = 1000;     // 1000 = off
-  uint64_t seed = 0;
-  bool operator==(const SamplingParams&) const = default;
-};
+// Sampling parameters: the one definition shared with the inference engine (common/sampling.hpp),
+// so the task's params_hash and the receipt's are the same bytes.
+using SamplingParams = ig::SamplingParams;
 
 struct SubmitTask {
   static constexpr uint8_t kTag = 7;
@@ -98,22 +98,19 @@ struct SubmitTask {
   bool operator==(const SubmitTask&) const = default;
 };
 
-// What a miner's receipt commits to (the inference engine's receipt fields).
-struct ResultReceipt {
-  Hash model_id{};
-  Hash prompt_hash{};
-  Hash params_hash{};
-  Hash output_hash{};       // SHA-256 over the output token ids (u32 little-endian)
-  Hash fingerprint_root{};  // Merkle root over per-step logit fingerprints
-  uint32_t steps = 0;
-  bool operator==(const ResultReceipt&) const = default;
-};
-
+// A miner's result: everything a verifier needs to re-check it from what the chain holds.
+// The per-step fingerprints travel here (and stay in the block, not in contract state), so a
+// verifier that restarts fetches them with chain_getTx; the receipt commits to their Merkle root.
+// `text` is the detokenized output (valid UTF-8; the engine replaces an invalid or cut-off
+// sequence with U+FFFD), which the chain cannot check against the tokens (it has no tokenizer):
+// verifiers do, and reject with reason "verify.text_mismatch".
 struct SubmitResult {
   static constexpr uint8_t kTag = 8;
   uint64_t task_id = 0;
   std::vector<uint32_t> output_tokens;
-  ResultReceipt receipt;
+  std::vector<ig::Fingerprint> fingerprints;  // one per output token, step order
+  std::string text;
+  ig::InferenceReceipt receipt;               // carried as its canonical bytes (common/inference_receipt.hpp)
   bool operator==(const SubmitResult&) const = default;
 };
 
@@ -123,12 +120,32 @@ struct CancelTask {
   bool operator==(const CancelTask&) const = default;
 };
 
+// What a rejecting validator proves about one step: the miner's own fingerprint at
+// first_bad_step (with its Merkle path to the receipt's fingerprint_root) and the fingerprint
+// the validator recomputed there. The chain checks the path and that the two differ; whether
+// the recomputation is right is what the other validators' verdicts decide.
+struct StepEvidence {
+  ig::Fingerprint claimed;
+  ig::MerkleProof proof;
+  ig::Fingerprint recomputed;
+  bool operator==(const StepEvidence& o) const {
+    return claimed == o.claimed && recomputed == o.recomputed && proof.index == o.proof.index &&
+           proof.leaf_count == o.proof.leaf_count && proof.siblings == o.proof.siblings;
+  }
+};
+
+// Reasons a verifier rejects with that the chain cannot check from its own data; only these
+// may come without StepEvidence, and they count through the >2/3 rule alone.
+inline constexpr std::string_view kReasonTextMismatch = "verify.text_mismatch";  // text is not the tokens' detokenization
+inline constexpr std::string_view kReasonStopRule = "verify.stop_rule";          // stopped too early or went on past the end
+
 struct Verdict {
   static constexpr uint8_t kTag = 10;
   uint64_t task_id = 0;
   bool accept = true;
-  uint32_t first_bad_step = 0;  // meaningful when rejecting
-  Bytes evidence;               // e.g. the verifier's fingerprint and Merkle proof
+  uint32_t first_bad_step = 0;  // 0 on an accept
+  std::string reason;           // "" or a code of [a-z0-9._], e.g. "verify.token_mismatch"; required on a reject
+  std::optional<StepEvidence> evidence;  // never on an accept
   bool operator==(const Verdict&) const = default;
 };
 
@@ -199,14 +216,26 @@ void encode_payload(Writer& w, const Payload& p);
 Payload read_payload(Reader& r);
 
 // Field codecs shared with contract state that embeds these structs.
+// Sampling parameters: ig::encode_sampling_params' 24 bytes, unprefixed.
 void encode_sampling(Writer& w, const SamplingParams& p);
 SamplingParams read_sampling(Reader& r);
-void encode_result_receipt(Writer& w, const ResultReceipt& rc);
-ResultReceipt read_result_receipt(Reader& r);
+// An inference receipt: u32 length + ig::encode_receipt's bytes (at most ig::kMaxReceiptBytes);
+// bytes that ig::decode_receipt refuses are the reader error "codec.bad_receipt".
+void encode_inference_receipt(Writer& w, const ig::InferenceReceipt& rc);
+ig::InferenceReceipt read_inference_receipt(Reader& r);
+// A fingerprint: token i32 | logit_q i32 | runner_up_q i32 (12 bytes, little-endian).
+void encode_fingerprint(Writer& w, const ig::Fingerprint& f);
+ig::Fingerprint read_fingerprint(Reader& r);
 void encode_profile(Writer& w, const MinerProfile& p);
 MinerProfile read_profile(Reader& r);
-Hash sampling_params_hash(const SamplingParams& p);
-Hash output_tokens_hash(const std::vector<uint32_t>& tokens);
+// SHA-256 of the parameters' canonical bytes: ig::sampling_params_hash itself.
+using ig::sampling_params_hash;
+
+// Whether `text` is well-formed UTF-8 (no overlong forms, surrogates or code points beyond
+// U+10FFFF): what prompts and result texts must be, so every JSON view can show them as-is.
+bool is_valid_utf8(std::string_view text);
+// "" when `reason` is a well-formed verdict reason (1..64 bytes of a-z 0-9 . _), else why not.
+std::string reason_problem(std::string_view reason);
 void encode_vote(Writer& w, const SignedVote& v);
 // The commitment a validator publishes before revealing its weights.
 Hash weights_commit_hash(const Address& sender, uint64_t epoch, const std::vector<WeightEntry>& weights, const Hash& salt);

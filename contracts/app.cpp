@@ -121,9 +121,9 @@ Expected<void> InfergridApp::apply_payload(chain::State& state, const chain::Blo
     if constexpr (std::is_same_v<T, chain::UpdateMiner>) return registry::update_miner(state, sender, pl.profile, events);
     if constexpr (std::is_same_v<T, chain::RegisterModel>) return registry::register_model(state, height, sender, pl, events);
     if constexpr (std::is_same_v<T, chain::SubmitTask>) return discard_value(tasks::submit_task(state, p, height, sender, pl, events));
-    if constexpr (std::is_same_v<T, chain::SubmitResult>) return tasks::submit_result(state, p, height, sender, pl, events);
+    if constexpr (std::is_same_v<T, chain::SubmitResult>) return tasks::submit_result(state, p, height, sender, pl, env.hash, events);
     if constexpr (std::is_same_v<T, chain::CancelTask>) return tasks::cancel_task(state, sender, pl.task_id, events);
-    if constexpr (std::is_same_v<T, chain::Verdict>) return tasks::submit_verdict(state, p, height, sender, pl, events);
+    if constexpr (std::is_same_v<T, chain::Verdict>) return tasks::submit_verdict(state, p, height, sender, pl, env.hash, events);
     if constexpr (std::is_same_v<T, chain::CommitWeights>) return weights::commit(state, p, height, sender, pl, events);
     if constexpr (std::is_same_v<T, chain::RevealWeights>) return weights::reveal(state, p, height, sender, pl, events);
     if constexpr (std::is_same_v<T, chain::Evidence>) return slashing::submit_evidence(state, p, block.chain_id, pl, events);

@@ -75,8 +75,10 @@ void write_record(chain::State& s, const EpochRecord& rec) {
 }
 
 // Validators whose trust stays below the threshold for K epochs are slashed (and removed when
-// configured). Only validators that revealed weights this epoch are judged: one that set none
-// earns no dividends, which is its own penalty.
+// configured). Only validators that revealed weights in this epoch are judged: the epochs a
+// stored row merely carries over add no new evidence of deviation (the same row would be
+// counted again and again), and a validator that set none earns no dividends, which is its own
+// penalty.
 void judge_deviation(chain::State& s, const Params& p, const chain::Validator& v, uint16_t trust, std::vector<chain::Event>& events) {
   auto rec = staking::get_validator(s, v.consensus_key);
   if (!rec) return;
@@ -136,11 +138,13 @@ void run(chain::State& s, const Params& p, uint64_t height, std::vector<chain::E
     if (it == validators.end()) continue;
     validator_of[u] = &*it;
     in.stake[u] = yuma::Q64::from_u64(it->power);
-    auto row = weights::get_row(s, person.account);
-    if (row && row->reveal_epoch == epoch_no) {
+    // A validator's latest revealed row counts in every epoch until a new reveal replaces it,
+    // as Bittensor's stored weights do; last_update = its reveal height lets Yuma's activity
+    // cutoff retire a row that has not been renewed for activity_cutoff blocks.
+    if (auto row = weights::get_row(s, person.account)) {
       in.weights[u] = weight_row(*row);
       in.last_update[u] = row->reveal_height;
-      revealed[u] = true;
+      revealed[u] = row->reveal_epoch == epoch_no;
     }
   }
   auto stored_permits = s.get(permits_key());

@@ -6,7 +6,7 @@
 #include "contracts/kv.hpp"
 #include "contracts/registry.hpp"
 #include "contracts/staking.hpp"
-#include "contracts/tasks.hpp"
+#include "contracts/tasks_internal.hpp"
 
 namespace ig::contracts::tasks {
 
@@ -105,11 +105,11 @@ void schedule(State& s, const Params& p, uint64_t height, const chain::Hash& see
     ++t->attempts;
     s.put(kv::key(StatePrefix::kTasks, 'd', {kv::be64(t->deadline), kv::be64(id)}), {});
     put_task(s, *t);
-    events.push_back(Event{"task_assigned",
-                           {{"task", std::to_string(id)},
-                            {"miner", chain::address_to_string(m.account)},
-                            {"deadline", std::to_string(t->deadline)},
-                            {"attempt", std::to_string(t->attempts)}}});
+    Event e = detail::task_event("task_assigned", *t);
+    detail::with(e, "miner", chain::address_to_string(m.account));
+    detail::with(e, "model", chain::to_hex(t->model_id));
+    detail::with(e, "deadline", std::to_string(t->deadline));
+    events.push_back(detail::with(e, "attempt", std::to_string(t->attempts)));
   }
 }
 

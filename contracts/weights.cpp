@@ -48,7 +48,8 @@ Expected<void> reveal(chain::State& s, const Params& p, uint64_t height, const c
   auto committed = get_commit(s, r.epoch, sender);
   if (!committed) return fail("weights.no_commit", "no commit from this validator in epoch " + std::to_string(r.epoch));
   if (*committed != chain::weights_commit_hash(sender, r.epoch, r.weights, r.salt))
-    return fail("weights.mismatch", "the revealed weights and salt do not match the commit");
+    return fail("weights.mismatch", "the revealed weights and salt do not match the commit made in epoch " + std::to_string(r.epoch) +
+                                        " (H(sender, epoch, weights, salt) differs); nothing was changed and the commit still stands");
   IG_TRY(validate_entries(s, r.weights));
   s.erase(commit_key(r.epoch, sender));
   chain::Writer w;

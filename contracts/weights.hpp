@@ -2,8 +2,11 @@
 //
 // In epoch e (= height / tempo) a validator commits H(sender, e, weights, salt); in the first
 // reveal_window_blocks of epoch e+1 it reveals weights and salt. A reveal that does not match
-// its commit is rejected. The epoch boundary at the end of epoch e+1 feeds the rows revealed
-// during e+1 to Yuma; a validator that did not reveal counts as not having set weights.
+// its commit is rejected and changes nothing (the commit stays, the stored row stays). A
+// revealed row replaces the validator's previous one and feeds Yuma at every epoch boundary
+// from the end of e+1 on, until the next reveal replaces it; its reveal height is the
+// validator's last_update, so Yuma's activity cutoff retires a row not renewed for
+// activity_cutoff blocks (contracts/epoch.cpp).
 //
 // State (prefix kWeights):
 //   'c' || epoch(be64) || account  -> commit hash

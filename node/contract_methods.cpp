@@ -1,6 +1,7 @@
 // RPC queries over the settlement contracts: tasks, miners, models, stakes, validators,
 // weights and the last Yuma epoch (task_*, registry_*, staking_*, weights_*, yuma_*).
 #include "chain/hash.hpp"
+#include "common/inference_receipt.hpp"
 #include "contracts/epoch.hpp"
 #include "contracts/registry.hpp"
 #include "contracts/staking.hpp"
@@ -37,13 +38,18 @@ Expected<uint64_t> uint_param(const json& params, size_t index, const char* name
   return p.get<uint64_t>();
 }
 
+// The task_get / task_list / task_assigned / task_awaitingVerdict view (docs/rpc.md "Tasks").
 json task_to_json(const ct::tasks::Task& t) {
   json verdicts = json::array();
   for (const auto& v : t.verdicts)
     verdicts.push_back({{"validator", chain::to_hex(v.validator)},
                         {"account", chain::address_to_string(v.account)},
                         {"accept", v.accept},
-                        {"first_bad_step", v.first_bad_step}});
+                        {"reason", v.reason},
+                        {"first_bad_step", v.first_bad_step},
+                        {"evidence", v.evidence},
+                        {"tx_hash", chain::to_hex(v.tx_hash)},
+                        {"height", v.height}});
   json tried = json::array();
   for (const auto& a : t.tried) tried.push_back(chain::address_to_string(a));
   json out = {{"id", t.id},
@@ -51,27 +57,47 @@ json task_to_json(const ct::tasks::Task& t) {
               {"user", chain::address_to_string(t.submitter)},
               {"model_id", chain::to_hex(t.model_id)},
               {"prompt", t.prompt},
-              {"prompt_hash", chain::to_hex(ct::tasks::prompt_hash(t.prompt))},
+              {"prompt_hash", chain::to_hex(ig::prompt_hash(t.prompt))},
               {"params", sampling_to_json(t.params)},
               {"params_hash", chain::to_hex(chain::sampling_params_hash(t.params))},
               {"max_fee", std::to_string(t.max_fee)},
               {"submitted_height", t.submitted_height},
               {"attempts", t.attempts},
               {"tried", tried},
-              {"verdicts", verdicts}};
+              {"verdicts", verdicts},
+              {"fee_paid", std::to_string(t.miner_paid + t.validators_paid)},
+              {"miner_paid", std::to_string(t.miner_paid)},
+              {"validators_paid", std::to_string(t.validators_paid)},
+              {"refunded", std::to_string(t.refunded)}};
   if (t.status != ct::tasks::Status::kPending && t.miner != chain::Address{}) {
     out["miner"] = chain::address_to_string(t.miner);
     out["assigned_height"] = t.assigned_height;
     out["deadline"] = t.deadline;
   }
-  if (t.result_height) {
-    out["result"] = {{"output_tokens", t.output_tokens},
-                     {"receipt", result_receipt_to_json(t.receipt)},
+  if (t.receipt) {
+    out["result"] = {{"tx_hash", chain::to_hex(t.result_tx)},
+                     {"output_tokens", t.output_tokens},
+                     {"text", t.text},
+                     {"receipt", inference_receipt_to_json(*t.receipt)},
                      {"height", t.result_height},
                      {"window_end", t.window_end},
                      {"fee_due", std::to_string(t.fee_due)}};
   }
   return out;
+}
+
+json tasks_to_json(const std::vector<ct::tasks::Task>& ts) {
+  json out = json::array();
+  for (const auto& t : ts) out.push_back(task_to_json(t));
+  return out;
+}
+
+// from_id (default 1) and limit (default 100, 1..1000) of the task listings.
+Expected<std::pair<uint64_t, uint64_t>> page_params(const json& params, size_t from_index, size_t limit_index) {
+  auto from = uint_param(params, from_index, "from_id", 1);
+  auto limit = uint_param(params, limit_index, "limit", 100);
+  if (!from || !limit || *limit == 0 || *limit > 1000) return fail("params", "from_id >= 0 and limit within 1..1000");
+  return std::make_pair(*from, *limit);
 }
 
 json miner_to_json(const ct::registry::Miner& m, const chain::State& s) {
@@ -124,12 +150,30 @@ Status register_contract_methods(rpc::Server& server, chain::Ledger& ledger) {
     return task_to_json(*t);
   }));
   IG_TRY(add("task_list", [](const chain::State& s, const json& p) -> MethodResult {
-    auto from = uint_param(p, 0, "from_id", 1);
-    auto limit = uint_param(p, 1, "limit", 100);
-    if (!from || !limit || *limit == 0 || *limit > 1000) return rpc::invalid_params("from_id >= 0 and limit within 1..1000");
-    json out = json::array();
-    for (const auto& t : ct::tasks::tasks_in(s, *from, *limit)) out.push_back(task_to_json(t));
-    return out;
+    auto page = page_params(p, 0, 1);
+    if (!page) return rpc::invalid_params(page.error().message);
+    return tasks_to_json(ct::tasks::tasks_in(s, page->first, page->second));
+  }));
+  // A restarted miner's catch-up: the tasks assigned to it that still await its result.
+  IG_TRY(add("task_assigned", [](const chain::State& s, const json& p) -> MethodResult {
+    auto miner = address_param(p, 0, "miner");
+    if (!miner) return rpc::invalid_params(miner.error().message);
+    auto page = page_params(p, 1, 2);
+    if (!page) return rpc::invalid_params(page.error().message);
+    return tasks_to_json(ct::tasks::assigned_to(s, *miner, page->first, page->second));
+  }));
+  // A restarted verifier's catch-up: submitted results whose verification window is open,
+  // without those the given validator account already judged.
+  IG_TRY(add("task_awaitingVerdict", [](const chain::State& s, const json& p) -> MethodResult {
+    std::optional<chain::Address> validator;
+    if (!param(p, 0, "validator").is_null()) {
+      auto a = address_param(p, 0, "validator");
+      if (!a) return rpc::invalid_params(a.error().message);
+      validator = *a;
+    }
+    auto page = page_params(p, 1, 2);
+    if (!page) return rpc::invalid_params(page.error().message);
+    return tasks_to_json(ct::tasks::awaiting_verdicts(s, validator, page->first, page->second));
   }));
   IG_TRY(add("registry_miners", [](const chain::State& s, const json&) -> MethodResult {
     json out = json::array();

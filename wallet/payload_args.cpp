@@ -193,4 +193,67 @@ Expected<chain::Evidence> parse_evidence(std::string_view json_text) {
   return ev;
 }
 
+namespace {
+
+Unexpected bad_step_evidence(const std::string& why) { return fail("arg.bad_evidence", "step evidence: " + why); }
+
+Expected<int32_t> i32_field(const json& v, const char* key, const std::string& where) {
+  auto it = v.find(key);
+  if (it == v.end() || !it->is_number_integer()) return bad_step_evidence(where + " needs \"" + key + "\" as an integer");
+  if (it->is_number_unsigned() ? it->get<uint64_t>() > uint64_t{INT32_MAX}
+                               : it->get<int64_t>() < INT32_MIN || it->get<int64_t>() > INT32_MAX)
+    return bad_step_evidence(where + " \"" + key + "\" is outside the 32-bit range");
+  return static_cast<int32_t>(it->get<int64_t>());
+}
+
+Expected<ig::Fingerprint> fingerprint_field(const json& doc, const char* key) {
+  auto it = doc.find(key);
+  if (it == doc.end() || !it->is_object())
+    return bad_step_evidence(std::string("\"") + key + "\" must be {\"token\", \"logit_q\", \"runner_up_q\"}");
+  ig::Fingerprint f;
+  IG_TRY_ASSIGN(token, i32_field(*it, "token", key));
+  IG_TRY_ASSIGN(logit, i32_field(*it, "logit_q", key));
+  IG_TRY_ASSIGN(runner_up, i32_field(*it, "runner_up_q", key));
+  f.token = token;
+  f.logit_q = logit;
+  f.runner_up_q = runner_up;
+  return f;
+}
+
+}  // namespace
+
+Expected<chain::StepEvidence> parse_step_evidence(std::string_view json_text) {
+  json doc = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object()) return bad_step_evidence("the file must hold one JSON object {\"claimed\", \"proof\", \"recomputed\"}");
+  chain::StepEvidence e;
+  IG_TRY_ASSIGN(claimed, fingerprint_field(doc, "claimed"));
+  IG_TRY_ASSIGN(recomputed, fingerprint_field(doc, "recomputed"));
+  e.claimed = claimed;
+  e.recomputed = recomputed;
+  auto proof = doc.find("proof");
+  if (proof == doc.end() || !proof->is_object())
+    return bad_step_evidence("\"proof\" must be {\"index\", \"leaf_count\", \"siblings\"}");
+  for (const char* key : {"index", "leaf_count"})
+    if (!proof->contains(key) || !(*proof)[key].is_number_unsigned())
+      return bad_step_evidence(std::string("proof needs \"") + key + "\" as a non-negative integer");
+  e.proof.index = (*proof)["index"].get<uint64_t>();
+  e.proof.leaf_count = (*proof)["leaf_count"].get<uint64_t>();
+  auto siblings = proof->find("siblings");
+  if (siblings == proof->end() || !siblings->is_array()) return bad_step_evidence("proof needs \"siblings\" as an array of hashes");
+  if (siblings->size() > chain::kMaxProofSiblings)
+    return bad_step_evidence("a proof has at most " + std::to_string(chain::kMaxProofSiblings) + " siblings");
+  for (size_t i = 0; i < siblings->size(); ++i) {
+    const json& h = (*siblings)[i];
+    auto bytes = h.is_string() ? chain::from_hex_fixed<32>(h.get<std::string>()) : Expected<chain::Hash>(fail("hex", "not a string"));
+    if (!bytes) return bad_step_evidence("proof.siblings[" + std::to_string(i) + "] is not 64 hex digits");
+    e.proof.siblings.push_back(*bytes);
+  }
+  return e;
+}
+
+Status validate_reason(std::string_view reason) {
+  if (auto why = chain::reason_problem(reason); !why.empty()) return fail("arg.invalid", "--reason " + quoted(reason, 80) + ": " + why);
+  return {};
+}
+
 }  // namespace ig::wallet

@@ -1,6 +1,6 @@
 // Strict parsing of the values that settlement transactions carry: roles, 32-bit counts,
 // decimals stored in milli-units, weight lists, model ids (typed or hashed from a GGUF file),
-// consensus keys and double-sign evidence files. Every failure is code "arg.*" with a message
+// consensus keys, double-sign evidence files, verdict reasons and step-evidence files. Every failure is code "arg.*" with a message
 // naming the option and what was wrong.
 #pragma once
 
@@ -46,5 +46,14 @@ Status validate_label(std::string_view text, std::string_view what);
 // {"type":1|2,"height":N,"round":N,"block_hash":HEX,"validator":HEX,"signature":HEX}.
 // Only the shape is checked here; the chain checks the signatures. Code "arg.bad_evidence".
 Expected<chain::Evidence> parse_evidence(std::string_view json_text);
+
+// A verdict's step evidence (the shape chain_getTx shows it in):
+//   {"claimed": FP, "proof": {"index": N, "leaf_count": N, "siblings": [HEX32, ...]}, "recomputed": FP}
+// with FP {"token": I32, "logit_q": I32, "runner_up_q": I32}. Only the shape is checked here;
+// the chain checks the proof against the task's receipt. Code "arg.bad_evidence".
+Expected<chain::StepEvidence> parse_step_evidence(std::string_view json_text);
+
+// A verdict reason: 1..64 bytes of a-z 0-9 . _ (e.g. verify.token_mismatch). Code "arg.invalid".
+Status validate_reason(std::string_view reason);
 
 }  // namespace ig::wallet

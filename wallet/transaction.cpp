@@ -48,8 +48,19 @@ Status check_payload(const chain::Payload& payload) {
       return check_len(p.architecture.size(), chain::kMaxNameBytes, "--architecture");
     }
     if constexpr (std::is_same_v<T, chain::SubmitTask>) return check_len(p.prompt.size(), chain::kMaxPromptBytes, "the prompt");
-    if constexpr (std::is_same_v<T, chain::SubmitResult>) return check_count(p.output_tokens.size(), chain::kMaxOutputTokens, "output tokens");
-    if constexpr (std::is_same_v<T, chain::Verdict>) return check_len(p.evidence.size(), chain::kMaxEvidenceBytes, "the evidence");
+    if constexpr (std::is_same_v<T, chain::SubmitResult>) {
+      IG_TRY(check_count(p.output_tokens.size(), chain::kMaxOutputTokens, "output tokens"));
+      IG_TRY(check_count(p.fingerprints.size(), chain::kMaxOutputTokens, "fingerprints"));
+      IG_TRY(check_len(p.text.size(), chain::kMaxResultTextBytes, "the text"));
+      // A receipt the codec cannot decode back would make the whole transaction undecodable.
+      if (auto why = ig::backend_problem(p.receipt.backend); !why.empty()) return fail("arg.invalid", "the receipt's backend: " + why);
+      return {};
+    }
+    if constexpr (std::is_same_v<T, chain::Verdict>) {
+      IG_TRY(check_len(p.reason.size(), chain::kMaxReasonBytes, "the reason"));
+      if (p.evidence) return check_count(p.evidence->proof.siblings.size(), chain::kMaxProofSiblings, "proof siblings");
+      return {};
+    }
     if constexpr (std::is_same_v<T, chain::RevealWeights>) return check_count(p.weights.size(), chain::kMaxWeights, "weights");
     if constexpr (std::is_same_v<T, chain::ProposeValidator>) return check_len(p.name.size(), chain::kMaxNameBytes, "--name");
     return {};

@@ -31,8 +31,9 @@ chain::TxBody tx_body(const TxSpec& spec, const chain::Payload& payload, const c
 // Validates the chain id and the payload's encodable limits (check_payload), then signs.
 Expected<chain::Transaction> sign_payload(const TxSpec& spec, const chain::Payload& payload, const chain::SecretKey& key);
 
-// What the codec would refuse, caught before signing: a memo, name, prompt, evidence or list
-// beyond its cap. Codes "arg.bad_memo", "arg.too_long", "arg.too_many".
+// What the codec would refuse, caught before signing: a memo, name, prompt, result text,
+// verdict reason or list beyond its cap, a receipt whose backend tag cannot decode. Codes
+// "arg.bad_memo", "arg.too_long", "arg.too_many", "arg.invalid".
 Status check_payload(const chain::Payload& payload);
 
 // The least fee the schedule accepts for this body: base + per_byte × encoded size. The fee

@@ -199,8 +199,11 @@ int main() {
       const auto it = std::find_if(w.miners.begin(), w.miners.end(), [&](const SecretKey& k) { return k.public_key() == t.miner; });
       std::vector<uint32_t> toks(12);
       for (size_t i = 0; i < toks.size(); ++i) toks[i] = static_cast<uint32_t>(t.id * 31 + i);
-      SubmitResult r{t.id, toks, ResultReceipt{t.model_id, sha256(view(t.prompt)), sampling_params_hash(t.params),
-                                                output_tokens_hash(toks), Hash{}, static_cast<uint32_t>(toks.size())}};
+      std::vector<ig::Fingerprint> fps;
+      for (size_t i = 0; i < toks.size(); ++i) fps.push_back({static_cast<int32_t>(toks[i]), 1000, 900});
+      SubmitResult r{t.id, toks, fps, "a short story",
+                     ig::InferenceReceipt{t.model_id, ig::prompt_hash(t.prompt), sampling_params_hash(t.params), ig::output_hash(toks),
+                                          ig::fingerprint_root(fps), static_cast<uint32_t>(toks.size()), "cpu/1"}};
       results.push_back(signed_tx(*it, nonces[t.miner]++, r));
     }
   }
@@ -216,7 +219,7 @@ int main() {
   std::vector<Transaction> verdicts;
   for (size_t i = 0; i < kTasks; ++i) {
     size_t v = i % kValidators;
-    verdicts.push_back(signed_tx(w.validator_accounts[v], i / kValidators, Verdict{i + 1, true, 0, {}}));
+    verdicts.push_back(signed_tx(w.validator_accounts[v], i / kValidators, Verdict{i + 1, true, 0, "", std::nullopt}));
   }
   measure("block_verdicts", {{"txs", verdicts.size()}, {"kind", "Verdict"}}, [&] {
     auto r = must(execute_block(w.app, w.base, Hash{}, w.info(kHeight + 2), verdicts, ExecMode::kValidate), "execute");

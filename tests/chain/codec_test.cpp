@@ -315,30 +315,30 @@ TEST(ChainCodec, HeaderEncodingAndHashCoverEveryField) {
 TEST(ChainCodec, ReceiptWithEventsRoundTripsAndRejectsMalformedInput) {
   Receipt r = sample_receipt();
   Bytes enc = encode_receipt(r);
-  auto dec = decode_receipt(enc);
+  auto dec = chain::decode_receipt(enc);
   ASSERT_TRUE(dec) << dec.error().to_string();
   EXPECT_EQ(*dec, r);
-  expect_every_prefix_truncated(enc, [](ByteView b) { return decode_receipt(b); });
-  expect_trailing_rejected(enc, [](ByteView b) { return decode_receipt(b); });
+  expect_every_prefix_truncated(enc, [](ByteView b) { return chain::decode_receipt(b); });
+  expect_trailing_rejected(enc, [](ByteView b) { return chain::decode_receipt(b); });
 
   const size_t events_at = 32 + 8 + 4 + 4 + 4 + r.error.size() + 8;
   Bytes bad = enc;
   put_u32_at(bad, events_at, 0xFFFFFFFF);
-  EXPECT_EQ(decode_receipt(bad).error().code, "codec.oversized");
+  EXPECT_EQ(chain::decode_receipt(bad).error().code, "codec.oversized");
   // The first event's attribute count.
   Bytes bad2 = enc;
   put_u32_at(bad2, events_at + 4 + 4 + r.events[0].type.size(), 0xFFFFFFFF);
-  EXPECT_EQ(decode_receipt(bad2).error().code, "codec.oversized");
+  EXPECT_EQ(chain::decode_receipt(bad2).error().code, "codec.oversized");
 }
 
 TEST(ChainCodec, ReceiptWithAnUnknownCodeIsRejected) {
   Receipt r = sample_receipt();
   r.code = TxCode::kNotFound;
-  ASSERT_TRUE(decode_receipt(encode_receipt(r)));
+  ASSERT_TRUE(chain::decode_receipt(encode_receipt(r)));
   Bytes raw = encode_receipt(r);
   // The code follows the tx hash (32), height (8) and index (4).
   raw[44] = static_cast<uint8_t>(static_cast<uint32_t>(TxCode::kNotFound) + 1);
-  auto bad = decode_receipt(raw);
+  auto bad = chain::decode_receipt(raw);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, "receipt.bad_code");
 }

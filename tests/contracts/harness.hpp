@@ -284,6 +284,23 @@ class Net {
   size_t supply_checks_ = 0;
 };
 
+// A digest of every contract's state except the bank's: what "nothing stored changed" means
+// for a transaction that failed (it still paid its fee and used its nonce, in the bank).
+inline Hash contract_state_digest(const State& s) {
+  Sha256 h;
+  for (auto prefix : {StatePrefix::kStaking, StatePrefix::kRegistry, StatePrefix::kTasks, StatePrefix::kWeights,
+                      StatePrefix::kYuma, StatePrefix::kSlashing})
+    s.scan(state_key(prefix, {}), [&](ByteView k, ByteView v) {
+      const std::array<uint8_t, 8> lens{static_cast<uint8_t>(k.size()), static_cast<uint8_t>(k.size() >> 8),
+                                        static_cast<uint8_t>(k.size() >> 16), static_cast<uint8_t>(k.size() >> 24),
+                                        static_cast<uint8_t>(v.size()), static_cast<uint8_t>(v.size() >> 8),
+                                        static_cast<uint8_t>(v.size() >> 16), static_cast<uint8_t>(v.size() >> 24)};
+      h.update(lens).update(k).update(v);
+      return true;
+    });
+  return h.finish();
+}
+
 // ----- payload builders for the scripted actors
 
 inline Hash model_id(const std::string& name) { return sha256(view("gguf:" + name)); }
@@ -304,18 +321,53 @@ inline chain::SubmitTask task_payload(const Hash& model, const std::string& prom
   return chain::SubmitTask{model, prompt, sampling(max_tokens), max_fee};
 }
 
+// The fingerprints an honest scripted miner reports for `tokens`: a function of the tokens
+// alone, so a test can rebuild them (and Merkle proofs) from the task record.
+inline std::vector<ig::Fingerprint> fingerprints_for(const std::vector<uint32_t>& tokens) {
+  std::vector<ig::Fingerprint> out;
+  for (size_t i = 0; i < tokens.size(); ++i)
+    out.push_back(ig::Fingerprint{static_cast<int32_t>(tokens[i]), 1'000'000 + static_cast<int32_t>(i), 900'000 + static_cast<int32_t>(i)});
+  return out;
+}
+
 // A result whose receipt is consistent with the task (what an honest miner would send).
 inline chain::SubmitResult result_for(const ct::tasks::Task& t, std::vector<uint32_t> tokens) {
   chain::SubmitResult r;
   r.task_id = t.id;
+  r.fingerprints = fingerprints_for(tokens);
+  r.text = "text of task " + std::to_string(t.id) + ": " + std::to_string(tokens.size()) + " tokens";
   r.receipt.model_id = t.model_id;
-  r.receipt.prompt_hash = sha256(view(t.prompt));
+  r.receipt.prompt_hash = ig::prompt_hash(t.prompt);
   r.receipt.params_hash = sampling_params_hash(t.params);
-  r.receipt.output_hash = output_tokens_hash(tokens);
-  r.receipt.fingerprint_root = sha256(view("fingerprints-" + std::to_string(t.id)));
+  r.receipt.output_hash = ig::output_hash(tokens);
+  r.receipt.fingerprint_root = ig::fingerprint_root(r.fingerprints);
   r.receipt.steps = static_cast<uint32_t>(tokens.size());
+  r.receipt.backend = "cpu/1";
   r.output_tokens = std::move(tokens);
   return r;
+}
+
+// Verdicts: an accept; a reject at `step` with evidence that verifies against the task's
+// receipt (the scripted miner's own fingerprint there, and a recomputed one that differs); a
+// reject without evidence for a reason the chain cannot check.
+inline chain::Verdict accept_verdict(uint64_t task_id) { return chain::Verdict{task_id, true, 0, "", std::nullopt}; }
+
+inline chain::StepEvidence evidence_for(const ct::tasks::Task& t, uint32_t step) {
+  auto fps = fingerprints_for(t.output_tokens);
+  chain::StepEvidence e;
+  e.claimed = fps.at(step);
+  e.proof = ig::merkle_prove(ig::fingerprint_leaves(fps), step);
+  e.recomputed = e.claimed;
+  e.recomputed.logit_q += 1;
+  return e;
+}
+
+inline chain::Verdict reject_verdict(const ct::tasks::Task& t, uint32_t step, std::string reason = "verify.token_mismatch") {
+  return chain::Verdict{t.id, false, step, std::move(reason), evidence_for(t, step)};
+}
+
+inline chain::Verdict reject_unchecked(uint64_t task_id, std::string reason = std::string(chain::kReasonTextMismatch)) {
+  return chain::Verdict{task_id, false, 0, std::move(reason), std::nullopt};
 }
 
 inline std::vector<uint32_t> tokens(size_t n, uint32_t base = 100) {

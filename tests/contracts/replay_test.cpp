@@ -34,8 +34,8 @@ class ReplayScript {
     for (size_t v = 0; v < 4; ++v) txs.push_back(commit(v));
     net.block(txs);
     txs = {net.tx(net.actor("u2"), chain::CancelTask{4}), net.tx(net.actor("u"), chain::CancelTask{4})};  // one fails
-    for (size_t v = 0; v < 3; ++v) txs.push_back(net.tx(net.validator(v).account, chain::Verdict{1, false, 1, {}}));
-    txs.push_back(net.tx(net.validator(3).account, chain::Verdict{2, true, 0, {}}));
+    for (size_t v = 0; v < 3; ++v) txs.push_back(net.tx(net.validator(v).account, reject_verdict(*net.task(1), 1)));
+    txs.push_back(net.tx(net.validator(3).account, accept_verdict(2)));
     net.block(txs);
     const SecretKey& culprit = net.validator(3).consensus;
     net.block({net.tx(net.actor("u"), chain::Evidence{signed_vote(culprit, 2, 0, hash_of("a")), signed_vote(culprit, 2, 0, hash_of("b"))}),
@@ -137,11 +137,16 @@ TEST(ContractsReplay, RandomTrafficConservesSupplyAndReplays) {
       if (t.status == Status::kAssigned && rng() % 4 != 0) {  // a quarter of assignments are missed
         for (const auto& m : miners)
           if (t.miner == net.actor(m).addr())
-            txs.push_back(net.tx(net.actor(m), result_for(t, tokens(rng() % (t.params.max_tokens + 1), static_cast<uint32_t>(rng())))));
+            txs.push_back(net.tx(net.actor(m), result_for(t, tokens(rng() % (t.params.max_tokens + 1), static_cast<uint32_t>(rng() % 50'000)))));
       }
       if (t.status == Status::kSubmitted)
         for (size_t v = 0; v < 4; ++v)
-          if (rng() % 3 == 0) txs.push_back(net.tx(net.validator(v).account, chain::Verdict{t.id, rng() % 5 != 0, 0, {}}));
+          if (rng() % 3 == 0) {
+            const bool accept = rng() % 5 != 0;
+            txs.push_back(net.tx(net.validator(v).account, accept                    ? accept_verdict(t.id)
+                                                          : t.output_tokens.empty() ? reject_unchecked(t.id)
+                                                                                    : reject_verdict(t, static_cast<uint32_t>(t.id % t.output_tokens.size()))));
+          }
       if (t.status == Status::kPending && rng() % 5 == 0)
         txs.push_back(net.tx(net.actor(pick(users)), chain::CancelTask{t.id}));  // often not the owner
     }

@@ -34,7 +34,7 @@ class ContractsScenario : public ::testing::Test {
       if (t.status != Status::kSubmitted) continue;
       bool judged = std::any_of(t.verdicts.begin(), t.verdicts.end(),
                                 [&](const auto& r) { return r.account == net.validator(v).account.addr(); });
-      if (!judged) out.push_back(net.tx(net.validator(v).account, chain::Verdict{t.id, accept, 0, {}}));
+      if (!judged) out.push_back(net.tx(net.validator(v).account, accept ? accept_verdict(t.id) : reject_verdict(t, 0)));
     }
     return out;
   }
@@ -143,8 +143,8 @@ TEST_F(ContractsScenario, RejectedByTwoThirdsSlashesMinerAndApproverAndRefundsTh
   ASSERT_EQ(net.task(1)->status, Status::kSubmitted);
   const Amount supply = net.supply();
   // v3 approves first; then three of four validators (3/4 of the power) reject.
-  std::vector<Transaction> txs{net.tx(net.validator(3).account, chain::Verdict{1, true, 0, {}})};
-  for (size_t v = 0; v < 3; ++v) txs.push_back(net.tx(net.validator(v).account, chain::Verdict{1, false, 2, {0xEE}}));
+  std::vector<Transaction> txs{net.tx(net.validator(3).account, accept_verdict(1))};
+  for (size_t v = 0; v < 3; ++v) txs.push_back(net.tx(net.validator(v).account, reject_verdict(*net.task(1), 2)));
   const auto& rec = net.block(txs);
   for (const auto& r : rec.receipts) EXPECT_EQ(r.code, TxCode::kOk) << r.error;
   auto t = *net.task(1);
@@ -162,7 +162,7 @@ TEST_F(ContractsScenario, RejectedByTwoThirdsSlashesMinerAndApproverAndRefundsTh
   EXPECT_EQ(m.open_tasks, 0u);
   EXPECT_EQ(net.balance(ct::bank::module_account("tasks")), 0u);
   // The task is closed: no more verdicts, no settlement later.
-  Receipt late = net.run_tx(net.tx(net.validator(3).account, chain::Verdict{1, false, 0, {}}));
+  Receipt late = net.run_tx(net.tx(net.validator(3).account, reject_verdict(*net.task(1), 0)));
   EXPECT_NE(late.error.find("tasks.not_in_window"), std::string::npos);
   net.run_to(net.head() + 5);
   EXPECT_TRUE(net.events("task_settled").empty());
@@ -172,10 +172,10 @@ TEST_F(ContractsScenario, TwoRejectsOfFourAreNotEnoughAndAContradictedAccuserIsS
   setup_market(net, {"m1"});
   net.block({submit(5'000)});
   net.block(answers({"m1"}));
-  net.block({net.tx(net.validator(0).account, chain::Verdict{1, false, 0, {}}),
-             net.tx(net.validator(1).account, chain::Verdict{1, true, 0, {}}),
-             net.tx(net.validator(2).account, chain::Verdict{1, true, 0, {}}),
-             net.tx(net.validator(3).account, chain::Verdict{1, true, 0, {}})});
+  net.block({net.tx(net.validator(0).account, reject_verdict(*net.task(1), 0)),
+             net.tx(net.validator(1).account, accept_verdict(1)),
+             net.tx(net.validator(2).account, accept_verdict(1)),
+             net.tx(net.validator(3).account, accept_verdict(1))});
   net.run_to(net.task(1)->window_end);
   EXPECT_EQ(net.task(1)->status, Status::kSettled);
   EXPECT_EQ(net.stakes(net.validator(0).account.addr()).validator, 9'800u);  // 2% for the false accusation
@@ -183,10 +183,10 @@ TEST_F(ContractsScenario, TwoRejectsOfFourAreNotEnoughAndAContradictedAccuserIsS
   // Two rejects and two accepts: neither side has 2/3, nobody is slashed and the miner is paid.
   net.block({submit(5'000)});
   net.block(answers({"m1"}));
-  net.block({net.tx(net.validator(0).account, chain::Verdict{2, false, 0, {}}),
-             net.tx(net.validator(1).account, chain::Verdict{2, false, 0, {}}),
-             net.tx(net.validator(2).account, chain::Verdict{2, true, 0, {}}),
-             net.tx(net.validator(3).account, chain::Verdict{2, true, 0, {}})});
+  net.block({net.tx(net.validator(0).account, reject_verdict(*net.task(2), 0)),
+             net.tx(net.validator(1).account, reject_unchecked(2)),
+             net.tx(net.validator(2).account, accept_verdict(2)),
+             net.tx(net.validator(3).account, accept_verdict(2))});
   net.run_to(net.task(2)->window_end);
   EXPECT_EQ(net.task(2)->status, Status::kSettled);
   EXPECT_EQ(net.events("slash").size(), 1u);
@@ -260,7 +260,7 @@ TEST_F(ContractsScenario, DoubleSignEvidenceSlashesInABusyChain) {
   auto ts = all_tasks();
   auto submitted = std::find_if(ts.begin(), ts.end(), [](const Task& t) { return t.status == Status::kSubmitted; });
   ASSERT_NE(submitted, ts.end());
-  Receipt r = net.run_tx(net.tx(net.validator(2).account, chain::Verdict{submitted->id, true, 0, {}}));
+  Receipt r = net.run_tx(net.tx(net.validator(2).account, accept_verdict(submitted->id)));
   EXPECT_EQ(r.code, TxCode::kUnauthorized);
   EXPECT_NE(r.error.find("tasks.not_validator"), std::string::npos) << r.error;
 }

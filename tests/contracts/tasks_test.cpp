@@ -93,27 +93,114 @@ TEST_F(ContractsTasks, ResultsFromTheWrongPlaceAreRefused) {
   cases.emplace_back(net.tx(good, unknown), "tasks.unknown_task");
   cases.emplace_back(net.tx(bad, ok), "tasks.not_assigned");
   cases.emplace_back(net.tx(net.actor("u"), ok), "tasks.not_assigned");  // not even a miner
-  auto tampered = [&](auto edit) {
-    chain::SubmitResult x = ok;
-    edit(x);
-    cases.emplace_back(net.tx(good, x), "tasks.bad_result");
-  };
-  tampered([](auto& x) { x.receipt.model_id[0] ^= 1; });
-  tampered([](auto& x) { x.receipt.prompt_hash[0] ^= 1; });
-  tampered([](auto& x) { x.receipt.params_hash[0] ^= 1; });
-  tampered([](auto& x) { x.output_tokens[3] = 7; });  // output hash no longer matches
-  tampered([](auto& x) { x.receipt.steps = 7; });
-  tampered([&](auto& x) { x = result_for(t, tokens(17)); });  // more than max_tokens
-  std::vector<Transaction> txs;
-  for (const auto& c : cases) txs.push_back(c.first);
-  const auto& rec = net.block(txs);
+  const Hash before = contract_state_digest(net.state());
+  const auto& rec = net.block([&] {
+    std::vector<Transaction> txs;
+    for (const auto& c : cases) txs.push_back(c.first);
+    return txs;
+  }());
   ASSERT_EQ(rec.receipts.size(), cases.size());
   for (size_t i = 0; i < cases.size(); ++i)
     EXPECT_TRUE(has_error(rec.receipts[i], cases[i].second)) << i << ": " << cases[i].second << " vs " << rec.receipts[i].error;
   EXPECT_EQ(rec.receipts[0].code, TxCode::kNotFound);
   EXPECT_EQ(rec.receipts[1].code, TxCode::kUnauthorized);
+  EXPECT_EQ(contract_state_digest(net.state()), before);
   EXPECT_EQ(net.task(id)->status, Status::kAssigned);
   ASSERT_EQ(net.run_tx(net.tx(good, ok)).code, TxCode::kOk);  // the honest one still goes through
+}
+
+// Every way a result can disagree with its task or with itself is refused with its own code,
+// and nothing the contracts store changes (only the fee and nonce move, in the bank).
+TEST_F(ContractsTasks, ResultsThatDoNotMatchTheTaskAreRefusedWithTheirOwnError) {
+  ASSERT_EQ(net.run_tx(net.tx(net.validator(0).account, model_payload("other-model"))).code, TxCode::kOk);
+  uint64_t id = submit();
+  auto t = *net.task(id);
+  Actor& good = assignee(id);
+  const chain::SubmitResult ok = result_for(t, tokens(8));
+  std::vector<std::pair<chain::SubmitResult, std::string>> cases;
+  auto tampered = [&](const std::string& code, auto edit) {
+    chain::SubmitResult x = ok;
+    edit(x);
+    cases.emplace_back(x, code);
+  };
+  // A result for another (registered) model, whose receipt is otherwise consistent.
+  tampered("tasks.wrong_model", [](auto& x) { x.receipt.model_id = model_id("other-model"); });
+  tampered("tasks.wrong_prompt", [](auto& x) { x.receipt.prompt_hash = ig::prompt_hash("another prompt"); });
+  tampered("tasks.wrong_params", [&](auto& x) {
+    auto changed = t.params;
+    changed.temperature_milli = 700;  // the engine ran other parameters
+    x.receipt.params_hash = ig::sampling_params_hash(changed);
+  });
+  tampered("tasks.output_hash_mismatch", [](auto& x) {
+    x.output_tokens[3] = 7;  // fingerprint 3 still names the old token, but the hash is checked first
+  });
+  // Truncated output: fewer tokens, or fewer fingerprints, than the receipt's steps.
+  tampered("tasks.step_count_mismatch", [](auto& x) {
+    x.output_tokens.pop_back();
+    x.receipt.output_hash = ig::output_hash(x.output_tokens);
+  });
+  tampered("tasks.step_count_mismatch", [](auto& x) { x.fingerprints.pop_back(); });
+  tampered("tasks.step_count_mismatch", [](auto& x) { x.receipt.steps = 7; });
+  tampered("tasks.fingerprint_root_mismatch", [](auto& x) { x.fingerprints[5].logit_q += 1; });
+  tampered("tasks.fingerprint_token_mismatch", [](auto& x) {
+    x.fingerprints[2].token = 5;  // the root is recomputed, so only the token check can catch it
+    x.receipt.fingerprint_root = ig::fingerprint_root(x.fingerprints);
+  });
+  tampered("tasks.bad_text", [](auto& x) { x.text = std::string("caf\xC3", 4); });    // cut-off UTF-8
+  tampered("tasks.bad_text", [](auto& x) { x.text = std::string("\xED\xA0\x80", 3); });  // a surrogate
+  tampered("tasks.too_many_tokens", [&](auto& x) { x = result_for(t, tokens(17)); });  // more than max_tokens (16)
+  const Hash before = contract_state_digest(net.state());
+  std::vector<Transaction> txs;
+  for (const auto& c : cases) txs.push_back(net.tx(good, c.first));
+  const auto& rec = net.block(txs);
+  ASSERT_EQ(rec.receipts.size(), cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(rec.receipts[i].code, TxCode::kInvalidPayload) << i;
+    EXPECT_TRUE(has_error(rec.receipts[i], cases[i].second)) << i << ": " << cases[i].second << " vs " << rec.receipts[i].error;
+  }
+  EXPECT_EQ(contract_state_digest(net.state()), before);
+  EXPECT_EQ(net.task(id)->status, Status::kAssigned);
+  EXPECT_TRUE(net.events("task_result").empty());
+}
+
+TEST_F(ContractsTasks, AcceptedResultKeepsTextReceiptAndItsTransactionButNotTheFingerprints) {
+  uint64_t id = submit();
+  Actor& m = assignee(id);
+  chain::SubmitResult r = result_for(*net.task(id), tokens(6));
+  r.text = "Once upon a time — ünïcödé";
+  const Transaction tx = net.tx(m, r);
+  ASSERT_EQ(net.run_tx(tx).code, TxCode::kOk);
+  auto t = *net.task(id);
+  EXPECT_EQ(t.status, Status::kSubmitted);
+  EXPECT_EQ(t.output_tokens, tokens(6));
+  EXPECT_EQ(t.text, r.text);
+  ASSERT_TRUE(t.receipt);
+  EXPECT_EQ(*t.receipt, r.receipt);
+  EXPECT_EQ(t.result_tx, tx_hash(tx));
+  // The fingerprints are in the block: a verifier gets them back from the transaction.
+  auto loc = net.chain().store->tx_location(t.result_tx);
+  ASSERT_TRUE(loc);
+  auto block = net.chain().store->block_at(loc->height);
+  ASSERT_TRUE(block && *block);
+  EXPECT_EQ(std::get<chain::SubmitResult>((*block)->txs.at(loc->index).body.payload).fingerprints, r.fingerprints);
+  auto events = net.events("task_result");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(attr(events[0], "miner"), address_to_string(m.addr()));
+  EXPECT_EQ(attr(events[0], "task"), std::to_string(id));
+  EXPECT_EQ(attr(events[0], "tokens"), "6");
+  EXPECT_EQ(attr(events[0], "backend"), "cpu/1");
+}
+
+TEST_F(ContractsTasks, AnEmptyOutputIsAValidResult) {
+  uint64_t id = submit();
+  ASSERT_EQ(net.run_tx(net.tx(assignee(id), result_for(*net.task(id), {}))).code, TxCode::kOk);
+  EXPECT_EQ(net.task(id)->receipt->steps, 0u);
+}
+
+TEST_F(ContractsTasks, PromptsMustBeUtf8) {
+  Receipt r = net.run_tx(net.tx(net.actor("u"), task_payload(model_id("llama-7b"), std::string("\xFF\xFE", 2), 1'000)));
+  EXPECT_TRUE(has_error(r, "tasks.bad_params")) << r.error;
+  EXPECT_NE(r.error.find("UTF-8"), std::string::npos) << r.error;
 }
 
 TEST_F(ContractsTasks, DoubleResultIsRefused) {
@@ -136,7 +223,8 @@ TEST_F(ContractsTasks, ResultAtTheDeadlineCountsAndAfterItIsLate) {
   Actor& mb = assignee(b);
   Receipt late = net.run_tx(net.tx(mb, result_for(tb, tokens(4))));
   EXPECT_TRUE(has_error(late, "tasks.late")) << late.error;
-  EXPECT_NE(net.task(b)->miner, mb.addr());  // expired in that block and handed to the other miner
+  EXPECT_FALSE(net.task(b)->receipt);        // the late result was not stored;
+  EXPECT_NE(net.task(b)->miner, mb.addr());  // the task expired in that block and went to the other miner
 }
 
 TEST_F(ContractsTasks, SettlementPaysTheTokensSharesWithValidatorsAndRefundsTheRest) {
@@ -195,28 +283,38 @@ TEST_F(ContractsTasks, CancelOnlyPendingAndOnlyByTheOwner) {
 TEST_F(ContractsTasks, VerdictRules) {
   uint64_t id = submit();
   Actor& v0 = net.validator(0).account;
-  chain::Verdict accept{id, true, 0, {}};
+  chain::Verdict accept = accept_verdict(id);
   Receipt r = net.run_tx(net.tx(v0, accept));  // assigned, no result yet
   EXPECT_TRUE(has_error(r, "tasks.not_in_window")) << r.error;
   ASSERT_EQ(net.run_tx(net.tx(assignee(id), result_for(*net.task(id), tokens(4)))).code, TxCode::kOk);
+  const auto task = *net.task(id);
   // One block, inside the two-block window.
-  std::vector<Transaction> txs{net.tx(net.actor("u"), accept),                          // not a validator
-                               net.tx(v0, chain::Verdict{777, true, 0, {}}),            // unknown task
-                               net.tx(v0, chain::Verdict{id, false, 4, {}}),            // 4 tokens: steps 0..3
-                               net.tx(v0, chain::Verdict{id, false, 3, {1, 2, 3}}),     // fine
-                               net.tx(v0, accept)};                                     // second verdict
+  std::vector<Transaction> txs{net.tx(net.actor("u"), accept),                  // not a validator
+                               net.tx(v0, accept_verdict(777)),                 // unknown task
+                               net.tx(v0, reject_verdict(task, 3)),             // fine: step 3 of 0..3, with evidence
+                               net.tx(v0, accept)};                             // second verdict
   const auto& rec = net.block(txs);
   EXPECT_EQ(rec.receipts[0].code, TxCode::kUnauthorized);
   EXPECT_TRUE(has_error(rec.receipts[0], "tasks.not_validator"));
   EXPECT_EQ(rec.receipts[1].code, TxCode::kNotFound);
-  EXPECT_TRUE(has_error(rec.receipts[2], "tasks.bad_verdict")) << rec.receipts[2].error;
-  EXPECT_EQ(rec.receipts[3].code, TxCode::kOk) << rec.receipts[3].error;
-  EXPECT_TRUE(has_error(rec.receipts[4], "tasks.duplicate_verdict")) << rec.receipts[4].error;
+  EXPECT_EQ(rec.receipts[2].code, TxCode::kOk) << rec.receipts[2].error;
+  EXPECT_TRUE(has_error(rec.receipts[3], "tasks.duplicate_verdict")) << rec.receipts[3].error;
   auto t = *net.task(id);
   ASSERT_EQ(t.verdicts.size(), 1u);
   EXPECT_FALSE(t.verdicts[0].accept);
   EXPECT_EQ(t.verdicts[0].first_bad_step, 3u);
+  EXPECT_EQ(t.verdicts[0].reason, "verify.token_mismatch");
+  EXPECT_TRUE(t.verdicts[0].evidence);
   EXPECT_EQ(t.verdicts[0].account, v0.addr());
+  EXPECT_EQ(t.verdicts[0].tx_hash, tx_hash(txs[2]));
+  auto ev = net.events("verdict");
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(attr(ev[0], "validator"), address_to_string(v0.addr()));
+  EXPECT_EQ(attr(ev[0], "miner"), address_to_string(t.miner));
+  EXPECT_EQ(attr(ev[0], "accept"), "false");
+  EXPECT_EQ(attr(ev[0], "reason"), "verify.token_mismatch");
+  EXPECT_EQ(attr(ev[0], "first_bad_step"), "3");
+  EXPECT_EQ(attr(ev[0], "evidence"), "true");
   net.run_to(t.window_end);
   EXPECT_EQ(net.task(id)->status, Status::kSettled);  // one reject out of four is not a verdict
   r = net.run_tx(net.tx(net.validator(1).account, accept));

@@ -89,5 +89,68 @@ TEST_F(ContractsWeights, RevealedWeightsMustNameRegisteredUidsInOrder) {
   EXPECT_TRUE(has_error(send(2, chain::RevealWeights{0, repeated, salt}), "weights.unsorted"));
 }
 
+TEST_F(ContractsWeights, AMismatchedRevealIsRefusedClearlyAndChangesNothing) {
+  // Validator 0 revealed once already (row from epoch 1); its next commit is then revealed wrongly.
+  ASSERT_EQ(send(0, commit_for(0, 0, w, salt)).code, TxCode::kOk);
+  net.run_to(10);
+  ASSERT_EQ(send(0, chain::RevealWeights{0, w, salt}).code, TxCode::kOk);
+  const auto row = ct::weights::get_row(net.state(), net.validator(0).account.addr());
+  ASSERT_TRUE(row);
+  const std::vector<chain::WeightEntry> next{{1, 7}};
+  ASSERT_EQ(send(0, commit_for(0, 1, next, salt)).code, TxCode::kOk);
+  net.run_to(20);
+  const Hash before = contract_state_digest(net.state());
+  Receipt bad = send(0, chain::RevealWeights{1, w, salt});  // the old weights, not the committed ones
+  EXPECT_EQ(bad.code, TxCode::kInvalidPayload);
+  EXPECT_TRUE(has_error(bad, "weights.mismatch")) << bad.error;
+  EXPECT_NE(bad.error.find("do not match the commit made in epoch 1"), std::string::npos) << bad.error;
+  EXPECT_NE(bad.error.find("nothing was changed"), std::string::npos) << bad.error;
+  EXPECT_EQ(contract_state_digest(net.state()), before);
+  EXPECT_EQ(ct::weights::get_row(net.state(), net.validator(0).account.addr()), row);
+  EXPECT_TRUE(ct::weights::get_commit(net.state(), 1, net.validator(0).account.addr()));
+  // The right reveal still goes through afterwards, inside the window.
+  ASSERT_EQ(send(0, chain::RevealWeights{1, next, salt}).code, TxCode::kOk);
+  EXPECT_EQ(ct::weights::get_row(net.state(), net.validator(0).account.addr())->entries, next);
+}
+
+// Weights persist until replaced, as Bittensor's stored weights do: a row revealed in epoch 1
+// gives the miners incentive at the boundaries of epochs 1, 2 and 3, until Yuma's activity
+// cutoff (35 blocks after the reveal height) retires it.
+TEST(ContractsWeightsPersist, RevealedWeightsKeepCountingUntilTheActivityCutoff) {
+  Net net(short_params_json(R"("activity_cutoff": 35)"), 4, 10'000, {"m1", "m2"});
+  setup_market(net, {"m1", "m2"});
+  auto uid = [&](const std::string& name) { return static_cast<uint16_t>(*ct::registry::uid_of(net.state(), net.actor(name).addr())); };
+  const std::vector<chain::WeightEntry> w{{uid("m1"), 65535}, {uid("m2"), 32768}};
+  std::vector<Transaction> commits;
+  for (size_t v = 0; v < 4; ++v)
+    commits.push_back(net.tx(net.validator(v).account,
+                             chain::CommitWeights{0, weights_commit_hash(net.validator(v).account.addr(), 0, w, hash_of("s"))}));
+  net.block(commits);
+  ASSERT_LT(net.head(), 10u);
+  net.run_to(10);
+  std::vector<Transaction> reveals;
+  for (size_t v = 0; v < 4; ++v) reveals.push_back(net.tx(net.validator(v).account, chain::RevealWeights{0, w, hash_of("s")}));
+  const auto& rec = net.block(reveals);  // height 11: last_update 11, active through height 46
+  for (const auto& r : rec.receipts) ASSERT_EQ(r.code, TxCode::kOk) << r.error;
+  auto incentive_at = [&](uint64_t boundary, const std::string& miner) {
+    net.run_to(boundary);
+    auto last = ct::epoch::last_epoch(net.state());
+    EXPECT_TRUE(last && last->height == boundary);
+    for (const auto& u : last->uids)
+      if (u.uid == uid(miner)) return std::make_pair(u.incentive, u.emission);
+    return std::make_pair(uint16_t{0}, Amount{0});
+  };
+  for (uint64_t boundary : {19u, 29u, 39u}) {  // epoch 1 (the reveal's), then epochs 2 and 3 with no new reveal
+    auto [i1, e1] = incentive_at(boundary, "m1");
+    auto [i2, e2] = incentive_at(boundary, "m2");
+    EXPECT_GT(i1, i2) << "epoch ending at " << boundary;
+    EXPECT_GT(i2, 0u) << "epoch ending at " << boundary;
+    EXPECT_GT(e1, 0u) << "epoch ending at " << boundary;
+  }
+  // At 49 the rows are 38 blocks old: beyond the cutoff, the validators count as inactive.
+  EXPECT_EQ(incentive_at(49, "m1").first, 0u);
+  EXPECT_EQ(incentive_at(49, "m2").first, 0u);
+}
+
 }  // namespace
 }  // namespace ig::testing

@@ -246,7 +246,10 @@ TEST_F(WalletFakeNode, SendWaitWithAMalformedReceiptFailsAfterSending) {
 }
 
 TEST_F(WalletFakeNode, QueriesCheckTheFieldsTheyPrint) {
-  const json task = {{"id", 1}, {"status", "assigned"}, {"user", alice_}, {"miner", alice_}};
+  const json task = {{"id", 1},           {"status", "assigned"}, {"user", alice_}, {"miner", alice_},
+                     {"verdicts", json::array()}, {"fee_paid", "0"},      {"refunded", "0"}};
+  const json result = {{"output_tokens", {5, 6}}, {"text", "hi"}, {"height", 9}, {"window_end", 19}, {"tx_hash", std::string(64, 'a')}};
+  const json verdict = {{"account", alice_}, {"accept", false}, {"reason", "verify.token_mismatch"}, {"first_bad_step", 1}};
   auto with = [](json j, const std::string& k, json v) {
     j[k] = std::move(v);
     return j;
@@ -262,7 +265,16 @@ TEST_F(WalletFakeNode, QueriesCheckTheFieldsTheyPrint) {
   expect_malformed({"task", "show", "1"}, "task_get", "field 'result' is an array, expected an object");
   node_.set("task_get", with(task, "id", 2));
   expect_malformed({"task", "show", "1"}, "task_get", "it is task 2, not task 1");
+  // What `task show` prints of a result and its verdicts is checked too.
+  node_.set("task_get", with(task, "result", with(result, "text", 5)));
+  expect_malformed({"task", "show", "1"}, "task_get", "field 'result.text' is a number, expected a string");
+  node_.set("task_get", with(task, "verdicts", json::array({without(verdict, "reason")})));
+  expect_malformed({"task", "show", "1"}, "task_get", "field 'verdicts[0].reason' missing");
+  node_.set("task_get", without(task, "fee_paid"));
+  expect_malformed({"task", "show", "1"}, "task_get", "field 'fee_paid' missing");
   node_.set("task_get", task);
+  expect_ok({"task", "show", "1"});
+  node_.set("task_get", with(with(task, "result", result), "verdicts", json::array({verdict})));
   expect_ok({"task", "show", "1"});
 
   node_.set("task_list", json::array({5}));

@@ -12,6 +12,7 @@
 #include "wallet/wallet_dir.hpp"
 #include "wallet/weights_file.hpp"
 #include "chain/hash.hpp"
+#include "chain/json_view.hpp"
 
 namespace ig::wallet {
 namespace {
@@ -113,7 +114,17 @@ TEST_F(WalletSettlementCli, BadTaskArgumentsExitTwo) {
   expect_usage(with({"--top-k", "-1"}), "--top-k");
   expect_usage(with({"--seed", "1.5"}), "--seed");
   expect_usage(with({"--prompt-file", dir_.file("p.txt")}), "--prompt");
-  expect_usage({"task", "submit", "--from", "val", "--model", "abc", "--prompt", "hi", "--max-tokens", "8", "--max-fee", "1"}, "model id");
+  // A model named rather than given by id, or a default max fee, needs the node's registry.
+  const std::vector<std::string> offline = {"--offline", "--chain-id", "c", "--nonce", "0", "--fee", "1", "-o", dir_.file("x.json")};
+  auto offline_with = [&](std::vector<std::string> a) {
+    a.insert(a.end(), offline.begin(), offline.end());
+    return a;
+  };
+  expect_usage(offline_with({"task", "submit", "--from", "val", "--model", "tiny", "--prompt", "hi", "--max-tokens", "8", "--max-fee", "1"}),
+               "the model named \"tiny\"");
+  expect_usage(offline_with({"task", "submit", "--from", "val", "--model", kModel, "--prompt", "hi", "--max-tokens", "8"}), "--max-fee");
+  expect_usage(with({"--wait-timeout", "0"}), "--wait-timeout");
+  expect_usage(with({"--temperature", "100.001"}), "temperature");
   expect_usage({"task", "submit", "--from", "val", "--model", kModel, "--prompt", "hi", "--max-tokens", "0", "--max-fee", "1"}, "--max-tokens");
   expect_usage({"task", "submit", "--from", "val", "--model", kModel, "--prompt-file", dir_.file("absent"), "--max-tokens", "8",
                 "--max-fee", "1"},
@@ -123,8 +134,21 @@ TEST_F(WalletSettlementCli, BadTaskArgumentsExitTwo) {
   expect_usage({"task", "cancel", "-3", "--from", "val"}, "task id");
   expect_usage({"verdict", "--from", "val", "--task", "1"}, "--accept");
   expect_usage({"verdict", "--from", "val", "--task", "1", "--accept", "--reject", "--first-bad-step", "1"}, "--accept");
-  expect_usage({"verdict", "--from", "val", "--task", "1", "--reject"}, "--first-bad-step");
+  expect_usage({"verdict", "--from", "val", "--task", "1", "--reject"}, "--reason");
   expect_usage({"verdict", "--from", "val", "--task", "1", "--accept", "--first-bad-step", "2"}, "--first-bad-step");
+  expect_usage({"verdict", "--from", "val", "--task", "1", "--reject", "--reason", "Token Mismatch"}, "--reason");
+  // Only the two reasons the chain cannot check may come without evidence.
+  expect_usage({"verdict", "--from", "val", "--task", "1", "--reject", "--reason", "verify.token_mismatch"}, "--evidence-file");
+  testing::write_text(dir_.file("bad-evidence.json"), R"({"claimed": {"token": 1, "logit_q": 2, "runner_up_q": 3}, "proof": {"index": 0}})");
+  expect_usage({"verdict", "--from", "val", "--task", "1", "--reject", "--reason", "verify.token_mismatch", "--evidence-file",
+                dir_.file("bad-evidence.json")},
+               "evidence");
+  testing::write_text(dir_.file("evidence.json"), R"({"claimed": {"token": 5, "logit_q": 2, "runner_up_q": 3},
+    "proof": {"index": 1, "leaf_count": 2, "siblings": ["00000000000000000000000000000000000000000000000000000000000000aa"]},
+    "recomputed": {"token": 6, "logit_q": 2, "runner_up_q": 3}})");
+  expect_usage({"verdict", "--from", "val", "--task", "1", "--reject", "--reason", "verify.token_mismatch", "--evidence-file",
+                dir_.file("evidence.json"), "--first-bad-step", "0"},
+               "--first-bad-step");
 }
 
 TEST_F(WalletSettlementCli, BadRegistryAndValidatorArgumentsExitTwo) {
@@ -176,10 +200,16 @@ TEST_F(WalletSettlementCli, OfflineSigningCarriesEachKindsFields) {
   EXPECT_EQ(task.body.payload,
             chain::Payload(chain::SubmitTask{*model_id, "tell me\na story", {32, 700, 40, 950, 9}, 777}));
 
-  testing::write_text(dir_.file("evidence.bin"), std::string("\x01\x02\x03", 3));
-  auto verdict = sign_offline({"verdict", "--task", "5", "--reject", "--first-bad-step", "2", "--evidence-file",
-                               dir_.file("evidence.bin")});
-  EXPECT_EQ(verdict.body.payload, chain::Payload(chain::Verdict{5, false, 2, {1, 2, 3}}));
+  // A reject with step evidence in the shape chain_getTx shows it; the step comes from the proof.
+  chain::StepEvidence evidence{{311, -70000, 65536}, {2, 5, {chain::sha256(chain::view(std::string("a"))), chain::Hash{}}}, {290, 1, 0}};
+  testing::write_text(dir_.file("evidence.json"), chain::step_evidence_to_json(evidence).dump(2));
+  auto verdict = sign_offline({"verdict", "--task", "5", "--reject", "--reason", "verify.token_mismatch", "--evidence-file",
+                               dir_.file("evidence.json")});
+  EXPECT_EQ(verdict.body.payload, chain::Payload(chain::Verdict{5, false, 2, "verify.token_mismatch", evidence}));
+  auto unchecked = sign_offline({"verdict", "--task", "5", "--reject", "--reason", "verify.text_mismatch"});
+  EXPECT_EQ(unchecked.body.payload, chain::Payload(chain::Verdict{5, false, 0, "verify.text_mismatch", std::nullopt}));
+  auto accept = sign_offline({"verdict", "--task", "5", "--accept"});
+  EXPECT_EQ(accept.body.payload, chain::Payload(chain::Verdict{5, true, 0, "", std::nullopt}));
 
   // A GGUF file's id is its SHA-256.
   testing::write_text(dir_.file("m.gguf"), "GGUF fake bytes");

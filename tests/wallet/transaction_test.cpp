@@ -21,7 +21,9 @@ chain::Hash filled(uint8_t b) {
 
 std::vector<chain::Payload> one_of_each_kind() {
   chain::SubmitTask task{filled(1), "why is the sky blue?", {64, 700, 40, 900, 42}, 5000};
-  chain::SubmitResult result{3, {1, 2, 3}, {filled(1), filled(2), filled(3), filled(4), filled(5), 3}};
+  const std::vector<ig::Fingerprint> fps{{1, 10, 9}, {2, 20, 19}, {3, 30, -29}};
+  chain::SubmitResult result{3, {1, 2, 3}, fps, "a tale", {filled(1), filled(2), filled(3), filled(4), ig::fingerprint_root(fps), 3, "cpu/1"}};
+  chain::StepEvidence evidence{fps[2], ig::merkle_prove(ig::fingerprint_leaves(fps), 2), {3, 31, -29}};
   chain::SignedVote a{2, 10, 0, filled(7), filled(8), {}};
   chain::SignedVote b = a;
   b.block_hash = filled(9);
@@ -34,7 +36,7 @@ std::vector<chain::Payload> one_of_each_kind() {
           task,
           result,
           chain::CancelTask{9},
-          chain::Verdict{3, false, 2, {0xde, 0xad}},
+          chain::Verdict{3, false, 2, "verify.logit_mismatch", evidence},
           chain::CommitWeights{4, filled(6)},
           chain::RevealWeights{3, {{0, 10}, {2, 65535}}, filled(5)},
           chain::Evidence{a, b},
@@ -77,7 +79,12 @@ TEST(WalletTransaction, JsonViewSpellsOutThePayload) {
   EXPECT_EQ(view(5)["price_per_token"], "3");
   EXPECT_EQ(view(6)["params"]["temperature_milli"], 700);
   EXPECT_EQ(view(6)["max_fee"], "5000");
-  EXPECT_EQ(view(9)["evidence"], "dead");
+  EXPECT_EQ(view(7)["text"], "a tale");
+  EXPECT_EQ(view(7)["fingerprints"][2], (json{{"token", 3}, {"logit_q", 30}, {"runner_up_q", -29}}));
+  EXPECT_EQ(view(7)["receipt"]["backend"], "cpu/1");
+  EXPECT_EQ(view(9)["reason"], "verify.logit_mismatch");
+  EXPECT_EQ(view(9)["evidence"]["proof"]["index"], 2);
+  EXPECT_EQ(view(9)["evidence"]["recomputed"]["logit_q"], 31);
   EXPECT_EQ(view(11)["weights"][1], (json{{"uid", 2}, {"weight", 65535}}));
   EXPECT_EQ(view(12)["b"]["block_hash"], chain::to_hex(filled(9)));
   // Transfers keep their fields at the top level too (the shape older scripts read).
@@ -114,8 +121,16 @@ TEST(WalletTransaction, OverLongFieldsAreRefusedBeforeSigning) {
   EXPECT_EQ(sign_payload(spec, model, key).error().code, "arg.too_long");
   chain::MinerProfile profile{"cpu", 0, 1, std::vector<chain::Hash>(chain::kMaxServedModels + 1, filled(1))};
   EXPECT_EQ(sign_payload(spec, chain::RegisterMiner{profile}, key).error().code, "arg.too_many");
-  chain::Verdict verdict{1, false, 0, chain::Bytes(chain::kMaxEvidenceBytes + 1, 0)};
+  chain::Verdict verdict{1, false, 0, std::string(chain::kMaxReasonBytes + 1, 'r'), std::nullopt};
   EXPECT_EQ(sign_payload(spec, verdict, key).error().code, "arg.too_long");
+  chain::Verdict deep{1, false, 0, "verify.x", chain::StepEvidence{}};
+  deep.evidence->proof.siblings.assign(chain::kMaxProofSiblings + 1, filled(1));
+  EXPECT_EQ(sign_payload(spec, deep, key).error().code, "arg.too_many");
+  chain::SubmitResult long_text{1, {}, {}, std::string(chain::kMaxResultTextBytes + 1, 't'), {}};
+  long_text.receipt.backend = "cpu/1";
+  EXPECT_EQ(sign_payload(spec, long_text, key).error().code, "arg.too_long");
+  chain::SubmitResult no_backend{1, {}, {}, "", {}};  // a receipt that could not decode
+  EXPECT_EQ(sign_payload(spec, no_backend, key).error().code, "arg.invalid");
   EXPECT_EQ(sign_payload({"", 1, 0, 0}, chain::CancelTask{1}, key).error().code, "arg.bad_chain_id");
 }
 

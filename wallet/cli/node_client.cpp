@@ -19,15 +19,41 @@ bool same_address(const std::string& a, const std::string& b) {
   return x && y && *x == *y;
 }
 
+// A task as task_get / task_list return it (docs/rpc.md "Tasks"): every field the wallet reads.
 Status check_task(const ReplyReader& rd, const json& t, const std::string& where) {
   IG_TRY(rd.object(t, where.empty() ? "result" : where.substr(0, where.size() - 1)));
   IG_TRY(rd.uint(t, "id", where));
   IG_TRY(rd.string(t, "status", where));
   IG_TRY(rd.string(t, "user", where));
   IG_TRY(rd.optional_string(t, "miner", where));
+  for (const char* k : {"assigned_height", "deadline", "attempts"})
+    if (t.contains(k)) IG_TRY(rd.uint(t, k, where));
+  if (t.contains("tried")) {
+    IG_TRY(rd.array_field(t, "tried", where));
+    for (size_t i = 0; i < t["tried"].size(); ++i)
+      if (!t["tried"][i].is_string())
+        return rd.bad("field '" + where + "tried[" + std::to_string(i) + "]' is " + json_type_words(t["tried"][i]) + ", expected a string");
+  }
+  IG_TRY(rd.array_field(t, "verdicts", where));
+  for (size_t i = 0; i < t["verdicts"].size(); ++i) {
+    const std::string at = where + "verdicts[" + std::to_string(i) + "].";
+    IG_TRY(rd.object(t["verdicts"][i], at.substr(0, at.size() - 1)));
+    IG_TRY(rd.string(t["verdicts"][i], "account", at));
+    IG_TRY(rd.boolean(t["verdicts"][i], "accept", at));
+    IG_TRY(rd.string(t["verdicts"][i], "reason", at));
+    IG_TRY(rd.uint(t["verdicts"][i], "first_bad_step", at));
+  }
+  for (const char* k : {"fee_paid", "refunded"}) IG_TRY(rd.amount(t, k, where));
+  for (const char* k : {"miner_paid", "validators_paid"})
+    if (t.contains(k)) IG_TRY(rd.amount(t, k, where));
   if (t.contains("result")) {
     IG_TRY(rd.object_field(t, "result", where));
-    IG_TRY(rd.array_field(t["result"], "output_tokens", where + "result."));
+    const json& r = t["result"];
+    IG_TRY(rd.array_field(r, "output_tokens", where + "result."));
+    IG_TRY(rd.string(r, "text", where + "result."));
+    IG_TRY(rd.uint(r, "height", where + "result."));
+    IG_TRY(rd.uint(r, "window_end", where + "result."));
+    IG_TRY(rd.optional_string(r, "tx_hash", where + "result."));
   }
   return {};
 }
@@ -179,6 +205,20 @@ Expected<json> NodeClient::task_list(uint64_t from_id, uint64_t limit) {
   IG_TRY(rd.array(list));
   for (size_t i = 0; i < list.size(); ++i) IG_TRY(check_task(rd, list[i], "[" + std::to_string(i) + "]."));
   return list;
+}
+
+Expected<json> NodeClient::models() {
+  IG_TRY_ASSIGN(r, call("registry_models", json::array()));
+  const ReplyReader rd("registry_models");
+  IG_TRY(rd.array(r));
+  for (size_t i = 0; i < r.size(); ++i) {
+    const std::string where = "[" + std::to_string(i) + "].";
+    IG_TRY(rd.object(r[i], where.substr(0, where.size() - 1)));
+    IG_TRY(rd.string(r[i], "model_id", where));
+    IG_TRY(rd.string(r[i], "name", where));
+    IG_TRY(rd.amount(r[i], "price_per_token", where));
+  }
+  return r;
 }
 
 Expected<json> NodeClient::weights(const std::string& address) {

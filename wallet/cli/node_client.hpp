@@ -47,10 +47,16 @@ class NodeClient {
   // null when unknown, else an object with a "tx" object.
   Expected<nlohmann::json> get_tx(const std::string& hash_hex);
   // task_get: a task (below). task_list: an array of them. A task has "id" (unsigned),
-  // "status" and "user" (strings), and when present "miner" (string) and "result" (an object
-  // with an "output_tokens" array).
+  // "status" and "user" (strings), "verdicts" (an array of objects with "account" and "reason"
+  // strings, "accept" (bool) and "first_bad_step" (unsigned)), "fee_paid" and "refunded"
+  // (amounts); when present "miner" (string), "assigned_height", "deadline", "attempts"
+  // (unsigned), "tried" (array of strings), "miner_paid", "validators_paid" (amounts) and
+  // "result" (an object with an "output_tokens" array, "text" (string), "height" and
+  // "window_end" (unsigned), and when present "tx_hash" (string)).
   Expected<nlohmann::json> task(uint64_t id);
   Expected<nlohmann::json> task_list(uint64_t from_id, uint64_t limit);
+  // registry_models: an array of objects with "model_id", "name" (strings) and "price_per_token" (amount).
+  Expected<nlohmann::json> models();
   // weights_get: null, or {"reveal_epoch", "reveal_height" (unsigned), "weights": [{"uid", "weight"}]}.
   Expected<nlohmann::json> weights(const std::string& address);
   // yuma_lastEpoch: null, or {"epoch", "height" (unsigned), "emission" (amount), "uids": [{"uid",

@@ -3,6 +3,7 @@
 #include <memory>
 #include <thread>
 
+#include "wallet/cli/task_follow.hpp"
 #include "wallet/cli/tx_path.hpp"
 #include "wallet/parse.hpp"
 #include "wallet/payload_args.hpp"
@@ -14,6 +15,7 @@ namespace {
 struct SubmitArgs {
   TxOptions tx;
   std::string model, prompt, prompt_file, max_tokens, temperature = "0", top_k = "0", top_p = "1", seed = "0", max_fee;
+  int wait_timeout_s = 300;
 };
 
 struct TaskIdArgs {
@@ -27,11 +29,9 @@ struct ListArgs {
 
 struct VerdictArgs {
   TxOptions tx;
-  std::string task, first_bad_step, evidence_file;
+  std::string task, first_bad_step, reason, evidence_file;
   bool accept = false, reject = false;
 };
-
-bool final_status(const std::string& s) { return s == "settled" || s == "expired" || s == "rejected" || s == "cancelled"; }
 
 Expected<std::string> prompt_of(const SubmitArgs& a) {
   if (a.prompt.empty() == a.prompt_file.empty()) return fail("arg.missing", "give exactly one of --prompt and --prompt-file");
@@ -42,10 +42,39 @@ Expected<std::string> prompt_of(const SubmitArgs& a) {
   return *text;
 }
 
-Expected<chain::Payload> submit_payload(const SubmitArgs& a) {
+// The registered model `name_or_id` names: 64 hex digits are an id, anything else a name
+// (registry_models). A name two models share is ambiguous: the id must be given.
+struct ModelChoice {
+  chain::Hash id{};
+  std::optional<chain::Amount> price_per_token;  // known when the node was asked
+};
+
+Expected<ModelChoice> resolve_model(TxContext& ctx, const std::string& name_or_id, bool need_price) {
+  auto id = parse_model_id(name_or_id);
+  if (id && !need_price) return ModelChoice{*id, std::nullopt};
+  IG_TRY_ASSIGN(node, ctx.node(id ? "the model's price (give --max-fee)" : "the model named \"" + name_or_id + "\" (give its id)"));
+  IG_TRY_ASSIGN(models, node->models());
+  std::vector<const json*> found;
+  for (const auto& m : models)
+    if (id ? m["model_id"].get<std::string>() == chain::to_hex(*id) : m["name"].get<std::string>() == name_or_id) found.push_back(&m);
+  if (found.empty())
+    return fail("task.unknown_model", (id ? "model " + name_or_id : "no model named \"" + name_or_id + "\"") +
+                                          " is not registered (infergrid-wallet models lists them)");
+  if (found.size() > 1) {
+    std::string ids;
+    for (const json* m : found) ids += " " + (*m)["model_id"].get<std::string>();
+    return fail("arg.ambiguous", std::to_string(found.size()) + " models are named \"" + name_or_id + "\"; give one id:" + ids);
+  }
+  auto model_id = chain::from_hex_fixed<32>((*found[0])["model_id"].get<std::string>());
+  if (!model_id) return fail("rpc.bad_reply", "malformed reply from node to registry_models: a model_id is not 64 hex digits");
+  auto price = parse_amount((*found[0]).at("price_per_token").is_string() ? (*found[0])["price_per_token"].get<std::string>()
+                                                                          : (*found[0])["price_per_token"].dump());
+  if (!price) return fail("rpc.bad_reply", "malformed reply from node to registry_models: price_per_token is not an amount");
+  return ModelChoice{*model_id, *price};
+}
+
+Expected<chain::Payload> submit_payload(TxContext& ctx, const SubmitArgs& a) {
   chain::SubmitTask t;
-  IG_TRY_ASSIGN(model, parse_model_id(a.model));
-  t.model_id = model;
   IG_TRY_ASSIGN(prompt, prompt_of(a));
   t.prompt = prompt;
   IG_TRY_ASSIGN(max_tokens, parse_u32(a.max_tokens, "--max-tokens"));
@@ -60,65 +89,33 @@ Expected<chain::Payload> submit_payload(const SubmitArgs& a) {
   t.params.top_k = top_k;
   t.params.top_p_milli = top_p;
   t.params.seed = seed;
-  IG_TRY_ASSIGN(max_fee, parse_amount(a.max_fee, "--max-fee"));
-  if (max_fee == 0) return fail("arg.invalid", "--max-fee must be positive");
-  t.max_fee = max_fee;
+  if (auto why = ig::sampling_params_problem(t.params)) return fail("arg.invalid", *why);
+  if (!a.max_fee.empty()) {
+    IG_TRY_ASSIGN(max_fee, parse_amount(a.max_fee, "--max-fee"));
+    if (max_fee == 0) return fail("arg.invalid", "--max-fee must be positive");
+    t.max_fee = max_fee;
+  }
+  // The model last: it may need the node, and a typo above should not.
+  IG_TRY_ASSIGN(model, resolve_model(ctx, a.model, a.max_fee.empty()));
+  t.model_id = model.id;
+  if (a.max_fee.empty()) {
+    // The most the task can cost: every token it may produce at the model's price.
+    auto worst = chain::checked_mul(*model.price_per_token, chain::Amount{max_tokens});
+    if (!worst) return fail("arg.invalid", "price_per_token x --max-tokens does not fit in an amount");
+    t.max_fee = *worst;
+  }
   return chain::Payload{t};
 }
 
-// Tasks come checked from NodeClient (task, task_list): "id", "status", "user", and "miner"
-// and "result.output_tokens" when present, with their types.
-Expected<json> get_task(NodeClient& node, uint64_t id) { return node.task(id); }
-
+// Tasks come checked from NodeClient (task, task_list); see node_client.hpp for the fields.
 std::string miner_text(const json& task, const std::string& before, const std::string& after) {
   return task.contains("miner") ? before + task["miner"].get<std::string>() + after : std::string();
 }
 
-std::string tokens_text(const json& task) {
-  if (!task.contains("result")) return "";
-  return "output tokens:    " + task["result"]["output_tokens"].dump() + "\n";
-}
-
-// Polls the task until it reaches a final status or carries a result, noting each status seen.
-Expected<json> follow_task(const Globals& g, NodeClient& node, uint64_t id, Output& out) {
-  const auto deadline = std::chrono::steady_clock::now() + g.timeout();
-  json transitions = json::array();
-  std::string last;
-  for (;;) {
-    IG_TRY_ASSIGN(t, get_task(node, id));
-    const std::string status = t["status"].get<std::string>();
-    if (status != last) {
-      transitions.push_back(status);
-      const std::string line = "status:           " + status + miner_text(t, " (miner ", ")") + "\n";
-      // People watch the transitions as they happen; --json gets them all at the end.
-      if (g.json) {
-        out.text += line;
-      } else {
-        std::cout << line << std::flush;
-      }
-      last = status;
-    }
-    if (final_status(status) || t.contains("result")) {
-      out.data["transitions"] = transitions;
-      out.data["task"] = t;
-      out.text += tokens_text(t);
-      return t;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      // The task exists and its id was printed; say how far it got rather than drop the output.
-      out.data["transitions"] = transitions;
-      out.data["task"] = t;
-      out.exit_code = kExitFailure;
-      out.error = "task " + std::to_string(id) + " is still " + status + " after " + std::to_string(g.timeout_s) + " s";
-      return t;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-}
-
 Expected<Output> run_submit(const Globals& g, const SubmitArgs& a) {
+  if (a.wait_timeout_s < 1 || a.wait_timeout_s > 86400) return fail("arg.invalid", "--wait-timeout must be within 1..86400 seconds");
   SendRequest req;
-  req.build = [&a](TxContext&) { return submit_payload(a); };
+  req.build = [&a](TxContext& ctx) { return submit_payload(ctx, a); };
   req.need_receipt = true;  // the task id is in the receipt
   IG_TRY_ASSIGN(sent, send_payload(g, a.tx, req));
   Output out = sent.out;
@@ -135,7 +132,7 @@ Expected<Output> run_submit(const Globals& g, const SubmitArgs& a) {
       out.text.clear();
     }
     IG_TRY_ASSIGN(node, connect(g));
-    IG_TRY(follow_task(g, node, *id, out));
+    IG_TRY(follow_task(g, node, *id, std::chrono::seconds(a.wait_timeout_s), out));
   }
   return out;
 }
@@ -143,13 +140,20 @@ Expected<Output> run_submit(const Globals& g, const SubmitArgs& a) {
 Expected<Output> run_show(const Globals& g, const std::string& id_text) {
   IG_TRY_ASSIGN(id, parse_u64(id_text, "task id"));
   IG_TRY_ASSIGN(node, connect(g));
-  IG_TRY_ASSIGN(t, get_task(node, id));
+  IG_TRY_ASSIGN(t, node.task(id));
   Output out;
   out.data = t;
   json shown = t;
   shown.erase("result");
+  shown.erase("verdicts");
   out.text = fields_text(shown);
-  if (t.contains("result")) out.text += fields_text(t["result"], "result.");
+  if (t.contains("result")) {
+    json result = t["result"];
+    result.erase("text");
+    out.text += fields_text(result, "result.");
+  }
+  // What a person asked the task for comes last, where it is easy to read.
+  out.text += "\n" + task_summary_text(t);
   return out;
 }
 
@@ -174,24 +178,40 @@ Expected<chain::Payload> verdict_payload(const VerdictArgs& a) {
   IG_TRY_ASSIGN(task, parse_u64(a.task, "--task"));
   v.task_id = task;
   v.accept = a.accept;
-  if (a.accept && !a.first_bad_step.empty()) return fail("arg.conflict", "--first-bad-step belongs to --reject");
-  if (a.reject) {
-    if (a.first_bad_step.empty()) return fail("arg.missing", "--reject needs --first-bad-step K");
-    IG_TRY_ASSIGN(step, parse_u32(a.first_bad_step, "--first-bad-step"));
-    v.first_bad_step = step;
+  if (!a.reason.empty()) IG_TRY(validate_reason(a.reason));
+  v.reason = a.reason;
+  if (a.accept) {
+    if (!a.first_bad_step.empty() || !a.evidence_file.empty())
+      return fail("arg.conflict", "--first-bad-step and --evidence-file belong to --reject");
+    return chain::Payload{v};
   }
+  if (a.reason.empty()) return fail("arg.missing", "--reject needs --reason CODE (e.g. verify.token_mismatch)");
   if (!a.evidence_file.empty()) {
-    auto bytes = read_small_file(a.evidence_file, chain::kMaxEvidenceBytes);
-    if (!bytes) return fail("arg.evidence_file", "cannot read " + a.evidence_file + ": " + bytes.error().message);
-    v.evidence.assign(bytes->begin(), bytes->end());
+    auto text = read_small_file(a.evidence_file, 64 << 10);
+    if (!text) return fail("arg.evidence_file", "cannot read " + a.evidence_file + ": " + text.error().message);
+    IG_TRY_ASSIGN(evidence, parse_step_evidence(*text));
+    v.evidence = evidence;
+    if (evidence.proof.index > UINT32_MAX) return fail("arg.bad_evidence", "step evidence: proof.index is beyond any output");
+    v.first_bad_step = static_cast<uint32_t>(evidence.proof.index);
+  } else if (v.reason != chain::kReasonTextMismatch && v.reason != chain::kReasonStopRule) {
+    return fail("arg.missing", "a reject for " + v.reason + " needs --evidence-file; only " + std::string(chain::kReasonTextMismatch) +
+                                   " and " + std::string(chain::kReasonStopRule) + " may come without (the chain refuses others)");
+  }
+  if (!a.first_bad_step.empty()) {
+    IG_TRY_ASSIGN(step, parse_u32(a.first_bad_step, "--first-bad-step"));
+    if (v.evidence && step != v.first_bad_step)
+      return fail("arg.conflict", "--first-bad-step " + std::to_string(step) + " is not the evidence's step " +
+                                      std::to_string(v.first_bad_step) + " (proof.index)");
+    v.first_bad_step = step;
   }
   return chain::Payload{v};
 }
 
 void add_submit(CLI::App* task, const Globals& g, Action& chosen) {
   auto a = std::make_shared<SubmitArgs>();
-  auto* cmd = task->add_subcommand("submit", "Submit an inference task; prints its id (with --wait, follows it to a result)");
-  cmd->add_option("--model", a->model, "Model id (64 hex digits)")->required();
+  auto* cmd = task->add_subcommand("submit",
+                                   "Submit an inference task; prints its id (with --wait, follows it to its end and prints the text)");
+  cmd->add_option("--model", a->model, "Model: its registered name, or its id (64 hex digits)")->required();
   cmd->add_option("--prompt", a->prompt, "Prompt text");
   cmd->add_option("--prompt-file", a->prompt_file, "Read the prompt from FILE instead");
   cmd->add_option("--max-tokens", a->max_tokens, "Most output tokens")->required();
@@ -199,7 +219,9 @@ void add_submit(CLI::App* task, const Globals& g, Action& chosen) {
   cmd->add_option("--top-k", a->top_k, "Top-k, 0 = off")->capture_default_str();
   cmd->add_option("--top-p", a->top_p, "Top-p within (0, 1], 1 = off (stored in thousandths)")->capture_default_str();
   cmd->add_option("--seed", a->seed, "Sampling seed")->capture_default_str();
-  cmd->add_option("--max-fee", a->max_fee, "Escrow in base units; what the tokens do not use is refunded")->required();
+  cmd->add_option("--max-fee", a->max_fee,
+                  "Escrow in base units; what the tokens do not use is refunded (default: the model's price x --max-tokens)");
+  cmd->add_option("--wait-timeout", a->wait_timeout_s, "With --wait: follow the task at most this many seconds")->capture_default_str();
   add_tx_options(cmd, a->tx);
   cmd->callback([&, a] { chosen = [&g, a] { return run_submit(g, *a); }; });
 }
@@ -212,7 +234,7 @@ void add_task_commands(CLI::App& app, const Globals& g, Action& chosen) {
   add_submit(task, g, chosen);
 
   auto sa = std::make_shared<TaskIdArgs>();
-  auto* show = task->add_subcommand("show", "Show a task: status, miner, result");
+  auto* show = task->add_subcommand("show", "Show a task: status, miner, result, verdicts, fee and the generated text");
   show->add_option("id", sa->id, "Task id")->required();
   show->callback([&, sa] { chosen = [&g, sa] { return run_show(g, sa->id); }; });
 
@@ -239,9 +261,13 @@ void add_task_commands(CLI::App& app, const Globals& g, Action& chosen) {
   auto* verdict = app.add_subcommand("verdict", "Judge a task's result (validators, during its verification window)");
   verdict->add_option("--task", va->task, "Task id")->required();
   verdict->add_flag("--accept", va->accept, "The result is correct");
-  verdict->add_flag("--reject", va->reject, "The result is wrong from --first-bad-step on");
-  verdict->add_option("--first-bad-step", va->first_bad_step, "First output step that does not verify (with --reject)");
-  verdict->add_option("--evidence-file", va->evidence_file, "Evidence bytes (at most 4096), e.g. a fingerprint proof");
+  verdict->add_flag("--reject", va->reject, "The result is wrong (needs --reason, and --evidence-file unless the reason is "
+                                            "verify.text_mismatch or verify.stop_rule)");
+  verdict->add_option("--reason", va->reason, "Reason code, a-z 0-9 . _ (e.g. verify.token_mismatch); required with --reject");
+  verdict->add_option("--evidence-file", va->evidence_file,
+                      "JSON step evidence {\"claimed\", \"proof\", \"recomputed\"} (see docs/wallet.md); sets the bad step");
+  verdict->add_option("--first-bad-step", va->first_bad_step,
+                      "First output step that does not verify (default: the evidence's step, else 0)");
   add_tx_options(verdict, va->tx);
   verdict->callback([&, va] {
     chosen = [&g, va] { return send_and_report(g, va->tx, [va](TxContext&) { return verdict_payload(*va); }); };
