@@ -20,7 +20,7 @@ struct ChainParams {
   uint64_t block_time_ms = 1000;
   uint32_t max_block_txs = 10000;
   uint64_t max_block_bytes = 8u << 20;
-  uint64_t max_tx_bytes = 64u << 10;
+  uint64_t max_tx_bytes = 256u << 10;  // a SubmitResult of 4096 tokens with 64 KiB of text is ~132 KiB
   FeeSchedule fee;
   bool operator==(const ChainParams&) const = default;
 };
