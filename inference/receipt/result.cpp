@@ -1,18 +1,17 @@
 #include "inference/receipt/result.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <optional>
 #include <set>
-#include <sstream>
 
 #include "inference/receipt/fingerprint.hpp"
 #include "inference/receipt/ids.hpp"
@@ -22,6 +21,8 @@ namespace {
 
 using nlohmann::json;
 
+// The tokenizer's id type; an id beyond int32 becomes -1, which it reports as outside its
+// vocabulary (never silently wrapped onto a real token).
 std::vector<int32_t> as_ids(std::span<const uint32_t> ids) {
   std::vector<int32_t> out;
   out.reserve(ids.size());
@@ -382,6 +383,9 @@ Expected<TaskResult> task_result_from_json(const nlohmann::json& j) {
 }
 
 Expected<TaskResult> read_task_result(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))  // a directory would "open" and read as garbage
+    return fail("result.io", "cannot open result file " + path + " (not a regular file)");
   std::ifstream in(path, std::ios::binary);
   if (!in) return fail("result.io", "cannot open result file " + path);
   in.seekg(0, std::ios::end);

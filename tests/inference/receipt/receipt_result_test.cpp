@@ -375,6 +375,7 @@ TEST(ReceiptFile, MalformedFilesNeverThrow) {
 
 TEST(ReceiptFile, UnreadableFiles) {
   EXPECT_EQ(read_task_result("/nonexistent/r.json").error().code, "result.io");
+  EXPECT_EQ(read_task_result(fs::temp_directory_path().string()).error().code, "result.io");
   const fs::path dir = temp_dir();
   const std::string path = (dir / "r.json").string();
   std::ofstream(path) << "{not json";
