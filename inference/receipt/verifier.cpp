@@ -222,6 +222,10 @@ Expected<Verdict> verify(const engine::Model& model, const tok::Tokenizer& tk, c
   return v;
 }
 
+ig::Fingerprint differing_fingerprint(const Verdict& v) {
+  return v.recomputed != v.claimed ? v.recomputed : v.expected;
+}
+
 bool check_evidence(const ig::InferenceReceipt& receipt, const Verdict& v) {
   if (!v.has_proof || v.first_bad_step < 0 || uint64_t(v.first_bad_step) >= receipt.steps) return false;
   const uint64_t step = uint64_t(v.first_bad_step);
@@ -229,7 +233,7 @@ bool check_evidence(const ig::InferenceReceipt& receipt, const Verdict& v) {
   if (!ig::merkle_verify(receipt.fingerprint_root, ig::fingerprint_leaf(uint32_t(step), v.claimed), v.proof))
     return false;
   // A verifier that recomputed the step and rejects it must have seen something else there.
-  if (v.has_recomputed && v.recomputed == v.claimed && v.expected.token == v.claimed.token) return false;
+  if (v.has_recomputed && differing_fingerprint(v) == v.claimed) return false;
   return true;
 }
 

@@ -110,10 +110,16 @@ Expected<Verdict> verify(const engine::Model& model, const ig::Hash32& model_id,
 Expected<Verdict> verify(const engine::Model& model, const tok::Tokenizer& tokenizer, const ig::Hash32& model_id,
                          kernels::Backend& backend, const TaskResult& result, Mode mode, const Tolerance& tol = {});
 
+// The verifier's fingerprint at first_bad_step that differs from the claim, for evidence
+// that must show a difference (the chain's StepEvidence.recomputed): `recomputed` when it
+// differs from `claimed`, else `expected` (a token mismatch with honest numbers: the
+// verifier's own choice, another token). Meaningful when has_recomputed.
+ig::Fingerprint differing_fingerprint(const Verdict& v);
+
 // Checks a rejection's evidence as the chain can: the claimed fingerprint is the leaf at
 // first_bad_step (< receipt.steps) under receipt.fingerprint_root (the proof's index and
 // leaf_count are the step and receipt.steps), and, when the verdict carries recomputed values,
-// they disagree with the claim (recomputed != claimed, or expected.token != claimed.token).
+// they disagree with the claim (differing_fingerprint(v) != claimed).
 // False when the verdict has no proof (has_proof).
 bool check_evidence(const ig::InferenceReceipt& receipt, const Verdict& v);
 

@@ -227,6 +227,7 @@ TEST(ReceiptVerify, TokenChangedAtStepKIsRejectedAtKWithEvidence) {
         ASSERT_TRUE(v.has_recomputed);
         EXPECT_EQ(v.recomputed.token, v.claimed.token);
         EXPECT_NE(v.recomputed, v.claimed);  // the claimed logits are not the new token's
+        EXPECT_EQ(differing_fingerprint(v), v.recomputed);
         EXPECT_EQ(v.expected_token, int32_t(honest.output[k]));
         EXPECT_EQ(v.expected, honest.fingerprints[k]);  // the same numerics: the honest leaf
         EXPECT_FALSE(check_evidence(honest.receipt, v));  // the proof is tied to the cheater's root
@@ -254,6 +255,9 @@ TEST(ReceiptVerify, AnotherTokenWithItsTrueLogitsIsStillCaught) {
   expect_step_evidence(r, v, k);
   EXPECT_EQ(v.recomputed, v.claimed);
   EXPECT_NE(v.expected.token, v.claimed.token);
+  // What evidence that must show a difference carries: the verifier's own choice here.
+  EXPECT_EQ(differing_fingerprint(v), v.expected);
+  EXPECT_NE(differing_fingerprint(v), v.claimed);
   EXPECT_GE(v.claimed.runner_up_q, v.claimed.logit_q);  // for greedy, visible in the claim itself
   // A verdict that claims to have recomputed the step but saw nothing different is no evidence.
   Verdict hollow = v;
