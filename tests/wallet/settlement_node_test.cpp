@@ -12,11 +12,13 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <future>
 #include <thread>
 
 #include "fixtures.hpp"
 #include "rpc/client.hpp"
 #include "run_process.hpp"
+#include "wallet/transaction.hpp"
 #include "wallet/wallet_dir.hpp"
 
 namespace ig::wallet {
@@ -126,6 +128,64 @@ class WalletSettlementNode : public ::testing::Test {
   void wait_for_height(uint64_t height) const {
     for (int i = 0; i < 600 && head_height() < height; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     ASSERT_GE(head_height(), height);
+  }
+
+  json rpc(const std::string& method, const json& params) const {
+    auto client = rpc::Client::connect(url(), std::chrono::seconds(5));
+    if (!client) return json();
+    auto r = client->call(method, params);
+    return r ? *r : json();
+  }
+
+  // Polls task_get until the task has `status` (or 30 s pass).
+  json wait_for_task(uint64_t id, const std::string& status) const {
+    json t;
+    for (int i = 0; i < 300; ++i) {
+      t = rpc("task_get", json::array({id}));
+      if (t.is_object() && t.value("status", std::string()) == status) return t;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "task " << id << " never became " << status << ": " << t.dump();
+    return t;
+  }
+
+  // What the miner worker does, by hand: a result whose receipt and fingerprints are
+  // consistent with the task (`task` as task_get returns it), signed with the miner's key.
+  void send_result(const chain::SecretKey& miner, const json& task, const std::vector<uint32_t>& tokens, const std::string& text) const {
+    chain::SubmitResult r;
+    r.task_id = task["id"].get<uint64_t>();
+    r.output_tokens = tokens;
+    for (size_t i = 0; i < tokens.size(); ++i)
+      r.fingerprints.push_back({static_cast<int32_t>(tokens[i]), 70'000 + static_cast<int32_t>(i), 65'000});
+    r.text = text;
+    const json& p = task["params"];
+    const ig::SamplingParams params{p["max_tokens"].get<uint32_t>(), p["temperature_milli"].get<uint32_t>(), p["top_k"].get<uint32_t>(),
+                                    p["top_p_milli"].get<uint32_t>(), p["seed"].get<uint64_t>()};
+    r.receipt = {*chain::from_hex_fixed<32>(task["model_id"].get<std::string>()), ig::prompt_hash(task["prompt"].get<std::string>()),
+                 ig::sampling_params_hash(params), ig::output_hash(tokens), ig::fingerprint_root(r.fingerprints),
+                 static_cast<uint32_t>(tokens.size()), "cpu/1"};
+    const uint64_t nonce = rpc("state_getAccount", json::array({chain::address_to_string(miner.public_key())}))["next_nonce"];
+    auto tx = sign_payload(TxSpec{"wallet-settle", 1'000'000, nonce, 0}, r, miner);
+    ASSERT_TRUE(tx) << tx.error().to_string();
+    auto sent = rpc("tx_send", json::array({chain::to_hex(chain::encode_tx(*tx))}));
+    ASSERT_TRUE(sent.is_string()) << sent.dump();
+    for (int i = 0; i < 100 && rpc("tx_receipt", json::array({sent})).is_null(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(rpc("tx_receipt", json::array({sent})).value("status", std::string()), "ok") << rpc("tx_receipt", json::array({sent})).dump();
+  }
+
+  // A registered model named "tiny" (price 2 per token) and a miner serving it whose key the
+  // test holds.
+  chain::SecretKey setup_model_and_miner() {
+    wallet_ok({"register-model", "--from", "validator", "--model-id", kModel, "--name", "tiny", "--architecture", "llama",
+               "--price-per-token", "2", "--context-limit", "512"});
+    const auto key = chain::SecretKey::generate();
+    auto w = Wallet::open(wallet_dir_);
+    EXPECT_TRUE(w && w->import("miner", key, "pw", testing::kFastKdf));
+    wallet_ok({"send", "--from", "dev", "--to", chain::address_to_string(key.public_key()), "--amount", "10000000"});
+    wallet_ok({"stake", "--from", "miner", "--role", "miner", "--amount", "5000"});
+    wallet_ok({"register-miner", "--from", "miner", "--gpu-class", "cpu", "--memory-mb", "2048", "--max-concurrent", "2", "--model", kModel});
+    return key;
   }
 
   testing::ScratchDir dir_;
@@ -245,6 +305,83 @@ TEST_F(WalletSettlementNode, BadInputExitsTwoAndNodeRefusalsExitOneWithTheReason
   EXPECT_EQ(wrong_epoch.exit_code, 1);
   EXPECT_NE(wrong_epoch.err.find("epoch"), std::string::npos) << wrong_epoch.err;
   EXPECT_EQ(wallet({"task", "show", "42"}).exit_code, 1);
+}
+
+// A user names the model and waits: the wallet follows the task through assignment, the
+// miner's result, the validator's verdict and settlement, then gives the text, the miner, the
+// verdicts and the fee.
+TEST_F(WalletSettlementNode, TaskSubmitByModelNameWaitsThroughResultVerdictAndSettlement) {
+  const auto miner = setup_model_and_miner();
+  const std::string miner_addr = chain::address_to_string(miner.public_key());
+  const std::string validator = wallet_json({"address", "validator"})["address"];
+  auto follow = std::async(std::launch::async, [&] {
+    return wallet({"--json", "task", "submit", "--from", "dev", "--model", "tiny", "--prompt", "Once upon a time", "--max-tokens", "8",
+                   "--wait", "--wait-timeout", "60"});
+  });
+  const json assigned = wait_for_task(1, "assigned");
+  EXPECT_EQ(assigned["miner"], miner_addr);
+  EXPECT_EQ(assigned["max_fee"], "16");  // the default: price 2 x 8 tokens
+  send_result(miner, assigned, {413, 1092, 7, 99, 5}, "there was a dog.");
+  wait_for_task(1, "submitted");
+  wallet_ok({"verdict", "--from", "validator", "--task", "1", "--accept"});
+  auto r = follow.get();
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  json j = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.out;
+  EXPECT_EQ(j["task_id"], 1);
+  EXPECT_EQ(j["status"], "settled");
+  EXPECT_EQ(j["text"], "there was a dog.");
+  EXPECT_EQ(j["miner"], miner_addr);
+  EXPECT_EQ(j["fee_paid"], "10");  // 5 tokens at 2
+  EXPECT_EQ(j["refunded"], "6");
+  ASSERT_EQ(j["verdicts"].size(), 1u);
+  EXPECT_EQ(j["verdicts"][0]["validator"], validator);
+  EXPECT_EQ(j["verdicts"][0]["accept"], true);
+  std::vector<std::string> stages;
+  for (const auto& st : j["stages"]) stages.push_back(st["stage"]);
+  EXPECT_EQ(stages, (std::vector<std::string>{"assigned", "result", "verdict", "settled"})) << j["stages"].dump();
+  EXPECT_EQ(j["stages"][0]["miner"], miner_addr);
+  EXPECT_EQ(j["stages"][1]["tokens"], 5);
+  EXPECT_EQ(j["stages"][3]["miner_paid"], "9");  // 10% of the fee to the (only) validator
+  // task show prints the text and the verdict too.
+  auto shown = wallet({"task", "show", "1"});
+  EXPECT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_NE(shown.out.find("text:             there was a dog."), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("verdict:          " + validator + " accept"), std::string::npos) << shown.out;
+  // The result transaction keeps the fingerprints a verifier needs.
+  json tx = rpc("chain_getTx", json::array({j["task"]["result"]["tx_hash"]}));
+  EXPECT_EQ(tx["tx"]["payload"]["fingerprints"].size(), 5u) << tx.dump();
+}
+
+TEST_F(WalletSettlementNode, WaitingInTextModePrintsEachStageThenTheTextAndARejection) {
+  const auto miner = setup_model_and_miner();
+  auto follow = std::async(std::launch::async, [&] {
+    return wallet({"task", "submit", "--from", "dev", "--model", "tiny", "--prompt", "Tell me", "--max-tokens", "4", "--max-fee", "100",
+                   "--wait", "--wait-timeout", "60"});
+  });
+  send_result(miner, wait_for_task(1, "assigned"), {1, 2, 3}, "abc");
+  wait_for_task(1, "submitted");
+  // The only validator rejects for a reason the chain cannot check: the >2/3 rule alone decides.
+  wallet_ok({"verdict", "--from", "validator", "--task", "1", "--reject", "--reason", "verify.text_mismatch"});
+  auto r = follow.get();
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  size_t at = 0;
+  for (const char* line : {"task:             1", "assigned:         miner ", "result:           3 tokens",
+                           "verdict:          ", " reject verify.text_mismatch (step 0)", "rejected:         ",
+                           "refunded 100", "status:           rejected", "text:             abc"}) {
+    size_t found = r.out.find(line, at);
+    ASSERT_NE(found, std::string::npos) << "missing \"" << line << "\" in order in:\n" << r.out;
+    at = found;
+  }
+  // A name nobody registered is the node's fact (exit 1); the same name twice is ambiguous (exit 2).
+  auto unknown = wallet({"task", "submit", "--from", "dev", "--model", "nope", "--prompt", "x", "--max-tokens", "2"});
+  EXPECT_EQ(unknown.exit_code, 1) << unknown.err;
+  EXPECT_NE(unknown.err.find("no model named \"nope\""), std::string::npos) << unknown.err;
+  wallet_ok({"register-model", "--from", "validator", "--model-id", std::string(64, '8'), "--name", "tiny", "--architecture", "llama",
+             "--price-per-token", "1", "--context-limit", "64"});
+  auto twice = wallet({"task", "submit", "--from", "dev", "--model", "tiny", "--prompt", "x", "--max-tokens", "2"});
+  EXPECT_EQ(twice.exit_code, 2) << twice.err;
+  EXPECT_NE(twice.err.find("2 models are named \"tiny\""), std::string::npos) << twice.err;
 }
 
 }  // namespace

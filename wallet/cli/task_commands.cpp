@@ -58,8 +58,8 @@ Expected<ModelChoice> resolve_model(TxContext& ctx, const std::string& name_or_i
   for (const auto& m : models)
     if (id ? m["model_id"].get<std::string>() == chain::to_hex(*id) : m["name"].get<std::string>() == name_or_id) found.push_back(&m);
   if (found.empty())
-    return fail("task.unknown_model", (id ? "model " + name_or_id : "no model named \"" + name_or_id + "\"") +
-                                          " is not registered (infergrid-wallet models lists them)");
+    return fail("task.unknown_model", (id ? "model " + name_or_id + " is not registered" : "no model named \"" + name_or_id + "\" is registered") +
+                                          " (infergrid-wallet models lists them)");
   if (found.size() > 1) {
     std::string ids;
     for (const json* m : found) ids += " " + (*m)["model_id"].get<std::string>();
