@@ -367,7 +367,7 @@ TEST_F(WalletSettlementNode, WaitingInTextModePrintsEachStageThenTheTextAndAReje
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   size_t at = 0;
   for (const char* line : {"task:             1", "assigned:         miner ", "result:           3 tokens",
-                           "verdict:          ", " reject verify.text_mismatch (step 0)", "rejected:         ",
+                           "verdict:          ", " reject verify.text_mismatch\n", "rejected:         ",
                            "refunded 100", "status:           rejected", "text:             abc"}) {
     size_t found = r.out.find(line, at);
     ASSERT_NE(found, std::string::npos) << "missing \"" << line << "\" in order in:\n" << r.out;

@@ -150,7 +150,9 @@ Expected<Output> run_show(const Globals& g, const std::string& id_text) {
   if (t.contains("result")) {
     json result = t["result"];
     result.erase("text");
+    result.erase("receipt");
     out.text += fields_text(result, "result.");
+    if (t["result"].contains("receipt")) out.text += fields_text(t["result"]["receipt"], "result.receipt.");
   }
   // What a person asked the task for comes last, where it is easy to read.
   out.text += "\n" + task_summary_text(t);
@@ -223,6 +225,9 @@ void add_submit(CLI::App* task, const Globals& g, Action& chosen) {
                   "Escrow in base units; what the tokens do not use is refunded (default: the model's price x --max-tokens)");
   cmd->add_option("--wait-timeout", a->wait_timeout_s, "With --wait: follow the task at most this many seconds")->capture_default_str();
   add_tx_options(cmd, a->tx);
+  cmd->get_option("--wait")->description(
+      "Follow the task: one line per stage (assigned, result, each verdict, settled/rejected/expired), then the text, "
+      "miner, verdicts and fee");
   cmd->callback([&, a] { chosen = [&g, a] { return run_submit(g, *a); }; });
 }
 

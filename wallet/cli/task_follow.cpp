@@ -24,7 +24,10 @@ std::string amount_text(const json& t, const char* key) {
 std::string verdict_text(const json& v) {
   std::string s = v["account"].get<std::string>() + (v["accept"].get<bool>() ? " accept" : " reject");
   if (!v["reason"].get<std::string>().empty()) s += " " + v["reason"].get<std::string>();
-  if (!v["accept"].get<bool>()) s += " (step " + std::to_string(v["first_bad_step"].get<uint64_t>()) + ")";
+  // The step means something when evidence proves it (or a verifier named one without).
+  const bool evidence = v.contains("evidence") && v["evidence"].is_boolean() && v["evidence"].get<bool>();
+  if (!v["accept"].get<bool>() && (evidence || v["first_bad_step"].get<uint64_t>() != 0))
+    s += " at step " + std::to_string(v["first_bad_step"].get<uint64_t>());
   return s;
 }
 
