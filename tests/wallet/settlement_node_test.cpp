@@ -321,9 +321,25 @@ TEST_F(WalletSettlementNode, TaskSubmitByModelNameWaitsThroughResultVerdictAndSe
   const json assigned = wait_for_task(1, "assigned");
   EXPECT_EQ(assigned["miner"], miner_addr);
   EXPECT_EQ(assigned["max_fee"], "16");  // the default: price 2 x 8 tokens
+  // What a restarted miner asks for: its open assignments.
+  json open = rpc("task_assigned", json{{"miner", miner_addr}});
+  ASSERT_TRUE(open.is_array()) << open.dump();
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0]["id"], 1);
+  EXPECT_EQ(rpc("task_assigned", json::array({validator})), json::array());
   send_result(miner, assigned, {413, 1092, 7, 99, 5}, "there was a dog.");
   wait_for_task(1, "submitted");
+  EXPECT_EQ(rpc("task_assigned", json{{"miner", miner_addr}}), json::array());
+  // What a restarted verifier asks for: results it has not judged yet.
+  json awaiting = rpc("task_awaitingVerdict", json{{"validator", validator}});
+  ASSERT_TRUE(awaiting.is_array()) << awaiting.dump();
+  ASSERT_EQ(awaiting.size(), 1u);
+  EXPECT_EQ(awaiting[0]["result"]["text"], "there was a dog.");
   wallet_ok({"verdict", "--from", "validator", "--task", "1", "--accept"});
+  if (rpc("task_get", json::array({1})).value("status", std::string()) == "submitted") {  // the window is still open
+    EXPECT_EQ(rpc("task_awaitingVerdict", json{{"validator", validator}}), json::array());
+    EXPECT_EQ(rpc("task_awaitingVerdict", json::array()).size(), 1u);  // without a validator: every open one
+  }
   auto r = follow.get();
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   json j = json::parse(r.out, nullptr, false);
