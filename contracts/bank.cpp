@@ -38,6 +38,17 @@ Account get_account(const State& s, const Address& a) {
   return acct;
 }
 
+BalanceAudit audit_balances(const State& s) {
+  BalanceAudit out;
+  s.scan(chain::state_key(chain::StatePrefix::kBank, chain::Bytes{'a'}), [&](chain::ByteView, chain::ByteView v) {
+    chain::Reader r(v);
+    out.total += r.u64();
+    ++out.accounts;
+    return true;
+  });
+  return out;
+}
+
 void put_account(State& s, const Address& a, const Account& acct) {
   chain::Writer w;
   w.u64(acct.balance);

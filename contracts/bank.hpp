@@ -24,6 +24,14 @@ Account get_account(const State& s, const Address& a);
 void put_account(State& s, const Address& a, const Account& acct);
 Amount total_supply(const State& s);
 
+// The sum of every account's balance (module accounts included) and how many accounts hold
+// an entry: what a supply audit compares with total_supply. Walks every account, in key order.
+struct BalanceAudit {
+  unsigned __int128 total = 0;
+  uint64_t accounts = 0;
+};
+BalanceAudit audit_balances(const State& s);
+
 // Accounts owned by contracts (no private key exists for them): stake and escrow live here,
 // so the sum of all balances always equals the total supply.
 Address module_account(std::string_view module);  // SHA-256("infergrid/module/" + module)

@@ -2,6 +2,7 @@
 // weights and the last Yuma epoch (task_*, registry_*, staking_*, weights_*, yuma_*).
 #include "chain/hash.hpp"
 #include "common/inference_receipt.hpp"
+#include "contracts/bank.hpp"
 #include "contracts/epoch.hpp"
 #include "contracts/registry.hpp"
 #include "contracts/staking.hpp"
@@ -253,6 +254,15 @@ Status register_contract_methods(rpc::Server& server, chain::Ledger& ledger) {
                       {"validator_permit", u.permit},
                       {"emission", std::to_string(u.emission)}});
     return json{{"epoch", rec->epoch}, {"height", rec->height}, {"emission", std::to_string(rec->emission)}, {"uids", uids}};
+  }));
+  // The supply audit (docs/rpc.md): every balance, module accounts included, sums to the supply.
+  IG_TRY(add("bank_supply", [](const chain::State& s, const json&) -> MethodResult {
+    const auto audit = ct::bank::audit_balances(s);
+    std::string total;
+    for (unsigned __int128 v = audit.total; v > 0 || total.empty(); v /= 10) total.insert(total.begin(), char('0' + int(v % 10)));
+    return json{{"supply", std::to_string(ct::bank::total_supply(s))},
+                {"balances_total", total},
+                {"accounts", audit.accounts}};
   }));
   IG_TRY(add("contracts_params", [](const chain::State& s, const json&) -> MethodResult {
     auto p = ct::read_params(s);

@@ -12,7 +12,9 @@
 #include <iostream>
 
 #include "contracts/params.hpp"
+#include "node/devnet.hpp"
 #include "node/node.hpp"
+#include "node/worker_cli.hpp"
 #include <nlohmann/json.hpp>
 #include "wallet/keystore.hpp"
 #include "wallet/password.hpp"
@@ -115,6 +117,7 @@ struct StartArgs {
   int rpc_port = -1;
   uint64_t block_time_ms = 0;
   std::string log_level = "info";
+  node::AttachArgs workers;
 };
 
 Status run_start(const StartArgs& a) {
@@ -127,9 +130,14 @@ Status run_start(const StartArgs& a) {
   node::HomePaths paths{a.home};
 
   std::optional<chain::SecretKey> key;
+  std::optional<wallet::SecretString> password;
+  const bool with_workers = !a.workers.miner_models.empty() || !a.workers.verifier_models.empty();
+  if (fs::exists(paths.consensus_key()) || with_workers) {
+    IG_TRY_ASSIGN(pw, node_password(a.password_file));
+    password = std::move(pw);
+  }
   if (fs::exists(paths.consensus_key())) {
-    IG_TRY_ASSIGN(password, node_password(a.password_file));
-    IG_TRY_ASSIGN(k, wallet::read_keystore(paths.consensus_key(), password.view()));
+    IG_TRY_ASSIGN(k, wallet::read_keystore(paths.consensus_key(), password->view()));
     key = k;
   }
   // Block the stop signals in every thread; the main thread waits for them below.
@@ -141,9 +149,19 @@ Status run_start(const StartArgs& a) {
 
   IG_TRY_ASSIGN(node, node::Node::open(opt, std::move(key)));
   IG_TRY(node->start());
+  node::AttachedWorkers workers;
+  if (with_workers) {
+    auto attached = node::attach_workers(a.home, node->rpc_port(), a.workers, password->view());
+    if (!attached) {
+      node->stop();
+      return fail(attached.error());
+    }
+    workers = std::move(*attached);
+  }
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  workers.stop();  // before the node, so that no worker waits on a node that is going away
   node->stop();
   spdlog::info("stopped cleanly");
   return {};
@@ -181,6 +199,36 @@ int main(int argc, char** argv) {
   start_cmd->add_option("--password-file", start.password_file, "file holding the keystore password (else INFERGRID_PASSWORD)");
   start_cmd->add_option("--log-level", start.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  start_cmd->add_option("--miner", start.workers.miner_models, "attach a miner worker serving this GGUF (repeatable)")
+      ->check(CLI::ExistingFile);
+  start_cmd->add_option("--miner-account", start.workers.miner_account, "the attached miner's key in HOME/wallet")
+      ->capture_default_str();
+  start_cmd->add_option("--verifier", start.workers.verifier_models,
+                        "attach a verifier worker checking results of this GGUF (repeatable)")
+      ->check(CLI::ExistingFile);
+  start_cmd->add_option("--verifier-account", start.workers.verifier_account,
+                        "the validator's account key in HOME/wallet, which the verifier signs with")
+      ->capture_default_str();
+  node::add_worker_tuning(start_cmd, start.workers.args);
+
+  node::WorkerCommand worker;
+  CLI::App* worker_cmd = nullptr;
+  node::add_worker_command(app, worker, &worker_cmd);
+
+  node::DevnetOptions devnet;
+  auto* devnet_cmd = app.add_subcommand("devnet", "run the whole closed loop on loopback (docs/devnet.md); scripts/devnet wraps it");
+  devnet_cmd->add_option("--home", devnet.home, "directory to create for the network")->required();
+  devnet_cmd->add_option("--model", devnet.model, "GGUF model every miner and verifier runs")->required()->check(CLI::ExistingFile);
+  devnet_cmd->add_option("--port", devnet.port, "the validator's JSON-RPC port")->capture_default_str();
+  devnet_cmd->add_option("--validators", devnet.validators, "validators (1 until the BFT engine lands)")->capture_default_str();
+  devnet_cmd->add_option("--tasks", devnet.tasks, "tasks the user submits")->capture_default_str();
+  devnet_cmd->add_option("--summary", devnet.summary, "also write the summary as JSON to this file");
+  devnet_cmd->add_flag("--keep", devnet.keep, "leave the network running at the end");
+  devnet_cmd->add_option("--block-time-ms", devnet.block_time_ms, "block time")->check(CLI::Range(50, 10000))->capture_default_str();
+  devnet_cmd->add_option("--tempo", devnet.tempo, "blocks per epoch")->capture_default_str();
+  devnet_cmd->add_option("--epochs", devnet.epochs, "epochs with miner incentive to wait for")->capture_default_str();
+  devnet_cmd->add_option("--max-tokens", devnet.max_tokens, "tokens per task")->check(CLI::Range(1, 512))->capture_default_str();
+  devnet_cmd->add_flag("--transfers", devnet.transfers, "also run the transfer demo first");
 
   CLI11_PARSE(app, argc, argv);
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
@@ -188,6 +236,13 @@ int main(int argc, char** argv) {
   Status result;
   if (*init_cmd) {
     result = run_init(init);
+  } else if (*worker_cmd) {
+    result = node::run_worker(worker);
+  } else if (*devnet_cmd) {
+    const char* pw = std::getenv("INFERGRID_PASSWORD");
+    devnet.password = pw && *pw ? pw : "devnet-password";
+    setenv("INFERGRID_PASSWORD", devnet.password.c_str(), 1);  // the children read it
+    result = node::run_devnet(devnet);
   } else {
     spdlog::set_level(spdlog::level::from_str(start.log_level));
     result = run_start(start);

@@ -180,7 +180,7 @@ TEST_F(HostileInput, RandomizedInputKeepsTheNodeFinalizing) {
   });
   rpc::fuzz::Target target{"127.0.0.1", node_->port(), 20s};
   rpc::fuzz::MessageGen gen(2026, {"rpc_methods", "node_info", "chain_head", "chain_getBlock", "chain_getTx", "tx_send",
-                                   "tx_receipt", "state_getAccount", "task_get", "task_list", "registry_miners",
+                                   "tx_receipt", "state_getAccount", "task_get", "task_list", "task_assigned", "task_awaitingVerdict", "registry_miners",
                                    "staking_getStake", "weights_get", "yuma_lastEpoch", "subscribe", "unsubscribe"});
   const uint64_t n = iterations(3000);
   auto ws = rpc::fuzz::run_websocket(target, gen, n);

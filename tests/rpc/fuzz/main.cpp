@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
   }
   fuzz::MessageGen gen(seed, {"rpc_methods", "node_info", "chain_head", "chain_params", "chain_validators",
                               "chain_getBlock", "chain_getTx", "tx_send", "tx_receipt", "state_getAccount",
-                              "task_get", "task_list", "registry_miners", "registry_models", "staking_getStake",
+                              "task_get", "task_list", "task_assigned", "task_awaitingVerdict", "registry_miners", "registry_models", "staking_getStake",
                               "weights_get", "yuma_lastEpoch", "contracts_params", "subscribe", "unsubscribe",
                               "echo", "throws"});
   ig::Expected<fuzz::RunStats> result = ig::fail("fuzz.none", "");

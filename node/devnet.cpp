@@ -1,0 +1,355 @@
+#include "node/devnet.hpp"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "chain/address.hpp"
+#include "node/child_process.hpp"
+#include "node/devnet_report.hpp"
+#include "rpc/client.hpp"
+#include "wallet/wallet_dir.hpp"
+#include "workers/model_catalog.hpp"
+#include "workers/task_view.hpp"
+#include "workers/tx_sender.hpp"
+
+namespace ig::node {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// Ctrl-C or SIGTERM: stop the children (workers first, then the node) before exiting. They run
+// in their own process groups, so the terminal's signal reaches only the devnet.
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_signal(int) { g_interrupted = true; }
+
+Status check_interrupt() {
+  if (g_interrupted) return fail("devnet.interrupted", "interrupted; stopping the network");
+  return {};
+}
+using json = nlohmann::json;
+using workers::json_uint;
+
+// Real prompts in the register of the bundled TinyStories model.
+const char* const kPrompts[] = {
+    "Once upon a time",        "The little dog ran",        "Lily wanted to",      "One day, a boy named Tom",
+    "The sun was shining and", "A big red ball",            "The cat and the bird", "Mom said",
+    "In the park there was",   "There was a little girl who", "The tree was very tall", "Ben liked to play with"};
+
+struct MinerSpec {
+  const char* name;
+  uint32_t max_concurrent;
+  uint32_t memory_mb;
+  bool cheats;
+};
+// Two honest miners of different declared capacity and one that cheats (a test option).
+constexpr MinerSpec kMiners[] = {{"miner-a", 2, 16384, false}, {"miner-b", 1, 8192, false}, {"cheater", 1, 8192, true}};
+
+constexpr chain::Amount kMinerFunds = 10'000'000;
+constexpr chain::Amount kMinerStake = 1'000'000;
+constexpr chain::Amount kUserFunds = 100'000'000;
+constexpr chain::Amount kPricePerToken = 100;
+
+struct Actor {
+  std::string name;
+  std::string address;
+  std::unique_ptr<workers::TxSender> tx;
+};
+
+class Devnet {
+ public:
+  explicit Devnet(DevnetOptions o) : opt_(std::move(o)), url_("ws://127.0.0.1:" + std::to_string(opt_.port)) {}
+
+  Status run() {
+    IG_TRY(prepare_home());
+    IG_TRY(start_node());
+    IG_TRY(open_actors());
+    IG_TRY(register_model_and_miners());
+    IG_TRY(start_miners());
+    if (opt_.transfers) IG_TRY(transfer_demo());
+    IG_TRY(report_.snapshot_before(*node_, miners_));
+    IG_TRY(subscribe());  // before the first task, so that no event of the loop is missed
+    IG_TRY(submit_tasks());
+    IG_TRY(follow());
+    IG_TRY(report_.finish(*node_, miners_, opt_.summary));
+    if (opt_.keep) {
+      std::cout << "\nThe network keeps running (--keep). Node RPC: http://127.0.0.1:" << opt_.port
+                << "/  home: " << opt_.home << "\nStop it with: kill " << node_proc_.pid();
+      for (auto& w : worker_procs_) std::cout << " " << w.pid();
+      std::cout << "\n";
+    } else {
+      stop_all();
+    }
+    return {};
+  }
+
+  void stop_all() {
+    for (auto& w : worker_procs_) w.terminate();
+    node_proc_.terminate();
+  }
+
+ private:
+  // --- home, genesis, keys ---------------------------------------------------------------
+  Status prepare_home() {
+    if (fs::exists(opt_.home)) return fail("devnet.home", opt_.home + " already exists; give a new directory");
+    IG_TRY(exec({self(), "init", "--home", opt_.home, "--rpc-port", std::to_string(opt_.port), "--block-time-ms",
+                 std::to_string(opt_.block_time_ms), "--chain-id", "infergrid-devnet", "--moniker", "validator-0"},
+                "init"));
+    // Short epochs and windows, so that a few minutes show tasks settling and several Yuma
+    // epochs. The generated genesis lists every parameter; only these change.
+    const std::string path = opt_.home + "/genesis.json";
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    json g = json::parse(ss.str(), nullptr, false);
+    if (g.is_discarded() || !g.contains("contracts")) return fail("devnet.genesis", path + " has no contracts object");
+    json& c = g["contracts"];
+    c["tempo"] = opt_.tempo;
+    c["reveal_window_blocks"] = opt_.tempo / 2;
+    c["verification_window_blocks"] = 6;
+    c["result_timeout_blocks"] = 30;
+    c["unbonding_blocks"] = 20;
+    std::ofstream(path, std::ios::trunc) << g.dump(2) << "\n";
+    ::mkdir((opt_.home + "/logs").c_str(), 0700);
+    IG_TRY_ASSIGN(w, wallet::Wallet::open(opt_.home + "/wallet"));
+    for (const auto& m : kMiners) IG_TRY(w.create(m.name, opt_.password));
+    IG_TRY(w.create("user", opt_.password));
+    say("created a devnet in " + opt_.home + " (tempo " + std::to_string(opt_.tempo) + " blocks of " +
+        std::to_string(opt_.block_time_ms) + " ms)");
+    return {};
+  }
+
+  Status start_node() {
+    IG_TRY_ASSIGN(p, ChildProcess::spawn({self(), "start", "--home", opt_.home, "--verifier", opt_.model},
+                                         opt_.home + "/logs/node.log"));
+    node_proc_ = std::move(p);
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (!node_proc_.running()) return fail("devnet.node", "the node exited; see " + opt_.home + "/logs/node.log");
+      auto c = rpc::Client::connect(url_, 1s);
+      if (c) {
+        node_ = std::make_unique<rpc::Client>(std::move(*c));
+        node_->set_timeout(30s);
+        say("validator-0 up: JSON-RPC on " + url_ + " (log: logs/node.log), verifier attached");
+        return {};
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    return fail("devnet.node", "the node did not start serving RPC; see " + opt_.home + "/logs/node.log");
+  }
+
+  Status open_actors() {
+    IG_TRY_ASSIGN(w, wallet::Wallet::open(opt_.home + "/wallet"));
+    auto open = [&](const std::string& name) -> Expected<Actor> {
+      IG_TRY_ASSIGN(entry, w.find(name));
+      IG_TRY_ASSIGN(key, w.unlock(entry, opt_.password));
+      Actor a{name, chain::address_to_string(key.public_key()), std::make_unique<workers::TxSender>(url_, key)};
+      report_.name(a.address, name);
+      return a;
+    };
+    IG_TRY_ASSIGN(dev, open("dev"));
+    dev_ = std::move(dev);
+    IG_TRY_ASSIGN(validator, open("validator"));
+    validator_ = std::move(validator);
+    IG_TRY_ASSIGN(user, open("user"));
+    user_ = std::move(user);
+    for (const auto& m : kMiners) {
+      IG_TRY_ASSIGN(a, open(m.name));
+      miners_.push_back(DevnetMiner{m.name, a.address, m.cheats});
+      miner_actors_.push_back(std::move(a));
+    }
+    return {};
+  }
+
+  Status send(Actor& a, const chain::Payload& p, const std::string& what) {
+    IG_TRY(check_interrupt());
+    IG_TRY_ASSIGN(sent, a.tx->send(p));
+    IG_TRY_ASSIGN(receipt, a.tx->wait_receipt(sent.hash, 60s));
+    if (receipt.value("status", "") != "ok")
+      return fail("devnet.tx", what + " failed: " + receipt.value("status", "?") + " " + receipt.value("error", ""));
+    return {};
+  }
+
+  Status register_model_and_miners() {
+    IG_TRY_ASSIGN(id, workers::file_sha256(opt_.model));
+    model_id_ = id;
+    chain::RegisterModel rm;
+    rm.model_id = id;
+    rm.name = fs::path(opt_.model).stem().string();
+    rm.architecture = "llama";
+    rm.price_per_token = kPricePerToken;
+    rm.context_limit = 512;
+    IG_TRY(send(validator_, rm, "registering the model"));
+    say("model " + rm.name + " registered: id " + chain::to_hex(id).substr(0, 16) + "…, " +
+        std::to_string(kPricePerToken) + " per token");
+    for (auto& a : miner_actors_) IG_TRY(send(dev_, chain::Transfer{chain::address_from_string(a.address).value(), kMinerFunds, ""}, "funding " + a.name));
+    IG_TRY(send(dev_, chain::Transfer{chain::address_from_string(user_.address).value(), kUserFunds, ""}, "funding the user"));
+    for (size_t i = 0; i < miner_actors_.size(); ++i) {
+      Actor& a = miner_actors_[i];
+      IG_TRY(send(a, chain::Stake{chain::StakeRole::kMiner, kMinerStake}, a.name + " staking"));
+      chain::RegisterMiner reg;
+      reg.profile.gpu_class = "cpu";
+      reg.profile.memory_mb = kMiners[i].memory_mb;
+      reg.profile.max_concurrent = kMiners[i].max_concurrent;
+      reg.profile.models = {id};
+      IG_TRY(send(a, reg, a.name + " registering"));
+      say(a.name + " " + a.address.substr(0, 14) + "… staked " + std::to_string(kMinerStake) + ", serves " +
+          std::to_string(kMiners[i].max_concurrent) + " task(s) at a time" + (kMiners[i].cheats ? "  [CHEATS: test option]" : ""));
+    }
+    return {};
+  }
+
+  Status start_miners() {
+    for (size_t i = 0; i < miner_actors_.size(); ++i) {
+      const Actor& a = miner_actors_[i];
+      std::vector<std::string> argv = {self(), "worker", "--role", "miner", "--node", url_, "--account", a.name,
+                                       "--wallet-dir", opt_.home + "/wallet", "--model", opt_.model, "--state-dir",
+                                       opt_.home + "/workers/" + a.name};
+      if (kMiners[i].cheats) argv.insert(argv.end(), {"--cheat", "token", "--cheat-rate", "1"});
+      ::mkdir((opt_.home + "/workers").c_str(), 0700);
+      IG_TRY_ASSIGN(p, ChildProcess::spawn(argv, opt_.home + "/logs/" + a.name + ".log"));
+      worker_procs_.push_back(std::move(p));
+    }
+    // The workers log once they serve; give them a moment before the first assignment.
+    std::this_thread::sleep_for(1500ms);
+    for (auto& w : worker_procs_)
+      if (!w.running()) return fail("devnet.worker", "a miner exited at start; see " + w.log_path());
+    say("3 miner workers running (logs: logs/miner-a.log, logs/miner-b.log, logs/cheater.log)");
+    return {};
+  }
+
+  Status transfer_demo() {
+    IG_TRY(send(dev_, chain::Transfer{chain::address_from_string(user_.address).value(), 1'000, "hello"}, "transfer"));
+    say("transfer demo: dev sent 1000 to user");
+    return {};
+  }
+
+  Status submit_tasks() {
+    say("user submits " + std::to_string(opt_.tasks) + " tasks");
+    std::vector<std::pair<std::string, chain::SubmitTask>> sent_tasks;
+    for (unsigned i = 0; i < opt_.tasks; ++i) {
+      chain::SubmitTask t;
+      t.model_id = model_id_;
+      t.prompt = kPrompts[i % std::size(kPrompts)];
+      t.params.max_tokens = opt_.max_tokens;
+      if (i % 2 == 1) {  // every other task sampled
+        t.params.temperature_milli = 800;
+        t.params.top_k = 40;
+        t.params.top_p_milli = 950;
+        t.params.seed = 1000 + i;
+      }
+      t.max_fee = kPricePerToken * opt_.max_tokens;
+      IG_TRY(check_interrupt());
+      IG_TRY_ASSIGN(sent, user_.tx->send(t));
+      sent_tasks.emplace_back(sent.hash, t);
+    }
+    for (const auto& [hash, t] : sent_tasks) {
+      IG_TRY_ASSIGN(receipt, user_.tx->wait_receipt(hash, 60s));
+      std::optional<uint64_t> id;
+      if (receipt.contains("events") && receipt["events"].is_array())
+        for (const auto& e : receipt["events"])
+          if (e.value("type", "") == "task_submitted") {
+            auto v = json_uint(e.value("attributes", json::object()), "task", "task_submitted");
+            if (v) id = *v;
+          }
+      if (!id) return fail("devnet.task", "task submission gave no task id: " + receipt.dump());
+      report_.add_task(*id, t.prompt, t.params.temperature_milli > 0);
+    }
+    return {};
+  }
+
+  // Prints the loop as it happens until every task is final and `epochs` epochs have paid
+  // miner incentive (or a generous limit passes).
+  Status subscribe() {
+    IG_TRY_ASSIGN(c, rpc::Client::connect(url_, 10s));
+    events_ = std::make_unique<rpc::Client>(std::move(c));
+    IG_TRY(events_->subscribe("events").has_value() ? Status{} : fail("devnet.follow", "cannot subscribe to events"));
+    IG_TRY(events_->subscribe("newHeads").has_value() ? Status{} : fail("devnet.follow", "cannot subscribe to heads"));
+    return {};
+  }
+
+  Status follow() {
+    rpc::Client& events = *events_;
+    const auto limit = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.block_time_ms * opt_.tempo * 20) + 120s;
+    while (std::chrono::steady_clock::now() < limit) {
+      IG_TRY(check_interrupt());
+      auto n = events.next_notification(1s);
+      if (!n) {
+        if (n.error().code == "rpc.timeout") continue;
+        return fail("devnet.follow", "lost the node: " + n.error().message);
+      }
+      const json result = n->value("result", json::object());
+      if (n->value("topic", "") == "newHeads") {
+        auto h = json_uint(result, "height", "newHeads");
+        if (h && (*h + 1) % opt_.tempo == 1) IG_TRY(report_.record_epoch(*node_));  // the block after a boundary
+        if (report_.done(opt_.epochs)) return {};
+        continue;
+      }
+      report_.on_event(result);
+    }
+    say("time limit reached; summarizing what happened so far");
+    return {};
+  }
+
+  // --- helpers ------------------------------------------------------------------------
+  std::string self() const { return executable_dir() + "/infergridd"; }
+
+  Status exec(const std::vector<std::string>& argv, const std::string& what) {
+    IG_TRY_ASSIGN(p, ChildProcess::spawn(argv, opt_.home + "." + what + ".log"));
+    int code = p.wait(120s);
+    std::string log_path = opt_.home + "." + what + ".log";
+    if (code != 0) {
+      std::ifstream in(log_path);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      return fail("devnet." + what, what + " failed (exit " + std::to_string(code) + "): " + ss.str());
+    }
+    std::error_code ec;
+    fs::remove(log_path, ec);
+    return {};
+  }
+
+  static void say(const std::string& line) { std::cout << "== " << line << std::endl; }
+
+  DevnetOptions opt_;
+  std::string url_;
+  Hash32 model_id_{};
+  ChildProcess node_proc_;
+  std::vector<ChildProcess> worker_procs_;
+  std::unique_ptr<rpc::Client> node_;
+  std::unique_ptr<rpc::Client> events_;
+  Actor dev_, validator_, user_;
+  std::vector<Actor> miner_actors_;
+  std::vector<DevnetMiner> miners_;
+  DevnetReport report_;
+};
+
+}  // namespace
+
+Status run_devnet(const DevnetOptions& options) {
+  if (options.validators != 1)
+    return fail("devnet.validators", "--validators " + std::to_string(options.validators) +
+                                         " needs the BFT consensus engine, which is not built yet; use 1");
+  if (options.model.empty()) return fail("devnet.model", "--model FILE (a GGUF) is required");
+  if (options.tasks == 0 || options.tasks > 1000) return fail("devnet.tasks", "--tasks must be within 1..1000");
+  if (options.tempo < 6) return fail("devnet.tempo", "--tempo must be at least 6 blocks");
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  Devnet d(options);
+  Status st = d.run();
+  if (!st) d.stop_all();
+  return st;
+}
+
+}  // namespace ig::node

@@ -1,0 +1,73 @@
+// The verifier worker (DESIGN §1 step 4-5, docs/workers.md), run beside a validator and
+// signing with the validator's account:
+//   - sees every result (`task_result` events), decides which to check from a seed the miner
+//     cannot know when it submits — H(hash of the block that included the result ‖ task id ‖
+//     validator account) against sample_ppm — and re-checks those by one teacher-forced
+//     prefill (exact mode when the receipt's backend tag is its own, tolerant otherwise);
+//   - posts a Verdict: accept, or reject with the first bad step and the evidence the chain
+//     checks (the miner's fingerprint there, its Merkle proof, the recomputed fingerprint);
+//   - re-checks with priority any task another validator rejected;
+//   - keeps per-miner tallies (verified, rejected, missed deadlines, latency) and each epoch
+//     turns them into weights (scoring.hpp) that it commits, then reveals in the next epoch's
+//     reveal window. The salt is saved before the commit is sent, so a restart loses nothing.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chain/address.hpp"
+#include "chain/keys.hpp"
+#include "common/sha256.hpp"
+#include "common/expected.hpp"
+#include "kernels/kernels.hpp"
+
+namespace ig::workers {
+
+struct VerifierOptions {
+  std::string node_url = "ws://127.0.0.1:8546";
+  std::optional<chain::SecretKey> key;                  // the validator's account key (not its consensus key)
+  std::vector<std::string> model_paths;  // results for other models are left to other validators
+  std::string state_dir;                 // journal, weight secrets, lock; created 0700
+  kernels::BackendKind backend = kernels::BackendKind::Cpu;
+  int threads = 1;
+  uint32_t sample_ppm = 1'000'000;       // share of results checked, in millionths (default all)
+};
+
+struct VerifierStats {
+  uint64_t seen = 0;       // results seen
+  uint64_t sampled = 0;    // chosen for a check
+  uint64_t accepted = 0;   // verdicts posted
+  uint64_t rejected = 0;
+  uint64_t commits = 0;    // weight commits sent
+  uint64_t reveals = 0;
+  double verify_seconds = 0;  // time spent re-checking
+  uint64_t verified_tokens = 0;
+};
+
+class VerifierWorker {
+ public:
+  static Expected<std::unique_ptr<VerifierWorker>> create(VerifierOptions options);
+  ~VerifierWorker();
+
+  // Errors: "verifier.not_validator" when the account backs no active validator, "lock.held",
+  // the catalog's and the link's codes.
+  Status start();
+  void stop();
+  Status wait();
+  VerifierStats stats() const;
+
+ private:
+  struct Impl;
+  explicit VerifierWorker(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Whether the validator `account` checks the result of `task_id` included in block
+// `block_hash`: the first 8 bytes (LE) of SHA-256(block_hash ‖ task_id u64 LE ‖ account) modulo
+// 1,000,000 below sample_ppm. The miner cannot know the block hash when it submits.
+bool sampled_for_check(const Hash32& block_hash, uint64_t task_id, const chain::Address& account, uint32_t sample_ppm);
+
+}  // namespace ig::workers
