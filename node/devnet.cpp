@@ -290,6 +290,7 @@ class Devnet {
       const json result = n->value("result", json::object());
       if (n->value("topic", "") == "newHeads") {
         auto h = json_uint(result, "height", "newHeads");
+        if (h) IG_TRY(report_.check_supply(*node_, *h));
         if (h && (*h + 1) % opt_.tempo == 1) IG_TRY(report_.record_epoch(*node_));  // the block after a boundary
         if (report_.done(opt_.epochs)) return {};
         continue;

@@ -45,7 +45,18 @@ std::string DevnetReport::who(const std::string& address) const {
   return it != names_.end() ? it->second : address.substr(0, 12) + "…";
 }
 
+Status DevnetReport::check_supply(rpc::Client& node, uint64_t height) {
+  IG_TRY_ASSIGN(supply, node.call("bank_supply", json::array()));
+  ++supply_blocks_;
+  if (supply.value("supply", json("")) != supply.value("balances_total", json("-"))) {
+    supply_mismatches_.push_back(height);
+    std::cout << "   [" << height << "] SUPPLY MISMATCH: " << supply.dump() << std::endl;
+  }
+  return {};
+}
+
 void DevnetReport::add_task(uint64_t id, std::string prompt, bool sampled) {
+  if (tasks_.empty()) first_task_ = std::chrono::steady_clock::now();
   tasks_[id] = Task{id, std::move(prompt), sampled, "pending"};
   std::cout << "   task " << id << " submitted (" << (sampled ? "sampled" : "greedy") << "): \"" << tasks_[id].prompt
             << "\"" << std::endl;
@@ -126,8 +137,9 @@ Status DevnetReport::record_epoch(rpc::Client& node) {
   return {};
 }
 
-bool DevnetReport::done(unsigned epochs) const {
+bool DevnetReport::done(unsigned epochs) {
   const bool all_final = std::all_of(tasks_.begin(), tasks_.end(), [](const auto& kv) { return is_final(kv.second.status); });
+  if (all_final && all_final_ == std::chrono::steady_clock::time_point{}) all_final_ = std::chrono::steady_clock::now();
   return all_final && epochs_with_incentive_ >= epochs;
 }
 
@@ -217,12 +229,25 @@ Status DevnetReport::finish(rpc::Client& node, const std::vector<DevnetMiner>& m
   }
 
   IG_TRY_ASSIGN(supply, node.call("bank_supply", json::array()));
-  const bool supply_ok = supply.value("supply", json("")) == supply.value("balances_total", json("-"));
-  std::cout << "\n== supply: " << supply.value("supply", json("?")).get<std::string>() << " minted; sum of "
+  const bool supply_ok = supply.value("supply", json("")) == supply.value("balances_total", json("-")) &&
+                         supply_mismatches_.empty();
+  std::cout << "\n== supply: " << supply.value("supply", json("?")).get<std::string>() << " in circulation; sum of "
             << supply.value("accounts", 0) << " balances " << supply.value("balances_total", json("?")).get<std::string>()
+            << "; audited at " << supply_blocks_ << " blocks, " << supply_mismatches_.size() << " mismatches"
             << (supply_ok ? "  OK" : "  MISMATCH") << "\n";
 
-  json summary = {{"tasks", tasks}, {"miners", miners_json}, {"epochs", epochs_}, {"supply", supply}, {"supply_ok", supply_ok}};
+  json timing = json::object();
+  if (all_final_ != std::chrono::steady_clock::time_point{}) {
+    const double seconds = std::chrono::duration<double>(all_final_ - first_task_).count();
+    timing = {{"tasks_final_seconds", seconds},
+              {"tasks_per_minute", seconds > 0 ? double(tasks_.size()) * 60.0 / seconds : 0.0}};
+    std::printf("== %zu tasks final %.1f s after the first was submitted (%.1f tasks per minute)\n", tasks_.size(), seconds,
+                timing["tasks_per_minute"].get<double>());
+  }
+  supply["audited_blocks"] = supply_blocks_;
+  supply["mismatch_heights"] = supply_mismatches_;
+  json summary = {{"tasks", tasks},   {"miners", miners_json}, {"epochs", epochs_},
+                  {"supply", supply}, {"supply_ok", supply_ok}, {"timing", timing}};
   if (!path.empty()) {
     std::ofstream out(path, std::ios::trunc);
     out << summary.dump(2) << "\n";

@@ -3,6 +3,7 @@
 // keys are documented in docs/devnet.md and checked by ../shared/checks/devnet_summary_check.py).
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <set>
@@ -30,8 +31,10 @@ class DevnetReport {
   void on_event(const nlohmann::json& event);
   // Reads the last Yuma epoch; prints and keeps it when it is new.
   Status record_epoch(rpc::Client& node);
+  // Audits the supply (bank_supply) at this block: Σ balances must equal the supply.
+  Status check_supply(rpc::Client& node, uint64_t height);
   // Every task final, and `epochs` epochs recorded since, with incentive for an honest miner.
-  bool done(unsigned epochs) const;
+  bool done(unsigned epochs);
 
   Status snapshot_before(rpc::Client& node, const std::vector<DevnetMiner>& miners);
   // Prints the summary and writes it to `path` (when not empty).
@@ -52,7 +55,10 @@ class DevnetReport {
   uint64_t last_epoch_ = UINT64_MAX;
   size_t epochs_with_incentive_ = 0;
   std::map<std::string, nlohmann::json> before_;  // address -> {"stake","balance"}
-  std::map<std::string, uint64_t> miner_paid_;    // address -> task payouts seen
+  std::map<std::string, uint64_t> miner_paid_;    // address -> task payouts
+  uint64_t supply_blocks_ = 0;                    // blocks audited
+  std::vector<uint64_t> supply_mismatches_;       // heights where Σ balances != supply
+  std::chrono::steady_clock::time_point first_task_{}, all_final_{};
 };
 
 }  // namespace ig::node
