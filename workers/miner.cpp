@@ -254,7 +254,9 @@ Status MinerWorker::start() {
   }
   d.sender = std::make_unique<TxSender>(d.opt.node_url, *d.opt.key, &d.stopping);
 
-  IG_TRY_ASSIGN(reg, d.sender->call("registry_miner", nlohmann::json::array({d.address})));
+  auto registered = d.sender->call("registry_miner", nlohmann::json::array({d.address}));
+  if (!registered && registered.error().code != "rpc.-32001") return fail(registered.error());
+  const nlohmann::json reg = registered ? *registered : nlohmann::json();
   if (reg.is_null())
     return fail("miner.not_registered", d.address + " is not a registered miner: stake and register it first "
                                                     "(infergrid-wallet stake --role miner, register-miner; docs/workers.md)");
