@@ -8,6 +8,8 @@
 #include <chrono>
 #include <iostream>
 
+#include <spdlog/spdlog.h>
+
 #include "messages.hpp"
 #include "rpc/detail/dispatch.hpp"
 #include "transport.hpp"
@@ -59,6 +61,8 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "random seed");
   app.add_option("--timeout-ms", timeout_ms, "longest wait for an answer before calling it a hang")->check(CLI::Range(100, 600000));
   CLI11_PARSE(app, argc, argv);
+  // The in-process dispatcher logs every handler exception it catches; the output is one JSON line.
+  spdlog::set_level(spdlog::level::off);
   target.timeout = std::chrono::milliseconds(timeout_ms);
   if (transport != "dispatch" && target.port == 0) {
     std::cerr << "rpc_fuzz: --port is required for --transport " << transport << "\n";
