@@ -217,7 +217,14 @@ struct MinerWorker::Impl {
     SentTx tx{entry.value("tx_hash", ""), entry.value("tx", ""), 0};
     if (tx.hash.empty() || tx.tx_hex.empty()) return give_up(id, "journal entry without a transaction");
     auto st = sender->resend(tx);
-    if (!st) return give_up(id, st.error().message);
+    if (!st) {
+      // Keep the signed entry: those bytes stay the only result this miner ever signs for the task.
+      spdlog::warn("miner {}: task {}: re-sending the result signed before a restart failed: {}", short_addr(), id,
+                   st.error().message);
+      std::lock_guard l(stats_mu);
+      ++stats.failed;
+      return;
+    }
     spdlog::info("miner {}: task {}: result {} (signed before a restart) is with the node", short_addr(), id,
                  tx.hash.substr(0, 16));
   }

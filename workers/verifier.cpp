@@ -340,10 +340,12 @@ struct VerifierWorker::Impl {
       if (sent.error().message.find("duplicate") != std::string::npos) journal_add("committed", epoch);
       return;
     }
-    journal_add("committed", epoch);
     {
+      // One write: the commit is recorded and a new window starts together, so a crash cannot
+      // count this window's tallies again in the next epoch's weights.
       std::lock_guard l(journal_mu);
-      journal->data()["tallies"] = njson::object();  // a new window starts
+      journal->data()["committed"].push_back(epoch);
+      journal->data()["tallies"] = njson::object();
       (void)journal->save();
     }
     std::lock_guard l(stats_mu);
