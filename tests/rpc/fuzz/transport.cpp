@@ -209,7 +209,9 @@ ig::Expected<RunStats> run_raw_http(const Target& target, MessageGen& gen, uint6
       return ig::fail("fuzz.hang", "no answer or close within the timeout after raw request " + std::to_string(i));
     }
     if (!response.empty()) {
-      if (response.rfind("HTTP/1.1 ", 0) != 0) return ig::fail("fuzz.bad_reply", "not an HTTP response: " + response.substr(0, 80));
+      // A request line saying HTTP/1.0 is answered in HTTP/1.0.
+      if (response.rfind("HTTP/1.1 ", 0) != 0 && response.rfind("HTTP/1.0 ", 0) != 0)
+        return ig::fail("fuzz.bad_reply", "not an HTTP response: " + response.substr(0, 80));
       ++stats.http_status[std::atoi(response.c_str() + 9)];
     }
   }
