@@ -145,6 +145,12 @@ const VoteSet* HeightVoteSet::get(uint32_t round, uint8_t type) const {
   return type == kPrevote ? it->second.first.get() : it->second.second.get();
 }
 
+std::vector<uint32_t> HeightVoteSet::rounds() const {
+  std::vector<uint32_t> out;
+  for (const auto& entry : rounds_) out.push_back(entry.first);
+  return out;
+}
+
 std::vector<uint32_t> HeightVoteSet::precommit_rounds() const {
   std::vector<uint32_t> out;
   for (const auto& [round, sets] : rounds_)

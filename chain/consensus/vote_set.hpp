@@ -91,6 +91,8 @@ class HeightVoteSet {
   bool note_sender(uint32_t round, size_t validator, uint32_t current_round);
 
   const VoteSet* get(uint32_t round, uint8_t type) const;
+  // Rounds that have at least one vote, ascending.
+  std::vector<uint32_t> rounds() const;
   // Rounds that have at least one precommit, ascending.
   std::vector<uint32_t> precommit_rounds() const;
   // The highest round above `current` in which validators with more than 1/3 of the power have

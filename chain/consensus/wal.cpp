@@ -225,7 +225,7 @@ Status Wal::reopen() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd_ < 0) return fail("wal.io", "cannot open " + path_ + ": " + errno_text());
-  sync_parent_dir(path_);
+  if (options_.fsync) sync_parent_dir(path_);  // a newly created file's name must survive a crash too
   return {};
 }
 
