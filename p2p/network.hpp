@@ -78,7 +78,7 @@ struct NetworkConfig {
   std::chrono::milliseconds handshake_timeout{10000}; // TLS handshake and hello exchange
   std::chrono::milliseconds ping_interval{10000};     // a ping when this long since the last
   std::chrono::milliseconds pong_timeout{15000};      // no pong and no byte this long: close
-  std::chrono::milliseconds write_timeout{20000};     // one write pending this long: close
+  std::chrono::milliseconds write_timeout{20000};     // a write (at most 1 MiB + 64 KiB) pending this long: close
   std::chrono::milliseconds redial_initial{500};      // first persistent redial delay
   std::chrono::milliseconds redial_max{30000};        // backoff cap (plus up to 25% jitter)
   std::chrono::milliseconds stable_after{10000};      // a connection up this long resets the backoff

@@ -17,6 +17,7 @@ constexpr size_t kReadBufferBytes = 32 * 1024;
 // the scheduler gets to choose again.
 constexpr size_t kInlinePayloadBytes = 16 * 1024;
 constexpr size_t kBatchBytes = 64 * 1024;
+constexpr size_t kLargeSliceBytes = 1u << 20;
 
 Clock::duration tick_period(const NetworkConfig& c) {
   auto shortest = std::min({c.handshake_timeout, c.ping_interval, c.pong_timeout, c.write_timeout});
@@ -287,8 +288,10 @@ void Conn::schedule_pump() {
 
 void Conn::pump() {
   if (closed_ || writing_ || !handshake_done_) return;
-  staging_.clear();
+  if (big_ && big_offset_ < big_->size()) return start_write(false);  // the rest of a large payload
   big_.reset();
+  big_offset_ = 0;
+  staging_.clear();
   auto now = Clock::now();
   {
     std::lock_guard lock(mu_);
@@ -308,9 +311,20 @@ void Conn::pump() {
     }
   }
   if (staging_.empty()) return;
+  start_write(true);
+}
+
+// One write: the staged frames (when `staged`) and the next slice of the large payload, if any.
+// Slicing makes write_timeout a bound on progress (one slice) rather than on a whole 32 MiB
+// block, which a peer reading at its rate limit may take much longer than that to accept.
+void Conn::start_write(bool staged) {
+  size_t slice = big_ ? std::min(kLargeSliceBytes, big_->size() - big_offset_) : 0;
+  std::array<net::const_buffer, 2> buffers{
+      staged ? net::buffer(staging_) : net::const_buffer(),
+      slice ? net::buffer(big_->data() + big_offset_, slice) : net::const_buffer()};
+  big_offset_ += slice;
   writing_ = true;
-  write_started_ = now;
-  std::array<net::const_buffer, 2> buffers{net::buffer(staging_), big_ ? net::buffer(*big_) : net::const_buffer()};
+  write_started_ = Clock::now();
   net::async_write(stream_, buffers, [self = shared_from_this()](error_code ec, size_t n) {
     self->guarded([&] { self->on_write(ec, n); });
   });
@@ -318,11 +332,11 @@ void Conn::pump() {
 
 void Conn::on_write(error_code ec, size_t n) {
   writing_ = false;
-  big_.reset();
   if (closed_) return;
   if (ec) return do_close("write failed: " + ec.message());
   bytes_out_ += n;
-  if (staging_.capacity() > 4 * kBatchBytes) staging_ = {};  // after a burst of large control/inline data
+  if (big_ && big_offset_ >= big_->size()) big_.reset();
+  if (staging_.capacity() > 4 * kBatchBytes) staging_ = {};
   pump();
 }
 

@@ -61,6 +61,7 @@ class Conn : public std::enable_shared_from_this<Conn> {
   bool push_control(const std::vector<uint8_t>& payload);
   void schedule_pump();
   void pump();
+  void start_write(bool staged);
   void on_write(error_code ec, size_t n);
   void arm_tick();
   void on_tick();
@@ -89,6 +90,7 @@ class Conn : public std::enable_shared_from_this<Conn> {
   uint64_t ping_nonce_ = 0;
   std::vector<uint8_t> staging_;  // frames of one write, copied together (one TLS record each 16 KiB)
   Payload big_;                   // a large payload written after the staged bytes, not copied
+  size_t big_offset_ = 0;         // how much of big_ has been handed to writes
 
   // Shared with send() callers.
   mutable std::mutex mu_;
