@@ -83,7 +83,7 @@ void ProposerSelector::increment(uint64_t times) {
   for (uint64_t i = 0; i < times; ++i) elect_once();
 }
 
-ProposerSchedule::ProposerSchedule(ValidatorSet set) : set_(std::move(set)), cursor_(set_) {
+ProposerSchedule::ProposerSchedule(ValidatorSet set) : set_(std::move(set)), cursor_(set_), anchor_(set_) {
   uint64_t g = 0;
   for (int64_t p : cursor_.powers()) g = std::gcd(g, static_cast<uint64_t>(p));
   candidate_ = g ? static_cast<uint64_t>(cursor_.total()) / g : 0;
@@ -91,10 +91,16 @@ ProposerSchedule::ProposerSchedule(ValidatorSet set) : set_(std::move(set)), cur
 
 size_t ProposerSchedule::at(uint64_t election) {
   if (election == 0) election = 1;
-  uint64_t target = period_ ? (election - 1) % period_ + 1 : election;
-  if (target < cursor_at_) {
-    cursor_ = ProposerSelector(set_);
-    cursor_at_ = 0;
+  const uint64_t target = period_ ? (election - 1) % period_ + 1 : election;
+  const bool backwards = target < cursor_at_;
+  if (backwards) {
+    if (target >= anchor_at_) {
+      cursor_ = anchor_;
+      cursor_at_ = anchor_at_;
+    } else {
+      cursor_ = ProposerSelector(set_);
+      cursor_at_ = 0;
+    }
   }
   while (cursor_at_ < target) {
     cursor_.increment(1);
@@ -105,9 +111,15 @@ size_t ProposerSchedule::at(uint64_t election) {
       // All-zero again: the state machine is back where it started, so it repeats from here.
       if (std::all_of(pr.begin(), pr.end(), [](int64_t p) { return p == 0; })) {
         period_ = candidate_;
+        anchor_ = ProposerSelector(set_);
+        anchor_at_ = 0;
         return at(election);
       }
     }
+  }
+  if (backwards) {
+    anchor_ = cursor_;
+    anchor_at_ = cursor_at_;
   }
   return *cursor_.proposer();
 }

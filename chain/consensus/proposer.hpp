@@ -59,11 +59,12 @@ class ProposerSelector {
 };
 
 // proposer(h, r) for one set: the winner of election h + r from all-zero priorities, each
-// election being increment(1). Remembers where it is, so consecutive heights and rounds cost one
-// election each. From zero the sequence is periodic with period total/gcd whenever the state is
-// all-zero again after that many elections (always, unless a rescale intervened); the schedule
-// checks that once and from then on jumps by the period, so a cold start costs at most
-// min(h + r, total/gcd) elections.
+// election being increment(1). It walks forward from where it is, and keeps an anchor at the
+// last point a request went backwards to (the next height's round 0 after rounds > 0), so
+// consecutive heights and rounds cost one election each. From zero the sequence is periodic with
+// period total/gcd whenever the state is all-zero again after that many elections (always,
+// unless a rescale intervened); the schedule checks that once and from then on jumps by the
+// period, so a cold start costs at most min(h + r, total/gcd) elections (else h + r).
 class ProposerSchedule {
  public:
   explicit ProposerSchedule(ValidatorSet set);
@@ -77,6 +78,8 @@ class ProposerSchedule {
   ValidatorSet set_;
   ProposerSelector cursor_;
   uint64_t cursor_at_ = 0;
+  ProposerSelector anchor_;
+  uint64_t anchor_at_ = 0;
   uint64_t candidate_ = 0;  // total/gcd of the scaled powers
   uint64_t period_ = 0;
   bool period_checked_ = false;

@@ -17,6 +17,12 @@ Status Replica::wal_do(const Status& st) {
   return st;
 }
 
+Status Replica::flush() {
+  if (failed_) return fail("replica.failed", "a WAL write failed earlier");
+  if (!wal_) return {};
+  return wal_do(wal_->sync());
+}
+
 Output Replica::start_height(uint64_t height, std::vector<Validator> validators) {
   if (failed_) return failed_output();
   signed_.clear();

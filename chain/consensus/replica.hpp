@@ -49,6 +49,10 @@ class Replica {
   Output on_timeout(const TimeoutRequest& t);
   Output on_own_block(Block block);
 
+  // Makes buffered input records durable (a clean shutdown, or a periodic flush as CometBFT's
+  // every 2 s; neither is needed for safety, only to replay more after a crash).
+  Status flush();
+
   const Tendermint& core() const { return core_; }
   size_t replayed() const { return replayed_; }  // inputs replayed by the last start_height
   bool failed() const { return failed_; }

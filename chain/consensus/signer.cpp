@@ -82,6 +82,8 @@ Expected<SignerState> decode_signer_state(std::string_view text, const PublicKey
   const uint64_t round = j["round"].get<uint64_t>(), step = j["step"].get<uint64_t>();
   if (round > kMaxRound) return bad("round out of range");
   if (step > 3) return bad("step must be 0..3");
+  // Step 0 means "nothing signed yet" and allows any request: only valid as the initial state.
+  if (step == 0 && (s.height != 0 || round != 0)) return bad("step 0 (nothing signed) with a height or round");
   s.round = static_cast<uint32_t>(round);
   s.step = static_cast<SignStep>(step);
   IG_TRY_ASSIGN(sh, from_hex_fixed<32>(j["sign_hash"].get<std::string>()));

@@ -68,6 +68,7 @@ Output Tendermint::start_height(uint64_t height, std::vector<Validator> validato
   height_ = height;
   round_ = 0;
   step_ = Step::kPropose;
+  round_proposers_.clear();
   votes_ = std::make_unique<HeightVoteSet>(chain_id_, height, set_);
   proposals_.clear();
   blocks_.clear();
@@ -369,7 +370,14 @@ const Tendermint::Stored* Tendermint::first_proposal(uint32_t round) const {
   return it == proposals_.end() || it->second.empty() ? nullptr : &it->second.front();
 }
 
-size_t Tendermint::proposer_index(uint32_t round) const { return schedule_->proposer(height_, round); }
+size_t Tendermint::proposer_index(uint32_t round) const {
+  if (auto it = round_proposers_.find(round); it != round_proposers_.end()) return it->second;
+  // Filled forward so that the schedule only ever walks forward within a height (a proposal of
+  // an earlier round then costs a lookup, not a walk from zero).
+  uint32_t r = round_proposers_.empty() ? 0 : round_proposers_.rbegin()->first + 1;
+  for (; r <= round; ++r) round_proposers_[r] = schedule_->proposer(height_, r);
+  return round_proposers_[round];
+}
 
 PublicKey Tendermint::proposer(uint32_t round) const {
   if (!started_) return PublicKey{};

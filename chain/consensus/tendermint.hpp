@@ -162,6 +162,7 @@ class Tendermint {
   std::shared_ptr<const ValidatorSet> set_ = std::make_shared<const ValidatorSet>();
   std::optional<size_t> my_index_;
   mutable std::unique_ptr<ProposerSchedule> schedule_;  // a cache: proposer() const extends it
+  mutable std::map<uint32_t, size_t> round_proposers_;   // this height's, filled forward from round 0
   std::unique_ptr<HeightVoteSet> votes_;
   std::unique_ptr<HeightVoteSet> last_votes_;
   std::map<uint32_t, std::vector<Stored>> proposals_;

@@ -67,6 +67,26 @@ TEST(BftProposer, ScheduleIsAFunctionOfTheSetHeightAndRound) {
   EXPECT_EQ(far.period(), 23u);
 }
 
+TEST(BftProposer, AnswersDoNotDependOnTheOrderOfQuestions) {
+  // A set whose spread exceeds 2·total from zero, so rescaling happens and there is no period
+  // to jump by: the schedule walks, and every order of questions must give the same answers.
+  auto set = make_set({1000, 1, 1, 1000, 7, 1, 100, 1000, 100, 1000});
+  ProposerSchedule forward(set);
+  std::vector<size_t> seq;
+  for (uint64_t e = 1; e <= 3000; ++e) seq.push_back(forward.at(e));
+  ProposerSchedule jumpy(set);
+  uint64_t x = 42;
+  for (int i = 0; i < 2000; ++i) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    const uint64_t e = 1 + (x >> 33) % 3000;
+    ASSERT_EQ(jumpy.at(e), seq[e - 1]) << "election " << e;
+  }
+  // The pattern consensus produces: height h rounds 0..k, then height h + 1.
+  ProposerSchedule heights(set);
+  for (uint64_t h = 1; h < 2900; h += 7)
+    for (uint32_t r = 0; r < 5; ++r) ASSERT_EQ(heights.proposer(h, r), seq[h + r - 1]);
+}
+
 TEST(BftProposer, MatchesCometBftIncrementWithRescaleAndCentre) {
   // From the spec's "Proposer Priority Range" section: a far-behind validator is pulled in by
   // rescaling so the spread stays within 2·total, and priorities are centred on their average.

@@ -199,3 +199,85 @@ TEST(BftSim, ADoubleSigningValidatorIsReportedByEveryone) {
 
 }  // namespace
 }  // namespace ig::chain::bft::testing
+
+namespace ig::chain::bft::testing {
+namespace {
+
+// Seeded chaos: random latencies, drops, partitions that come and go, crashes and restarts, and
+// one byzantine validator that equivocates on every vote (one value to half of its peers,
+// another to the rest). Safety must hold throughout; after the chaos stops the network must
+// make progress again.
+TEST(BftSim, RandomizedChaosNeverBreaksSafety) {
+  for (uint64_t seed = 1; seed <= 12; ++seed) {
+    sim::Options o;
+    o.powers = seed % 2 ? std::vector<uint64_t>{1, 1, 1, 1} : std::vector<uint64_t>{2, 2, 2, 2, 1, 1, 1};
+    Simulation s(o);
+    const size_t byz = seed % s.size();
+    uint64_t x = seed * 0x9E3779B97F4A7C15ull;
+    auto rnd = [&](uint64_t n) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      return x % n;
+    };
+    bool chaos = true;
+    s.set_latency([&](size_t, size_t) { return chaos ? 1 + rnd(40) : 5; });
+    s.set_filter([&](size_t from, size_t to, const sim::Message& m) {
+      if (chaos && rnd(100) < 20) return false;
+      if (from != byz) return true;
+      const auto* v = std::get_if<Vote>(&m);
+      if (!v || to % 2 == 0) return true;
+      // The other half gets a conflicting vote instead.
+      Vote other = *v;
+      other.block_hash = is_nil(v->block_hash) ? sha256(view("byz-" + std::to_string(v->round))) : Hash{};
+      other.signature = s.key(byz).sign(vote_signing_hash(s.chain_id(), other));
+      s.inject(to, other, 1 + rnd(10));
+      return false;
+    });
+    s.start();
+    for (int phase = 0; phase < 10; ++phase) {
+      const uint64_t r = rnd(10);
+      if (r < 3) {
+        std::vector<size_t> a, b;
+        for (size_t i = 0; i < s.size(); ++i) (rnd(2) ? a : b).push_back(i);
+        s.partition({a, b});
+      } else if (r < 5) {
+        s.heal();
+      } else if (r < 7) {
+        const size_t victim = rnd(s.size());
+        if (s.alive(victim)) s.crash(victim);
+      } else {
+        for (size_t i = 0; i < s.size(); ++i) {
+          if (!s.alive(i)) { ASSERT_TRUE(s.restart(i)); }
+        }
+      }
+      s.run_for(300 + rnd(700));
+      for (const auto& v : s.check_safety()) ADD_FAILURE() << "seed " << seed << ": " << v.what;
+    }
+    chaos = false;
+    s.heal();
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (!s.alive(i)) { ASSERT_TRUE(s.restart(i)); }
+    }
+    uint64_t top = 0;
+    for (size_t i = 0; i < s.size(); ++i)
+      if (!s.decisions(i).empty()) top = std::max(top, s.decisions(i).rbegin()->first);
+    EXPECT_TRUE(s.run_until_height(top + 2, s.now() + 600'000)) << "seed " << seed << " stuck after height " << top;
+    for (const auto& v : s.check_safety()) ADD_FAILURE() << "seed " << seed << ": " << v.what;
+    // Everyone who saw both sides of an equivocation blamed the byzantine validator, and only it.
+    size_t evidence = 0;
+    for (size_t i = 0; i < s.size(); ++i)
+      for (const auto& e : s.evidence(i)) {
+        EXPECT_EQ(e.a.validator, s.key(byz).public_key()) << "seed " << seed;
+        ++evidence;
+      }
+    uint64_t max_round = 0;
+    for (const auto& [h, d] : s.decisions(0)) max_round = std::max<uint64_t>(max_round, d.commit.round);
+    std::cout << "seed " << seed << ": " << s.size() << " validators, " << s.decisions(0).size()
+              << " heights decided (highest deciding round " << max_round << "), " << s.crashes() << " crashes, "
+              << evidence << " evidence reports\n";
+  }
+}
+
+}  // namespace
+}  // namespace ig::chain::bft::testing
