@@ -225,9 +225,9 @@ void Conn::on_control(std::vector<uint8_t>& payload) {
 
 void Conn::violation(const std::string& why, int penalty) {
   core_.counters().bad_frames++;
-  do_close("protocol violation: " + why);
-  // After the close, so that the log says why this connection went before any ban it causes.
+  // The score first, so that whoever sees the connection gone also sees its cause counted.
   if (handshake_done_) core_.penalize(peer_id_, penalty, why);
+  do_close("protocol violation: " + why);
 }
 
 bool Conn::push_control(const std::vector<uint8_t>& payload) {

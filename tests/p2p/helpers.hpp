@@ -224,6 +224,25 @@ class RawPeer {
     return false;
   }
 
+  // The same, on the TCP socket under TLS (for a peer that never started the TLS handshake).
+  bool tcp_closed_within(std::chrono::milliseconds d) {
+    std::vector<uint8_t> buf(4096);
+    auto deadline = std::chrono::steady_clock::now() + d;
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::optional<boost::system::error_code> result;
+      stream_.next_layer().async_read_some(net::buffer(buf), [&](boost::system::error_code ec, size_t) { result = ec; });
+      run(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()),
+          [&] { return result.has_value(); });
+      if (!result) {  // still open: cancel the read so that its handler runs while `result` lives
+        stream_.next_layer().cancel();
+        run(1000ms, [&] { return result.has_value(); });
+        return false;
+      }
+      if (*result) return true;
+    }
+    return false;
+  }
+
   tcp::socket& socket() { return stream_.next_layer(); }
   net::io_context& ioc() { return ioc_; }
 

@@ -47,15 +47,17 @@ TEST(HostileTest, SilentConnectionIsClosedAtTheHandshakeTimeout) {
   RawPeer silent(key(2));
   ASSERT_TRUE(silent.connect(a->port()));
   auto t0 = std::chrono::steady_clock::now();
-  EXPECT_TRUE(silent.closed_within(3000ms));
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms);
+  EXPECT_TRUE(silent.tcp_closed_within(3000ms));
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(took, 250ms);
+  EXPECT_LT(took, 1500ms);
   // TLS done but no hello.
   RawPeer no_hello(key(2));
   ASSERT_TRUE(no_hello.connect(a->port()));
   ASSERT_TRUE(no_hello.handshake());
   EXPECT_TRUE(no_hello.closed_within(3000ms));
   EXPECT_TRUE(a->net->peers().empty());
-  EXPECT_GE(a->net->stats().handshake_failures, 2u);
+  EXPECT_TRUE(wait_until([&] { return a->net->stats().handshake_failures >= 2; }));
 }
 
 TEST(HostileTest, OversizedFramesCloseScoreDownAndFinallyBan) {
