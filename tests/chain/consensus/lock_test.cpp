@@ -8,7 +8,7 @@
 namespace ig::chain::bft::testing {
 namespace {
 
-struct Lock : CoreTest {
+struct BftLock : CoreTest {
   // Round 0: block `a` proposed, me and two others prevote it, I lock on it; the others
   // precommit nil so the round ends without a decision and I move to round 1.
   void lock_on_a_in_round_0(const Block& a) {
@@ -26,7 +26,7 @@ struct Lock : CoreTest {
   }
 };
 
-TEST_F(Lock, NoUnlockWithoutAPolka) {
+TEST_F(BftLock, NoUnlockWithoutAPolka) {
   make(non_proposer({0, 1, 2}));
   Block a = block(1), b = block(2);
   lock_on_a_in_round_0(a);
@@ -45,7 +45,7 @@ TEST_F(Lock, NoUnlockWithoutAPolka) {
   EXPECT_TRUE(is_nil(my_vote(o, kPrevote).block_hash));
 }
 
-TEST_F(Lock, TheLockedBlockReproposedWithoutProofStillGetsMyPrevote) {
+TEST_F(BftLock, TheLockedBlockReproposedWithoutProofStillGetsMyPrevote) {
   make(non_proposer({0, 1}));
   Block a = block(1);
   lock_on_a_in_round_0(a);
@@ -53,7 +53,7 @@ TEST_F(Lock, TheLockedBlockReproposedWithoutProofStillGetsMyPrevote) {
   EXPECT_EQ(my_vote(o, kPrevote).block_hash, hash_of(a));  // lockedValue = v
 }
 
-TEST_F(Lock, RelockOnAPolkaOfALaterRound) {
+TEST_F(BftLock, RelockOnAPolkaOfALaterRound) {
   make(non_proposer({0, 1}));
   Block a = block(1), b = block(2);
   lock_on_a_in_round_0(a);
@@ -67,7 +67,7 @@ TEST_F(Lock, RelockOnAPolkaOfALaterRound) {
   EXPECT_EQ(core->valid_round(), 1);
 }
 
-TEST_F(Lock, AProofOfLockFromALaterRoundUnlocks) {
+TEST_F(BftLock, AProofOfLockFromALaterRoundUnlocks) {
   make(non_proposer({0, 1, 2}));
   Block a = block(1), b = block(2);
   lock_on_a_in_round_0(a);
@@ -83,7 +83,7 @@ TEST_F(Lock, AProofOfLockFromALaterRoundUnlocks) {
   EXPECT_EQ(core->round(), 2u);
 }
 
-TEST_F(Lock, AProofOfLockOlderThanMyLockDoesNotUnlock) {
+TEST_F(BftLock, AProofOfLockOlderThanMyLockDoesNotUnlock) {
   make(non_proposer({1, 2}));
   Block a = block(1), c = block(3);
   start();
@@ -109,7 +109,7 @@ TEST_F(Lock, AProofOfLockOlderThanMyLockDoesNotUnlock) {
   EXPECT_TRUE(is_nil(core->votes().get(2, kPrevote)->first_vote_of(me)->block_hash));
 }
 
-TEST_F(Lock, TheProposerReproposesItsValidValueWithItsRound) {
+TEST_F(BftLock, TheProposerReproposesItsValidValueWithItsRound) {
   const size_t p1 = proposer_of(1, 1);
   ASSERT_NE(p1, proposer_of(1, 0));
   make(p1);
@@ -129,7 +129,7 @@ TEST_F(Lock, TheProposerReproposesItsValidValueWithItsRound) {
   EXPECT_EQ(my_vote(o, kPrevote).block_hash, hash_of(a));
 }
 
-TEST_F(Lock, ValidValueIsUpdatedEvenAfterPrecommittingNil) {
+TEST_F(BftLock, ValidValueIsUpdatedEvenAfterPrecommittingNil) {
   make(non_proposer({0}));
   start();
   Block a = block(1);

@@ -9,7 +9,7 @@
 namespace ig::chain::bft::testing {
 namespace {
 
-struct ReplicaTest : CoreTest {
+struct BftReplica : CoreTest {
   TempDir dir;
   std::unique_ptr<FileSigner> fsigner;
   std::unique_ptr<Wal> wal;
@@ -38,7 +38,7 @@ struct ReplicaTest : CoreTest {
   }
 };
 
-TEST_F(ReplicaTest, ReplayRestoresTheStateAndTheSameSignatures) {
+TEST_F(BftReplica, ReplayRestoresTheStateAndTheSameSignatures) {
   open(non_proposer({0, 1}));
   rep->start_height(1, ks.validators);
   Block a = block(1), b = block(2);
@@ -81,7 +81,7 @@ TEST_F(ReplicaTest, ReplayRestoresTheStateAndTheSameSignatures) {
   EXPECT_TRUE(has_vote(o, kPrecommit) || has_vote(r, kPrecommit));
 }
 
-TEST_F(ReplicaTest, TheWalRecordsInputsBeforeTheSignaturesTheyCaused) {
+TEST_F(BftReplica, TheWalRecordsInputsBeforeTheSignaturesTheyCaused) {
   open(non_proposer({0}));
   rep->start_height(1, ks.validators);
   Block a = block(1);
@@ -102,7 +102,7 @@ TEST_F(ReplicaTest, TheWalRecordsInputsBeforeTheSignaturesTheyCaused) {
   EXPECT_EQ(wal->read_height(1)->size(), 3u);
 }
 
-TEST_F(ReplicaTest, WithoutItsWalTheSignerStillRefusesADifferentMessage) {
+TEST_F(BftReplica, WithoutItsWalTheSignerStillRefusesADifferentMessage) {
   open(non_proposer({0}));
   rep->start_height(1, ks.validators);
   Block a = block(1);
@@ -127,7 +127,7 @@ TEST_F(ReplicaTest, WithoutItsWalTheSignerStillRefusesADifferentMessage) {
   EXPECT_EQ(o.votes[0].block_hash, hash_of(a));
 }
 
-TEST_F(ReplicaTest, ANonValidatorNeedsNoSignerAndNoWal) {
+TEST_F(BftReplica, ANonValidatorNeedsNoSignerAndNoWal) {
   Replica follower(kChain, nullptr, nullptr);
   follower.start_height(1, ks.validators);
   Block a = block(1);
@@ -138,7 +138,7 @@ TEST_F(ReplicaTest, ANonValidatorNeedsNoSignerAndNoWal) {
   EXPECT_TRUE(o.votes.empty());
 }
 
-TEST_F(ReplicaTest, ARestartedProposerReproposesTheSameBlock) {
+TEST_F(BftReplica, ARestartedProposerReproposesTheSameBlock) {
   open(proposer_of(1, 0));
   Output s = rep->start_height(1, ks.validators);
   ASSERT_TRUE(s.need_block);

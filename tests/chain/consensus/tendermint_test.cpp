@@ -39,9 +39,9 @@ TEST(BftCore, OneValidatorDecidesWithinOneCallOfItsBlock) {
   EXPECT_EQ(next.need_block->height, 2u);
 }
 
-struct Core : CoreTest {};
+struct BftRules : CoreTest {};
 
-TEST_F(Core, FullRoundWithFourValidators) {
+TEST_F(BftRules, FullRoundWithFourValidators) {
   make(non_proposer({0}));
   Output s = start();
   EXPECT_FALSE(s.need_block);
@@ -71,7 +71,7 @@ TEST_F(Core, FullRoundWithFourValidators) {
   EXPECT_TRUE(core->on_timeout(TimeoutRequest{1, 0, Step::kPrecommit, 0}).ignored);
 }
 
-TEST_F(Core, TheProposerAsksForItsBlockAndProposesIt) {
+TEST_F(BftRules, TheProposerAsksForItsBlockAndProposesIt) {
   make(proposer_of(1, 0));
   Output s = start();
   ASSERT_TRUE(s.need_block);
@@ -87,14 +87,14 @@ TEST_F(Core, TheProposerAsksForItsBlockAndProposesIt) {
   EXPECT_TRUE(core->on_own_block(a).ignored);  // asked once, answered once
 }
 
-TEST_F(Core, InvalidBlockGetsANilPrevote) {
+TEST_F(BftRules, InvalidBlockGetsANilPrevote) {
   make(non_proposer({0}));
   start();
   Output o = propose(0, block(1), -1, /*valid=*/false);
   EXPECT_TRUE(is_nil(my_vote(o, kPrevote).block_hash));
 }
 
-TEST_F(Core, BadProposalsAreRejectedWithAReason) {
+TEST_F(BftRules, BadProposalsAreRejectedWithAReason) {
   CoreConfig cfg;
   cfg.max_block_bytes = 1000;
   make(non_proposer({0}), cfg);
@@ -131,7 +131,7 @@ TEST_F(Core, BadProposalsAreRejectedWithAReason) {
   EXPECT_TRUE(core->proposals(0).empty());
 }
 
-TEST_F(Core, VotesFromStrangersOrWithBadSignaturesAreRejected) {
+TEST_F(BftRules, VotesFromStrangersOrWithBadSignaturesAreRejected) {
   make(0);
   start();
   Hash a = hash_of(block(1));
@@ -148,7 +148,7 @@ TEST_F(Core, VotesFromStrangersOrWithBadSignaturesAreRejected) {
   EXPECT_EQ(core->votes().get(0, kPrevote), nullptr);
 }
 
-TEST_F(Core, NilPolkaPrecommitsNilAndTimesOutIntoTheNextRound) {
+TEST_F(BftRules, NilPolkaPrecommitsNilAndTimesOutIntoTheNextRound) {
   make(non_proposer({0, 1}));
   start();
   Output o = core->on_timeout(TimeoutRequest{1, 0, Step::kPropose, 3000});
@@ -171,7 +171,7 @@ TEST_F(Core, NilPolkaPrecommitsNilAndTimesOutIntoTheNextRound) {
   EXPECT_TRUE(core->on_timeout(*tp).ignored);
 }
 
-TEST_F(Core, SplitPrevotesScheduleThePrevoteTimeoutThenPrecommitNil) {
+TEST_F(BftRules, SplitPrevotesScheduleThePrevoteTimeoutThenPrecommitNil) {
   make(non_proposer({0}));
   start();
   Block a = block(1);
@@ -188,7 +188,7 @@ TEST_F(Core, SplitPrevotesScheduleThePrevoteTimeoutThenPrecommitNil) {
   EXPECT_EQ(core->locked_round(), -1);
 }
 
-TEST_F(Core, TimeoutsGrowLinearlyWithTheRound) {
+TEST_F(BftRules, TimeoutsGrowLinearlyWithTheRound) {
   TimeoutConfig t;
   EXPECT_EQ(t.delay_ms(Step::kPropose, 0), 3000u);
   EXPECT_EQ(t.delay_ms(Step::kPropose, 4), 5000u);
@@ -204,7 +204,7 @@ TEST_F(Core, TimeoutsGrowLinearlyWithTheRound) {
   EXPECT_EQ(find_timeout(o, Step::kPropose)->delay_ms, 3000u + 5 * 500u);
 }
 
-TEST_F(Core, RoundSkipNeedsMoreThanAThird) {
+TEST_F(BftRules, RoundSkipNeedsMoreThanAThird) {
   make(non_proposer({0, 3}));
   start();
   auto peers = others(3);
@@ -215,7 +215,7 @@ TEST_F(Core, RoundSkipNeedsMoreThanAThird) {
   EXPECT_EQ(core->step(), Step::kPropose);
 }
 
-TEST_F(Core, CommitFromAnEarlierRoundsLatePrecommits) {
+TEST_F(BftRules, CommitFromAnEarlierRoundsLatePrecommits) {
   make(non_proposer({0, 1}));
   start();
   Block a = block(1);
@@ -231,7 +231,7 @@ TEST_F(Core, CommitFromAnEarlierRoundsLatePrecommits) {
   EXPECT_TRUE(verify_commit(o.decision->commit, kChain, ks.validators));
 }
 
-TEST_F(Core, NoDecisionWithoutTheBlock) {
+TEST_F(BftRules, NoDecisionWithoutTheBlock) {
   make(non_proposer({0}));
   start();
   Block a = block(1);
@@ -242,7 +242,7 @@ TEST_F(Core, NoDecisionWithoutTheBlock) {
   EXPECT_EQ(o.decision->block, a);
 }
 
-TEST_F(Core, DoubleVotesBecomeEvidence) {
+TEST_F(BftRules, DoubleVotesBecomeEvidence) {
   make(non_proposer({0}));
   start();
   const size_t byz = others(1)[0];
@@ -260,7 +260,7 @@ TEST_F(Core, DoubleVotesBecomeEvidence) {
   EXPECT_EQ(pc.evidence[0].a.type, kPrecommit);
 }
 
-TEST_F(Core, ALateProposalAfterItsPolkaIsLockedAndPrecommitted) {
+TEST_F(BftRules, ALateProposalAfterItsPolkaIsLockedAndPrecommitted) {
   make(non_proposer({0}));
   start();
   Output o = core->on_timeout(TimeoutRequest{1, 0, Step::kPropose, 3000});
@@ -274,7 +274,7 @@ TEST_F(Core, ALateProposalAfterItsPolkaIsLockedAndPrecommitted) {
   EXPECT_EQ(core->locked_block(), hash_of(a));
 }
 
-TEST_F(Core, AProposalForALaterRoundIsKeptAndUsedAfterTheSkip) {
+TEST_F(BftRules, AProposalForALaterRoundIsKeptAndUsedAfterTheSkip) {
   make(non_proposer({0, 2}));
   start();
   Block a = block(1);
@@ -285,7 +285,7 @@ TEST_F(Core, AProposalForALaterRoundIsKeptAndUsedAfterTheSkip) {
   EXPECT_EQ(my_vote(o, kPrevote).block_hash, hash_of(a));  // L22 right at the start of round 2
 }
 
-TEST_F(Core, ProposalsBeyondTheRoundWindowAreIgnored) {
+TEST_F(BftRules, ProposalsBeyondTheRoundWindowAreIgnored) {
   make(non_proposer({0}));
   start();
   const uint32_t far = core->config().future_round_window + 1;
@@ -294,7 +294,7 @@ TEST_F(Core, ProposalsBeyondTheRoundWindowAreIgnored) {
   EXPECT_TRUE(core->on_proposal(p, true).ignored);
 }
 
-TEST_F(Core, AnEquivocatingProposerGetsOneExtraProposalStored) {
+TEST_F(BftRules, AnEquivocatingProposerGetsOneExtraProposalStored) {
   make(non_proposer({0}));
   start();
   Block a = block(1), b = block(2), c = block(3);
@@ -309,7 +309,7 @@ TEST_F(Core, AnEquivocatingProposerGetsOneExtraProposalStored) {
   EXPECT_FALSE(propose(0, c).ignored);
 }
 
-TEST_F(Core, ANonValidatorFollowsAndSignsNothing) {
+TEST_F(BftRules, ANonValidatorFollowsAndSignsNothing) {
   Tendermint follower(kChain, nullptr);
   follower.start_height(1, ks.validators);
   EXPECT_FALSE(follower.is_validator());
@@ -325,7 +325,7 @@ TEST_F(Core, ANonValidatorFollowsAndSignsNothing) {
   EXPECT_EQ(o.decision->block, a);
 }
 
-TEST_F(Core, AnEmptyValidatorSetIsRefused) {
+TEST_F(BftRules, AnEmptyValidatorSetIsRefused) {
   make(0);
   Keys none(2, {0, 0});
   Output o = core->start_height(1, none.validators);

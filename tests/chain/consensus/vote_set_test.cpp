@@ -8,14 +8,14 @@
 namespace ig::chain::bft::testing {
 namespace {
 
-struct VoteSetTest : ::testing::Test {
+struct BftVoteSet : ::testing::Test {
   Keys ks{4, {1, 1, 1, 2}};  // total 5: +2/3 needs 4, +1/3 needs 2
   std::shared_ptr<const ValidatorSet> set = std::make_shared<const ValidatorSet>(*ValidatorSet::make(ks.validators));
   Hash a = sha256(view(std::string("a")));
   Hash b = sha256(view(std::string("b")));
 };
 
-TEST_F(VoteSetTest, CountsPowerPerValueAndOnceOverall) {
+TEST_F(BftVoteSet, CountsPowerPerValueAndOnceOverall) {
   VoteSet vs(kChain, set, 1, 0, kPrevote);
   ASSERT_TRUE(vs.add(signed_vote(ks.keys[0], kPrevote, 1, 0, a)));
   ASSERT_TRUE(vs.add(signed_vote(ks.keys[1], kPrevote, 1, 0, a)));
@@ -29,7 +29,7 @@ TEST_F(VoteSetTest, CountsPowerPerValueAndOnceOverall) {
   EXPECT_EQ(vs.power_any(), Power{5});
 }
 
-TEST_F(VoteSetTest, RejectsBadVotesWithAReason) {
+TEST_F(BftVoteSet, RejectsBadVotesWithAReason) {
   VoteSet vs(kChain, set, 1, 0, kPrevote);
   Vote stranger = signed_vote(test_key(99), kPrevote, 1, 0, a);
   EXPECT_EQ(vs.add(stranger).error().code, "vote.unknown_validator");
@@ -45,7 +45,7 @@ TEST_F(VoteSetTest, RejectsBadVotesWithAReason) {
   EXPECT_TRUE(vs.empty());
 }
 
-TEST_F(VoteSetTest, DuplicatesAreRecognisedAndConflictsBecomeEvidence) {
+TEST_F(BftVoteSet, DuplicatesAreRecognisedAndConflictsBecomeEvidence) {
   VoteSet vs(kChain, set, 4, 2, kPrecommit);
   Vote first = signed_vote(ks.keys[3], kPrecommit, 4, 2, a);
   EXPECT_EQ(vs.add(first)->status, AddStatus::kAdded);
@@ -71,7 +71,7 @@ TEST_F(VoteSetTest, DuplicatesAreRecognisedAndConflictsBecomeEvidence) {
   EXPECT_EQ(vs.count(), 2u);
 }
 
-TEST_F(VoteSetTest, MajorityAndCommitSignatures) {
+TEST_F(BftVoteSet, MajorityAndCommitSignatures) {
   VoteSet vs(kChain, set, 1, 0, kPrecommit);
   for (size_t i : {0u, 1u, 3u}) ASSERT_TRUE(vs.add(signed_vote(ks.keys[i], kPrecommit, 1, 0, a)));
   ASSERT_TRUE(vs.two_thirds_majority());
@@ -84,7 +84,7 @@ TEST_F(VoteSetTest, MajorityAndCommitSignatures) {
   EXPECT_FALSE(vs.all_voted_for(a));
 }
 
-TEST_F(VoteSetTest, HeightVotesSkipRoundOnMoreThanAThird) {
+TEST_F(BftVoteSet, HeightVotesSkipRoundOnMoreThanAThird) {
   HeightVoteSet hv(kChain, 1, set);
   ASSERT_TRUE(hv.add(signed_vote(ks.keys[0], kPrevote, 1, 3, a), 0));
   EXPECT_FALSE(hv.skip_round(0));  // 1 of 5
@@ -95,7 +95,7 @@ TEST_F(VoteSetTest, HeightVotesSkipRoundOnMoreThanAThird) {
   EXPECT_EQ(hv.add(signed_vote(ks.keys[0], kPrevote, 2, 0, a), 0).error().code, "vote.wrong_height");
 }
 
-TEST_F(VoteSetTest, FutureRoundBudgetBoundsWhatOneValidatorCanMakeUsStore) {
+TEST_F(BftVoteSet, FutureRoundBudgetBoundsWhatOneValidatorCanMakeUsStore) {
   HeightVoteSet hv(kChain, 1, set);
   for (uint32_t r = 1; r <= HeightVoteSet::kFutureRoundBudget; ++r)
     EXPECT_EQ(hv.add(signed_vote(ks.keys[0], kPrevote, 1, r, a), 0)->status, AddStatus::kAdded);
