@@ -88,14 +88,17 @@ ig::Status Core::start() {
   if (acceptor_) {
     net::post(acceptor_->get_executor(), [this] { do_accept(); });
   }
+  size_t persistent_count = 0;
   {
     std::lock_guard lock(mu_);
+    dialing_ = true;
     for (const auto& a : persistent_list_) start_persistent_locked(a);
+    persistent_count = persistent_list_.size();
   }
   for (unsigned i = 0; i < config_.threads; ++i) threads_.emplace_back([this] { run_io_thread(*ioc_); });
   spdlog::info("p2p: node {} on network '{}'{}; {} persistent peers", key_.id().to_string(), config_.network,
                acceptor_ ? ", listening on port " + std::to_string(listen_port_.load()) : ", not listening",
-               persistent_list_.size());
+               persistent_count);
   return {};
 }
 
@@ -437,14 +440,15 @@ void Core::start_persistent_locked(const PeerAddress& a) {
   if (!peers_.count(a.id)) schedule_dial_locked(p, Clock::duration::zero());
 }
 
+// Under mu_ only (not start_mu_): an on_peer callback may call this while stop() holds start_mu_
+// waiting for that very callback's connection to close.
 void Core::set_persistent(std::vector<PeerAddress> list) {
-  std::lock_guard start_lock(start_mu_);
-  if (!started_) {
+  std::lock_guard lock(mu_);
+  if (!dialing_) {
     persistent_list_ = std::move(list);  // dialed by start()
     return;
   }
-  if (stopped_) return;
-  std::lock_guard lock(mu_);
+  if (stopping_) return;
   for (auto it = persistent_.begin(); it != persistent_.end();) {
     bool keep = std::any_of(list.begin(), list.end(), [&](const PeerAddress& a) { return a == it->second->address; });
     if (keep) {

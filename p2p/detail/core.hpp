@@ -138,7 +138,8 @@ class Core {
   size_t pending_ = 0;                                      // inbound, still handshaking
   std::map<std::string, size_t> pending_by_ip_;
   std::map<NodeId, std::shared_ptr<Persistent>> persistent_;
-  std::vector<PeerAddress> persistent_list_;  // before start(): what start() dials (start_mu_)
+  std::vector<PeerAddress> persistent_list_;  // before start(): what start() dials
+  bool dialing_ = false;                      // start() has begun dialing persistent_list_
   std::mt19937_64 rng_;
 };
 
