@@ -385,7 +385,9 @@ PublicKey Tendermint::proposer(uint32_t round) const {
 }
 
 std::optional<BlockRequest> Tendermint::awaiting_block() const {
-  if (!started_ || !awaiting_round_) return std::nullopt;
+  // Once the propose step is over (its timeout fired), the block would be ignored: not awaited.
+  if (!started_ || !awaiting_round_ || decision_ || step_ != Step::kPropose || *awaiting_round_ != round_)
+    return std::nullopt;
   return BlockRequest{height_, *awaiting_round_};
 }
 

@@ -87,6 +87,17 @@ TEST_F(BftRules, TheProposerAsksForItsBlockAndProposesIt) {
   EXPECT_TRUE(core->on_own_block(a).ignored);  // asked once, answered once
 }
 
+TEST_F(BftRules, AProposerWhoseBlockComesTooLateVotesNilLikeEveryoneElse) {
+  make(proposer_of(1, 0));
+  Output s = start();
+  ASSERT_TRUE(s.need_block);
+  Output o = core->on_timeout(*find_timeout(s, Step::kPropose));  // the driver never delivered
+  EXPECT_TRUE(is_nil(my_vote(o, kPrevote).block_hash));
+  EXPECT_FALSE(core->awaiting_block());
+  EXPECT_TRUE(core->on_own_block(block(7)).ignored);
+  EXPECT_TRUE(core->proposals(0).empty());
+}
+
 TEST_F(BftRules, InvalidBlockGetsANilPrevote) {
   make(non_proposer({0}));
   start();
