@@ -101,5 +101,45 @@ TEST(BftMessages, PrecommitsAreCommitSignaturesAndConflictsAreEvidence) {
   EXPECT_TRUE(contracts::slashing::check_double_sign(kChain, e));
 }
 
+TEST(BftMessages, MutatedEncodingsNeverCrashTheDecoders) {
+  // A long randomized run over byte flips, truncations and extensions of valid messages: every
+  // input either decodes into something that re-encodes to the same bytes, or is refused.
+  const auto k = test_key(3);
+  Block b = make_block(2, 5);
+  Transaction tx;
+  tx.body.chain_id = kChain;
+  tx.body.payload = Transfer{Address{}, 7, "memo"};
+  b.txs.push_back(tx);
+  b.last_commit = Commit{1, 0, hash_of(b), {CommitSig{k.public_key(), {}}}};
+  const std::vector<Bytes> seeds = {encode(signed_proposal(k, 2, 3, 1, b)), encode(signed_vote(k, kPrecommit, 2, 3, Hash{}))};
+  uint64_t x = 7;
+  auto rnd = [&](uint64_t n) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    return (x >> 33) % n;
+  };
+  size_t inputs = 0, accepted = 0;
+  for (int i = 0; i < 20000; ++i) {
+    Bytes m = seeds[rnd(2)];
+    switch (rnd(3)) {
+      case 0:
+        for (uint64_t n = 1 + rnd(4); n > 0; --n) m[rnd(m.size())] ^= static_cast<uint8_t>(1 + rnd(255));
+        break;
+      case 1: m.resize(rnd(m.size())); break;
+      default:
+        for (uint64_t n = 1 + rnd(8); n > 0; --n) m.push_back(static_cast<uint8_t>(rnd(256)));
+    }
+    ++inputs;
+    if (auto p = decode_proposal(m)) {
+      ++accepted;
+      EXPECT_EQ(encode(*p), m);
+    }
+    if (auto v = decode_vote(m)) {
+      ++accepted;
+      EXPECT_EQ(encode(*v), m);
+    }
+  }
+  std::cout << inputs << " mutated inputs, " << accepted << " decoded (and re-encoded identically)\n";
+}
+
 }  // namespace
 }  // namespace ig::chain::bft::testing

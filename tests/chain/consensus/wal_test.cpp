@@ -148,6 +148,23 @@ TEST(BftWal, CompactionKeepsOnlyWhatReplayNeeds) {
   EXPECT_EQ((*wal)->read_height(4)->size(), sample_entries(4).size());
 }
 
+TEST(BftWal, GarbageFilesOpenAsEmptyAfterTruncation) {
+  TempDir dir;
+  uint64_t x = 99;
+  for (int i = 0; i < 200; ++i) {
+    Bytes junk(1 + i * 7);
+    for (auto& b : junk) {
+      x = x * 6364136223846793005ull + 1442695040888963407ull;
+      b = static_cast<uint8_t>(x >> 56);
+    }
+    ASSERT_TRUE(write_file_atomic(dir.sub("wal"), junk, false));
+    auto wal = Wal::open(dir.sub("wal"));
+    ASSERT_TRUE(wal);
+    EXPECT_EQ((*wal)->truncated_bytes(), junk.size());
+    EXPECT_TRUE((*wal)->read_height(1)->empty());
+  }
+}
+
 TEST(BftWal, AnInjectedCrashStopsTheLog) {
   TempDir dir;
   Wal::Options o;
