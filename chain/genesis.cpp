@@ -1,5 +1,8 @@
 #include "chain/genesis.hpp"
 
+#include <cctype>
+#include <optional>
+
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -68,6 +71,34 @@ Expected<ChainParams> parse_params(const json& j) {
   return p;
 }
 
+bool is_hex64(const std::string& s) {
+  return s.size() == 64 && s.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+}
+
+// "host:port" (IPv6 in brackets) with a port in 1..65535.
+bool is_host_port(const std::string& s) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size() || s.size() > 255) return false;
+  const std::string port = s.substr(colon + 1);
+  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
+  const unsigned long n = std::stoul(port);
+  return n >= 1 && n <= 65535;
+}
+
+Expected<std::optional<GenesisNode>> parse_validator_node(const json& j, size_t i, const PublicKey& key) {
+  const std::string path = "validators[" + std::to_string(i) + "].";
+  const bool has_id = j.contains("node_id"), has_addr = j.contains("p2p_address");
+  if (!has_id && !has_addr) return std::optional<GenesisNode>();
+  if (!has_id || !has_addr) return fail("genesis.field", path + "node_id and p2p_address go together");
+  if (!j["node_id"].is_string() || !is_hex64(j["node_id"].get<std::string>()))
+    return fail("genesis.field", path + "node_id must be 64 hex digits (the node key's public key)");
+  if (!j["p2p_address"].is_string() || !is_host_port(j["p2p_address"].get<std::string>()))
+    return fail("genesis.field", path + "p2p_address must be host:port");
+  std::string id = j["node_id"].get<std::string>();
+  for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return std::optional<GenesisNode>(GenesisNode{key, id, j["p2p_address"].get<std::string>()});
+}
+
 Expected<Validator> parse_validator(const json& j, size_t i) {
   std::string path = "validators[" + std::to_string(i) + "].";
   if (!j.is_object()) return fail("genesis.field", path + " must be an object");
@@ -107,6 +138,12 @@ Expected<Genesis> parse_genesis(std::string_view text) {
     IG_TRY_ASSIGN(v, parse_validator(j["validators"][i], i));
     for (const auto& other : g.validators)
       if (other.consensus_key == v.consensus_key) return fail("genesis.field", "duplicate validator consensus_key");
+    IG_TRY_ASSIGN(node, parse_validator_node(j["validators"][i], i, v.consensus_key));
+    if (node) {
+      for (const auto& other : g.nodes)
+        if (other.node_id == node->node_id) return fail("genesis.field", "duplicate validator node_id");
+      g.nodes.push_back(*node);
+    }
     g.validators.push_back(v);
   }
   unsigned __int128 supply = 0;
@@ -150,11 +187,18 @@ std::string genesis_to_json(const Genesis& g) {
                  {"max_tx_bytes", g.params.max_tx_bytes},
                  {"fee", {{"base", std::to_string(g.params.fee.base)}, {"per_byte", std::to_string(g.params.fee.per_byte)}}}};
   j["validators"] = json::array();
-  for (const auto& v : g.validators)
-    j["validators"].push_back({{"name", v.name},
-                               {"consensus_key", to_hex(v.consensus_key)},
-                               {"account", address_to_string(v.account)},
-                               {"stake", std::to_string(v.power)}});
+  for (const auto& v : g.validators) {
+    json entry = {{"name", v.name},
+                  {"consensus_key", to_hex(v.consensus_key)},
+                  {"account", address_to_string(v.account)},
+                  {"stake", std::to_string(v.power)}};
+    for (const auto& n : g.nodes)
+      if (n.consensus_key == v.consensus_key) {
+        entry["node_id"] = n.node_id;
+        entry["p2p_address"] = n.p2p_address;
+      }
+    j["validators"].push_back(std::move(entry));
+  }
   j["accounts"] = json::array();
   for (const auto& a : g.accounts)
     j["accounts"].push_back({{"address", address_to_string(a.address)}, {"balance", std::to_string(a.balance)}});

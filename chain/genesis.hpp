@@ -31,6 +31,17 @@ struct GenesisAccount {
   bool operator==(const GenesisAccount&) const = default;
 };
 
+// Where a genesis validator's node listens: its P2P node id (64 hex digits, the Ed25519 public
+// key of HOME/keys/node_key.pem) and "host:port". Optional per validator (a validator may be
+// reached through configured peers instead); not part of the genesis hash, so an operator can
+// move a machine without forking the chain. docs/genesis.md, docs/p2p.md.
+struct GenesisNode {
+  PublicKey consensus_key{};  // the validator it belongs to
+  std::string node_id;
+  std::string p2p_address;
+  bool operator==(const GenesisNode&) const = default;
+};
+
 struct Genesis {
   std::string chain_id;
   uint64_t genesis_time_ms = 0;
@@ -40,6 +51,7 @@ struct Genesis {
   // The "contracts" object (staking, tasks, Yuma, slashing parameters), kept as canonical JSON
   // text (sorted keys) for the Application to parse; empty = every default.
   std::string contracts_json;
+  std::vector<GenesisNode> nodes;  // network addresses of validators' nodes (not hashed)
   bool operator==(const Genesis&) const = default;
 };
 

@@ -82,6 +82,30 @@ Expected<NodeConfig> load_config(const std::string& path) {
     IG_TRY(read_uint(m, "max_bytes", c.mempool.max_bytes, 1024, 1ull << 34, "mempool."));
     IG_TRY(read_uint(m, "max_per_sender", c.mempool.max_per_sender, 1, 1'000'000, "mempool."));
   }
+  if (j.contains("p2p")) {
+    const json& p = j["p2p"];
+    if (!p.is_object()) return fail("config.field", "p2p must be an object");
+    if (p.contains("listen")) {
+      if (!p["listen"].is_string()) return fail("config.field", "p2p.listen must be host:port or \"\"");
+      c.p2p.listen = p["listen"];
+    }
+    IG_TRY(read_strings(p, "persistent_peers", c.p2p.persistent_peers, "p2p."));
+    IG_TRY(read_strings(p, "allowed_peers", c.p2p.allowed_peers, "p2p."));
+    IG_TRY(read_uint(p, "max_inbound", c.p2p.max_inbound, 1, 10000, "p2p."));
+  }
+  if (j.contains("consensus")) {
+    const json& k = j["consensus"];
+    if (!k.is_object()) return fail("config.field", "consensus must be an object");
+    auto& t = c.consensus;
+    for (auto [key, field] : {std::pair{"timeout_propose_ms", &t.timeout_propose_ms},
+                              {"timeout_propose_delta_ms", &t.timeout_propose_delta_ms},
+                              {"timeout_prevote_ms", &t.timeout_prevote_ms},
+                              {"timeout_prevote_delta_ms", &t.timeout_prevote_delta_ms},
+                              {"timeout_precommit_ms", &t.timeout_precommit_ms},
+                              {"timeout_precommit_delta_ms", &t.timeout_precommit_delta_ms},
+                              {"timeout_commit_ms", &t.timeout_commit_ms}})
+      IG_TRY(read_uint(k, key, *field, 0, 600'000, "consensus."));
+  }
   if (j.contains("block_time_ms") && !j["block_time_ms"].is_null()) {
     uint64_t bt = 0;
     IG_TRY(read_uint(j, "block_time_ms", bt, 10, 3'600'000, ""));
@@ -114,7 +138,20 @@ Status save_config(const std::string& path, const NodeConfig& c) {
             {"store", {{"initial_map_mb", c.store_initial_map_mb}}},
             {"mempool",
              {{"max_txs", c.mempool.max_txs}, {"max_bytes", c.mempool.max_bytes}, {"max_per_sender", c.mempool.max_per_sender}}},
-            {"block_time_ms", c.block_time_ms ? json(*c.block_time_ms) : json(nullptr)}};
+            {"block_time_ms", c.block_time_ms ? json(*c.block_time_ms) : json(nullptr)},
+            {"p2p",
+             {{"listen", c.p2p.listen},
+              {"persistent_peers", c.p2p.persistent_peers},
+              {"allowed_peers", c.p2p.allowed_peers},
+              {"max_inbound", c.p2p.max_inbound}}},
+            {"consensus",
+             {{"timeout_propose_ms", c.consensus.timeout_propose_ms},
+              {"timeout_propose_delta_ms", c.consensus.timeout_propose_delta_ms},
+              {"timeout_prevote_ms", c.consensus.timeout_prevote_ms},
+              {"timeout_prevote_delta_ms", c.consensus.timeout_prevote_delta_ms},
+              {"timeout_precommit_ms", c.consensus.timeout_precommit_ms},
+              {"timeout_precommit_delta_ms", c.consensus.timeout_precommit_delta_ms},
+              {"timeout_commit_ms", c.consensus.timeout_commit_ms}}}};
   std::ofstream out(path, std::ios::trunc);
   if (!out) return fail("config.io", "cannot write " + path);
   out << j.dump(2) << "\n";
