@@ -46,8 +46,12 @@ Expected<Hash> Ledger::submit(const Transaction& tx) {
   if (encoded.size() > p.max_tx_bytes)
     return fail("tx.oversized", "transaction of " + std::to_string(encoded.size()) + " bytes exceeds max_tx_bytes " +
                                     std::to_string(p.max_tx_bytes));
-  return mempool_->add(tx, head().height + 1);
+  IG_TRY_ASSIGN(hash, mempool_->add(tx, head().height + 1));
+  for (const auto& listener : admit_listeners_) listener(tx);
+  return hash;
 }
+
+void Ledger::on_admit(std::function<void(const Transaction&)> listener) { admit_listeners_.push_back(std::move(listener)); }
 
 Expected<BlockHeader> Ledger::next_header_base(uint64_t time_ms, const PublicKey& proposer, Commit& last_commit) const {
   Head h = head();

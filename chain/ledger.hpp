@@ -52,6 +52,9 @@ class Ledger {
 
   // Called on the committing thread after each block; keep listeners quick.
   void on_commit(std::function<void(const CommittedBlock&)> listener);
+  // Called after a transaction is admitted to the mempool (by submit), on the submitting
+  // thread: how the node gossips transactions to its peers. Set before the node serves.
+  void on_admit(std::function<void(const Transaction&)> listener);
 
  private:
   Expected<BlockHeader> next_header_base(uint64_t time_ms, const PublicKey& proposer, Commit& last_commit) const;
@@ -62,6 +65,7 @@ class Ledger {
   std::unique_ptr<Mempool> mempool_;
   MempoolConfig mempool_config_;
   std::vector<std::function<void(const CommittedBlock&)>> listeners_;
+  std::vector<std::function<void(const Transaction&)>> admit_listeners_;
   std::mutex commit_mu_;  // one block commits at a time
 };
 

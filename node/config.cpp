@@ -102,8 +102,7 @@ Expected<NodeConfig> load_config(const std::string& path) {
                               {"timeout_prevote_ms", &t.timeout_prevote_ms},
                               {"timeout_prevote_delta_ms", &t.timeout_prevote_delta_ms},
                               {"timeout_precommit_ms", &t.timeout_precommit_ms},
-                              {"timeout_precommit_delta_ms", &t.timeout_precommit_delta_ms},
-                              {"timeout_commit_ms", &t.timeout_commit_ms}})
+                              {"timeout_precommit_delta_ms", &t.timeout_precommit_delta_ms}})
       IG_TRY(read_uint(k, key, *field, 0, 600'000, "consensus."));
   }
   if (j.contains("block_time_ms") && !j["block_time_ms"].is_null()) {
@@ -150,8 +149,7 @@ Status save_config(const std::string& path, const NodeConfig& c) {
               {"timeout_prevote_ms", c.consensus.timeout_prevote_ms},
               {"timeout_prevote_delta_ms", c.consensus.timeout_prevote_delta_ms},
               {"timeout_precommit_ms", c.consensus.timeout_precommit_ms},
-              {"timeout_precommit_delta_ms", c.consensus.timeout_precommit_delta_ms},
-              {"timeout_commit_ms", c.consensus.timeout_commit_ms}}}};
+              {"timeout_precommit_delta_ms", c.consensus.timeout_precommit_delta_ms}}}};
   std::ofstream out(path, std::ios::trunc);
   if (!out) return fail("config.io", "cannot write " + path);
   out << j.dump(2) << "\n";

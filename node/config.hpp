@@ -30,7 +30,8 @@ struct ConsensusSettings {
   uint64_t timeout_propose_ms = 3000, timeout_propose_delta_ms = 500;
   uint64_t timeout_prevote_ms = 1000, timeout_prevote_delta_ms = 500;
   uint64_t timeout_precommit_ms = 1000, timeout_precommit_delta_ms = 500;
-  uint64_t timeout_commit_ms = 1000;  // wait for straggler precommits before the next height
+  // The commit wait (straggler precommits) is the block time: genesis params.block_time_ms, or
+  // this node's block_time_ms.
 };
 
 struct NodeConfig {

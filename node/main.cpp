@@ -13,6 +13,8 @@
 
 #include "contracts/params.hpp"
 #include "node/devnet.hpp"
+#include "node/testnet.hpp"
+#include "p2p/node_key.hpp"
 #include "node/node.hpp"
 #include "node/worker_cli.hpp"
 #include <nlohmann/json.hpp>
@@ -56,6 +58,7 @@ uint64_t now_ms() {
 struct InitArgs {
   std::string home, genesis, password_file, consensus_secret_file, chain_id = "infergrid-dev", moniker = "node0";
   uint16_t rpc_port = 8546;
+  std::string p2p_listen = "127.0.0.1:26656";
   uint64_t block_time_ms = 1000;
 };
 
@@ -75,6 +78,7 @@ Status run_init(const InitArgs& a) {
     consensus = k;
   }
   IG_TRY(wallet::write_keystore(paths.consensus_key(), "consensus", consensus, password.view()));
+  IG_TRY_ASSIGN(node_key, p2p::NodeKey::load_or_create(paths.node_key()));
 
   chain::Genesis genesis;
   if (!a.genesis.empty()) {
@@ -104,10 +108,12 @@ Status run_init(const InitArgs& a) {
   node::NodeConfig config;
   config.moniker = a.moniker;
   config.rpc.port = a.rpc_port;
+  config.p2p.listen = a.p2p_listen;
   IG_TRY(node::save_config(paths.config(), config));
   std::cout << "initialised " << a.home << "\n"
             << "chain id:          " << genesis.chain_id << "\n"
             << "consensus key:     " << chain::to_hex(consensus.public_key()) << "\n"
+            << "node id:           " << node_key.id().to_string() << " (P2P, listening on " << a.p2p_listen << ")\n"
             << "start it with:     infergridd start --home " << a.home << "\n";
   return {};
 }
@@ -118,6 +124,7 @@ struct StartArgs {
   uint64_t block_time_ms = 0;
   std::string log_level = "info";
   node::AttachArgs workers;
+  bool test_double_sign = false;
 };
 
 Status run_start(const StartArgs& a) {
@@ -139,7 +146,13 @@ Status run_start(const StartArgs& a) {
   if (fs::exists(paths.consensus_key())) {
     IG_TRY_ASSIGN(k, wallet::read_keystore(paths.consensus_key(), password->view()));
     key = k;
+    // The validator's account signs the Evidence transactions for double-signs it sees.
+    if (fs::exists(paths.wallet_dir() + "/validator.json")) {
+      IG_TRY_ASSIGN(account, wallet::read_keystore(paths.wallet_dir() + "/validator.json", password->view()));
+      opt.evidence_account = account;
+    }
   }
+  opt.test_double_sign = a.test_double_sign;
   // Block the stop signals in every thread; the main thread waits for them below.
   sigset_t signals;
   sigemptyset(&signals);
@@ -184,6 +197,8 @@ int main(int argc, char** argv) {
   init_cmd->add_option("--chain-id", init.chain_id, "chain id of the development genesis");
   init_cmd->add_option("--moniker", init.moniker, "this node's name");
   init_cmd->add_option("--rpc-port", init.rpc_port, "JSON-RPC port written to config.json");
+  init_cmd->add_option("--p2p-listen", init.p2p_listen, "P2P listen address (host:port) written to config.json")
+      ->capture_default_str();
   init_cmd->add_option("--block-time-ms", init.block_time_ms, "block time of the development genesis")
       ->check(CLI::Range(10, 3'600'000));
   init_cmd->add_option("--password-file", init.password_file, "file holding the keystore password (else INFERGRID_PASSWORD)");
@@ -210,10 +225,23 @@ int main(int argc, char** argv) {
                         "the validator's account key in HOME/wallet, which the verifier signs with")
       ->capture_default_str();
   node::add_worker_tuning(start_cmd, start.workers.args);
+  start_cmd->add_flag("--test-double-sign", start.test_double_sign,
+                      "TEST ONLY: sign a conflicting vote for every vote, to show double-signing slashed");
 
   node::WorkerCommand worker;
   CLI::App* worker_cmd = nullptr;
   node::add_worker_command(app, worker, &worker_cmd);
+
+  node::TestnetOptions testnet;
+  auto* testnet_cmd = app.add_subcommand("testnet", "write the homes of a local network of validators (docs/consensus.md)");
+  testnet_cmd->add_option("--validators", testnet.validators, "how many validators")->capture_default_str();
+  testnet_cmd->add_option("--out", testnet.out, "directory to create; one home per node under it")->required();
+  testnet_cmd->add_option("--chain-id", testnet.chain_id, "chain id")->capture_default_str();
+  testnet_cmd->add_option("--base-rpc-port", testnet.base_rpc_port, "node i serves JSON-RPC on this + i")->capture_default_str();
+  testnet_cmd->add_option("--base-p2p-port", testnet.base_p2p_port, "node i listens for peers on this + i")->capture_default_str();
+  testnet_cmd->add_option("--block-time-ms", testnet.block_time_ms, "block time")->check(CLI::Range(10, 3'600'000))->capture_default_str();
+  std::string testnet_password_file;
+  testnet_cmd->add_option("--password-file", testnet_password_file, "file holding the keystore password (else INFERGRID_PASSWORD)");
 
   node::DevnetOptions devnet;
   auto* devnet_cmd = app.add_subcommand("devnet", "run the whole closed loop on loopback (docs/devnet.md); scripts/devnet wraps it");
@@ -238,6 +266,18 @@ int main(int argc, char** argv) {
     result = run_init(init);
   } else if (*worker_cmd) {
     result = node::run_worker(worker);
+  } else if (*testnet_cmd) {
+    result = [&]() -> Status {
+      IG_TRY_ASSIGN(password, node_password(testnet_password_file));
+      testnet.password = std::string(password.view());
+      IG_TRY_ASSIGN(nodes, node::write_testnet(testnet));
+      std::cout << "wrote " << nodes.size() << " validator homes under " << testnet.out << " (chain " << testnet.chain_id << ")\n";
+      for (const auto& n : nodes)
+        std::cout << "  " << n.name << ": rpc 127.0.0.1:" << n.rpc_port << "  p2p " << n.node_id.substr(0, 16) << "…@127.0.0.1:"
+                  << n.p2p_port << "\n    infergridd start --home " << n.home << "\n";
+      std::cout << "The funded dev account is in " << nodes.front().home << "/wallet.\n";
+      return {};
+    }();
   } else if (*devnet_cmd) {
     const char* pw = std::getenv("INFERGRID_PASSWORD");
     devnet.password = pw && *pw ? pw : "devnet-password";

@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "contracts/bank.hpp"
+#include "node/node_network.hpp"
 #include "node/rpc_methods.hpp"
+#include "wallet/transaction.hpp"
 
 namespace ig::node {
 
@@ -30,6 +33,7 @@ Expected<std::unique_ptr<Node>> Node::open(const StartOptions& opt, std::optiona
   n->ledger_ = std::make_unique<chain::Ledger>(*n->store_, *n->app_, config.mempool);
   IG_TRY(n->ledger_->init(genesis));
   n->consensus_key_ = std::move(consensus_key);
+  n->options_ = opt;
   return n;
 }
 
@@ -55,21 +59,73 @@ Status Node::start() {
   IG_TRY(rpc_->start());
   spdlog::info("JSON-RPC on ws://{}:{} (HTTP POST on the same port)", config_.rpc.host, rpc_->port());
 
-  if (!consensus_key_)
-    return fail("node.no_engine", "this node has no consensus key; follower nodes need P2P block sync, which is not built yet");
   IG_TRY_ASSIGN(params, ledger_->params());
-  auto block_time = std::chrono::milliseconds(config_.block_time_ms.value_or(params.block_time_ms));
-  engine_ = std::make_unique<chain::SingleValidatorEngine>(*ledger_, *consensus_key_, block_time);
+  const uint64_t block_time = config_.block_time_ms.value_or(params.block_time_ms);
+  HomePaths paths{options_.home};
+  IG_TRY_ASSIGN(network, NodeNetwork::create(paths, config_, genesis_, *ledger_));
+  network_ = std::move(network);
+
+  chain::bft::BftConfig bc;
+  const auto& c = config_.consensus;
+  bc.timeouts.propose_ms = c.timeout_propose_ms;
+  bc.timeouts.propose_delta_ms = c.timeout_propose_delta_ms;
+  bc.timeouts.prevote_ms = c.timeout_prevote_ms;
+  bc.timeouts.prevote_delta_ms = c.timeout_prevote_delta_ms;
+  bc.timeouts.precommit_ms = c.timeout_precommit_ms;
+  bc.timeouts.precommit_delta_ms = c.timeout_precommit_delta_ms;
+  bc.timeouts.commit_ms = block_time;  // the wait before the next height paces the blocks
+  bc.wal_path = paths.wal();
+  bc.signer_state_path = paths.signer_state();
+  bc.test_double_sign = options_.test_double_sign;
+  bc.on_evidence = [this](const chain::Evidence& e) { submit_evidence(e); };
+  engine_ = std::make_unique<chain::bft::BftEngine>(*ledger_, consensus_key_, bc, *network_);
+  network_->attach(engine_.get());
+  IG_TRY(network_->start());
   IG_TRY(engine_->start());
-  spdlog::info("validator {} producing a block every {} ms", chain::to_hex(consensus_key_->public_key()).substr(0, 16),
-               block_time.count());
+  if (consensus_key_) {
+    spdlog::info("validator {}: Tendermint consensus, {} ms blocks", chain::to_hex(consensus_key_->public_key()).substr(0, 16),
+                 block_time);
+  } else {
+    spdlog::info("follower: no consensus key; following the chain by consensus messages and block sync");
+  }
+  if (options_.test_double_sign) spdlog::warn("TEST OPTION: this validator double-signs every vote");
   return {};
 }
 
+// Evidence becomes a transaction from the validator's account, like any other: included in a
+// block, checked by the slashing contract (which slashes and removes the double-signer).
+void Node::submit_evidence(const chain::Evidence& e) {
+  if (!options_.evidence_account) {
+    spdlog::warn("double-sign evidence seen but this node has no account key to submit it (HOME/wallet/validator.json)");
+    return;
+  }
+  const chain::SecretKey& key = *options_.evidence_account;
+  const chain::Address from = key.public_key();
+  chain::State state(ledger_->store().latest());
+  auto account = contracts::bank::get_account(state, from);
+  auto params = ledger_->params();
+  if (!params) return;
+  wallet::TxSpec spec{ledger_->chain_id(), 0, account.nonce + ledger_->mempool().pending_count(from),
+                      ledger_->head().height + 100};
+  chain::Payload payload = e;
+  spec.fee = wallet::minimum_fee(params->fee, wallet::tx_body(spec, payload, from));
+  auto tx = wallet::sign_payload(spec, payload, key);
+  if (!tx) return spdlog::error("evidence: cannot sign: {}", tx.error().to_string());
+  auto hash = ledger_->submit(*tx);
+  if (!hash) return spdlog::warn("evidence: not admitted: {}", hash.error().to_string());
+  spdlog::warn("evidence: submitted {} against validator {}", chain::to_hex(*hash).substr(0, 16),
+               chain::to_hex(e.a.validator).substr(0, 16));
+}
+
+chain::bft::BftStatus Node::consensus_status() const { return engine_ ? engine_->status() : chain::bft::BftStatus{}; }
+
 void Node::stop() {
-  // Consensus first, so no block commits while the RPC server is going away.
+  // Consensus first, so no block commits while the RPC server is going away; then the network
+  // (its callbacks reach the engine, so it goes before the engine is destroyed).
   if (engine_) engine_->stop();
+  if (network_) network_->stop();
   engine_.reset();
+  network_.reset();
   if (rpc_) rpc_->stop();
 }
 

@@ -3,7 +3,7 @@
 
 #include <memory>
 
-#include "chain/consensus/engine.hpp"
+#include "chain/consensus/bft_engine.hpp"
 #include "common/dir_lock.hpp"
 #include "contracts/app.hpp"
 #include "node/config.hpp"
@@ -16,6 +16,10 @@ struct StartOptions {
   std::optional<std::string> rpc_host;
   std::optional<uint16_t> rpc_port;
   std::optional<uint64_t> block_time_ms;
+  // The validator's account key (HOME/wallet/validator.json): signs the Evidence transactions
+  // for double-signs this node sees. Without it, evidence is only logged.
+  std::optional<chain::SecretKey> evidence_account;
+  bool test_double_sign = false;  // TEST ONLY (BftConfig::test_double_sign)
 };
 
 class Node {
@@ -29,6 +33,7 @@ class Node {
   Status start();
   void stop();
   uint16_t rpc_port() const;
+  chain::bft::BftStatus consensus_status() const;
 
  private:
   Node() = default;
@@ -40,8 +45,11 @@ class Node {
   std::unique_ptr<contracts::InfergridApp> app_;
   std::unique_ptr<chain::Ledger> ledger_;
   std::unique_ptr<rpc::Server> rpc_;
-  std::unique_ptr<chain::ConsensusEngine> engine_;
+  std::unique_ptr<class NodeNetwork> network_;
+  std::unique_ptr<chain::bft::BftEngine> engine_;
   std::optional<chain::SecretKey> consensus_key_;
+  StartOptions options_;
+  void submit_evidence(const chain::Evidence& e);
 };
 
 }  // namespace ig::node
