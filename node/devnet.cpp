@@ -15,6 +15,7 @@
 #include "chain/address.hpp"
 #include "node/child_process.hpp"
 #include "node/devnet_report.hpp"
+#include "node/testnet.hpp"
 #include "rpc/client.hpp"
 #include "wallet/wallet_dir.hpp"
 #include "workers/model_catalog.hpp"
@@ -71,7 +72,7 @@ class Devnet {
 
   Status run() {
     IG_TRY(prepare_home());
-    IG_TRY(start_node());
+    IG_TRY(start_validators());
     IG_TRY(open_actors());
     IG_TRY(register_model_and_miners());
     IG_TRY(start_miners());
@@ -83,7 +84,8 @@ class Devnet {
     IG_TRY(report_.finish(*node_, miners_, opt_.summary));
     if (opt_.keep) {
       std::cout << "\nThe network keeps running (--keep). Node RPC: http://127.0.0.1:" << opt_.port
-                << "/  home: " << opt_.home << "\nStop it with: kill " << node_proc_.pid();
+                << "/  home: " << opt_.home << "\nStop it with: kill";
+      for (auto& p : node_procs_) std::cout << " " << p.pid();
       for (auto& w : worker_procs_) std::cout << " " << w.pid();
       std::cout << "\n";
     } else {
@@ -94,64 +96,89 @@ class Devnet {
 
   void stop_all() {
     for (auto& w : worker_procs_) w.terminate();
-    node_proc_.terminate();
+    for (auto& p : node_procs_) p.terminate();
   }
 
  private:
   // --- home, genesis, keys ---------------------------------------------------------------
+  // One home per validator (HOME/node0 …, written as `infergridd testnet` writes them), with
+  // short epochs and windows so that a few minutes show tasks settling and several Yuma
+  // epochs; the miners' and the user's keys in HOME/wallet.
   Status prepare_home() {
     if (fs::exists(opt_.home)) return fail("devnet.home", opt_.home + " already exists; give a new directory");
-    IG_TRY(exec({self(), "init", "--home", opt_.home, "--rpc-port", std::to_string(opt_.port), "--block-time-ms",
-                 std::to_string(opt_.block_time_ms), "--chain-id", "infergrid-devnet", "--moniker", "validator-0"},
-                "init"));
-    // Short epochs and windows, so that a few minutes show tasks settling and several Yuma
-    // epochs. The generated genesis lists every parameter; only these change.
-    const std::string path = opt_.home + "/genesis.json";
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    json g = json::parse(ss.str(), nullptr, false);
-    if (g.is_discarded() || !g.contains("contracts")) return fail("devnet.genesis", path + " has no contracts object");
-    json& c = g["contracts"];
-    c["tempo"] = opt_.tempo;
-    c["reveal_window_blocks"] = opt_.tempo / 2;
-    c["verification_window_blocks"] = 6;
-    c["result_timeout_blocks"] = 30;
-    c["unbonding_blocks"] = 20;
-    std::ofstream(path, std::ios::trunc) << g.dump(2) << "\n";
+    TestnetOptions t;
+    t.out = opt_.home;
+    t.validators = opt_.validators;
+    t.chain_id = "infergrid-devnet";
+    t.base_rpc_port = opt_.port;
+    t.base_p2p_port = opt_.p2p_port;
+    t.block_time_ms = opt_.block_time_ms;
+    t.password = opt_.password;
+    t.contracts = {{"tempo", opt_.tempo},
+                   {"reveal_window_blocks", opt_.tempo / 2},
+                   {"verification_window_blocks", 6},
+                   {"result_timeout_blocks", 30},
+                   {"unbonding_blocks", 20}};
+    IG_TRY_ASSIGN(nodes, write_testnet(t));
+    validators_ = nodes;
     ::mkdir((opt_.home + "/logs").c_str(), 0700);
     IG_TRY_ASSIGN(w, wallet::Wallet::open(opt_.home + "/wallet"));
     for (const auto& m : kMiners) IG_TRY(w.create(m.name, opt_.password));
     IG_TRY(w.create("user", opt_.password));
-    say("created a devnet in " + opt_.home + " (tempo " + std::to_string(opt_.tempo) + " blocks of " +
-        std::to_string(opt_.block_time_ms) + " ms)");
+    say("created a devnet in " + opt_.home + ": " + std::to_string(nodes.size()) + " validator(s), tempo " +
+        std::to_string(opt_.tempo) + " blocks of " + std::to_string(opt_.block_time_ms) + " ms");
     return {};
   }
 
-  Status start_node() {
-    IG_TRY_ASSIGN(p, ChildProcess::spawn({self(), "start", "--home", opt_.home, "--verifier", opt_.model},
-                                         opt_.home + "/logs/node.log"));
-    node_proc_ = std::move(p);
+  // Every validator with its verifier attached; node0's RPC is the devnet's entry point.
+  Status start_validators() {
+    for (const auto& v : validators_) {
+      IG_TRY_ASSIGN(p, ChildProcess::spawn({self(), "start", "--home", v.home, "--verifier", opt_.model},
+                                           opt_.home + "/logs/" + v.name + ".log"));
+      node_procs_.push_back(std::move(p));
+    }
     const auto deadline = std::chrono::steady_clock::now() + 60s;
     while (std::chrono::steady_clock::now() < deadline) {
-      if (!node_proc_.running()) return fail("devnet.node", "the node exited; see " + opt_.home + "/logs/node.log");
+      for (auto& p : node_procs_)
+        if (!p.running()) return fail("devnet.node", "a validator exited; see " + p.log_path());
       auto c = rpc::Client::connect(url_, 1s);
       if (c) {
         node_ = std::make_unique<rpc::Client>(std::move(*c));
         node_->set_timeout(30s);
-        say("validator-0 up: JSON-RPC on " + url_ + " (log: logs/node.log), verifier attached");
+        IG_TRY(wait_for_blocks());
+        say(std::to_string(validators_.size()) + " validator(s) up, each with its verifier; JSON-RPC on " + url_ +
+            " (logs: logs/node*.log)");
         return {};
       }
       std::this_thread::sleep_for(100ms);
     }
-    return fail("devnet.node", "the node did not start serving RPC; see " + opt_.home + "/logs/node.log");
+    return fail("devnet.node", "the validators did not start serving RPC; see " + opt_.home + "/logs/");
+  }
+
+  // The validators find each other and finalize a first block before anything is sent.
+  Status wait_for_blocks() {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      IG_TRY(check_interrupt());
+      auto head = node_->call("chain_head", json::array());
+      if (head && head->value("height", uint64_t{0}) >= 2) return {};
+      std::this_thread::sleep_for(200ms);
+    }
+    return fail("devnet.node", "no block finalized within 60 s; see " + opt_.home + "/logs/");
   }
 
   Status open_actors() {
     IG_TRY_ASSIGN(w, wallet::Wallet::open(opt_.home + "/wallet"));
+    IG_TRY_ASSIGN(node0, wallet::Wallet::open(validators_.front().home + "/wallet"));
+    for (const auto& v : validators_) report_.name(v.validator_account, v.name == "node0" ? "validator" : "validator-" + v.name.substr(4));
     auto open = [&](const std::string& name) -> Expected<Actor> {
-      IG_TRY_ASSIGN(entry, w.find(name));
-      IG_TRY_ASSIGN(key, w.unlock(entry, opt_.password));
+      const wallet::Wallet& where = (name == "dev" || name == "validator") ? node0 : w;
+      auto entry_or = where.find(name);
+      if (!entry_or) return fail(entry_or.error());
+      const auto& entry = *entry_or;
+      auto key_or = where.unlock(entry, opt_.password);
+      if (!key_or) return fail(key_or.error());
+      const auto& key = *key_or;
       Actor a{name, chain::address_to_string(key.public_key()), std::make_unique<workers::TxSender>(url_, key)};
       report_.name(a.address, name);
       return a;
@@ -304,27 +331,13 @@ class Devnet {
   // --- helpers ------------------------------------------------------------------------
   std::string self() const { return executable_dir() + "/infergridd"; }
 
-  Status exec(const std::vector<std::string>& argv, const std::string& what) {
-    IG_TRY_ASSIGN(p, ChildProcess::spawn(argv, opt_.home + "." + what + ".log"));
-    int code = p.wait(120s);
-    std::string log_path = opt_.home + "." + what + ".log";
-    if (code != 0) {
-      std::ifstream in(log_path);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      return fail("devnet." + what, what + " failed (exit " + std::to_string(code) + "): " + ss.str());
-    }
-    std::error_code ec;
-    fs::remove(log_path, ec);
-    return {};
-  }
-
   static void say(const std::string& line) { std::cout << "== " << line << std::endl; }
 
   DevnetOptions opt_;
   std::string url_;
   Hash32 model_id_{};
-  ChildProcess node_proc_;
+  std::vector<TestnetNode> validators_;
+  std::vector<ChildProcess> node_procs_;
   std::vector<ChildProcess> worker_procs_;
   std::unique_ptr<rpc::Client> node_;
   std::unique_ptr<rpc::Client> events_;
@@ -337,9 +350,7 @@ class Devnet {
 }  // namespace
 
 Status run_devnet(const DevnetOptions& options) {
-  if (options.validators != 1)
-    return fail("devnet.validators", "--validators " + std::to_string(options.validators) +
-                                         " needs the BFT consensus engine, which is not built yet; use 1");
+  if (options.validators == 0 || options.validators > 16) return fail("devnet.validators", "--validators must be within 1..16");
   if (options.model.empty()) return fail("devnet.model", "--model FILE (a GGUF) is required");
   if (options.tasks == 0 || options.tasks > 1000) return fail("devnet.tasks", "--tasks must be within 1..1000");
   if (options.tempo < 6) return fail("devnet.tempo", "--tempo must be at least 6 blocks");

@@ -14,8 +14,9 @@ namespace ig::node {
 
 struct DevnetOptions {
   std::string home;                 // created; must not exist
-  uint16_t port = 8546;             // the validator's JSON-RPC port
-  unsigned validators = 1;          // more needs the BFT engine (issue 9)
+  uint16_t port = 8546;             // node0's JSON-RPC port (validator i: port + i)
+  uint16_t p2p_port = 26656;        // validator i listens for peers on p2p_port + i
+  unsigned validators = 4;          // each with its verifier
   unsigned tasks = 12;
   std::string model;                // the GGUF every miner and verifier runs (stories260K)
   std::string summary;              // also write the summary as JSON here

@@ -58,7 +58,7 @@ uint64_t now_ms() {
 struct InitArgs {
   std::string home, genesis, password_file, consensus_secret_file, chain_id = "infergrid-dev", moniker = "node0";
   uint16_t rpc_port = 8546;
-  std::string p2p_listen = "127.0.0.1:26656";
+  std::string p2p_listen;  // default: any free port for a one-validator dev chain, else 26656
   uint64_t block_time_ms = 1000;
 };
 
@@ -108,12 +108,15 @@ Status run_init(const InitArgs& a) {
   node::NodeConfig config;
   config.moniker = a.moniker;
   config.rpc.port = a.rpc_port;
-  config.p2p.listen = a.p2p_listen;
+  // A one-validator dev chain has no peers to be found by, so any free port will do (and two
+  // dev nodes on one machine do not collide); a node joining a network listens where its
+  // peers expect it.
+  config.p2p.listen = !a.p2p_listen.empty() ? a.p2p_listen : a.genesis.empty() ? "127.0.0.1:0" : "127.0.0.1:26656";
   IG_TRY(node::save_config(paths.config(), config));
   std::cout << "initialised " << a.home << "\n"
             << "chain id:          " << genesis.chain_id << "\n"
             << "consensus key:     " << chain::to_hex(consensus.public_key()) << "\n"
-            << "node id:           " << node_key.id().to_string() << " (P2P, listening on " << a.p2p_listen << ")\n"
+            << "node id:           " << node_key.id().to_string() << " (P2P, listening on " << config.p2p.listen << ")\n"
             << "start it with:     infergridd start --home " << a.home << "\n";
   return {};
 }
@@ -197,8 +200,9 @@ int main(int argc, char** argv) {
   init_cmd->add_option("--chain-id", init.chain_id, "chain id of the development genesis");
   init_cmd->add_option("--moniker", init.moniker, "this node's name");
   init_cmd->add_option("--rpc-port", init.rpc_port, "JSON-RPC port written to config.json");
-  init_cmd->add_option("--p2p-listen", init.p2p_listen, "P2P listen address (host:port) written to config.json")
-      ->capture_default_str();
+  init_cmd->add_option("--p2p-listen", init.p2p_listen,
+                       "P2P listen address (host:port) for config.json (default: any free port for a dev chain, "
+                       "127.0.0.1:26656 with --genesis)");
   init_cmd->add_option("--block-time-ms", init.block_time_ms, "block time of the development genesis")
       ->check(CLI::Range(10, 3'600'000));
   init_cmd->add_option("--password-file", init.password_file, "file holding the keystore password (else INFERGRID_PASSWORD)");
@@ -248,7 +252,8 @@ int main(int argc, char** argv) {
   devnet_cmd->add_option("--home", devnet.home, "directory to create for the network")->required();
   devnet_cmd->add_option("--model", devnet.model, "GGUF model every miner and verifier runs")->required()->check(CLI::ExistingFile);
   devnet_cmd->add_option("--port", devnet.port, "the validator's JSON-RPC port")->capture_default_str();
-  devnet_cmd->add_option("--validators", devnet.validators, "validators (1 until the BFT engine lands)")->capture_default_str();
+  devnet_cmd->add_option("--validators", devnet.validators, "validators, each with its verifier")->capture_default_str();
+  devnet_cmd->add_option("--p2p-port", devnet.p2p_port, "validator i listens for peers on this + i")->capture_default_str();
   devnet_cmd->add_option("--tasks", devnet.tasks, "tasks the user submits")->capture_default_str();
   devnet_cmd->add_option("--summary", devnet.summary, "also write the summary as JSON to this file");
   devnet_cmd->add_flag("--keep", devnet.keep, "leave the network running at the end");

@@ -3,6 +3,8 @@
 // that bypass the mempool so tests can put any transaction into a block.
 #pragma once
 
+#include <chrono>
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -166,6 +168,18 @@ inline Expected<Proposal> build_block(TestChain& chain, const PublicKey& propose
 inline Expected<Proposal> build_block(TestChain& chain, const SecretKey& proposer, std::vector<Transaction> txs,
                                       uint64_t time_ms = 0) {
   return build_block(chain, proposer.public_key(), std::move(txs), time_ms);
+}
+
+// The next block from the mempool, committed with this validator's precommit: what a
+// one-validator network's consensus does at each height, without its timers.
+inline Expected<Hash> produce_block(TestChain& chain, const SecretKey& validator) {
+  const uint64_t now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 std::chrono::system_clock::now().time_since_epoch())
+                                                 .count());
+  IG_TRY_ASSIGN(p, chain.ledger->propose(now, validator.public_key()));
+  const Commit commit = sign_commit(validator, p.block);
+  IG_TRY(chain.ledger->commit(p, commit));
+  return commit.block_hash;
 }
 
 // build_block + validate + commit: the block goes through the same checks a foreign block would.

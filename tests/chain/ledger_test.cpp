@@ -5,6 +5,7 @@
 #include <atomic>
 #include <thread>
 
+#include "chain/consensus/bft_engine.hpp"
 #include "tests/chain/fixtures.hpp"
 
 namespace ig::testing {
@@ -84,10 +85,9 @@ TEST_F(ChainLedger, BlocksFromAnotherLedgerValidateAndCommitWithEqualRoots) {
 }
 
 TEST_F(ChainLedger, EngineProducedBlocksReplayOnAFreshNode) {
-  SingleValidatorEngine engine(*a.ledger, k.validator, std::chrono::milliseconds(1000));
   for (int h = 0; h < 3; ++h) {
     ASSERT_TRUE(a.ledger->submit(make_transfer(k.carol, h, k.alice.public_key(), 5)));
-    ASSERT_TRUE(engine.produce_block());
+    ASSERT_TRUE(produce_block(a, k.validator));
   }
   for (uint64_t h = 1; h <= 3; ++h) {
     auto block = a.store->block_at(h);
@@ -349,22 +349,47 @@ TEST_F(ChainLedger, LedgerReopensOnTheSameStore) {
   EXPECT_TRUE(reopened.submit(make_transfer(k.alice, 1, k.bob.public_key(), 1)));
 }
 
-TEST(ChainEngine, RefusesAKeyOutsideTheValidatorSet) {
-  TestKeys k;
-  TestChain c(make_genesis(k));
-  SingleValidatorEngine engine(*c.ledger, k.alice, std::chrono::milliseconds(50));
-  auto st = engine.start();
-  ASSERT_FALSE(st);
-  EXPECT_EQ(st.error().code, "engine.not_validator");
+// The Tendermint engine with no peers: a network of one validator (chain/consensus/bft_engine).
+class NoPeers : public bft::BftNetwork {
+ public:
+  void broadcast(uint8_t, Bytes) override {}
+  void send(const std::string&, uint8_t, Bytes) override {}
+  void report(const std::string&, int, const std::string&) override {}
+};
+
+bft::BftConfig fast_config(TempDir& dir, uint64_t block_ms) {
+  bft::BftConfig c;
+  c.timeouts.commit_ms = block_ms;
+  c.timeouts.propose_ms = c.timeouts.prevote_ms = c.timeouts.precommit_ms = 50;
+  c.wal_path = dir.sub("wal");
+  c.signer_state_path = dir.sub("signer.json");
+  return c;
 }
 
-TEST(ChainEngine, RefusesWhenTheValidatorLacksTwoThirds) {
+TEST(ChainEngine, AKeyOutsideTheValidatorSetProducesNothing) {
+  TestKeys k;
+  TestChain c(make_genesis(k));
+  TempDir dir;
+  NoPeers net;
+  bft::BftEngine engine(*c.ledger, k.alice, fast_config(dir, 10), net);  // alice is not a validator
+  ASSERT_TRUE(engine.start());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  engine.stop();
+  EXPECT_EQ(c.ledger->head().height, 0u);
+}
+
+TEST(ChainEngine, AValidatorWithoutTwoThirdsCannotDecideAlone) {
   TestKeys k;
   Genesis g = make_genesis(k);
   g.validators.push_back(Validator{k.alice.public_key(), k.alice.public_key(), 100, "other"});
   TestChain c(g);
-  SingleValidatorEngine engine(*c.ledger, k.validator, std::chrono::milliseconds(50));
-  EXPECT_EQ(engine.start().error().code, "engine.needs_bft");
+  TempDir dir;
+  NoPeers net;
+  bft::BftEngine engine(*c.ledger, k.validator, fast_config(dir, 10), net);
+  ASSERT_TRUE(engine.start());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  engine.stop();
+  EXPECT_EQ(c.ledger->head().height, 0u);  // half the power: no +2/3, no block, and no fork
 }
 
 TEST(ChainEngine, ConcurrentSubmissionsWhileProducingAreAllCommitted) {
@@ -377,7 +402,9 @@ TEST(ChainEngine, ConcurrentSubmissionsWhileProducingAreAllCommitted) {
   }
   TestChain c(g);
   const Amount supply = c.supply();
-  SingleValidatorEngine engine(*c.ledger, k.validator, std::chrono::milliseconds(10));
+  TempDir dir;
+  NoPeers net;
+  bft::BftEngine engine(*c.ledger, k.validator, fast_config(dir, 10), net);
   ASSERT_TRUE(engine.start());
   constexpr uint64_t kPerSender = 60;
   std::atomic<int> failures{0};
@@ -403,7 +430,9 @@ TEST(ChainEngine, LoopProducesSignedBlocksUntilStopped) {
   TestChain c(make_genesis(k));
   std::atomic<uint64_t> committed{0};
   c.ledger->on_commit([&](const CommittedBlock& cb) { committed = cb.block.header.height; });
-  SingleValidatorEngine engine(*c.ledger, k.validator, std::chrono::milliseconds(20));
+  TempDir dir;
+  NoPeers net;
+  bft::BftEngine engine(*c.ledger, k.validator, fast_config(dir, 20), net);
   ASSERT_TRUE(c.ledger->submit(make_transfer(k.alice, 0, k.bob.public_key(), 5)));
   ASSERT_TRUE(engine.start());
   for (int i = 0; i < 500 && committed < 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -164,8 +164,7 @@ TEST_F(ChainMempool, RecheckAfterBlockDropsStaleAndKeepsValid) {
 TEST_F(ChainMempool, CommittedBlockEmptiesThePool) {
   for (uint64_t n = 0; n < 5; ++n) ASSERT_TRUE(submit(make_transfer(k.alice, n, to(), n + 1)));
   ASSERT_TRUE(submit(make_transfer(k.bob, 0, to(), 1)));
-  SingleValidatorEngine engine(*chain->ledger, k.validator, std::chrono::milliseconds(1000));
-  auto h = engine.produce_block();
+  auto h = produce_block(*chain, k.validator);
   ASSERT_TRUE(h) << h.error().to_string();
   EXPECT_EQ(pool().size(), 0u);
   EXPECT_EQ(pool().bytes(), 0u);

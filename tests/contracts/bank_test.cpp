@@ -14,14 +14,14 @@ namespace bank = contracts::bank;
 
 class ContractsBank : public ::testing::Test {
  protected:
-  ContractsBank() : chain(make_genesis(k)), engine(*chain.ledger, k.validator, std::chrono::milliseconds(1000)) {}
+  ContractsBank() : chain(make_genesis(k)) {}
 
   Address alice() const { return k.alice.public_key(); }
   Address bob() const { return k.bob.public_key(); }
   Address fee_account() const { return k.validator_account.public_key(); }
 
   Hash produce() {
-    auto h = engine.produce_block();
+    auto h = produce_block(chain, k.validator);
     if (!h) throw std::runtime_error(h.error().to_string());
     return *h;
   }
@@ -57,7 +57,6 @@ class ContractsBank : public ::testing::Test {
 
   TestKeys k;
   TestChain chain;
-  SingleValidatorEngine engine;
 };
 
 TEST_F(ContractsBank, GenesisFundsAccountsAndSupply) {

@@ -45,13 +45,14 @@ class ClosedLoop : public ::testing::Test {
     home_ = new std::string(*dir_ + "/net");
     const std::string summary_path = *dir_ + "/summary.json";
     auto r = run({bin_dir() + "/infergridd", "devnet", "--home", *home_, "--model", kModel, "--port",
-                  std::to_string(free_port()), "--summary", summary_path, "--tasks", "8", "--epochs", "1"},
+                  std::to_string(free_port()), "--p2p-port", std::to_string(free_port()), "--validators", "1",
+                  "--summary", summary_path, "--tasks", "8", "--epochs", "1"},
                  {}, 300s);
     devnet_out_ = new std::string(r.out + r.err);
     ASSERT_EQ(r.exit_code, 0) << *devnet_out_;
     summary_ = new json(json::parse(read_file(summary_path)));
-    // The node again, on the same home, to ask the chain itself.
-    node_ = new NodeProcess(*home_);
+    // The validator again, on its home, to ask the chain itself.
+    node_ = new NodeProcess(*home_ + "/node0");
     node_->start();
   }
   static void TearDownTestSuite() {

@@ -60,7 +60,7 @@ class WalletSettlementNode : public ::testing::Test {
     testing::write_text(dir_.file("genesis.json"), genesis(dev.public_key(), validator.public_key(), consensus.public_key()).dump(2));
 
     auto init = testing::run_process(INFERGRIDD_BIN,
-                                     {"init", "--home", home_, "--genesis", dir_.file("genesis.json"), "--consensus-secret-file",
+                                     {"init", "--home", home_, "--p2p-listen", "127.0.0.1:0", "--genesis", dir_.file("genesis.json"), "--consensus-secret-file",
                                       dir_.file("consensus.hex"), "--rpc-port", std::to_string(port_)},
                                      env());
     ASSERT_EQ(init.exit_code, 0) << init.out << init.err;
