@@ -1,5 +1,7 @@
 #include "node/node.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "contracts/bank.hpp"
@@ -82,9 +84,17 @@ Status Node::start() {
   network_->attach(engine_.get());
   IG_TRY(network_->start());
   IG_TRY(engine_->start());
-  if (consensus_key_) {
+  auto set = ledger_->validators();
+  const bool in_set = consensus_key_ && set &&
+                      std::any_of(set->begin(), set->end(),
+                                  [&](const chain::Validator& v) { return v.consensus_key == consensus_key_->public_key(); });
+  if (in_set) {
     spdlog::info("validator {}: Tendermint consensus, {} ms blocks", chain::to_hex(consensus_key_->public_key()).substr(0, 16),
                  block_time);
+  } else if (consensus_key_) {
+    spdlog::info("follower: consensus key {} is not in the validator set (yet); following the chain by consensus messages "
+                 "and block sync",
+                 chain::to_hex(consensus_key_->public_key()).substr(0, 16));
   } else {
     spdlog::info("follower: no consensus key; following the chain by consensus messages and block sync");
   }
