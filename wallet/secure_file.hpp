@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/atomic_file.hpp"
 #include "common/expected.hpp"
 
 namespace ig::wallet {
@@ -13,12 +14,11 @@ namespace ig::wallet {
 // directory is left as it is (its owner chose its mode).
 Status ensure_private_dir(const std::string& dir);
 
-// Writes `content` to a temporary file in the same directory with mode 0600, fsyncs it and
-// renames it over `path`, so readers see the old file or the new one, never a partial one.
-// With `overwrite` false an existing `path` is an error ("file.exists").
-Status write_file_atomic(const std::string& path, std::string_view content, bool overwrite);
-
-// Reads a whole regular file of at most `max_bytes`.
-Expected<std::string> read_small_file(const std::string& path, size_t max_bytes);
+// Atomic 0600 writes and capped reads live in common/atomic_file.hpp (one implementation for the
+// wallet, the consensus signer and the workers); these are the wallet's spellings of them.
+inline Status write_file_atomic(const std::string& path, std::string_view content, bool overwrite) {
+  return ig::write_file_atomic(path, content, ig::AtomicWrite{overwrite, true});
+}
+using ig::read_small_file;
 
 }  // namespace ig::wallet

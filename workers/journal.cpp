@@ -1,10 +1,7 @@
 #include "workers/journal.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
+#include "common/atomic_file.hpp"
 
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -25,24 +22,7 @@ Expected<Journal> Journal::open(const std::string& path) {
 }
 
 Status Journal::save() const {
-  const std::string text = data_.dump(1, ' ', false, nlohmann::json::error_handler_t::replace);
-  const std::string tmp = path_ + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return fail("journal.io", "cannot write " + tmp + ": " + std::strerror(errno));
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ::close(fd);
-      return fail("journal.io", "write to " + tmp + " failed: " + std::strerror(errno));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) return fail("journal.io", "cannot sync " + tmp);
-  if (::rename(tmp.c_str(), path_.c_str()) != 0)
-    return fail("journal.io", "cannot replace " + path_ + ": " + std::strerror(errno));
-  return {};
+  return write_file_atomic(path_, data_.dump(1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 }  // namespace ig::workers

@@ -1,5 +1,5 @@
 // A worker's memory across its own restarts: one JSON object in a file, rewritten atomically
-// (temporary file, fsync, rename; mode 0600) on every save. The miner records a task before it
+// (common/atomic_file.hpp: temporary file, fsync, rename; mode 0600) on every save. The miner records a task before it
 // sends the result, so a restarted miner never submits one task twice; the verifier records
 // its verdicts and per-miner tallies.
 #pragma once

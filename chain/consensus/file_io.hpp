@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "chain/bytes.hpp"
+#include "common/atomic_file.hpp"
 
 namespace ig::chain::bft {
 
@@ -14,12 +15,16 @@ namespace ig::chain::bft {
 // component refuses every later operation, and what is on disk is what a crash would leave.
 using DurabilityHook = std::function<bool(std::string_view point)>;
 
-// Replaces `path` atomically: a temporary file in the same directory (mode 0600), written,
-// fsync'd (when `sync`), renamed over `path`, and the directory fsync'd so the rename survives.
-Status write_file_atomic(const std::string& path, ByteView content, bool sync = true);
+// Replaces `path` atomically (common/atomic_file.hpp: temporary file, fsync when `sync`,
+// rename, directory fsync).
+inline Status write_file_atomic(const std::string& path, ByteView content, bool sync = true) {
+  return ig::write_file_atomic(path, content, ig::AtomicWrite{true, sync});
+}
 // Reads a whole regular file of at most `max_bytes`.
-Expected<Bytes> read_file(const std::string& path, size_t max_bytes);
-// fsync of the directory that holds `path` (makes a create or rename durable).
-void sync_parent_dir(const std::string& path);
+inline Expected<Bytes> read_file(const std::string& path, size_t max_bytes) {
+  IG_TRY_ASSIGN(text, ig::read_small_file(path, max_bytes));
+  return Bytes(text.begin(), text.end());
+}
+using ig::sync_parent_dir;
 
 }  // namespace ig::chain::bft
