@@ -148,9 +148,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Ses
       return json_response(req, http::status::ok, std::move(*reply));
     }
     if (req.method() == http::verb::get) {
-      if (req.target() != "/" && req.target() != "/health") {
-        return json_response(req, http::status::not_found, error_body("not found"));
-      }
+      if (req.target() != "/" && req.target() != "/health") return handle_route(req);
       json health = {{"status", "ok"}, {"service", "infergrid-rpc"},
                      {"connections", state_->connections.load()}};
       return json_response(req, http::status::ok, to_text(health));
@@ -158,6 +156,35 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Ses
     Response res = json_response(req, http::status::method_not_allowed,
                                  error_body("use POST for JSON-RPC or GET for health"));
     res.set(http::field::allow, "GET, POST");
+    return res;
+  }
+
+  // A GET route of Server::add_get, or 404. The handler's exception is this request's 500;
+  // the connection and the server go on.
+  Response handle_route(const Request& req) {
+    std::string_view target = req.target();
+    HttpGet get;
+    auto q = target.find('?');
+    get.path = std::string(target.substr(0, q));
+    if (q != std::string_view::npos) get.query = std::string(target.substr(q + 1));
+    const GetHandler* handler = state_->routes.find(get.path);
+    if (!handler) return json_response(req, http::status::not_found, error_body("not found"));
+    HttpReply reply;
+    try {
+      reply = (*handler)(get);
+    } catch (const std::exception& e) {
+      spdlog::warn("rpc: GET {} failed: {}", get.path.substr(0, 64), e.what());
+      return json_response(req, http::status::internal_server_error, error_body("internal error"));
+    }
+    Response res{static_cast<http::status>(reply.status), req.version()};
+    res.set(http::field::server, "infergrid-rpc");
+    res.set(http::field::content_type, reply.content_type);
+    // Pages served here must not be framed or sniffed into another type by a browser.
+    res.set("X-Content-Type-Options", "nosniff");
+    for (const auto& [name, value] : reply.headers) res.set(name, value);
+    res.keep_alive(req.keep_alive());
+    res.body() = std::move(reply.body);
+    res.prepare_payload();
     return res;
   }
 

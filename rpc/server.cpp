@@ -161,6 +161,7 @@ ig::Expected<tcp::endpoint> endpoint_for(const std::string& host, uint16_t port)
 struct Server::Impl {
   ServerConfig config;
   std::map<std::string, Handler> methods;
+  Routes routes;
   std::mutex mu;  // start/stop
   mutable std::mutex state_mu;  // only guards reading `state`, so publish() never waits on stop()
   bool started = false;
@@ -192,6 +193,22 @@ ig::Status Server::add_method(std::string name, Handler handler) {
   return {};
 }
 
+ig::Status Server::add_get(std::string path, GetHandler handler) {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->started) return ig::fail("rpc.started", "add_get after start(): '" + path + "'");
+  auto bad = [&](const char* why) { return ig::fail("rpc.bad_route", "route '" + path + "': " + why); };
+  if (path.empty() || path.front() != '/' || path.size() > 256) return bad("must start with '/' (at most 256 bytes)");
+  for (char c : path)
+    if (c <= ' ' || c > '~' || c == '?' || c == '#') return bad("printable ASCII without '?', '#' or spaces");
+  if (path == "/" || path == "/health") return bad("reserved for the health answer");
+  if (!handler) return bad("no handler");
+  const bool is_prefix = path.size() > 1 && path.back() == '/';
+  if (is_prefix) path.pop_back();
+  auto& table = is_prefix ? impl_->routes.prefix : impl_->routes.exact;
+  if (!table.emplace(path, std::move(handler)).second) return bad("registered twice");
+  return {};
+}
+
 ig::Status Server::start() {
   std::lock_guard lock(impl_->mu);
   Impl& d = *impl_;
@@ -199,7 +216,7 @@ ig::Status Server::start() {
   IG_TRY(check_config(d.config));
   IG_TRY_ASSIGN(endpoint, endpoint_for(d.config.host, d.config.port));
 
-  auto state = std::make_shared<ServerState>(d.config, d.methods);
+  auto state = std::make_shared<ServerState>(d.config, d.methods, d.routes);
   auto ioc = std::make_unique<net::io_context>(static_cast<int>(d.config.threads));
   auto listener = std::make_shared<Listener>(*ioc, state);
   IG_TRY(listener->listen(endpoint));
@@ -282,6 +299,11 @@ bool Server::has_subscribers(const std::string& topic) const {
 size_t Server::connection_count() const {
   auto st = state();
   return st ? st->connections.load() : 0;
+}
+
+std::vector<MethodStats> Server::method_stats() const {
+  auto st = state();
+  return st ? st->dispatcher.method_stats() : std::vector<MethodStats>{};
 }
 
 ServerStats Server::stats() const {

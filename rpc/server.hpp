@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,6 +60,22 @@ struct ServerConfig {
   std::vector<std::string> allowed_hosts;
 };
 
+// Extra GET routes served on the same port beside JSON-RPC (the node's /metrics and its
+// /explorer pages). Plain data, no Boost: handlers build the whole reply at once.
+struct HttpGet {
+  std::string path;   // the request target before '?', e.g. "/explorer/app.js"
+  std::string query;  // after '?', undecoded; empty when absent
+};
+struct HttpReply {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Cache-Control, CSP, ...)
+};
+// Called on an I/O thread, like a method handler: thread-safe and quick. An exception becomes
+// a 500 (logged, never sent).
+using GetHandler = std::function<HttpReply(const HttpGet&)>;
+
 struct ServerStats {
   size_t connections = 0;            // open connections now
   size_t subscriptions = 0;          // live subscriptions now
@@ -81,6 +98,13 @@ class Server {
   // ("rpc.started") once start() has been called: the table is frozen so that
   // lookups need no lock.
   ig::Status add_method(std::string name, Handler handler);
+
+  // Adds a GET route. `path` is exact ("/metrics"), or, ending in '/', a prefix that also
+  // matches itself without the slash ("/explorer/" serves "/explorer", "/explorer/",
+  // "/explorer/app.js"). The browser rules of docs/rpc.md (Origin, Host) apply to routes too.
+  // Fails ("rpc.bad_route") for "/", "/health", a path not starting with '/', a duplicate, and
+  // ("rpc.started") after start().
+  ig::Status add_get(std::string path, GetHandler handler);
 
   // Binds and starts the I/O threads. "rpc.bind" when the address is bad or
   // the port is in use; "rpc.config" for a nonsensical config.
@@ -108,6 +132,9 @@ class Server {
 
   size_t connection_count() const;
   ServerStats stats() const;
+  // One entry per registered method, the built-ins (rpc_methods, subscribe, unsubscribe) and
+  // "other"; empty before start().
+  std::vector<MethodStats> method_stats() const;
 
  private:
   struct Impl;

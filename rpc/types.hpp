@@ -6,6 +6,7 @@
 #pragma once
 
 #include <concepts>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <type_traits>
@@ -66,6 +67,14 @@ class MethodResult {
 
  private:
   std::variant<json, RpcError> v_;
+};
+
+// Requests and error replies per JSON-RPC method since start. Names the server does not know
+// are counted together under "other", so a client cannot grow the table.
+struct MethodStats {
+  std::string method;
+  uint64_t requests = 0;
+  uint64_t errors = 0;  // replies carrying an error object (any code)
 };
 
 // A method handler. `params` is the request's params (an array or an object),

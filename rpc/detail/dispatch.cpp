@@ -144,7 +144,26 @@ std::string error_reply_text(const RpcError& e) { return to_text(reply(nullptr, 
 
 Dispatcher::Dispatcher(std::map<std::string, Handler> methods, std::vector<std::string> topics,
                        DispatchLimits limits)
-    : methods_(std::move(methods)), topics_(std::move(topics)), limits_(limits) {}
+    : methods_(std::move(methods)), topics_(std::move(topics)), limits_(limits) {
+  for (const auto& [name, handler] : methods_) counters_.emplace(name, std::make_unique<MethodCounter>());
+  for (const char* name : {"rpc_methods", "subscribe", "unsubscribe", "other"})
+    counters_.emplace(name, std::make_unique<MethodCounter>());
+}
+
+void Dispatcher::count(const std::string& method, bool ok) const {
+  auto it = counters_.find(method);
+  if (it == counters_.end()) it = counters_.find("other");
+  it->second->requests.fetch_add(1, std::memory_order_relaxed);
+  if (!ok) it->second->errors.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::vector<MethodStats> Dispatcher::method_stats() const {
+  std::vector<MethodStats> out;
+  out.reserve(counters_.size());
+  for (const auto& [name, c] : counters_)
+    out.push_back({name, c->requests.load(std::memory_order_relaxed), c->errors.load(std::memory_order_relaxed)});
+  return out;
+}
 
 std::optional<std::string> Dispatcher::handle(std::string_view text, SubscriptionHost* host) const noexcept {
   // This runs on an I/O thread for every message from the network: nothing may escape it.
@@ -210,7 +229,9 @@ std::optional<json> Dispatcher::handle_one(const json& request, SubscriptionHost
   requests_.fetch_add(1, std::memory_order_relaxed);
   static const json kNoParams = json::array();
   const json& args = params == request.end() ? kNoParams : *params;
-  MethodResult result = invoke(method->get_ref<const std::string&>(), args, host);
+  const std::string& name = method->get_ref<const std::string&>();
+  MethodResult result = invoke(name, args, host);
+  count(name, result.ok());
   if (is_notification) return std::nullopt;
   return reply(id, result);
 }

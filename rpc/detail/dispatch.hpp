@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +44,8 @@ class Dispatcher {
   std::optional<std::string> handle(std::string_view text, SubscriptionHost* host) const noexcept;
 
   uint64_t requests_handled() const { return requests_.load(std::memory_order_relaxed); }
+  // Requests and errors per method (docs/metrics.md); unknown names count as "other".
+  std::vector<MethodStats> method_stats() const;
   bool has_method(const std::string& name) const { return methods_.count(name) != 0; }
 
  private:
@@ -53,7 +56,16 @@ class Dispatcher {
                                    SubscriptionHost* host) const;
   MethodResult list_methods() const;
 
+  struct MethodCounter {
+    std::atomic<uint64_t> requests{0};
+    std::atomic<uint64_t> errors{0};
+  };
+  void count(const std::string& method, bool ok) const;
+
   std::map<std::string, Handler> methods_;
+  // Built once in the constructor (registered methods, built-ins, "other") and never resized,
+  // so the I/O threads count without a lock.
+  std::map<std::string, std::unique_ptr<MethodCounter>> counters_;
   std::vector<std::string> topics_;
   DispatchLimits limits_;
   mutable std::atomic<uint64_t> requests_{0};

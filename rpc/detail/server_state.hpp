@@ -22,15 +22,32 @@ class Session {
   virtual void shutdown() = 0;
 };
 
+// The GET routes beside JSON-RPC (Server::add_get): exact paths, and prefixes (stored without
+// their trailing '/') that match themselves and everything below them.
+struct Routes {
+  std::map<std::string, GetHandler, std::less<>> exact;
+  std::map<std::string, GetHandler, std::less<>> prefix;
+
+  const GetHandler* find(std::string_view path) const {
+    if (auto it = exact.find(path); it != exact.end()) return &it->second;
+    for (const auto& [p, handler] : prefix) {
+      if (path == p || (path.size() > p.size() && path.substr(0, p.size()) == p && path[p.size()] == '/')) return &handler;
+    }
+    return nullptr;
+  }
+};
+
 struct ServerState {
-  ServerState(ServerConfig cfg, std::map<std::string, Handler> methods)
+  ServerState(ServerConfig cfg, std::map<std::string, Handler> methods, Routes get_routes = {})
       : config(std::move(cfg)),
+        routes(std::move(get_routes)),
         dispatcher(std::move(methods), config.topics,
                    DispatchLimits{config.max_batch, /*max_depth=*/64,
                                   FilterLimits{config.max_filter_keys, 64, config.max_filter_value_bytes}}),
         registry(config.topics, config.max_subscriptions_per_conn) {}
 
   const ServerConfig config;
+  const Routes routes;
   const Dispatcher dispatcher;
   SubscriptionRegistry registry;
 
