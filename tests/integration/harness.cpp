@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -9,6 +11,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <random>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -44,6 +47,30 @@ std::string read_file(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+static bool port_free(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+uint16_t free_port_block(unsigned count) {
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<unsigned> pick(20000, 32000 - count);
+  for (int attempt = 0; attempt < 500; ++attempt) {
+    const unsigned base = pick(rng);
+    bool all = true;
+    for (unsigned i = 0; i < count && all; ++i) all = port_free(static_cast<uint16_t>(base + i));
+    if (all) return static_cast<uint16_t>(base);
+  }
+  throw std::runtime_error("no block of free ports");
 }
 
 static std::vector<char*> to_cargv(std::vector<std::string>& v) {

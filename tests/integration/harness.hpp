@@ -17,6 +17,9 @@ std::string bin_dir();                 // where infergridd and infergrid-wallet 
 std::string make_temp_dir(const std::string& tag);
 void remove_dir(const std::string& path);
 std::string read_file(const std::string& path);
+// `count` consecutive TCP ports on 127.0.0.1 that are free now, below the kernel's ephemeral
+// range (so an outgoing connection is unlikely to take one before a node binds it).
+uint16_t free_port_block(unsigned count);
 
 inline constexpr const char* kPassword = "integration-test-password";
 
