@@ -326,11 +326,24 @@ void BftEngine::apply_synced() {
       break;
     }
     applied = true;
+    if (sync_log_from_ == 0) sync_log_from_ = next;
     validated_.clear();
     std::lock_guard l(status_mu_);
     ++status_.synced_blocks;
   }
-  if (applied) enter_height();
+  if (applied) {
+    // One line per second of syncing (and one when caught up), not one per block.
+    const uint64_t head = ledger_.head().height;
+    uint64_t best = 0;
+    for (const auto& [peer, h] : peer_heights_) best = std::max(best, h);
+    const auto now = Clock::now();
+    if (head >= best || now - sync_logged_ >= 1s) {
+      spdlog::info("block sync: committed heights {}..{} (best peer height {})", sync_log_from_, head, best);
+      sync_log_from_ = 0;
+      sync_logged_ = now;
+    }
+    enter_height();
+  }
   request_blocks();
 }
 

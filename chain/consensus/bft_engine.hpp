@@ -128,6 +128,8 @@ class BftEngine final : public ConsensusEngine {
   std::map<uint64_t, SyncBlock> sync_buffer_;  // blocks fetched ahead, by height
   std::map<uint64_t, std::chrono::steady_clock::time_point> requested_;
   std::chrono::steady_clock::time_point next_gossip_{};
+  uint64_t sync_log_from_ = 0;                          // first height synced since the last log line
+  std::chrono::steady_clock::time_point sync_logged_{};
 
   mutable std::mutex status_mu_;
   BftStatus status_;
