@@ -76,6 +76,7 @@ class Devnet {
     IG_TRY(open_actors());
     IG_TRY(register_model_and_miners());
     IG_TRY(start_miners());
+    IG_TRY(start_gateway());
     if (opt_.transfers) IG_TRY(transfer_demo());
     IG_TRY(report_.snapshot_before(*node_, miners_));
     IG_TRY(subscribe());  // before the first task, so that no event of the loop is missed
@@ -88,6 +89,7 @@ class Devnet {
       for (auto& p : node_procs_) std::cout << " " << p.pid();
       for (auto& w : worker_procs_) std::cout << " " << w.pid();
       std::cout << "\n";
+      print_urls();
     } else {
       stop_all();
     }
@@ -125,6 +127,7 @@ class Devnet {
     IG_TRY_ASSIGN(w, wallet::Wallet::open(opt_.home + "/wallet"));
     for (const auto& m : kMiners) IG_TRY(w.create(m.name, opt_.password));
     IG_TRY(w.create("user", opt_.password));
+    if (opt_.gateway_port) IG_TRY(w.create("gateway", opt_.password));
     say("created a devnet in " + opt_.home + ": " + std::to_string(nodes.size()) + " validator(s), tempo " +
         std::to_string(opt_.tempo) + " blocks of " + std::to_string(opt_.block_time_ms) + " ms");
     return {};
@@ -242,6 +245,8 @@ class Devnet {
                                        "--wallet-dir", opt_.home + "/wallet", "--model", opt_.model, "--state-dir",
                                        opt_.home + "/workers/" + a.name};
       if (kMiners[i].cheats) argv.insert(argv.end(), {"--cheat", "token", "--cheat-rate", "1"});
+      if (opt_.worker_metrics_port)
+        argv.insert(argv.end(), {"--metrics-listen", "127.0.0.1:" + std::to_string(opt_.worker_metrics_port + i)});
       ::mkdir((opt_.home + "/workers").c_str(), 0700);
       IG_TRY_ASSIGN(p, ChildProcess::spawn(argv, opt_.home + "/logs/" + a.name + ".log"));
       worker_procs_.push_back(std::move(p));
@@ -252,6 +257,48 @@ class Devnet {
       if (!w.running()) return fail("devnet.worker", "a miner exited at start; see " + w.log_path());
     say("3 miner workers running (logs: logs/miner-a.log, logs/miner-b.log, logs/cheater.log)");
     return {};
+  }
+
+  // The OpenAI-compatible gateway as its own process, paying from a funded "gateway" account
+  // (docs/gateway.md); it reads the model file for its tokenizer (usage.prompt_tokens).
+  Status start_gateway() {
+    if (!opt_.gateway_port) return {};
+    IG_TRY_ASSIGN(w, wallet::Wallet::open(opt_.home + "/wallet"));
+    IG_TRY_ASSIGN(entry, w.find("gateway"));
+    IG_TRY_ASSIGN(key, w.unlock(entry, opt_.password));
+    gateway_address_ = chain::address_to_string(key.public_key());
+    report_.name(gateway_address_, "gateway");
+    IG_TRY(send(dev_, chain::Transfer{key.public_key(), kUserFunds, ""}, "funding the gateway"));
+    const std::string listen = "127.0.0.1:" + std::to_string(opt_.gateway_port);
+    IG_TRY_ASSIGN(p, ChildProcess::spawn({self(), "gateway", "--node", url_, "--account", "gateway", "--wallet-dir",
+                                          opt_.home + "/wallet", "--model", opt_.model, "--listen", listen},
+                                         opt_.home + "/logs/gateway.log"));
+    worker_procs_.push_back(std::move(p));
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      IG_TRY(check_interrupt());
+      if (!worker_procs_.back().running()) return fail("devnet.gateway", "the gateway exited; see " + opt_.home + "/logs/gateway.log");
+      auto r = rpc::http_request("GET", "http://" + listen + "/health", "", 2s);
+      if (r && r->status == 200) {
+        say("gateway " + gateway_address_.substr(0, 14) + "… funded; OpenAI API on http://" + listen + "/v1 (logs/gateway.log)");
+        print_urls();
+        return {};
+      }
+      std::this_thread::sleep_for(200ms);
+    }
+    return fail("devnet.gateway", "the gateway did not answer on " + listen + "; see " + opt_.home + "/logs/gateway.log");
+  }
+
+  void print_urls() const {
+    const std::string node = "http://127.0.0.1:" + std::to_string(opt_.port);
+    say("explorer: " + node + "/explorer   metrics: " + node + "/metrics");
+    if (!opt_.gateway_port) return;
+    const std::string gw = "http://127.0.0.1:" + std::to_string(opt_.gateway_port);
+    const std::string model = fs::path(opt_.model).stem().string();
+    say("gateway:  " + gw + "/v1   (OpenAI API, e.g. OPENAI_BASE_URL=" + gw + "/v1)");
+    std::cout << "   curl -s " << gw << "/v1/completions -H 'Content-Type: application/json' \\\n"
+              << "        -d '{\"model\": \"" << model
+              << "\", \"prompt\": \"Once upon a time\", \"max_tokens\": 24, \"temperature\": 0}'" << std::endl;
   }
 
   Status transfer_demo() {
@@ -344,6 +391,7 @@ class Devnet {
   Actor dev_, validator_, user_;
   std::vector<Actor> miner_actors_;
   std::vector<DevnetMiner> miners_;
+  std::string gateway_address_;
   DevnetReport report_;
 };
 

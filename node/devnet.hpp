@@ -27,6 +27,10 @@ struct DevnetOptions {
   uint32_t max_tokens = 40;
   bool transfers = false;           // first the transfer demo of earlier versions
   std::string password;             // the keystores' password (INFERGRID_PASSWORD)
+  // The faces for people (docs/gateway.md, docs/metrics.md): the OpenAI-compatible gateway with
+  // a funded account "gateway" (0 = none), and GET /metrics on each miner (miner i: N + i; 0 = none).
+  uint16_t gateway_port = 8080;
+  uint16_t worker_metrics_port = 0;
 };
 
 Status run_devnet(const DevnetOptions& options);

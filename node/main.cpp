@@ -13,6 +13,7 @@
 
 #include "contracts/params.hpp"
 #include "node/devnet.hpp"
+#include "node/gateway_cli.hpp"
 #include "node/testnet.hpp"
 #include "p2p/node_key.hpp"
 #include "node/node.hpp"
@@ -20,6 +21,8 @@
 #include <nlohmann/json.hpp>
 #include "wallet/keystore.hpp"
 #include "wallet/password.hpp"
+#include "wallet/wallet_dir.hpp"
+#include "workers/metrics.hpp"
 
 namespace fs = std::filesystem;
 using namespace ig;
@@ -128,6 +131,11 @@ struct StartArgs {
   std::string log_level = "info";
   node::AttachArgs workers;
   bool test_double_sign = false;
+  // The attached OpenAI-compatible gateway (docs/gateway.md): off unless --gateway PORT.
+  int gateway_port = -1;
+  std::string gateway_account = "dev";
+  std::vector<std::string> gateway_models;
+  std::string gateway_keys_file;
 };
 
 Status run_start(const StartArgs& a) {
@@ -142,7 +150,8 @@ Status run_start(const StartArgs& a) {
   std::optional<chain::SecretKey> key;
   std::optional<wallet::SecretString> password;
   const bool with_workers = !a.workers.miner_models.empty() || !a.workers.verifier_models.empty();
-  if (fs::exists(paths.consensus_key()) || with_workers) {
+  const bool with_gateway = a.gateway_port >= 0;
+  if (fs::exists(paths.consensus_key()) || with_workers || with_gateway) {
     IG_TRY_ASSIGN(pw, node_password(a.password_file));
     password = std::move(pw);
   }
@@ -173,10 +182,41 @@ Status run_start(const StartArgs& a) {
       return fail(attached.error());
     }
     workers = std::move(*attached);
+    // The attached workers' metrics join the node's GET /metrics (docs/metrics.md).
+    node->add_metrics([m = workers.miner.get(), v = workers.verifier.get()](rpc::MetricsText& text) {
+      if (m) workers::render_miner_metrics(text, m->stats(), m->address());
+      if (v) workers::render_verifier_metrics(text, v->stats(), "verifier");
+    });
+  }
+  node::RunningGateway gateway;
+  if (with_gateway) {
+    auto started = [&]() -> Expected<node::RunningGateway> {
+      IG_TRY_ASSIGN(w, wallet::Wallet::open(paths.wallet_dir()));
+      IG_TRY_ASSIGN(entry, w.find(a.gateway_account));
+      IG_TRY_ASSIGN(gkey, w.unlock(entry, password->view()));
+      node::GatewayArgs ga;
+      ga.listen = std::to_string(a.gateway_port);
+      ga.models = a.gateway_models;
+      if (ga.models.empty()) {  // the files this node already serves or checks
+        ga.models = a.workers.verifier_models;
+        ga.models.insert(ga.models.end(), a.workers.miner_models.begin(), a.workers.miner_models.end());
+      }
+      ga.api_keys_file = a.gateway_keys_file;
+      return node::start_gateway("ws://127.0.0.1:" + std::to_string(node->rpc_port()), gkey, ga);
+    }();
+    if (!started) {
+      node->clear_metrics();
+      workers.stop();
+      node->stop();
+      return fail(started.error());
+    }
+    gateway = std::move(*started);
   }
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  gateway.stop();
+  node->clear_metrics();  // the workers' stats are about to go
   workers.stop();  // before the node, so that no worker waits on a node that is going away
   node->stop();
   spdlog::info("stopped cleanly");
@@ -229,12 +269,25 @@ int main(int argc, char** argv) {
                         "the validator's account key in HOME/wallet, which the verifier signs with")
       ->capture_default_str();
   node::add_worker_tuning(start_cmd, start.workers.args);
+  start_cmd->add_option("--gateway", start.gateway_port, "also serve the OpenAI-compatible gateway on 127.0.0.1:PORT (docs/gateway.md)")
+      ->check(CLI::Range(0, 65535));
+  start_cmd->add_option("--gateway-account", start.gateway_account, "the gateway's paying key in HOME/wallet")
+      ->capture_default_str();
+  start_cmd->add_option("--gateway-model", start.gateway_models,
+                        "GGUF file for the gateway's chat templates (default: the --verifier/--miner files)")
+      ->check(CLI::ExistingFile);
+  start_cmd->add_option("--gateway-api-keys-file", start.gateway_keys_file, "the gateway's API keys, one per line")
+      ->check(CLI::ExistingFile);
   start_cmd->add_flag("--test-double-sign", start.test_double_sign,
                       "TEST ONLY: sign a conflicting vote for every vote, to show double-signing slashed");
 
   node::WorkerCommand worker;
   CLI::App* worker_cmd = nullptr;
   node::add_worker_command(app, worker, &worker_cmd);
+
+  node::GatewayCommand gateway_args;
+  CLI::App* gateway_cmd = nullptr;
+  node::add_gateway_command(app, gateway_args, &gateway_cmd);
 
   node::TestnetOptions testnet;
   auto* testnet_cmd = app.add_subcommand("testnet", "write the homes of a local network of validators (docs/consensus.md)");
@@ -262,6 +315,10 @@ int main(int argc, char** argv) {
   devnet_cmd->add_option("--epochs", devnet.epochs, "epochs with miner incentive to wait for")->capture_default_str();
   devnet_cmd->add_option("--max-tokens", devnet.max_tokens, "tokens per task")->check(CLI::Range(1, 512))->capture_default_str();
   devnet_cmd->add_flag("--transfers", devnet.transfers, "also run the transfer demo first");
+  devnet_cmd->add_option("--gateway-port", devnet.gateway_port, "the OpenAI-compatible gateway's port (0: none)")
+      ->capture_default_str();
+  devnet_cmd->add_option("--worker-metrics-port", devnet.worker_metrics_port,
+                         "miner i serves GET /metrics on this + i (0: none)")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
@@ -271,6 +328,8 @@ int main(int argc, char** argv) {
     result = run_init(init);
   } else if (*worker_cmd) {
     result = node::run_worker(worker);
+  } else if (*gateway_cmd) {
+    result = node::run_gateway(gateway_args);
   } else if (*testnet_cmd) {
     result = [&]() -> Status {
       IG_TRY_ASSIGN(password, node_password(testnet_password_file));

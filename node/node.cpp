@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 
 #include "contracts/bank.hpp"
+#include "gateway/explorer/assets.hpp"
+#include "node/chain_metrics.hpp"
 #include "node/node_network.hpp"
 #include "node/rpc_methods.hpp"
 #include "wallet/transaction.hpp"
@@ -47,6 +49,12 @@ Status Node::start() {
   rpc_ = std::make_unique<rpc::Server>(config_.rpc);
   NodeIdentity id{config_.moniker, consensus_key_ ? std::optional(consensus_key_->public_key()) : std::nullopt};
   IG_TRY(register_methods(*rpc_, *ledger_, id));
+  // For people: GET /metrics (Prometheus), the explorer's pages and its history method.
+  metrics_ = std::make_unique<ChainMetrics>(*ledger_);
+  metrics_->backfill();
+  IG_TRY(metrics_->attach(*rpc_));
+  IG_TRY(rpc_->add_get("/explorer/", explorer::serve));
+  ledger_->on_commit([m = metrics_.get()](const chain::CommittedBlock& cb) { m->on_block(cb); });
   rpc::Server* server = rpc_.get();
   ledger_->on_commit([server](const chain::CommittedBlock& cb) {
     spdlog::info("committed block {} ({} txs) {}", cb.block.header.height, cb.block.txs.size(),
@@ -82,6 +90,7 @@ Status Node::start() {
   bc.on_evidence = [this](const chain::Evidence& e) { submit_evidence(e); };
   engine_ = std::make_unique<chain::bft::BftEngine>(*ledger_, consensus_key_, bc, *network_);
   network_->attach(engine_.get());
+  metrics_->set_consensus([e = engine_.get()] { return e->status(); });
   IG_TRY(network_->start());
   IG_TRY(engine_->start());
   auto set = ledger_->validators();
@@ -132,11 +141,23 @@ chain::bft::BftStatus Node::consensus_status() const { return engine_ ? engine_-
 void Node::stop() {
   // Consensus first, so no block commits while the RPC server is going away; then the network
   // (its callbacks reach the engine, so it goes before the engine is destroyed).
+  if (metrics_) {
+    metrics_->set_consensus(nullptr);  // no scrape reads the engine once it is gone
+    metrics_->clear_sources();
+  }
   if (engine_) engine_->stop();
   if (network_) network_->stop();
   engine_.reset();
   network_.reset();
   if (rpc_) rpc_->stop();
+}
+
+void Node::add_metrics(std::function<void(rpc::MetricsText&)> source) {
+  if (metrics_) metrics_->add_source(std::move(source));
+}
+
+void Node::clear_metrics() {
+  if (metrics_) metrics_->clear_sources();
 }
 
 uint16_t Node::rpc_port() const { return rpc_ ? rpc_->port() : 0; }

@@ -1,12 +1,14 @@
 // A running node: store + application + ledger + consensus engine + JSON-RPC server.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "chain/consensus/bft_engine.hpp"
 #include "common/dir_lock.hpp"
 #include "contracts/app.hpp"
 #include "node/config.hpp"
+#include "rpc/metrics.hpp"
 
 namespace ig::node {
 
@@ -34,6 +36,10 @@ class Node {
   void stop();
   uint16_t rpc_port() const;
   chain::bft::BftStatus consensus_status() const;
+  // Adds to the node's GET /metrics (attached workers, the attached gateway); clear before
+  // what the source reads goes away.
+  void add_metrics(std::function<void(rpc::MetricsText&)> source);
+  void clear_metrics();
 
  private:
   Node() = default;
@@ -44,6 +50,7 @@ class Node {
   std::unique_ptr<chain::Store> store_;
   std::unique_ptr<contracts::InfergridApp> app_;
   std::unique_ptr<chain::Ledger> ledger_;
+  std::unique_ptr<class ChainMetrics> metrics_;  // GET /metrics, explorer_history (docs/metrics.md)
   std::unique_ptr<rpc::Server> rpc_;
   std::unique_ptr<class NodeNetwork> network_;
   std::unique_ptr<chain::bft::BftEngine> engine_;

@@ -9,7 +9,11 @@
 #include <cstdlib>
 #include <thread>
 
+#include "chain/address.hpp"
 #include "node/config.hpp"
+#include "node/gateway_cli.hpp"
+#include "rpc/server.hpp"
+#include "workers/metrics.hpp"
 #include "wallet/password.hpp"
 #include "wallet/wallet_dir.hpp"
 
@@ -97,6 +101,7 @@ void add_worker_command(CLI::App& app, WorkerCommand& w, CLI::App** out) {
   cmd->add_option("--password-file", w.password_file, "file holding the keystore password (else INFERGRID_PASSWORD)");
   cmd->add_option("--log-level", w.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  cmd->add_option("--metrics-listen", w.metrics_listen, "serve GET /metrics (Prometheus) on HOST:PORT or PORT");
   add_worker_tuning(cmd, w.args);
   *out = cmd;
 }
@@ -130,6 +135,26 @@ Status run_worker(const WorkerCommand& w) {
     verifier = std::move(v);
     IG_TRY(verifier->start());
   }
+  // GET /metrics on a port of its own (an rpc::Server with no methods and no topics: the HTTP
+  // side with its limits, the browser rules and the health answer).
+  std::unique_ptr<rpc::Server> metrics;
+  if (!w.metrics_listen.empty()) {
+    IG_TRY_ASSIGN(listen, parse_listen(w.metrics_listen));
+    rpc::ServerConfig mc;
+    mc.host = listen.first;
+    mc.port = listen.second;
+    mc.topics = {};
+    metrics = std::make_unique<rpc::Server>(mc);
+    const std::string account = chain::address_to_string(key.public_key());
+    IG_TRY(metrics->add_get("/metrics", [&miner, &verifier, account](const rpc::HttpGet&) {
+      rpc::MetricsText text;
+      if (miner) workers::render_miner_metrics(text, miner->stats(), account);
+      if (verifier) workers::render_verifier_metrics(text, verifier->stats(), account);
+      return rpc::HttpReply{200, rpc::MetricsText::kContentType, text.text(), {}};
+    }));
+    IG_TRY(metrics->start());
+    spdlog::info("worker metrics on http://{}:{}/metrics", listen.first, metrics->port());
+  }
   // A signal, or the worker failing for good, ends the process.
   std::thread waiter([&] {
     Status st = miner ? miner->wait() : verifier->wait();
@@ -139,6 +164,7 @@ Status run_worker(const WorkerCommand& w) {
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("worker stopping");
+  if (metrics) metrics->stop();
   if (miner) miner->stop();
   if (verifier) verifier->stop();
   waiter.join();

@@ -32,6 +32,7 @@ void add_worker_tuning(CLI::App* cmd, WorkerArgs& a);
 
 struct WorkerCommand {
   std::string role, node = "ws://127.0.0.1:8546", account, wallet_dir, state_dir, password_file, log_level = "info";
+  std::string metrics_listen;  // HOST:PORT or PORT for GET /metrics (docs/metrics.md); empty = none
   WorkerArgs args;
 };
 void add_worker_command(CLI::App& app, WorkerCommand& w, CLI::App** out);
