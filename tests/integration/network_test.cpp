@@ -25,6 +25,7 @@
 #include "chain/block.hpp"
 #include "chain/codec.hpp"
 #include "chain/consensus/messages.hpp"
+#include "chain/consensus/proposer.hpp"
 #include "p2p/network.hpp"
 #include "tests/integration/harness.hpp"
 #include "wallet/transfer.hpp"
@@ -315,12 +316,12 @@ class NetworkTest : public ::testing::Test {
 
   // `infergridd testnet` on a free block of P2P ports, with test-speed consensus timeouts.
   // `patch_genesis` may change the shared genesis (the same bytes go to every home).
-  void make_testnet(unsigned n, const std::function<void(json&)>& patch_genesis = {}) {
+  void make_testnet(unsigned n, const std::function<void(json&)>& patch_genesis = {}, uint64_t block_time_ms = kBlockTimeMs) {
     dir_ = make_temp_dir("net");
     const uint16_t base = free_port_block(n);
     auto r = run({bin_dir() + "/infergridd", "testnet", "--validators", std::to_string(n), "--out", dir_ + "/net",
                   "--base-p2p-port", std::to_string(base), "--base-rpc-port", std::to_string(base),
-                  "--block-time-ms", std::to_string(kBlockTimeMs)});
+                  "--block-time-ms", std::to_string(block_time_ms)});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     json genesis = load_json(dir_ + "/net/node0/genesis.json");
     if (patch_genesis) patch_genesis(genesis);
@@ -862,6 +863,153 @@ TEST_F(NetworkTest, UnknownPeersAndBadBlocksAreRefused) {
     std::lock_guard l(forged_mu);
     EXPECT_FALSE(forged_hashes.count(b["hash"])) << "a forged block was stored at height " << h;
   }
+}
+
+// A peer may only answer what the node asked for: blocks nobody requested, far ahead of the head
+// where they would never be applied, must not pile up in the node's memory.
+TEST_F(NetworkTest, UnsolicitedSyncBlocksAreNotKept) {
+  make_testnet(1);
+  ASSERT_FALSE(HasFatalFailure());
+  auto key = p2p::NodeKey::generate();
+  ASSERT_TRUE(key);
+  allow_peer(key->id().to_string());
+  start_all();
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_TRUE(all_reach(all(), 3, 30s));
+  const std::string chain_id = (*call(*nodes_[0], "node_info"))["chain_id"];
+  auto peer = TestPeer::make(chain_id, *key, vals_[0]);
+  ASSERT_TRUE(peer);
+  ASSERT_TRUE(eventually([&] { return peer->ups.load() >= 1; }, 10s));
+  const p2p::NodeId node_id = *p2p::node_id_from_string(vals_[0].node_id);
+
+  // ~2 MiB blocks: 120 transactions carrying 16 KiB prompts each (what a block may hold).
+  const chain::SecretKey sender = chain::SecretKey::generate();
+  chain::Block big;
+  big.header.chain_id = chain_id;
+  big.header.time_ms = 1;
+  for (int i = 0; i < 120; ++i) {
+    chain::Transaction tx;
+    tx.body = chain::TxBody{chain_id, sender.public_key(), static_cast<uint64_t>(i), 1, 0,
+                            chain::SubmitTask{chain::Hash{}, std::string(chain::kMaxPromptBytes, 'x'), {}, 1}};
+    big.txs.push_back(tx);
+  }
+  std::this_thread::sleep_for(1s);  // let the node settle after the connection
+  const uint64_t rss_before = nodes_[0]->rss_kib();
+  ASSERT_GT(rss_before, 0u);
+  const uint64_t far = head_of(*nodes_[0]) + 100000;
+  constexpr int kBlocks = 48;
+  size_t sent_bytes = 0;
+  for (int i = 0; i < kBlocks; ++i) {
+    big.header.height = far + static_cast<uint64_t>(i);
+    const chain::Hash hash = chain::block_hash(big.header);
+    chain::Commit commit{big.header.height, 0, hash, {}};
+    chain::Writer w;
+    w.u8(3);
+    w.bytes(chain::encode_block(big));
+    w.bytes(chain::encode_commit(commit));
+    chain::Bytes msg = std::move(w).take();
+    sent_bytes += msg.size();
+    // Keep our own send queue short (a full block-sync queue would drop the connection).
+    ASSERT_TRUE(eventually(
+        [&] {
+          auto ps = peer->net->peers();
+          return !ps.empty() && ps[0].queued_bytes < (8u << 20);
+        },
+        20s, 10ms));
+    ASSERT_TRUE(peer->net->send(node_id, p2p::kChannelBlockSync, std::move(msg)));
+  }
+  ASSERT_GT(sent_bytes, 90u << 20);
+  // Everything delivered: our queue is empty and the node had time to decode the last ones.
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto ps = peer->net->peers();
+        return !ps.empty() && ps[0].queued_bytes == 0;
+      },
+      30s, 20ms));
+  std::this_thread::sleep_for(2s);
+  const uint64_t rss_after = nodes_[0]->rss_kib();
+  RecordProperty("rss_growth_kib", std::to_string(rss_after > rss_before ? rss_after - rss_before : 0));
+  EXPECT_LT(rss_after, rss_before + (32u << 10)) << "the node kept ~" << (rss_after - rss_before) / 1024
+                                                 << " MiB of blocks it never asked for (" << sent_bytes / (1 << 20) << " MiB sent)";
+  // And it goes on as before.
+  ASSERT_TRUE(all_reach(all(), head_of(*nodes_[0]) + 3, 30s));
+}
+
+// A validator that catches up by block sync enters the next height at once, while the others
+// still sit in their commit wait; if it is that height's proposer, its proposal reaches them
+// before they enter the height. They must keep it for when they do, not drop it and depend on
+// the proposer's re-gossip. Shown by killing the proposer right after it proposed: its block is
+// still decided in round 0 (dropped, round 0 would end in nil for want of a proposal and another
+// validator's block would be decided in round 1).
+TEST_F(NetworkTest, EarlyProposalOfASyncedProposerIsKept) {
+  // A 2 s commit wait leaves the restarted proposer time to start, sync and propose while the
+  // others wait.
+  make_testnet(4, {}, 2000);
+  ASSERT_FALSE(HasFatalFailure());
+  start_all();
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_TRUE(all_reach(all(), 1, 60s));
+  const size_t x = 3;
+  // proposer(h, 0) by the engine's own rule (proposer.hpp) over the genesis set.
+  std::vector<chain::Validator> set;
+  {
+    auto vs = call(*nodes_[0], "chain_validators");
+    ASSERT_TRUE(vs);
+    for (const auto& v : *vs) {
+      chain::Validator val;
+      auto k = chain::from_hex(v["consensus_key"].get<std::string>());
+      ASSERT_TRUE(k && k->size() == 32);
+      std::copy(k->begin(), k->end(), val.consensus_key.begin());
+      val.power = std::stoull(v["stake"].get<std::string>());
+      set.push_back(val);
+    }
+  }
+  auto vset = chain::bft::ValidatorSet::make(set);
+  ASSERT_TRUE(vset);
+  chain::bft::ProposerSchedule schedule(*vset);
+  auto proposer_key = [&](uint64_t h) { return chain::to_hex(vset->at(schedule.proposer(h, 0)).consensus_key); };
+
+  nodes_[x]->kill9();
+  uint64_t h = 0;
+  bool staged = false;
+  for (int attempt = 0; attempt < 3 && !staged; ++attempt) {
+    // Catch the moment the head becomes a height h whose successor x proposes in round 0.
+    uint64_t seen = head_of(*nodes_[0]);
+    auto became = std::chrono::steady_clock::now();
+    ASSERT_TRUE(eventually(
+        [&] {
+          const uint64_t now = head_of(*nodes_[0]);
+          if (now != seen) {
+            seen = now;
+            became = std::chrono::steady_clock::now();
+            return proposer_key(now + 1) == vals_[x].consensus_key;
+          }
+          return false;
+        },
+        60s, 20ms));
+    h = seen;
+    start(x);
+    ASSERT_FALSE(HasFatalFailure());
+    ASSERT_TRUE(eventually([&] { return head_of(*nodes_[x]) >= h; }, 10s)) << nodes_[x]->log();
+    std::this_thread::sleep_for(300ms);  // it enters h + 1 and proposes at once after the sync
+    nodes_[x]->kill9();
+    // Valid only if all of that happened within the others' commit wait.
+    staged = std::chrono::steady_clock::now() - became < 1500ms && head_of(*nodes_[0]) == h;
+  }
+  ASSERT_TRUE(staged) << "could not restart the proposer within the commit wait (machine too slow?)";
+
+  ASSERT_TRUE(all_reach(group({0, 1, 2}), h + 1, 60s));
+  auto c = nodes_[0]->client();
+  json b = block_at(c, h + 1);
+  EXPECT_EQ(b["header"]["proposer"], vals_[x].consensus_key) << "the early proposal was lost";
+  EXPECT_EQ(b["commit"]["round"], 0);
+
+  // Back again: it replays its WAL (it signed a proposal and a prevote at h + 1), syncs, and
+  // everyone agrees.
+  start(x);
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_TRUE(all_reach(all(), h + 3, 60s));
+  expect_agreement(all(), 4);
 }
 
 }  // namespace
