@@ -184,6 +184,11 @@ void BftEngine::run() {
 void BftEngine::handle(Input& in) {
   if (auto* p = std::get_if<PeerProposal>(&in)) {
     const uint64_t h = replica_->core().height();
+    if (p->proposal.height == h + 1) {
+      const PublicKey signer = p->proposal.proposer;
+      const uint32_t round = p->proposal.round;
+      return hold_for_next_height(std::move(in), signer, round, 0);
+    }
     if (p->proposal.height != h) return;  // another height: gossip and block sync cover it
     if (auto st = replica_->core().check_proposal(p->proposal); !st) {
       network_.report(p->peer, kPenaltyInvalid, "proposal: " + st.error().message);
@@ -192,10 +197,16 @@ void BftEngine::handle(Input& in) {
     const bool valid = static_cast<bool>(validate_and_cache(p->proposal.block));
     dispatch(replica_->on_proposal(p->proposal, valid), p->peer);
   } else if (auto* v = std::get_if<PeerVote>(&in)) {
+    if (v->vote.height == replica_->core().height() + 1) {
+      const Vote vote = v->vote;
+      return hold_for_next_height(std::move(in), vote.validator, vote.round, vote.type);
+    }
     dispatch(replica_->on_vote(v->vote), v->peer);
   } else if (auto* b = std::get_if<SyncBlock>(&in)) {
     const uint64_t h = b->block.header.height;
-    requested_.erase(h);
+    // Only blocks this node asked for: a peer must not fill the buffer with blocks nobody
+    // requested (each up to the block size cap), far ahead where they would never be applied.
+    if (!requested_.erase(h)) return;
     if (h > ledger_.head().height && !sync_buffer_.count(h)) sync_buffer_.emplace(h, std::move(*b));
     apply_synced();
   } else if (auto* s = std::get_if<PeerHeight>(&in)) {
@@ -214,6 +225,20 @@ void BftEngine::handle(Input& in) {
   } else if (auto* g = std::get_if<PeerGone>(&in)) {
     peer_heights_.erase(g->peer);
   }
+}
+
+void BftEngine::hold_for_next_height(Input&& in, const PublicKey& signer, uint32_t round, uint8_t kind) {
+  // The set of the current height stands in for the next one's (it differs only at an epoch
+  // boundary, where a newcomer's early messages then wait for re-gossip as before).
+  const auto& core = replica_->core();
+  if (!core.started() || !core.validators().index_of(signer)) return;
+  if (round > core.config().future_round_window) return;
+  // Two per key: the first message and one conflicting one, so that a double-sign that arrives
+  // early is still seen (the evidence needs both votes).
+  int& count = next_height_count_[{signer, round, kind}];
+  if (count >= 2) return;
+  ++count;
+  next_height_.push_back(std::move(in));
 }
 
 Status BftEngine::validate_and_cache(const Block& block) {
@@ -299,15 +324,29 @@ void BftEngine::enter_height() {
   }
   dispatch(replica_->start_height(h, *validators));
   if (replica_->replayed() > 0) spdlog::info("consensus: replayed {} WAL records of height {}", replica_->replayed(), h);
-  std::lock_guard l(status_mu_);
-  status_.height = h;
-  status_.head = h - 1;
+  {
+    std::lock_guard l(status_mu_);
+    status_.height = h;
+    status_.head = h - 1;
+  }
+  // What arrived early for this height, as if it arrived now (messages of other heights:
+  // block sync moved past them).
+  std::vector<Input> held;
+  held.swap(next_height_);
+  next_height_count_.clear();
+  for (auto& in : held) {
+    const uint64_t mh = std::holds_alternative<PeerProposal>(in) ? std::get<PeerProposal>(in).proposal.height
+                                                                 : std::get<PeerVote>(in).vote.height;
+    if (mh == h && replica_->core().height() == h) handle(in);
+  }
 }
 
 // Applies fetched blocks in order, each only with a commit that verifies against the validator
 // set of its height (the set the ledger holds for the next block).
 void BftEngine::apply_synced() {
   bool applied = false;
+  // Blocks at or below the head (consensus got there first) are of no use any more.
+  sync_buffer_.erase(sync_buffer_.begin(), sync_buffer_.upper_bound(ledger_.head().height));
   for (;;) {
     const uint64_t next = ledger_.head().height + 1;
     auto it = sync_buffer_.find(next);
@@ -323,6 +362,9 @@ void BftEngine::apply_synced() {
     if (!ok) {
       network_.report(b.peer, kPenaltyBadBlock, "synced block " + std::to_string(next) + ": " + ok.error().message);
       spdlog::warn("consensus: synced block {} from {} refused: {}", next, b.peer.substr(0, 12), ok.error().message);
+      // The rest of what that peer sent is suspect too: ask others (or it) again.
+      for (auto it2 = sync_buffer_.begin(); it2 != sync_buffer_.end();)
+        it2 = it2->second.peer == b.peer ? sync_buffer_.erase(it2) : std::next(it2);
       break;
     }
     applied = true;

@@ -23,6 +23,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <variant>
 
 #include "chain/consensus/engine.hpp"
@@ -97,6 +98,7 @@ class BftEngine final : public ConsensusEngine {
 
   void run();
   void handle(Input& in);
+  void hold_for_next_height(Input&& in, const PublicKey& signer, uint32_t round, uint8_t kind);
   void dispatch(Output&& out, const std::string& from = "");
   void enter_height();
   void commit_decision(const Decision& d);
@@ -127,6 +129,12 @@ class BftEngine final : public ConsensusEngine {
   std::map<std::string, uint64_t> peer_heights_;
   std::map<uint64_t, SyncBlock> sync_buffer_;  // blocks fetched ahead, by height
   std::map<uint64_t, std::chrono::steady_clock::time_point> requested_;
+  // Proposals and votes of the height after the core's, which arrive while this node is still
+  // finishing its height (its commit wait, or a decision it reaches a little after its peers);
+  // handled when it enters that height instead of waiting for the peers' re-gossip. At most
+  // two per (signer, round, kind) of the current set, rounds within the core's window.
+  std::vector<Input> next_height_;
+  std::map<std::tuple<PublicKey, uint32_t, uint8_t>, int> next_height_count_;
   std::chrono::steady_clock::time_point next_gossip_{};
   uint64_t sync_log_from_ = 0;                          // first height synced since the last log line
   std::chrono::steady_clock::time_point sync_logged_{};
