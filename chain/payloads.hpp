@@ -138,6 +138,12 @@ struct StepEvidence {
 // may come without StepEvidence, and they count through the >2/3 rule alone.
 inline constexpr std::string_view kReasonTextMismatch = "verify.text_mismatch";  // text is not the tokens' detokenization
 inline constexpr std::string_view kReasonStopRule = "verify.stop_rule";          // stopped too early or went on past the end
+// The whole output's logits drift from the verifier's beyond the honest noise between backends
+// (a statistical test, docs/verification.md): no single step shows it, so no step can prove it.
+inline constexpr std::string_view kReasonLogitDrift = "verify.logit_drift";
+inline bool reason_needs_no_evidence(std::string_view reason) {
+  return reason == kReasonTextMismatch || reason == kReasonStopRule || reason == kReasonLogitDrift;
+}
 
 struct Verdict {
   static constexpr uint8_t kTag = 10;

@@ -94,6 +94,12 @@ Expected<void> cancel_task(State& s, const Address& user, uint64_t id, std::vect
 // so a verifier can fetch the fingerprints later.
 Expected<void> submit_result(State& s, const Params& p, uint64_t height, const Address& miner, const chain::SubmitResult& r,
                              const chain::Hash& tx_hash, std::vector<Event>& events);
+// What submit_verdict checks of a verdict before it counts, as a pure function of the task:
+// the reason's shape, an accept's emptiness, a reject's StepEvidence (Merkle path to the
+// receipt's root, the output's token, a recomputed fingerprint that differs) or, without
+// evidence, a reason the chain has no data to check (chain::reason_needs_no_evidence).
+// Errors "tasks.bad_reason", "tasks.bad_verdict", "tasks.bad_evidence".
+ig::Status check_verdict(const Task& t, const chain::Verdict& v);
 Expected<void> submit_verdict(State& s, const Params& p, uint64_t height, const Address& validator_account,
                               const chain::Verdict& v, const chain::Hash& tx_hash, std::vector<Event>& events);
 

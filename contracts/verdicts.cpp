@@ -7,7 +7,8 @@
 // token there) and name a recomputed fingerprint that differs from it. Whether the
 // recomputation is right the chain cannot know; that is what the >2/3 rule decides. A reject
 // without evidence is allowed only for the reasons the chain has no data to check at all
-// (chain::kReasonTextMismatch, chain::kReasonStopRule); it counts through the >2/3 rule alone.
+// (chain::reason_needs_no_evidence: text_mismatch, stop_rule, and logit_drift, the verifier's
+// statistical test over a whole output); it counts through the >2/3 rule alone.
 #include <algorithm>
 
 #include "contracts/registry.hpp"
@@ -41,6 +42,8 @@ ig::Status check_evidence(const Task& t, const chain::Verdict& v) {
   return {};
 }
 
+}  // namespace
+
 // The shape rules of a verdict, then (for a reject) its evidence against the task.
 ig::Status check_verdict(const Task& t, const chain::Verdict& v) {
   if (!v.reason.empty())
@@ -52,15 +55,18 @@ ig::Status check_verdict(const Task& t, const chain::Verdict& v) {
   }
   if (v.reason.empty()) return fail("tasks.bad_reason", "a reject must give a reason code, e.g. verify.token_mismatch");
   if (v.evidence) return check_evidence(t, v);
-  if (v.reason != chain::kReasonTextMismatch && v.reason != chain::kReasonStopRule)
+  if (!chain::reason_needs_no_evidence(v.reason))
     return bad_evidence("a reject for \"" + v.reason + "\" needs step evidence; only " + std::string(chain::kReasonTextMismatch) +
-                        " and " + std::string(chain::kReasonStopRule) + " may come without");
+                        ", " + std::string(chain::kReasonStopRule) + " and " + std::string(chain::kReasonLogitDrift) +
+                        " may come without");
   const uint32_t steps = t.receipt ? t.receipt->steps : 0;
   if (v.first_bad_step > steps)  // == steps: "the output should have gone on" (stop rule)
     return fail("tasks.bad_verdict", "first_bad_step " + std::to_string(v.first_bad_step) + " is beyond the output (" +
                                          std::to_string(steps) + " steps)");
   return {};
 }
+
+namespace {
 
 // Fraud proven: slash the miner and every validator that accepted, refund the user in full.
 void resolve_rejected(State& s, const Params& p, Task& t, std::vector<Event>& events) {

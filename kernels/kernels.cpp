@@ -62,8 +62,20 @@ Expected<std::unique_ptr<Backend>> make_backend(const BackendOptions& opt) {
   switch (opt.kind) {
     case BackendKind::Reference:
       return std::unique_ptr<Backend>(std::make_unique<ReferenceBackend>());
-    case BackendKind::Cpu:
-      return std::unique_ptr<Backend>(std::make_unique<CpuBackend>(threads));
+    case BackendKind::Cpu: {
+      if (opt.cpu_variant.empty()) return std::unique_ptr<Backend>(std::make_unique<CpuBackend>(threads));
+      const std::string& v = opt.cpu_variant;
+      const bool avx2 = cpu_has_avx2();
+      const cpu::DotTable* table = v == "scalar"                                      ? &cpu::scalar_table()
+                                   : v == "avx2" && avx2                              ? &cpu::avx2_table()
+                                   : v == "avxvnni" && avx2 && cpu::cpu_has_avxvnni() ? &cpu::avxvnni_table()
+                                   : v == "avx512" && avx2 && cpu::cpu_has_avxvnni() && cpu::cpu_has_avx512f() &&
+                                           cpu::cpu_has_avx512vnni()
+                                       ? &cpu::avx512_table()
+                                       : nullptr;
+      if (!table) return fail("kernels.bad_variant", "CPU variant '" + v + "' is unknown or this CPU cannot run it");
+      return std::unique_ptr<Backend>(std::make_unique<CpuBackend>(threads, *table));
+    }
     case BackendKind::Cuda:
       return make_cuda_backend();
   }

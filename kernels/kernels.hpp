@@ -125,6 +125,10 @@ class Backend {
 struct BackendOptions {
   BackendKind kind = BackendKind::Cpu;
   int threads = 0;  // 0: hardware concurrency
+  // The fast CPU backend's dot kernels: "" (the best this CPU runs), "scalar", "avx2",
+  // "avxvnni" or "avx512". Only for comparing variants (the verification study, tests):
+  // the AVX ones must give the same bits, "scalar" is the cpu-scalar/1 numerics.
+  std::string cpu_variant = {};  // (an initializer, so that {kind, threads} still warns about nothing)
 };
 
 Expected<std::unique_ptr<Backend>> make_backend(const BackendOptions& opt);

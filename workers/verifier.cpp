@@ -49,6 +49,29 @@ MinerTally tally_from_json(const njson& j) {
 
 }  // namespace
 
+Expected<chain::Verdict> chain_verdict(uint64_t task_id, const receipt::Verdict& v) {
+  chain::Verdict verdict;
+  verdict.task_id = task_id;
+  verdict.accept = v.accepted;
+  if (v.accepted) return verdict;
+  std::string code = v.code;
+  if (!v.has_proof) {
+    // Without a step proof the chain takes only the reasons it cannot check itself (the stop
+    // rule, the text, the drift test over the whole output). "Too long" is the stop rule;
+    // anything else (the prompt does not tokenize, a receipt field the chain already checked
+    // at submission) is not the miner's fault to prove.
+    if (code == "verify.too_long") code = std::string(chain::kReasonStopRule);
+    if (!chain::reason_needs_no_evidence(code))
+      return fail("verifier.unposted", "not posting a reject for " + code + " (" + v.reason + "): the chain cannot check it");
+  }
+  verdict.reason = code;
+  verdict.first_bad_step = v.first_bad_step < 0 ? 0 : static_cast<uint32_t>(v.first_bad_step);
+  // The recomputed fingerprint that differs from the claim: for a claimed token with honest
+  // numbers but the wrong choice (another seed), that is the verifier's own choice.
+  if (v.has_proof) verdict.evidence = chain::StepEvidence{v.claimed, v.proof, receipt::differing_fingerprint(v)};
+  return verdict;
+}
+
 bool sampled_for_check(const Hash32& block_hash, uint64_t task_id, const chain::Address& account, uint32_t sample_ppm) {
   if (sample_ppm >= 1'000'000) return true;
   uint8_t buf[32 + 8 + 32];
@@ -239,32 +262,18 @@ struct VerifierWorker::Impl {
     IG_TRY_ASSIGN(v, receipt::verify(*model->model, *model->tokenizer, model->id, backend, result, mode));
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
-    chain::Verdict verdict;
-    verdict.task_id = c.task_id;
-    verdict.accept = v.accepted;
-    if (!v.accepted && !v.has_proof) {
-      // Without a step proof the chain takes only the two reasons it cannot check itself.
-      // "Too long" is the stop rule; anything else (the prompt does not tokenize, a receipt
-      // field the chain already checked at submission) is not the miner's fault to prove.
-      if (v.code == "verify.too_long") v.code = std::string(chain::kReasonStopRule);
-      if (v.code != chain::kReasonStopRule && v.code != chain::kReasonTextMismatch) {
-        std::lock_guard l(journal_mu);
-        journal->data()["judged"][std::to_string(c.task_id)] = {{"skipped", v.code}};
-        (void)journal->save();
-        return fail("verifier.unposted", "not posting a reject for " + v.code + " (" + v.reason + "): the chain cannot check it");
-      }
+    auto posted = chain_verdict(c.task_id, v);
+    if (!posted) {
+      std::lock_guard l(journal_mu);
+      journal->data()["judged"][std::to_string(c.task_id)] = {{"skipped", v.code}};
+      (void)journal->save();
+      return fail(posted.error());
     }
-    if (!v.accepted) {
-      verdict.reason = v.code;
-      verdict.first_bad_step = v.first_bad_step < 0 ? 0 : static_cast<uint32_t>(v.first_bad_step);
-      // The recomputed fingerprint that differs from the claim: for a claimed token with honest
-      // numbers but the wrong choice (another seed), that is the verifier's own choice.
-      if (v.has_proof) verdict.evidence = chain::StepEvidence{v.claimed, v.proof, receipt::differing_fingerprint(v)};
-    }
+    const chain::Verdict& verdict = *posted;
     IG_TRY_ASSIGN(sent, sender->send(verdict));
     {
       std::lock_guard l(journal_mu);
-      journal->data()["judged"][std::to_string(c.task_id)] = {{"accept", v.accepted}, {"reason", v.code}, {"tx", sent.hash}};
+      journal->data()["judged"][std::to_string(c.task_id)] = {{"accept", v.accepted}, {"reason", verdict.reason}, {"tx", sent.hash}};
       (void)journal->save();
     }
     if (task.miner) {

@@ -21,7 +21,9 @@
 #include "chain/address.hpp"
 #include "chain/keys.hpp"
 #include "common/sha256.hpp"
+#include "chain/payloads.hpp"
 #include "common/expected.hpp"
+#include "inference/receipt/verifier.hpp"
 #include "kernels/kernels.hpp"
 
 namespace ig::workers {
@@ -64,6 +66,12 @@ class VerifierWorker {
   explicit VerifierWorker(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The Verdict transaction a checked result becomes: an accept, or a reject with its code as
+// the reason and, when the verdict proves a step, the StepEvidence (the recomputed fingerprint
+// that differs from the claim). "verifier.unposted" for a reject the chain would refuse: no
+// step proof and a reason it could check itself.
+Expected<chain::Verdict> chain_verdict(uint64_t task_id, const receipt::Verdict& v);
 
 // Whether the validator `account` checks the result of `task_id` included in block
 // `block_hash`: the first 8 bytes (LE) of SHA-256(block_hash ‖ task_id u64 LE ‖ account) modulo

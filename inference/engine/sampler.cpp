@@ -26,12 +26,28 @@ Status validate(const ig::SamplingParams& p) {
   return {};
 }
 
-double uniform_draw(uint64_t seed, uint32_t step) {
-  uint64_t z = seed + (uint64_t(step) + 1) * 0x9E3779B97F4A7C15ull;
+namespace {
+uint64_t mix64(uint64_t z) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  z ^= z >> 31;
-  return double(z >> 11) * (1.0 / 9007199254740992.0);
+  return z ^ (z >> 31);
+}
+}  // namespace
+
+double token_draw(uint64_t seed, uint32_t step, int32_t token) {
+  // Two SplitMix64 rounds: (seed, step) first, then the token, so that neighbouring steps and
+  // neighbouring ids get unrelated draws.
+  const uint64_t z = mix64(seed + (uint64_t(step) + 1) * 0x9E3779B97F4A7C15ull);
+  const uint64_t r = mix64(z ^ ((uint64_t(uint32_t(token)) + 1) * 0xD1B54A32D192ED03ull));
+  return (double(r >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+double gumbel_noise(uint64_t seed, uint32_t step, int32_t token) {
+  return -std::log(-std::log(token_draw(seed, step, token)));
+}
+
+double race_score(float logit, double temperature, uint64_t seed, uint32_t step, int32_t token) {
+  return double(logit) + temperature * gumbel_noise(seed, step, token);
 }
 
 namespace {
@@ -66,37 +82,53 @@ std::vector<int32_t> top_ids(std::span<const float> l, size_t k) {
 
 }  // namespace
 
-int32_t choose_token(std::span<const float> logits, const ig::SamplingParams& p, uint32_t step) {
-  if (p.greedy()) return argmax(logits);
+Candidates candidates(std::span<const float> logits, const ig::SamplingParams& p) {
   const double temperature = double(sampling_temperature(p));
   const double top_p = sampling_top_p(p);
   const size_t k = p.top_k == 0 ? logits.size() : std::min<size_t>(p.top_k, logits.size());
-  const std::vector<int32_t> ids = top_ids(logits, k);
-  const double lmax = logits[ids[0]];
-  std::vector<double> w(ids.size());
-  double sum = 0;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    w[i] = std::exp((double(logits[ids[i]]) - lmax) / temperature);
-    sum += w[i];
+  Candidates c;
+  if (k == logits.size() && top_p >= 1.0) {
+    // Everything races: the order does not matter, skip the sort (a 150k vocabulary).
+    c.ids.resize(logits.size());
+    std::iota(c.ids.begin(), c.ids.end(), 0);
+    const int32_t best = argmax(logits);
+    std::swap(c.ids[0], c.ids[size_t(best)]);  // ids[0] is still the top, as promised
+  } else {
+    c.ids = top_ids(logits, k);
   }
-  size_t kept = ids.size();
+  const double lmax = logits[size_t(c.ids[0])];
+  c.weight.resize(c.ids.size());
+  for (size_t i = 0; i < c.ids.size(); ++i) {
+    c.weight[i] = std::exp((double(logits[size_t(c.ids[i])]) - lmax) / temperature);
+    c.total += c.weight[i];
+  }
+  c.kept = c.ids.size();
   if (top_p < 1.0) {
-    const double target = top_p * sum;
+    const double target = top_p * c.total;
     double cum = 0;
-    for (size_t i = 0; i < ids.size(); ++i) {
-      cum += w[i];
-      if (cum >= target) { kept = i + 1; break; }
+    for (size_t i = 0; i < c.ids.size(); ++i) {
+      cum += c.weight[i];
+      if (cum >= target) { c.kept = i + 1; break; }
     }
   }
-  double kept_sum = 0;
-  for (size_t i = 0; i < kept; ++i) kept_sum += w[i];
-  const double target = uniform_draw(p.seed, step) * kept_sum;
-  double cum = 0;
-  for (size_t i = 0; i < kept; ++i) {
-    cum += w[i];
-    if (cum > target) return ids[i];
+  return c;
+}
+
+int32_t choose_token(std::span<const float> logits, const ig::SamplingParams& p, uint32_t step) {
+  if (p.greedy()) return argmax(logits);
+  const Candidates c = candidates(logits, p);
+  const double temperature = double(sampling_temperature(p));
+  int32_t best = c.ids[0];
+  double best_score = race_score(logits[size_t(best)], temperature, p.seed, step, best);
+  for (size_t i = 1; i < c.kept; ++i) {
+    const int32_t id = c.ids[i];
+    const double s = race_score(logits[size_t(id)], temperature, p.seed, step, id);
+    if (s > best_score || (s == best_score && id < best)) {  // ties: the lower id, whatever the order
+      best = id;
+      best_score = s;
+    }
   }
-  return ids[kept - 1];
+  return best;
 }
 
 Decision describe(std::span<const float> logits, int32_t token) {

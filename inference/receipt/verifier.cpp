@@ -74,64 +74,14 @@ void attach_proof(Verdict& v, const TaskResult& t) {
   v.proof = ig::merkle_prove(ig::fingerprint_leaves(t.fingerprints), step);
 }
 
-enum class StepFault { None, Token, Logit };
-
-struct StepCheck {
-  StepFault fault = StepFault::None;
-  bool exact_choice = false;
-};
-
-StepCheck check_step(std::span<const float> logits, const ig::SamplingParams& p, const ig::Fingerprint& claimed,
-                     const ig::Fingerprint& mine, int32_t choice, Mode mode, const Tolerance& tol) {
-  StepCheck c;
-  c.exact_choice = claimed.token == choice;
-  if (mode == Mode::Exact) {
-    if (!c.exact_choice) c.fault = StepFault::Token;
-    else if (claimed != mine) c.fault = StepFault::Logit;
-    return c;
-  }
-  // The token first, as in exact mode, so that a substituted token is reported as one
-  // whatever its claimed logits say.
-  if (!c.exact_choice) {
-    const int rank = engine::rank_of(logits, claimed.token);
-    float best = -INFINITY;
-    for (float l : logits) best = std::max(best, l);
-    const double gap = double(best) - double(logits[size_t(claimed.token)]);
-    bool ok;
-    if (p.greedy()) {
-      ok = rank < tol.max_rank && gap <= tol.max_logit_gap;
-    } else {
-      const int limit = p.top_k == 0 ? std::numeric_limits<int>::max()
-                                     : std::max<int>(int(std::min<uint32_t>(p.top_k, 1u << 30)), tol.max_rank);
-      // A sampled token must have had real probability: within temperature-scaled reach of
-      // the top (exp(-gap/T) not vanishing). Same temperature as the sampler's (sampler.hpp).
-      const double scaled_gap = gap / double(engine::sampling_temperature(p));
-      ok = rank < limit && scaled_gap <= 30.0;
-    }
-    if (!ok) {
-      c.fault = StepFault::Token;
-      return c;
-    }
-  }
-  auto close = [&](int32_t a, int32_t b) {
-    const double va = dequantize_logit(a), vb = dequantize_logit(b);
-    return std::fabs(va - vb) <= tol.abs_logit_error + tol.rel_logit_error * std::fabs(vb);
-  };
-  if (!close(claimed.logit_q, mine.logit_q) || !close(claimed.runner_up_q, mine.runner_up_q))
-    c.fault = StepFault::Logit;
-  return c;
-}
-
 }  // namespace
-
-const char* mode_name(Mode m) { return m == Mode::Exact ? "exact" : "tolerant"; }
 
 Mode mode_for(const ig::InferenceReceipt& receipt, const kernels::Backend& backend) {
   return receipt.backend == backend_tag(backend) ? Mode::Exact : Mode::Tolerant;
 }
 
 Expected<Verdict> verify(const engine::Model& model, const ig::Hash32& model_id, kernels::Backend& backend,
-                         const TaskResult& t, Mode mode, const Tolerance& tol) {
+                         const TaskResult& t, Mode mode, const std::optional<Tolerance>& tol) {
   // The text and the prompt need the model's tokenizer; a model without one cannot be
   // verified at all, which is the verifier's problem, not the miner's.
   IG_TRY_ASSIGN(tk, model_tokenizer(model));
@@ -139,12 +89,66 @@ Expected<Verdict> verify(const engine::Model& model, const ig::Hash32& model_id,
 }
 
 Expected<Verdict> verify(const engine::Model& model, const tok::Tokenizer& tk, const ig::Hash32& model_id,
-                         kernels::Backend& backend, const TaskResult& t, Mode mode, const Tolerance& tol) {
+                         kernels::Backend& backend, const TaskResult& t, Mode mode, const std::optional<Tolerance>& tol) {
+  IG_TRY_ASSIGN(c, verify_detailed(model, tk, model_id, backend, t, mode, tol));
+  return std::move(c.verdict);
+}
+
+namespace {
+
+// The verdict of the prefilled steps: the first failing step rule (with the verifier's
+// numbers there as evidence), else the drift test, else accepted.
+Verdict step_verdict(const std::vector<StepObservation>& steps, const TaskResult& t, Mode mode, const Tolerance& tol,
+                     NoiseClass noise) {
+  const StepJudgement j = judge_steps(steps, t.params, mode, tol);
+  Verdict v;
+  v.mode = mode;
+  v.noise = noise;
+  v.steps_checked = int(steps.size());
+  v.exact_matches = j.exact_matches;
+  v.drift = j.drift;
+  v.drift_limit = j.drift_limit;
+  if (j.accepted) {
+    v.accepted = true;
+    return v;
+  }
+  v.code = j.code;
+  v.first_bad_step = j.first_bad_step;
+  const std::string at = step_text(size_t(j.first_bad_step));
+  const char* beyond = mode == Mode::Tolerant ? " beyond the noise between backends" : "";
+  if (j.code == "verify.logit_drift") {
+    v.reason = "over the " + std::to_string(steps.size()) + " steps the claimed logits differ from the verifier's by " +
+               std::to_string(j.drift) + " noise variances on average, over the limit " +
+               std::to_string(j.drift_limit) + " (first crossed at " + at + ")";
+    return v;  // a property of the whole output: no step to prove (verifier.hpp)
+  }
+  if (j.code == "verify.greedy_claim")
+    v.reason = at + ": greedy, but the claimed runner-up logit is above the claimed token's own";
+  else if (j.code == "verify.token_mismatch")
+    v.reason = at + ": the claimed token is not the sampler's choice" + beyond;
+  else
+    v.reason = at + ": the claimed logits differ from the verifier's" + beyond;
+  const StepObservation& s = steps[size_t(j.first_bad_step)];
+  v.has_recomputed = true;
+  v.recomputed = s.recomputed;
+  v.expected = s.expected;
+  v.expected_token = s.expected.token;
+  attach_proof(v, t);
+  return v;
+}
+
+}  // namespace
+
+Expected<Check> verify_detailed(const engine::Model& model, const tok::Tokenizer& tk, const ig::Hash32& model_id,
+                                kernels::Backend& backend, const TaskResult& t, Mode mode,
+                                const std::optional<Tolerance>& tol, const StepLogitsFn& on_step) {
   const auto& cfg = model.config();
+  const NoiseClass noise = noise_class(model);
   auto finish = [&](Verdict v) {
     v.mode = mode;
+    v.noise = noise;
     attach_proof(v, t);
-    return v;
+    return Check{std::move(v), {}};
   };
   if (auto bad = check_claims(model_id, t, cfg.vocab, cfg.eos_id)) return finish(std::move(*bad));
 
@@ -170,56 +174,23 @@ Expected<Verdict> verify(const engine::Model& model, const tok::Tokenizer& tk, c
   std::vector<int32_t> seq(*prompt_ids);
   for (size_t i = 0; i + 1 < n; ++i) seq.push_back(int32_t(t.output[i]));  // < vocab, checked
   IG_TRY_ASSIGN(session, engine::Session::create(model, backend, int(seq.size())));
-
-  Verdict v;
-  struct Seen {
-    int64_t step = -1;
-    StepFault fault = StepFault::None;
-    ig::Fingerprint mine, expected;
-  };
-  Seen first_bad, first_inexact;
+  Check c;
+  c.steps.reserve(n);
   auto on_logits = [&](int index, std::span<const float> logits) {
     if (size_t(index) + 1 < P) return;
     const uint32_t step = uint32_t(size_t(index) + 1 - P);
-    const ig::Fingerprint& claimed = t.fingerprints[step];
-    const ig::Fingerprint mine = fingerprint(engine::describe(logits, claimed.token));
-    const int32_t choice = engine::choose_token(logits, t.params, step);
-    const StepCheck c = check_step(logits, t.params, claimed, mine, choice, mode, tol);
-    v.steps_checked++;
-    auto seen = [&] { return Seen{step, c.fault, mine, fingerprint(engine::describe(logits, choice))}; };
-    if (c.exact_choice) v.exact_matches++;
-    else if (first_inexact.step < 0) first_inexact = seen();
-    if (c.fault != StepFault::None && first_bad.step < 0) first_bad = seen();
+    c.steps.push_back(observe_step(logits, t.params, step, t.fingerprints[step]));
+    if (on_step) on_step(step, logits);
   };
   IG_TRY(session.eval(seq, engine::Logits::All, on_logits));
+  IG_TRY(backend.status());
+  c.verdict = step_verdict(c.steps, t, mode, tol.value_or(default_tolerance(noise)), noise);
+  return c;
+}
 
-  auto step_reject = [&](const Seen& s, std::string code, std::string reason) {
-    v.code = std::move(code);
-    v.reason = std::move(reason);
-    v.first_bad_step = s.step;
-    v.has_recomputed = true;
-    v.recomputed = s.mine;
-    v.expected = s.expected;
-    v.expected_token = s.expected.token;
-    return finish(std::move(v));
-  };
-  if (first_bad.step >= 0) {
-    const auto at = step_text(size_t(first_bad.step));
-    if (first_bad.fault == StepFault::Token)
-      return step_reject(first_bad, "verify.token_mismatch",
-                         at + ": the claimed token is not the sampler's choice" +
-                             (mode == Mode::Tolerant ? " nor close enough to it" : ""));
-    return step_reject(first_bad, "verify.logit_mismatch",
-                       at + ": the claimed logits differ from the verifier's" +
-                           (mode == Mode::Tolerant ? " beyond tolerance" : ""));
-  }
-  if (mode == Mode::Tolerant && double(v.exact_matches) < tol.min_exact_share * double(v.steps_checked))
-    return step_reject(first_inexact, "verify.low_exact_share",
-                       std::to_string(v.exact_matches) + " of " + std::to_string(v.steps_checked) +
-                           " steps match the verifier's own choice");
-  v.accepted = true;
-  v.mode = mode;
-  return v;
+Verdict rejudge(const Check& check, const TaskResult& t, Mode mode, const Tolerance& tol) {
+  if (check.steps.empty()) return check.verdict;
+  return step_verdict(check.steps, t, mode, tol, check.verdict.noise);
 }
 
 ig::Fingerprint differing_fingerprint(const Verdict& v) {

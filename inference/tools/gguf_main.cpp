@@ -5,6 +5,7 @@
 //   infergrid-gguf detokenize FILE ID... (or ID,ID,...)
 //   infergrid-gguf make --arch llama|qwen2 --dim D --layers L --heads H --kv-heads K
 //                       --ffn F --vocab V --ctx C --type f32|f16|q8_0|q4_0 --seed S [--tied] -o OUT
+//   infergrid-gguf derive FILE [--type f32|f16|q8_0|q4_0] [--noise X --seed S] -o OUT
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
@@ -12,6 +13,7 @@
 #include <string>
 
 #include "inference/gguf/gguf.hpp"
+#include "inference/gguf/derive.hpp"
 #include "inference/gguf/random_model.hpp"
 #include "inference/tokenizer/tokenizer.hpp"
 
@@ -158,6 +160,20 @@ int run_make(ig::gguf::RandomModelSpec spec, const std::string& type, const std:
   std::printf("wrote %s\n", out.c_str());
   return 0;
 }
+
+int run_derive(const std::string& src, ig::gguf::DeriveSpec spec, const std::string& type, const std::string& out) {
+  if (!type.empty()) {
+    auto t = ig::gguf::tensor_type_from_name(type);
+    if (!t) return report(t.error());
+    spec.matrix_type = *t;
+  }
+  if (auto st = ig::gguf::write_derived_model(src, spec, out); !st) {
+    std::fprintf(stderr, "error: %s\n", st.error().to_string().c_str());
+    return 1;
+  }
+  std::printf("wrote %s\n", out.c_str());
+  return 0;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -205,7 +221,20 @@ int main(int argc, char** argv) {
   make->add_flag("--tied", spec.tied, "omit output.weight (tied embeddings)");
   make->add_option("-o,--output", out, "output file")->required();
 
+  // Models derived from another (docs/verification.md): the cheats of the verification study.
+  auto* derive = app.add_subcommand("derive", "write a model's matrices re-quantized and/or with noise added");
+  std::string derive_src, derive_type, derive_out;
+  ig::gguf::DeriveSpec derive_spec;
+  derive->add_option("file", derive_src, "source GGUF model")->required();
+  derive->add_option("--type", derive_type, "re-quantize the matrices (those whose rows allow it)")
+      ->check(CLI::IsMember({"f32", "f16", "q8_0", "q4_0"}));
+  derive->add_option("--noise", derive_spec.noise, "add N(0, (noise x matrix rms)^2) to every matrix element")
+      ->check(CLI::Range(0.0, 1.0));
+  derive->add_option("--seed", derive_spec.seed, "noise seed");
+  derive->add_option("-o,--output", derive_out, "output file")->required();
+
   CLI11_PARSE(app, argc, argv);
+  if (derive->parsed()) return run_derive(derive_src, derive_spec, derive_type, derive_out);
   if (info->parsed()) return run_info(info_path, json);
   if (tokenize->parsed()) return run_tokenize(tok_path, tok_text, tok_bos, tok_special, tok_json);
   if (detokenize->parsed()) return run_detokenize(detok_path, detok_ids);

@@ -24,7 +24,9 @@ void CpuBackend::run(int64_t n, int64_t work_per_item, const cpu::ThreadPool::Fn
     pool_.parallel_for(n, fn);
 }
 
-CpuBackend::CpuBackend(int threads) : dot_(cpu::best_table()), pool_(std::max(1, threads)) {}
+CpuBackend::CpuBackend(int threads) : CpuBackend(threads, cpu::best_table()) {}
+
+CpuBackend::CpuBackend(int threads, const cpu::DotTable& table) : dot_(table), pool_(std::max(1, threads)) {}
 
 std::string CpuBackend::description() const {
   return std::string("cpu (") + dot_.name + ", " + std::to_string(pool_.size()) + " threads)";

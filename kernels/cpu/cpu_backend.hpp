@@ -13,6 +13,8 @@ namespace ig::kernels {
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(int threads);
+  // A given dot-kernel table (BackendOptions::cpu_variant); the caller checked the CPU runs it.
+  CpuBackend(int threads, const cpu::DotTable& table);
   BackendKind kind() const override { return BackendKind::Cpu; }
   std::string description() const override;
   int threads() const override { return pool_.size(); }

@@ -27,22 +27,24 @@ SamplingParams params(uint32_t temperature_milli, uint32_t top_k = 0, uint32_t t
   return p;
 }
 
-TEST(EngineSampler, DrawIsDeterministicUniformAndKeyedBySeedAndStep) {
-  EXPECT_EQ(uniform_draw(42, 7), uniform_draw(42, 7));
-  EXPECT_NE(uniform_draw(42, 7), uniform_draw(42, 8));
-  EXPECT_NE(uniform_draw(42, 7), uniform_draw(43, 7));
+TEST(EngineSampler, DrawIsDeterministicUniformAndKeyedBySeedStepAndToken) {
+  EXPECT_EQ(token_draw(42, 7, 3), token_draw(42, 7, 3));
+  EXPECT_NE(token_draw(42, 7, 3), token_draw(42, 8, 3));
+  EXPECT_NE(token_draw(42, 7, 3), token_draw(43, 7, 3));
+  EXPECT_NE(token_draw(42, 7, 3), token_draw(42, 7, 4));
   double sum = 0;
   int buckets[10] = {};
   const int n = 100000;
   for (int i = 0; i < n; ++i) {
-    const double u = uniform_draw(1, uint32_t(i));
-    ASSERT_GE(u, 0.0);
+    const double u = token_draw(1, uint32_t(i / 100), i % 100);
+    ASSERT_GT(u, 0.0);
     ASSERT_LT(u, 1.0);
     sum += u;
     buckets[int(u * 10)]++;
   }
   EXPECT_NEAR(sum / n, 0.5, 0.01);
   for (int b : buckets) EXPECT_NEAR(b, n / 10, n / 100);
+  EXPECT_EQ(gumbel_noise(5, 6, 7), -std::log(-std::log(token_draw(5, 6, 7))));
 }
 
 TEST(EngineSampler, GreedyPicksArgmaxLowestIdOnTies) {
@@ -144,8 +146,8 @@ TEST(EngineSampler, MilliParametersBecomeTheNearestRealValues) {
   }
 }
 
-// The sampler as it was before the parameters became integers (float temperature and top_p),
-// kept here to show the change moved no choice: same real values, same tokens.
+// The sampler written with float parameters (temperature and top_p as floats), kept here to
+// show the milli-integer parameters move no choice: same real values, same tokens.
 int32_t legacy_choose(std::span<const float> logits, float temperature, uint32_t top_k, float top_p, uint64_t seed,
                       uint32_t step) {
   if (!(temperature > 0.0f)) {
@@ -173,15 +175,13 @@ int32_t legacy_choose(std::span<const float> logits, float temperature, uint32_t
       if (cum >= target) { kept = i + 1; break; }
     }
   }
-  double kept_sum = 0;
-  for (size_t i = 0; i < kept; ++i) kept_sum += w[i];
-  const double target = uniform_draw(seed, step) * kept_sum;
-  double cum = 0;
+  int32_t best = ids[0];
+  double best_score = -INFINITY;
   for (size_t i = 0; i < kept; ++i) {
-    cum += w[i];
-    if (cum > target) return ids[i];
+    const double s = double(logits[ids[i]]) + double(temperature) * gumbel_noise(seed, step, ids[i]);
+    if (s > best_score) best_score = s, best = ids[i];
   }
-  return ids[kept - 1];
+  return best;
 }
 
 TEST(EngineSampler, MilliParametersChooseWhatTheFloatSamplerChose) {
@@ -205,6 +205,40 @@ TEST(EngineSampler, MilliParametersChooseWhatTheFloatSamplerChose) {
     }
   }
   EXPECT_GT(sampled_differently, 1000);
+}
+
+// The race is keyed by token id: the order in which near-tied candidates happen to be sorted
+// cannot change which token wins, and the unsorted path (nothing cut) picks what a sorted
+// candidate list would.
+TEST(EngineSampler, TheRaceDependsOnIdsNotOnTheCandidateOrder) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> logit(0.0f, 1.0f);
+  const SamplingParams all = params(800, 0, 1000, 77);
+  SamplingParams k_all = all;
+  k_all.top_k = 600;  // >= the vocabulary below: sorted path, nothing cut
+  for (uint32_t step = 0; step < 300; ++step) {
+    std::vector<float> l(600);
+    for (float& x : l) x = logit(rng);
+    const int32_t got = choose_token(l, all, step);
+    ASSERT_EQ(got, choose_token(l, k_all, step));
+    // the winner is the best race score over every id
+    double best = -INFINITY;
+    int32_t want = -1;
+    for (int32_t i = 0; i < 600; ++i) {
+      const double s = race_score(l[size_t(i)], double(sampling_temperature(all)), 77, step, i);
+      if (s > best) best = s, want = i;
+    }
+    ASSERT_EQ(got, want);
+  }
+}
+
+TEST(EngineSampler, CandidatesAreTheTopKAndTheTopPPrefix) {
+  std::vector<float> l = {std::log(0.1f), std::log(0.5f), std::log(0.3f), std::log(0.1f)};
+  const Candidates c = candidates(l, params(1000, 3, 750, 1));
+  ASSERT_EQ(c.ids, (std::vector<int32_t>{1, 2, 0}));  // ties by lower id
+  EXPECT_EQ(c.kept, 2u);                               // 0.5 / 0.9 < 0.75 <= 0.8 / 0.9
+  EXPECT_NEAR(c.total, 0.9 / 0.5, 1e-6);
+  EXPECT_NEAR(c.weight[1], 0.6, 1e-6);
 }
 
 }  // namespace
