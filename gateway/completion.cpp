@@ -188,7 +188,7 @@ class Call : public std::enable_shared_from_this<Call> {
     std::vector<uint32_t> tokens;
     if (result.contains("output_tokens") && result["output_tokens"].is_array())
       for (const auto& t : result["output_tokens"])
-        if (t.is_number_unsigned()) tokens.push_back(t.get<uint32_t>());
+        if (t.is_number_integer() && t.get<int64_t>() >= 0 && t.get<int64_t>() <= UINT32_MAX) tokens.push_back(t.get<uint32_t>());
     c.completion_tokens = tokens.size();
     c.prompt_tokens = prompt_tokens_.value_or(0);
     // "length" only when generation was cut by max_tokens; an output ending in EOS stopped.

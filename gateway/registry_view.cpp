@@ -64,7 +64,12 @@ Status RegistryView::refresh(workers::NodeLink& link) {
     if (!block || !block->contains("header")) continue;  // known next time
     if (auto t = json_uint((*block)["header"], "time_ms", "chain_getBlock")) created[e.id_hex] = e.created = *t / 1000;
   }
-  std::sort(out.begin(), out.end(), [](const ModelEntry& a, const ModelEntry& b) { return a.name < b.name; });
+  // Models some miner serves first (a client that takes the first listed model gets one that
+  // answers), then by name.
+  std::sort(out.begin(), out.end(), [](const ModelEntry& a, const ModelEntry& b) {
+    if ((a.miners > 0) != (b.miners > 0)) return a.miners > 0;
+    return a.name < b.name;
+  });
   std::lock_guard l(mu_);
   models_ = std::move(out);
   created_ = std::move(created);
