@@ -1,10 +1,15 @@
 // The gateway's pure parts: OpenAI request parsing and validation, replies and stream chunks,
-// chat templates, API keys and the rate limiter.
+// chat templates (and their detection in GGUF files), API keys and the rate limiter.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <map>
 
 #include "gateway/access.hpp"
 #include "gateway/chat_template.hpp"
+#include "gateway/model_files.hpp"
 #include "gateway/openai.hpp"
+#include "inference/gguf/random_model.hpp"
 
 using namespace ig::gateway;
 
@@ -220,4 +225,44 @@ TEST(RateLimiter, RefillsEvenlyAndBoundsClients) {
   EXPECT_LE(r.clients(), 4u);
   RateLimiter off(0, 0);
   for (int i = 0; i < 1000; ++i) EXPECT_FALSE(off.take("x", t));
+}
+
+// The family is read from real GGUF files: the metadata template when there is one, else the
+// architecture. Random-weight models are enough (only metadata and the vocabulary are read).
+TEST(ModelFiles, ReadTemplateFamilyAndCountPromptTokens) {
+  char dir[] = "/tmp/gateway-model-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string base = dir;
+  auto write = [&](ig::gguf::RandomModelSpec spec, std::optional<std::string> tmpl, const std::string& name) {
+    auto w = ig::gguf::build_random_model(spec);
+    EXPECT_TRUE(w) << w.error().message;
+    if (tmpl) w->set("tokenizer.chat_template", ig::gguf::Value::of_string(*tmpl));
+    EXPECT_TRUE(w->write_file(base + "/" + name));
+    return base + "/" + name;
+  };
+  ig::gguf::RandomModelSpec llama;
+  ig::gguf::RandomModelSpec qwen;
+  qwen.arch = "qwen2";
+  const auto l3 = write(llama, "{{ '<|start_header_id|>' + m['role'] + '<|end_header_id|>' }}", "l3.gguf");
+  const auto l2 = write(llama, "{{ bos_token + '[INST] ' + m['content'] + ' [/INST]' }}", "l2.gguf");
+  const auto q2 = write(qwen, std::nullopt, "q2.gguf");
+  const auto plain = write(llama, std::nullopt, "plain.gguf");
+  auto files = ModelFiles::load({l3, l2, q2, plain});
+  ASSERT_TRUE(files) << files.error().message;
+  std::map<std::string, TemplateFamily> by_path;
+  for (const auto& [id, f] : files->all()) by_path[f.path] = f.family;
+  EXPECT_EQ(by_path[l3], TemplateFamily::Llama3);
+  EXPECT_EQ(by_path[l2], TemplateFamily::Llama2);
+  EXPECT_EQ(by_path[q2], TemplateFamily::ChatML);
+  EXPECT_EQ(by_path[plain], TemplateFamily::Plain);
+  // Prompt tokens by the task rule on the bundled model: BOS + the text's 4 tokens.
+  auto stories = ModelFiles::load({std::string(INFERGRID_SHARED_DATA) + "/models/stories260K.gguf"});
+  ASSERT_TRUE(stories);
+  ASSERT_EQ(stories->all().size(), 1u);
+  const std::string id = stories->all().begin()->first;
+  EXPECT_EQ(stories->prompt_tokens(id, "Once upon a time"), 5u);
+  EXPECT_FALSE(stories->prompt_tokens(std::string(64, '0'), "x"));
+  EXPECT_FALSE(load_model_file(base + "/missing.gguf"));
+  for (const auto& p : {l3, l2, q2, plain}) ::unlink(p.c_str());
+  ::rmdir(dir);
 }
