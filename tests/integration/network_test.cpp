@@ -359,6 +359,21 @@ class NetworkTest : public ::testing::Test {
     for (const auto& v : vals_) edit_config(v.home, [&](json& c) { c["p2p"]["allowed_peers"].push_back(node_id); });
   }
 
+  // A home that is not a validator, on the testnet's genesis, allowed by every validator and
+  // dialling node0 (it dials the other genesis validators by itself). Call before starting them.
+  void make_follower(const std::string& name, std::string* home) {
+    *home = dir_ + "/" + name;
+    auto r = run({bin_dir() + "/infergridd", "init", "--home", *home, "--genesis", vals_[0].home + "/genesis.json",
+                  "--p2p-listen", "127.0.0.1:0", "--moniker", name});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(r.out, m, std::regex("node id: +([0-9a-f]{64})")));
+    allow_peer(m[1]);
+    edit_config(*home, [&](json& c) {
+      c["p2p"]["persistent_peers"].push_back(vals_[0].node_id + "@127.0.0.1:" + std::to_string(vals_[0].p2p_port));
+    });
+  }
+
   void start(size_t i, const std::vector<std::string>& extra = {}) { nodes_[i]->start(extra); }
   void start_all() {
     for (size_t i = 0; i < nodes_.size(); ++i) {
@@ -524,19 +539,9 @@ TEST_F(NetworkTest, NoQuorumHaltsWithoutForkAndResumes) {
 TEST_F(NetworkTest, LateFollowerSyncsAndServesRpc) {
   make_testnet(4);
   ASSERT_FALSE(HasFatalFailure());
-  // A home that is not a validator, on the testnet's genesis, allowed by the validators.
-  const std::string fhome = dir_ + "/follower";
-  auto r = run({bin_dir() + "/infergridd", "init", "--home", fhome, "--genesis", vals_[0].home + "/genesis.json",
-                "--p2p-listen", "127.0.0.1:0", "--moniker", "follower"});
-  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(r.out, m, std::regex("node id: +([0-9a-f]{64})")));
-  const std::string follower_id = m[1];
-  allow_peer(follower_id);
-  edit_config(fhome, [&](json& c) {
-    c["p2p"]["persistent_peers"].push_back(vals_[0].node_id + "@127.0.0.1:" + std::to_string(vals_[0].p2p_port));
-  });
-
+  std::string fhome;
+  make_follower("follower", &fhome);
+  ASSERT_FALSE(HasFatalFailure());
   start_all();
   ASSERT_FALSE(HasFatalFailure());
   ASSERT_TRUE(all_reach(all(), 15, 60s));
@@ -643,6 +648,9 @@ TEST_F(NetworkTest, DoubleSignerIsSlashedAndRemoved) {
   });
   ASSERT_FALSE(HasFatalFailure());
   const size_t evil = 3;
+  std::string fhome;
+  make_follower("follower", &fhome);
+  ASSERT_FALSE(HasFatalFailure());
   for (size_t i = 0; i < 4; ++i) {
     start(i, i == evil ? std::vector<std::string>{"--test-double-sign"} : std::vector<std::string>{});
     ASSERT_FALSE(HasFatalFailure());
@@ -707,6 +715,23 @@ TEST_F(NetworkTest, DoubleSignerIsSlashedAndRemoved) {
     }
   }
   expect_agreement(group({0, 1, 2}), 3);
+
+  // A follower started now syncs across the slashing and the validator-set change (each commit
+  // checked against the set of its height) and reads the same staking state.
+  NodeProcess follower(fhome);
+  follower.start();
+  ASSERT_FALSE(HasFatalFailure());
+  const uint64_t target = head_of(*nodes_[0]);
+  ASSERT_TRUE(eventually([&] { return head_of(follower) >= target; }, 60s)) << follower.log();
+  EXPECT_GE(expect_agreement({nodes_[0].get(), nodes_[1].get(), &follower}, 4), target);
+  auto fv = call(follower, "staking_validators");
+  ASSERT_TRUE(fv);
+  for (const auto& v : *fv) {
+    if (v["consensus_key"] == evil_key) {
+      EXPECT_TRUE(v["removed"].get<bool>() && !v["active"].get<bool>()) << v.dump();
+    }
+  }
+  follower.stop();
 }
 
 // --- 7. bad peers ---------------------------------------------------------------------------
