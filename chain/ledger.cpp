@@ -1,11 +1,31 @@
 #include "chain/ledger.hpp"
 
 #include <algorithm>
+#include <cstdint>
+
+#include "chain/merkle.hpp"
 
 namespace ig::chain {
 
-Ledger::Ledger(Store& store, Application& app, MempoolConfig mempool_config)
-    : store_(store), app_(app), mempool_config_(mempool_config) {}
+namespace {
+// receipts_root, with the receipts encoded and hashed on the pool.
+Hash parallel_receipts_root(VerifyPool& pool, const std::vector<Receipt>& receipts) {
+  std::vector<Hash> leaves(receipts.size());
+  pool.parallel_for(receipts.size(), [&](size_t i) { leaves[i] = merkle_leaf(encode_receipt(receipts[i])); });
+  return merkle_root(leaves);
+}
+}  // namespace
+
+Ledger::Ledger(Store& store, Application& app, MempoolConfig mempool_config, unsigned verify_threads)
+    : store_(store), app_(app), mempool_config_(mempool_config), verify_threads_(verify_threads) {}
+
+Ledger::~Ledger() = default;
+
+VerifyPool& Ledger::verify_pool() {
+  // Started on first use: a ledger that never validates or batch-admits starts no threads.
+  std::call_once(pool_once_, [this] { pool_ = std::make_unique<VerifyPool>(verify_threads_); });
+  return *pool_;
+}
 
 Status Ledger::init(const Genesis& genesis) {
   const Hash ghash = genesis_hash(genesis);
@@ -51,6 +71,31 @@ Expected<Hash> Ledger::submit(const Transaction& tx) {
   return hash;
 }
 
+std::vector<Expected<Hash>> Ledger::submit_batch(std::span<const Transaction> txs) {
+  auto p = params();
+  if (!p) return std::vector<Expected<Hash>>(txs.size(), Expected<Hash>(fail(p.error())));
+  // Oversized transactions are refused here, as submit does, and never reach the mempool.
+  std::vector<size_t> sizes(txs.size());
+  verify_pool().parallel_for(txs.size(), [&](size_t i) { sizes[i] = encode_tx(txs[i]).size(); });
+  std::vector<Transaction> fitting;
+  for (size_t i = 0; i < txs.size(); ++i)
+    if (sizes[i] <= p->max_tx_bytes) fitting.push_back(txs[i]);
+  auto admitted = mempool_->add_batch(fitting, head().height + 1, verify_pool());
+  std::vector<Expected<Hash>> out;
+  out.reserve(txs.size());
+  for (size_t i = 0, k = 0; i < txs.size(); ++i) {
+    if (sizes[i] > p->max_tx_bytes) {
+      out.emplace_back(fail("tx.oversized", "transaction of " + std::to_string(sizes[i]) +
+                                                " bytes exceeds max_tx_bytes " + std::to_string(p->max_tx_bytes)));
+      continue;
+    }
+    out.push_back(std::move(admitted[k++]));
+    if (out.back())
+      for (const auto& listener : admit_listeners_) listener(txs[i]);
+  }
+  return out;
+}
+
 void Ledger::on_admit(std::function<void(const Transaction&)> listener) { admit_listeners_.push_back(std::move(listener)); }
 
 Expected<BlockHeader> Ledger::next_header_base(uint64_t time_ms, const PublicKey& proposer, Commit& last_commit) const {
@@ -86,9 +131,11 @@ Expected<Proposal> Ledger::propose(uint64_t time_ms, const PublicKey& proposer) 
   auto snapshot = store_.snapshot();
   // Mempool admission verified these signatures already; a proposal need not pay for it twice.
   IG_TRY_ASSIGN(result, execute_block(app_, *snapshot, head().state_root, info, std::move(txs), ExecMode::kPropose,
-                                      /*check_signatures=*/false));
-  hdr.tx_root = tx_root(result.txs);
-  hdr.receipts_root = receipts_root(result.receipts);
+                                      ExecOptions{/*check_signatures=*/false, &verify_pool(), nullptr}));
+  std::vector<Hash> leaves;
+  tx_digests(verify_pool(), result.txs, &leaves);
+  hdr.tx_root = merkle_root(leaves);
+  hdr.receipts_root = parallel_receipts_root(verify_pool(), result.receipts);
   hdr.state_root = result.state_root;
   prop.block.header = hdr;
   prop.block.txs = result.txs;
@@ -98,13 +145,13 @@ Expected<Proposal> Ledger::propose(uint64_t time_ms, const PublicKey& proposer) 
 
 // The size limits of the chain parameters are rules of validity, not only the proposer's
 // reaping policy: a block from another proposer must respect them as well.
-static Status check_block_limits(const Block& block, const ChainParams& p) {
+static Status check_block_limits(const Block& block, const std::vector<TxDigest>& digests, const ChainParams& p) {
   if (block.txs.size() > p.max_block_txs)
     return fail("block.too_many_txs", "block has " + std::to_string(block.txs.size()) + " transactions, max_block_txs is " +
                                           std::to_string(p.max_block_txs));
   uint64_t total = 0;
   for (size_t i = 0; i < block.txs.size(); ++i) {
-    const size_t n = encode_tx(block.txs[i]).size();
+    const size_t n = digests[i].size;
     if (n > p.max_tx_bytes)
       return fail("block.oversized_tx", "transaction " + std::to_string(i) + " is " + std::to_string(n) +
                                             " bytes, max_tx_bytes is " + std::to_string(p.max_tx_bytes));
@@ -139,13 +186,20 @@ Expected<Proposal> Ledger::validate(const Block& block) {
   } else if (!(block.last_commit == Commit{})) {
     return fail("block.last_commit", "the first block has no parent, so its last commit must be empty");
   }
-  if (b.tx_root != tx_root(block.txs)) return fail("block.tx_root", "transaction root mismatch");
+  // Each transaction is encoded and hashed once, on the pool: the roots, the size limits and
+  // execution all use these digests.
+  std::vector<Hash> leaves;
+  const std::vector<TxDigest> digests = tx_digests(verify_pool(), block.txs, &leaves);
+  if (b.tx_root != merkle_root(leaves)) return fail("block.tx_root", "transaction root mismatch");
   IG_TRY_ASSIGN(p, params());
-  IG_TRY(check_block_limits(block, p));
+  IG_TRY(check_block_limits(block, digests, p));
   BlockInfo info{chain_id_, b.height, b.time_ms, b.prev_hash, b.proposer};
   auto snapshot = store_.snapshot();
-  IG_TRY_ASSIGN(result, execute_block(app_, *snapshot, h.state_root, info, block.txs, ExecMode::kValidate));
-  if (b.receipts_root != receipts_root(result.receipts)) return fail("block.receipts_root", "receipts root mismatch");
+  // Signatures are checked on the pool ahead of (and while) execution applies the block in order.
+  IG_TRY_ASSIGN(result, execute_block(app_, *snapshot, h.state_root, info, block.txs, ExecMode::kValidate,
+                                      ExecOptions{/*check_signatures=*/true, &verify_pool(), &digests}));
+  if (b.receipts_root != parallel_receipts_root(verify_pool(), result.receipts))
+    return fail("block.receipts_root", "receipts root mismatch");
   if (b.state_root != result.state_root) return fail("block.state_root", "state root mismatch");
   return Proposal{block, std::move(result)};
 }
@@ -158,7 +212,14 @@ Status Ledger::commit(const Proposal& prop, const Commit& commit) {
   IG_TRY_ASSIGN(vs, validators());
   IG_TRY(verify_commit(commit, chain_id_, vs));
   BlockCommit bc{&prop.block, &commit, &prop.result.receipts, &prop.result.writes};
-  IG_TRY(mempool_->commit_block([&] { return store_.commit_block(bc); }, prop.block.header.height, prop.block.txs));
+  // The receipts carry the hashes of the block's transactions, in block order.
+  std::vector<Hash> hashes;
+  if (prop.result.receipts.size() == prop.block.txs.size()) {
+    hashes.reserve(prop.result.receipts.size());
+    for (const auto& r : prop.result.receipts) hashes.push_back(r.tx_hash);
+  }
+  IG_TRY(mempool_->commit_block([&] { return store_.commit_block(bc); }, prop.block.header.height, prop.block.txs,
+                                hashes.size() == prop.block.txs.size() ? &hashes : nullptr));
   CommittedBlock done{prop.block, hash, prop.result.receipts, prop.result.block_events};
   for (const auto& l : listeners_) l(done);
   return {};

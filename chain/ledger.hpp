@@ -2,10 +2,15 @@
 // chain from genesis, builds proposals, validates foreign blocks, and commits finalised
 // blocks. Consensus engines drive it; they decide WHEN a block is final, the Ledger decides
 // whether it is VALID and makes it durable.
+//
+// Signature checks, encodings and hashes of a block's transactions run on a VerifyPool of
+// `verify_threads` threads (0: INFERGRID_VERIFY_THREADS, else the hardware concurrency);
+// execution and commit stay sequential, so every result is the same for any thread count.
 #pragma once
 
 #include <functional>
 #include <mutex>
+#include <span>
 
 #include "chain/executor.hpp"
 #include "chain/mempool.hpp"
@@ -27,7 +32,8 @@ struct Proposal {
 
 class Ledger {
  public:
-  Ledger(Store& store, Application& app, MempoolConfig mempool_config = {});
+  Ledger(Store& store, Application& app, MempoolConfig mempool_config = {}, unsigned verify_threads = 0);
+  ~Ledger();
 
   // An empty store is initialised from genesis; a non-empty one must belong to this genesis.
   Status init(const Genesis& genesis);
@@ -42,6 +48,10 @@ class Ledger {
 
   // Admits a transaction to the mempool for the next block.
   Expected<Hash> submit(const Transaction& tx);
+  // Admits several: signatures are checked in parallel, admission runs in the given order
+  // (so one sender's consecutive nonces may arrive together). One result per transaction,
+  // each exactly what submit would have returned for it at that point.
+  std::vector<Expected<Hash>> submit_batch(std::span<const Transaction> txs);
 
   // Builds the next block from the mempool, executed on top of the head.
   Expected<Proposal> propose(uint64_t time_ms, const PublicKey& proposer);
@@ -56,6 +66,9 @@ class Ledger {
   // thread: how the node gossips transactions to its peers. Set before the node serves.
   void on_admit(std::function<void(const Transaction&)> listener);
 
+  // The pool block validation and batch admission use (started on first use).
+  VerifyPool& verify_pool();
+
  private:
   Expected<BlockHeader> next_header_base(uint64_t time_ms, const PublicKey& proposer, Commit& last_commit) const;
 
@@ -67,6 +80,9 @@ class Ledger {
   std::vector<std::function<void(const CommittedBlock&)>> listeners_;
   std::vector<std::function<void(const Transaction&)>> admit_listeners_;
   std::mutex commit_mu_;  // one block commits at a time
+  unsigned verify_threads_;
+  std::once_flag pool_once_;
+  std::unique_ptr<VerifyPool> pool_;
 };
 
 }  // namespace ig::chain

@@ -13,9 +13,38 @@ Expected<Hash> Mempool::add(const Transaction& tx, uint64_t next_height) {
   Bytes encoded = encode_tx(tx);
   // The signature check is the expensive part: do it before taking the lock.
   IG_TRY(check_tx_stateless(tx, encoded.size(), chain_id_, next_height));
-  Hash hash = sha256(encoded);
-
+  const Hash hash = sha256(encoded);
   std::lock_guard lock(mu_);
+  return admit_locked(tx, hash, encoded.size(), next_height);
+}
+
+std::vector<Expected<Hash>> Mempool::add_batch(std::span<const Transaction> txs, uint64_t next_height,
+                                               VerifyPool& pool) {
+  struct Checked {
+    Hash hash{};
+    size_t size = 0;
+    Status ok;
+  };
+  std::vector<Checked> checked(txs.size());
+  pool.parallel_for(txs.size(), [&](size_t i) {
+    const Bytes encoded = encode_tx(txs[i]);
+    checked[i].ok = check_tx_stateless(txs[i], encoded.size(), chain_id_, next_height);
+    checked[i].hash = sha256(encoded);
+    checked[i].size = encoded.size();
+  });
+  // One lock for the whole batch, admissions in the given order: the same results as add()
+  // called for each in turn, since the stateless checks do not depend on the pool's state.
+  std::vector<Expected<Hash>> out;
+  out.reserve(txs.size());
+  std::lock_guard lock(mu_);
+  for (size_t i = 0; i < txs.size(); ++i) {
+    if (!checked[i].ok) out.emplace_back(fail(checked[i].ok.error()));
+    else out.push_back(admit_locked(txs[i], checked[i].hash, checked[i].size, next_height));
+  }
+  return out;
+}
+
+Expected<Hash> Mempool::admit_locked(const Transaction& tx, const Hash& hash, size_t size, uint64_t next_height) {
   if (hashes_.count(hash)) return fail("mempool.duplicate", "transaction is already in the mempool");
   auto& queue = by_sender_[tx.body.sender];
   auto drop_empty = [&] {
@@ -25,20 +54,20 @@ Expected<Hash> Mempool::add(const Transaction& tx, uint64_t next_height) {
     drop_empty();
     return fail("mempool.sender_full", "sender already has " + std::to_string(queue.size()) + " pending transactions");
   }
-  if (hashes_.size() >= config_.max_txs || bytes_ + encoded.size() > config_.max_bytes) {
+  if (hashes_.size() >= config_.max_txs || bytes_ + size > config_.max_bytes) {
     drop_empty();
     return fail("mempool.full", "mempool is full; retry later or raise the fee");
   }
   size_t cp = check_state_.checkpoint();
-  Status ok = app_.check_tx(check_state_, TxEnvelope{tx, hash, encoded.size()}, next_height);
+  Status ok = app_.check_tx(check_state_, TxEnvelope{tx, hash, size}, next_height);
   if (!ok) {
     check_state_.revert_to(cp);
     drop_empty();
     return fail(ok.error());
   }
-  queue.push_back(Entry{tx, hash, encoded.size(), next_seq_++});
+  queue.push_back(Entry{tx, hash, size, next_seq_++});
   hashes_.insert(hash);
-  bytes_ += encoded.size();
+  bytes_ += size;
   return hash;
 }
 
@@ -80,12 +109,14 @@ void Mempool::remove_locked(std::map<Address, std::deque<Entry>>::iterator it, s
 }
 
 Status Mempool::commit_block(const std::function<Status()>& persist, uint64_t committed_height,
-                             const std::vector<Transaction>& committed) {
+                             const std::vector<Transaction>& committed, const std::vector<Hash>* committed_hashes) {
+  if (committed_hashes && committed_hashes->size() != committed.size()) committed_hashes = nullptr;
   std::lock_guard lock(mu_);
   IG_TRY(persist());
-  for (const auto& tx : committed) {
+  for (size_t k = 0; k < committed.size(); ++k) {
+    const Transaction& tx = committed[k];
     if (hashes_.empty()) break;  // nothing left to find: skip hashing the rest (a follower's pool is often empty)
-    Hash h = tx_hash(tx);
+    const Hash h = committed_hashes ? (*committed_hashes)[k] : tx_hash(tx);
     if (!hashes_.erase(h)) continue;
     auto it = by_sender_.find(tx.body.sender);
     if (it == by_sender_.end()) continue;

@@ -12,8 +12,10 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <span>
 
 #include "chain/application.hpp"
+#include "chain/verify_pool.hpp"
 
 namespace ig::chain {
 
@@ -29,12 +31,18 @@ class Mempool {
 
   // Validates and admits a transaction for inclusion at `next_height` or later; returns its hash.
   Expected<Hash> add(const Transaction& tx, uint64_t next_height);
+  // add() for each transaction in order, with the stateless checks (signatures) of all of
+  // them run on `pool` first. Results are the same as add() one by one, whatever the pool.
+  std::vector<Expected<Hash>> add_batch(std::span<const Transaction> txs, uint64_t next_height, VerifyPool& pool);
   // Highest-fee sender heads first, each sender's transactions in nonce order.
   std::vector<Transaction> reap(size_t max_txs, size_t max_bytes) const;
   // Runs `persist` (the block's LMDB commit) with admissions paused, so no transaction is
   // checked against a half-updated view; then drops what the block included and re-checks
   // the rest against the new state. Returns persist's status.
-  Status commit_block(const std::function<Status()>& persist, uint64_t height, const std::vector<Transaction>& included);
+  // `included_hashes`, when given, are the included transactions' hashes in the same order
+  // (the block's receipts carry them), which spares hashing them again.
+  Status commit_block(const std::function<Status()>& persist, uint64_t height, const std::vector<Transaction>& included,
+                      const std::vector<Hash>* included_hashes = nullptr);
 
   size_t size() const;
   size_t pending_count(const Address& sender) const;  // for a wallet's next nonce
@@ -49,6 +57,7 @@ class Mempool {
     uint64_t seq = 0;  // arrival order, breaks fee ties
   };
 
+  Expected<Hash> admit_locked(const Transaction& tx, const Hash& hash, size_t size, uint64_t next_height);
   void recheck_locked(uint64_t next_height);
   void remove_locked(std::map<Address, std::deque<Entry>>::iterator it, size_t index);
 

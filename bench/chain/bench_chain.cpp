@@ -1,23 +1,33 @@
-// bench_chain: signed transfers applied per second, and where the time goes.
+// bench_chain: signed transfers applied per second, how that scales with the signature
+// verification threads, and where the time goes.
 //
 // A proposer ledger builds a chain of blocks (1,000 and 10,000 transfers each, from many
-// accounts) out of pre-signed transactions. Fresh follower ledgers then apply the same
-// blocks as a validating node does: Ledger::validate (checks every signature, re-executes,
-// compares roots) then Ledger::commit (one LMDB write transaction), once with durable=true
-// (fsync per block) and once with durable=false. Separate figures isolate signature
-// verification and execution so the totals can be explained.
+// accounts) out of pre-signed transactions. Fresh follower ledgers then apply the same blocks
+// as a validating node does: Ledger::validate (signatures checked on the ledger's VerifyPool
+// while execution applies the block in order, roots compared) then Ledger::commit (one LMDB
+// write transaction). Each thread count gets its own follower, and the runs are interleaved
+// (1, 2, 1, 2, ...) so a machine whose load changes affects every thread count alike; the
+// summary gives medians. Separate figures isolate signature verification, execution alone and
+// batch mempool admission.
 //
-// Output: one JSON object per line. Everything runs on one thread.
+//   bench_chain [--small N] [--big N] [--threads 1,2] [--repeats R] [--durable]
+//   bench_chain N_SMALL N_BIG            (the old positional form)
+//
+// Output: one JSON object per line; the last one, "chain_apply_scaling", compares the median
+// transfers/s of each thread count with one thread's.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
+#include <tuple>
 #include <vector>
 
 #include "chain/hash.hpp"
@@ -35,19 +45,20 @@ constexpr uint64_t kStartTimeMs = 1'800'000'000'000;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// CPU time of this thread: on a shared machine the wall clock also counts other processes'
-// turns, so every figure is given both ways ("per_cpu_second" excludes fsync waits too).
-double thread_cpu_seconds() {
+// CPU time of the whole process (every verification thread): on a shared machine the wall
+// clock also counts other processes' turns, so figures are given both ways ("per_cpu_second"
+// excludes fsync waits too, and shows what the extra threads cost).
+double process_cpu_seconds() {
   timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
 }
 
 struct Stopwatch {
   Clock::time_point wall0 = Clock::now();
-  double cpu0 = thread_cpu_seconds();
+  double cpu0 = process_cpu_seconds();
   double wall() const { return seconds_since(wall0); }
-  double cpu() const { return thread_cpu_seconds() - cpu0; }
+  double cpu() const { return process_cpu_seconds() - cpu0; }
 };
 
 void emit(const json& j) {
@@ -70,6 +81,13 @@ void must(const ig::Status& s, const char* what) {
   if (!s) die(std::string(what) + ": " + s.error().to_string());
 }
 
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
 class TempDir {
  public:
   TempDir() {
@@ -89,11 +107,13 @@ class TempDir {
 
 SecretKey key_from_seed(const std::string& seed) { return must(SecretKey::from_bytes(sha256(view(seed))), "key"); }
 
-// A node: its own LMDB store, Application and Ledger.
+// A node: its own LMDB store, Application and Ledger (with `threads` verification threads).
 struct Node {
-  Node(const std::string& path, const Genesis& g, bool durable) {
+  Node(const std::string& path, const Genesis& g, bool durable, unsigned threads) {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
     store = must(Store::open(StoreConfig{path, 1u << 30, durable}), "open store");
-    ledger = std::make_unique<Ledger>(*store, app, MempoolConfig{200'000, 512u << 20, 10'000});
+    ledger = std::make_unique<Ledger>(*store, app, MempoolConfig{200'000, 512u << 20, 10'000}, threads);
     must(ledger->init(g), "init ledger");
   }
   std::unique_ptr<Store> store;
@@ -140,7 +160,8 @@ struct Produced {
   Commit commit;
 };
 
-// The proposer: admits pre-signed transactions to its mempool, proposes, commits.
+// The proposer: admits pre-signed transactions to its mempool one by one (as RPC does),
+// proposes, commits.
 std::vector<Produced> produce_chain(Node& proposer, const Setup& s, const std::vector<size_t>& sizes) {
   std::vector<uint64_t> nonces(s.accounts.size(), 0);
   std::vector<Produced> out;
@@ -158,10 +179,11 @@ std::vector<Produced> produce_chain(Node& proposer, const Setup& s, const std::v
     Commit c{p.block.header.height, 0, h, {sign_precommit(s.validator, kChainId, p.block.header.height, 0, h)}};
     must(proposer.ledger->commit(p, c), "commit on proposer");
     if (b + 1 == sizes.size() || sizes[b + 1] != sizes[b]) {  // one line per size, from its last block
-      emit({{"bench", "chain_mempool_admit"}, {"txs", sizes[b]}, {"txs_per_second", sizes[b] / admit_wall},
-            {"txs_per_cpu_second", sizes[b] / admit_cpu}});
-      emit({{"bench", "chain_propose_block"}, {"txs_per_block", sizes[b]}, {"txs_per_second", sizes[b] / propose_wall},
-            {"txs_per_cpu_second", sizes[b] / propose_cpu}});
+      const unsigned t = proposer.ledger->verify_pool().threads();
+      emit({{"bench", "chain_mempool_admit"}, {"threads", 1}, {"txs", sizes[b]},
+            {"txs_per_second", sizes[b] / admit_wall}, {"txs_per_cpu_second", sizes[b] / admit_cpu}});
+      emit({{"bench", "chain_propose_block"}, {"threads", t}, {"txs_per_block", sizes[b]},
+            {"txs_per_second", sizes[b] / propose_wall}, {"txs_per_cpu_second", sizes[b] / propose_cpu}});
     }
     out.push_back(Produced{std::move(p.block), c});
   }
@@ -176,7 +198,8 @@ struct Timing {
   double worst_block_wall = 0;
 };
 
-// Execution alone (no signature checks): the state transitions, receipts and state root.
+// Execution alone (no signature checks, one thread): the state transitions, receipts and
+// state root, which stay sequential whatever the thread count.
 void time_execution(Node& follower, const Block& block, Timing& t) {
   Head head = follower.ledger->head();
   BlockInfo info{kChainId, block.header.height, block.header.time_ms, block.header.prev_hash, block.header.proposer};
@@ -191,11 +214,11 @@ void time_execution(Node& follower, const Block& block, Timing& t) {
 }
 
 // A follower applies every block as a validating node does; totals per block size.
-std::map<size_t, Timing> follow_chain(Node& follower, const std::vector<Produced>& chain) {
+std::map<size_t, Timing> follow_chain(Node& follower, const std::vector<Produced>& chain, bool with_execution) {
   std::map<size_t, Timing> by_size;
   for (const auto& pb : chain) {
     Timing& t = by_size[pb.block.txs.size()];
-    time_execution(follower, pb.block, t);
+    if (with_execution) time_execution(follower, pb.block, t);
     Stopwatch validate;
     Proposal v = must(follower.ledger->validate(pb.block), "validate");
     double validate_wall = validate.wall(), validate_cpu = validate.cpu();
@@ -213,75 +236,175 @@ std::map<size_t, Timing> follow_chain(Node& follower, const std::vector<Produced
   return by_size;
 }
 
-void report_follow(const std::map<size_t, Timing>& by_size, bool durable) {
+double applied_per_second(const Timing& t) { return t.txs / (t.validate_wall + t.commit_wall); }
+
+void report_follow(const std::map<size_t, Timing>& by_size, bool durable, unsigned threads, size_t run,
+                   bool with_execution) {
   for (const auto& [size, t] : by_size) {
     emit({{"bench", "chain_apply_block"},
+          {"threads", threads},
+          {"run", run},
           {"txs_per_block", size},
           {"blocks", t.blocks},
           {"durable", durable},
-          {"txs_per_second", t.txs / (t.validate_wall + t.commit_wall)},
+          {"txs_per_second", applied_per_second(t)},
           {"txs_per_cpu_second", t.txs / (t.validate_cpu + t.commit_cpu)},
           {"validate_ms_per_block", t.validate_wall * 1e3 / t.blocks},
           {"commit_ms_per_block", t.commit_wall * 1e3 / t.blocks},
           {"commit_cpu_ms_per_block", t.commit_cpu * 1e3 / t.blocks},
           {"worst_block_ms", t.worst_block_wall * 1e3}});
-    emit({{"bench", "chain_execute"},
-          {"txs_per_block", size},
-          {"durable", durable},
-          {"txs_per_second", t.txs / t.execute_wall},
-          {"txs_per_cpu_second", t.txs / t.execute_cpu},
-          {"cpu_us_per_tx", t.execute_cpu * 1e6 / t.txs}});
+    if (with_execution)
+      emit({{"bench", "chain_execute"},
+            {"threads", 1},
+            {"txs_per_block", size},
+            {"durable", durable},
+            {"txs_per_second", t.txs / t.execute_wall},
+            {"txs_per_cpu_second", t.txs / t.execute_cpu},
+            {"cpu_us_per_tx", t.execute_cpu * 1e6 / t.txs}});
   }
 }
 
-// Signature verification alone: the full per-transaction check (signing hash + BIP-340
-// verify), and the bare libsecp256k1 verify of a precomputed 32-byte message.
-void bench_signatures(const std::vector<Produced>& chain) {
+std::vector<const Transaction*> all_txs(const std::vector<Produced>& chain) {
   std::vector<const Transaction*> txs;
   for (const auto& pb : chain)
     for (const auto& tx : pb.block.txs) txs.push_back(&tx);
+  return txs;
+}
+
+// Signature verification alone on `threads` threads: the full per-transaction check (signing
+// hash + BIP-340 verify), and (one thread) the bare libsecp256k1 verify of a 32-byte message.
+void bench_signatures(const std::vector<Produced>& chain, unsigned threads) {
+  const auto txs = all_txs(chain);
+  const double n = static_cast<double>(txs.size());
+  VerifyPool pool(threads);
+  std::vector<uint8_t> ok(txs.size(), 0);
+  Stopwatch full;
+  pool.parallel_for(txs.size(), [&](size_t i) { ok[i] = verify_tx_signature(*txs[i]); });
+  double full_wall = full.wall(), full_cpu = full.cpu();
+  if (std::count(ok.begin(), ok.end(), 1) != static_cast<long>(txs.size())) die("a signature failed to verify");
+  emit({{"bench", "chain_sig_verify"}, {"threads", threads}, {"txs", txs.size()}, {"txs_per_second", n / full_wall},
+        {"txs_per_cpu_second", n / full_cpu}, {"cpu_us_per_tx", full_cpu * 1e6 / n}});
+  if (threads != 1) return;
   std::vector<Hash> hashes;
   hashes.reserve(txs.size());
   for (const auto* tx : txs) hashes.push_back(tx_signing_hash(tx->body));
-
-  Stopwatch full;
-  size_t ok = 0;
-  for (const auto* tx : txs) ok += verify_tx_signature(*tx);
-  double full_wall = full.wall(), full_cpu = full.cpu();
   Stopwatch raw;
   size_t raw_ok = 0;
   for (size_t i = 0; i < txs.size(); ++i) raw_ok += verify_signature(txs[i]->body.sender, hashes[i], txs[i]->signature);
   double raw_wall = raw.wall(), raw_cpu = raw.cpu();
-  if (ok != txs.size() || raw_ok != txs.size()) die("a signature failed to verify");
-  const double n = static_cast<double>(txs.size());
-  emit({{"bench", "chain_sig_verify"}, {"txs", txs.size()}, {"txs_per_second", n / full_wall},
-        {"txs_per_cpu_second", n / full_cpu}, {"cpu_us_per_tx", full_cpu * 1e6 / n}});
-  emit({{"bench", "chain_sig_verify_raw"}, {"sigs", txs.size()}, {"sigs_per_second", n / raw_wall},
+  if (raw_ok != txs.size()) die("a signature failed to verify");
+  emit({{"bench", "chain_sig_verify_raw"}, {"threads", 1}, {"sigs", txs.size()}, {"sigs_per_second", n / raw_wall},
         {"sigs_per_cpu_second", n / raw_cpu}, {"cpu_us_per_sig", raw_cpu * 1e6 / n}});
+}
+
+// Batch admission (Ledger::submit_batch: signatures checked on the pool, admission in order)
+// of every transaction of the chain, block by block, into a fresh node's mempool.
+double bench_admit_batch(const TempDir& dir, const Setup& s, const std::vector<Produced>& chain, unsigned threads) {
+  Node node(dir.sub("admit"), s.genesis, /*durable=*/false, threads);
+  size_t n = 0;
+  Stopwatch sw;
+  for (const auto& pb : chain) {
+    for (const auto& r : node.ledger->submit_batch(pb.block.txs)) must(r, "submit_batch");
+    n += pb.block.txs.size();
+  }
+  const double wall = sw.wall(), cpu = sw.cpu();
+  emit({{"bench", "chain_mempool_admit_batch"}, {"threads", threads}, {"txs", n}, {"txs_per_second", n / wall},
+        {"txs_per_cpu_second", n / cpu}});
+  return n / wall;
+}
+
+std::vector<unsigned> parse_threads(const std::string& list) {
+  std::vector<unsigned> out;
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    const size_t comma = std::min(list.find(',', pos), list.size());
+    const unsigned long v = std::strtoul(list.substr(pos, comma - pos).c_str(), nullptr, 10);
+    if (v == 0 || v > 256) die("--threads takes a list of thread counts such as 1,2");
+    out.push_back(static_cast<unsigned>(v));
+    pos = comma + 1;
+  }
+  return out;
+}
+
+struct Options {
+  size_t small_blocks = 5, big_blocks = 3, repeats = 5;
+  std::vector<unsigned> threads{1, 2};
+  bool durable = false;
+};
+
+Options parse(int argc, char** argv) {
+  Options o;
+  std::vector<std::string> positional;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) die(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--small") o.small_blocks = std::strtoul(value().c_str(), nullptr, 10);
+    else if (a == "--big") o.big_blocks = std::strtoul(value().c_str(), nullptr, 10);
+    else if (a == "--repeats") o.repeats = std::max<size_t>(1, std::strtoul(value().c_str(), nullptr, 10));
+    else if (a == "--threads") o.threads = parse_threads(value());
+    else if (a == "--durable") o.durable = true;
+    else if (!a.empty() && a[0] != '-') positional.push_back(a);
+    else die("unknown option " + a + " (bench_chain [--small N] [--big N] [--threads 1,2] [--repeats R] [--durable])");
+  }
+  if (positional.size() > 0) o.small_blocks = std::strtoul(positional[0].c_str(), nullptr, 10);
+  if (positional.size() > 1) o.big_blocks = std::strtoul(positional[1].c_str(), nullptr, 10);
+  return o;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  // bench_chain [blocks_of_1000] [blocks_of_10000]
-  size_t small_blocks = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 5;
-  size_t big_blocks = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 3;
-  std::vector<size_t> sizes(small_blocks, 1000);
-  sizes.insert(sizes.end(), big_blocks, 10000);
+  const Options opt = parse(argc, argv);
+  std::vector<size_t> sizes(opt.small_blocks, 1000);
+  sizes.insert(sizes.end(), opt.big_blocks, 10000);
+  if (sizes.empty()) die("no blocks to apply");
 
   auto t0 = Clock::now();
   Setup setup = make_setup(10'000);
   TempDir dir;
-  Node proposer(dir.sub("proposer"), setup.genesis, /*durable=*/false);
+  Node proposer(dir.sub("proposer"), setup.genesis, /*durable=*/false, 0);
   std::vector<Produced> chain = produce_chain(proposer, setup, sizes);
   emit({{"bench", "chain_setup"}, {"accounts", setup.accounts.size()}, {"blocks", chain.size()},
         {"seconds", seconds_since(t0)}});
 
-  bench_signatures(chain);
-  for (bool durable : {true, false}) {
-    Node follower(dir.sub(durable ? "durable" : "nosync"), setup.genesis, durable);
-    report_follow(follow_chain(follower, chain), durable);
-    if (follower.ledger->head().hash != proposer.ledger->head().hash) die("follower ended on another head");
-  }
+  for (unsigned t : opt.threads) bench_signatures(chain, t);
+  for (unsigned t : opt.threads) bench_admit_batch(dir, setup, chain, t);
+
+  // Interleaved runs: repeat r applies the chain once per thread count, each on a fresh
+  // follower. Applied transfers/s per (durable, threads, block size) across repeats.
+  std::map<std::tuple<bool, unsigned, size_t>, std::vector<double>> rates;
+  std::vector<bool> modes{false};
+  if (opt.durable) modes.push_back(true);
+  for (size_t r = 0; r < opt.repeats; ++r)
+    for (bool durable : modes)
+      for (unsigned t : opt.threads) {
+        Node follower(dir.sub("follower"), setup.genesis, durable, t);
+        const bool with_execution = r == 0 && t == opt.threads.front();
+        const auto by_size = follow_chain(follower, chain, with_execution);
+        report_follow(by_size, durable, t, r, with_execution);
+        if (follower.ledger->head().hash != proposer.ledger->head().hash) die("follower ended on another head");
+        for (const auto& [size, timing] : by_size) rates[{durable, t, size}].push_back(applied_per_second(timing));
+      }
+
+  for (bool durable : modes)
+    for (size_t size : {size_t{1000}, size_t{10000}}) {
+      if (!rates.count({durable, opt.threads.front(), size})) continue;
+      json per_threads = json::object();
+      const double base = median(rates[{durable, opt.threads.front(), size}]);
+      for (unsigned t : opt.threads) {
+        const auto& v = rates[{durable, t, size}];
+        const double med = median(v);
+        per_threads[std::to_string(t)] = {{"txs_per_second_median", med},
+                                          {"txs_per_second_min", *std::min_element(v.begin(), v.end())},
+                                          {"txs_per_second_max", *std::max_element(v.begin(), v.end())},
+                                          {"ratio_to_first", med / base}};
+      }
+      emit({{"bench", "chain_apply_scaling"}, {"txs_per_block", size}, {"durable", durable},
+            {"repeats", opt.repeats}, {"hardware_threads", std::thread::hardware_concurrency()},
+            {"threads", per_threads}});
+    }
   return 0;
 }

@@ -89,12 +89,13 @@ inline Transaction make_transfer(const SecretKey& from, uint64_t nonce, const Ad
 
 // A node's chain state: a real LMDB store in a temp dir, the real Application and a Ledger.
 struct TestChain {
-  explicit TestChain(const Genesis& genesis, MempoolConfig mc = {}, StoreConfig sc = {}) {
+  // verify_threads: the ledger's signature-verification threads (0: the default).
+  explicit TestChain(const Genesis& genesis, MempoolConfig mc = {}, StoreConfig sc = {}, unsigned verify_threads = 0) {
     sc.path = dir.sub("store");
     auto s = Store::open(sc);
     if (!s) throw std::runtime_error(s.error().to_string());
     store = std::move(*s);
-    ledger = std::make_unique<Ledger>(*store, app, mc);
+    ledger = std::make_unique<Ledger>(*store, app, mc, verify_threads);
     auto st = ledger->init(genesis);
     if (!st) throw std::runtime_error(st.error().to_string());
   }
