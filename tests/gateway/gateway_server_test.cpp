@@ -1,9 +1,16 @@
 // The gateway over real sockets with a scripted chain: routing, every error status, a verified
 // answer, a stream, a rejected result submitted again, an expired task, the timeout (and that
-// the task is abandoned), a lost node, the in-flight limit, the open-on-loopback rule.
+// the task is abandoned), a lost node, the in-flight limit, the open-on-loopback rule, hostile
+// HTTP and the connection limit.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "gateway/gateway.hpp"
@@ -278,4 +285,104 @@ TEST(GatewayConfigRules, OpenOnlyOnLoopback) {
   c.keys = {{"key-0123456789abcdef", "k"}};
   Gateway keyed(c, chain, nullptr);
   EXPECT_TRUE(keyed.start());
+}
+
+// Hostile HTTP at the socket level: the server answers or closes, never hangs or dies, and the
+// next good request is served.
+namespace {
+
+// Sends `bytes` on a fresh connection and returns what comes back until the server closes (or
+// `wait` passes).
+std::string raw_exchange(uint16_t port, const std::string& bytes, std::chrono::milliseconds wait = 3s) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return "connect failed";
+  timeval tv{static_cast<time_t>(wait.count() / 1000), static_cast<suseconds_t>((wait.count() % 1000) * 1000)};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  size_t sent = 0;
+  while (sent < bytes.size()) {
+    ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<size_t>(n);
+  }
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+}  // namespace
+
+TEST_F(GatewayServer, HostileHttp) {
+  GatewayConfig c;
+  c.http.request_timeout_ms = 300;
+  c.http.max_body_bytes = 4096;
+  start(c);
+  const uint16_t port = gw_->port();
+  EXPECT_NE(raw_exchange(port, "GARBAGE\r\n\r\n").find("400"), std::string::npos);
+  EXPECT_NE(raw_exchange(port, "GET /health HTTP/1.1\r\nX: " + std::string(20000, 'a') + "\r\n\r\n").find(" 400 "),
+            std::string::npos);
+  const std::string big(5000, 'x');
+  EXPECT_NE(raw_exchange(port, "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                               "Content-Length: " + std::to_string(big.size()) + "\r\n\r\n" + big)
+                .find(" 413 "),
+            std::string::npos);
+  // A client that says nothing is closed after the request timeout.
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(raw_exchange(port, "", 5s), "");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  // Two requests on one keep-alive connection, both answered.
+  auto two = raw_exchange(port, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                "Connection: close\r\n\r\n");
+  size_t first = two.find("HTTP/1.1 200"), second = two.find("HTTP/1.1 200", first + 1);
+  EXPECT_NE(first, std::string::npos);
+  EXPECT_NE(second, std::string::npos);
+  // HTTP/1.0 is answered in HTTP/1.0 and closed.
+  EXPECT_EQ(raw_exchange(port, "GET /health HTTP/1.0\r\n\r\n").rfind("HTTP/1.0 200", 0), 0u);
+  // Random bytes never take it down.
+  std::mt19937 rng(7);
+  for (int i = 0; i < 60; ++i) {
+    std::string junk(rng() % 600, '\0');
+    for (char& ch : junk) ch = static_cast<char>(rng());
+    if (i % 2) junk = "POST /v1/chat/completions HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: " +
+                      std::to_string(junk.size()) + "\r\n\r\n" + junk;
+    (void)raw_exchange(port, junk, 500ms);
+  }
+  auto health = ig::rpc::http_request("GET", url("/health"), "", 5s);
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+}
+
+TEST_F(GatewayServer, ConnectionLimits) {
+  GatewayConfig c;
+  c.http.max_connections = 2;
+  c.http.reserved_connections = 0;
+  start(c);
+  std::vector<int> held;
+  for (int i = 0; i < 2; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(gw_->port());
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    held.push_back(fd);
+  }
+  std::this_thread::sleep_for(100ms);
+  auto over = raw_exchange(gw_->port(), "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  EXPECT_NE(over.find(" 503 "), std::string::npos) << over;
+  EXPECT_NE(over.find("too_many_connections"), std::string::npos);
+  for (int fd : held) ::close(fd);
+  std::this_thread::sleep_for(100ms);
+  auto ok = ig::rpc::http_request("GET", url("/health"), "", 5s);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
 }
