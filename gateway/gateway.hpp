@@ -6,7 +6,8 @@
 //   IG_TRY_ASSIGN(chain, NodeChain::start({.node_url = "ws://127.0.0.1:8546", .key = key}));
 //   Gateway gw(config, std::move(chain), models);
 //   IG_TRY(gw.start());           // listens on config.http.host:port
-//   ... gw.stop();
+//   ... chain->stop(); gw.stop(); // the chain first: it answers what it follows, then lets go of
+//                                 // the connections, which must not outlive the server
 #pragma once
 
 #include <chrono>

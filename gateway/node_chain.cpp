@@ -424,16 +424,27 @@ uint64_t NodeChain::submit(const chain::SubmitTask& task, bool final_at_result, 
   f->final_at_result = final_at_result;
   f->observer = std::move(observer);
   {
-    std::lock_guard l(impl_->mu);
-    f->handle = impl_->next_handle++;
-    impl_->follows[f->handle] = f;
+    // Under the queue's lock, which stop() takes to set `stopping`: a follow is either queued
+    // before stop() looks (and is failed by it) or refused here.
+    std::lock_guard jl(impl_->jobs_mu);
+    if (!impl_->stopping) {
+      {
+        std::lock_guard l(impl_->mu);
+        f->handle = impl_->next_handle++;
+        impl_->follows[f->handle] = f;
+      }
+      impl_->jobs.push_back({f, 0});
+      impl_->jobs_cv.notify_one();
+      return f->handle;
+    }
   }
-  {
-    std::lock_guard l(impl_->jobs_mu);
-    impl_->jobs.push_back({f, 0});
-  }
-  impl_->jobs_cv.notify_one();
-  return f->handle;
+  // Nothing would ever report on it: say so now, and keep nothing (the observer may hold the
+  // caller's connection, which must not outlive the caller's server).
+  TaskUpdate u;
+  u.kind = TaskUpdate::Failed;
+  u.error = Error{"gateway.node", "the gateway is stopping"};
+  f->observer(u);
+  return 0;
 }
 
 void NodeChain::abandon(uint64_t handle) {

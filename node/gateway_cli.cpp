@@ -104,9 +104,12 @@ Expected<RunningGateway> start_gateway(const std::string& node_url, const chain:
   return out;
 }
 
+// The chain first: it reports "stopping" to every request it follows while the HTTP server can
+// still deliver those answers, and then holds no reference to a connection; the server goes
+// second, closing what is left.
 void RunningGateway::stop() {
-  if (gateway) gateway->stop();
   if (chain) chain->stop();
+  if (gateway) gateway->stop();
 }
 
 Status run_gateway(const GatewayCommand& g) {

@@ -33,10 +33,11 @@ start() {
   stop
   mkdir -p "$state"
   # A block of free ports: RPC base..base+3, P2P base+10..+13, gateway base+20, the error tests'
-  # gateways base+21..+23, miner metrics base+30..+32.
+  # gateways base+21..+23, miner metrics base+30..+32. Below the kernel's ephemeral range
+  # (32768+), so outgoing connections of other tests running meanwhile cannot take them.
   local base=""
   for _ in $(seq 40); do
-    local b=$(( (RANDOM % 2000) * 10 + 20000 )) busy=0
+    local b=$(( (RANDOM % 1200) * 10 + 20000 )) busy=0
     for off in 0 1 2 3 10 11 12 13 20 21 22 23 30 31 32; do listening $((b + off)) && busy=1; done
     [ "$busy" = 0 ] && { base=$b; break; }
   done

@@ -41,24 +41,36 @@ G="$GATEWAY_URL"
 K="test-key-0123456789abcdef"
 echo "$K tester" >"$tmp/keys"
 
-start_gateway() {  # PORT WALLET_DIR ACCOUNT ARGS...
-  local port="$1" wallet="$2" account="$3"; shift 3
-  "$BIN_DIR/infergridd" gateway --node "$NODE_WS" --account "$account" --wallet-dir "$wallet" --model "$MODEL" \
-    --listen "127.0.0.1:$port" "$@" >"$tmp/gateway-$port.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 100); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health")" = 200 ] && return 0
-    sleep 0.1
+start_gateway() {  # VAR PORT WALLET_DIR ACCOUNT ARGS...: sets VAR to the port it listens on
+  local var="$1" port="$2" wallet="$3" account="$4"; shift 4
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    "$BIN_DIR/infergridd" gateway --node "$NODE_WS" --account "$account" --wallet-dir "$wallet" --model "$MODEL" \
+      --listen "127.0.0.1:$port" "$@" >"$tmp/gateway-$port.log" 2>&1 &
+    local pid=$!
+    pids+=("$pid")
+    for _ in $(seq 100); do
+      if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health")" = 200 ]; then
+        printf -v "$var" '%s' "$port"; return 0
+      fi
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    # A spare port taken since the fixture chose it (another test runs beside this one): try another.
+    if grep -q "Address already in use" "$tmp/gateway-$port.log"; then
+      port=$(( (RANDOM % 1200) * 10 + 20005 )); continue
+    fi
+    break
   done
-  echo "gateway on $port did not start:"; cat "$tmp/gateway-$port.log"; exit 1
+  echo "gateway on $port did not start (attempt $attempt):"; cat "$tmp/gateway-$port.log"; exit 1
 }
 # Keys, a fee limit of 1,000 (10 tokens at 100), 20 requests a minute.
-start_gateway "$SPARE_PORT_1" "$DEVNET_HOME/wallet" user --api-keys-file "$tmp/keys" --fee-limit 1000 --rate-limit 20
-KG="http://127.0.0.1:$SPARE_PORT_1"
+start_gateway KG_PORT "$SPARE_PORT_1" "$DEVNET_HOME/wallet" user --api-keys-file "$tmp/keys" --fee-limit 1000 --rate-limit 20
+KG="http://127.0.0.1:$KG_PORT"
 auth=(-H "Authorization: Bearer $K")
 # Answers within 0.3 s or not at all: a verified answer takes a few blocks.
-start_gateway "$SPARE_PORT_2" "$DEVNET_HOME/node0/wallet" dev --timeout 0.3
-TG="http://127.0.0.1:$SPARE_PORT_2"
+start_gateway TG_PORT "$SPARE_PORT_2" "$DEVNET_HOME/node0/wallet" dev --timeout 0.3
+TG="http://127.0.0.1:$TG_PORT"
 
 # A registered model no miner serves: 503.
 orphan="orphan-$RANDOM$RANDOM"

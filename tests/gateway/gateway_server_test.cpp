@@ -200,6 +200,20 @@ TEST_F(GatewayServer, ARejectedResultIsSubmittedAgain) {
   EXPECT_EQ(code_of(r), "verification_failed");
 }
 
+TEST_F(GatewayServer, AnswerAtResultTime) {
+  GatewayConfig c;
+  c.answer_at_result = true;
+  start(c);
+  chain_->script = {"result"};
+  auto r = post("/v1/completions", kCompletion);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = json::parse(r.body);
+  EXPECT_EQ(j["infergrid"]["status"], "submitted");
+  EXPECT_EQ(j["infergrid"]["verified"], false);
+  EXPECT_EQ(j["infergrid"]["answered_at"], "result");
+  EXPECT_EQ(j["choices"][0]["text"], ", there was a little girl");
+}
+
 TEST_F(GatewayServer, ExpiredIs503AndTimeoutIs504) {
   GatewayConfig c;
   c.timeout = 300ms;
