@@ -16,9 +16,15 @@
 //                        top-p 0.95); each fingerprint's runner-up lowered to its logit so
 //                        the claim looks like an argmax
 //   other_seed           sampled with another seed than the one claimed
+//   token_steer          at every step, the lowest-id token among those the verifier would
+//                        accept (by the miner's own logits, with half the margin to spare):
+//                        how much choice the tolerance leaves a miner who wants to steer
 // Invented numbers for a token the miner did not really choose (token_*): the token's own
 // logit and the best other logit; for a greedy claim, where the runner-up would then exceed
 // the logit, both set to their midpoint so the claim looks like a tie at the top.
+#include <algorithm>
+#include <cmath>
+
 #include "bench/verify_study/study.hpp"
 #include "inference/engine/engine.hpp"
 #include "inference/receipt/fingerprint.hpp"
@@ -81,6 +87,47 @@ Status generate_forced(const StudyModel& m, kernels::Backend& backend, receipt::
   return {};
 }
 
+// A miner that steers: at every step it takes, among the tokens the verifier would accept by
+// its own logits with half the margin to spare, the one with the lowest id (a stand-in for
+// whatever it prefers). Its numbers are honest for the token it takes. Returns the steps
+// where it took another token than the sampler's.
+Expected<int> generate_steered(const StudyModel& m, kernels::Backend& backend, receipt::TaskResult& r) {
+  IG_TRY_ASSIGN(prompt, receipt::task_prompt_ids(*m.tokenizer, r.prompt));
+  const engine::Model& model = *m.model;
+  const receipt::Tolerance tol = receipt::default_tolerance(receipt::noise_class(model));
+  IG_TRY_ASSIGN(session, engine::Session::create(model, backend, int(prompt.size() + r.params.max_tokens)));
+  std::vector<float> last;
+  auto keep = [&](int, std::span<const float> l) { last.assign(l.begin(), l.end()); };
+  IG_TRY(session.eval(prompt, engine::Logits::Last, keep));
+  r.output.clear();
+  r.fingerprints.clear();
+  int steered = 0;
+  const int32_t eos = model.config().eos_id;
+  for (uint32_t step = 0; step < r.params.max_tokens; ++step) {
+    const int32_t choice = engine::choose_token(last, r.params, step);
+    double sum = 0, top = -INFINITY;
+    for (float l : last) sum += l, top = std::max(top, double(l));
+    const double bound = 0.5 * tol.margin_k * (tol.abs_sigma + tol.rel_sigma * (top - sum / double(last.size())));
+    int32_t tok = choice;
+    if (r.params.greedy()) {
+      for (int32_t i = 0; i < tok; ++i)
+        if (top - double(last[size_t(i)]) <= bound) { tok = i; break; }
+    } else {
+      const engine::Candidates c = engine::candidates(last, r.params);
+      const size_t limit = std::min(c.ids.size(), c.kept + 8);
+      for (size_t i = 0; i < limit; ++i)
+        if (c.ids[i] < tok && receipt::decision_margin(last, r.params, step, c.ids[i]) <= bound) tok = c.ids[i];
+    }
+    steered += tok != choice;
+    r.fingerprints.push_back(invented(last, tok, r.params.greedy()));
+    r.output.push_back(uint32_t(tok));
+    if (tok == eos || step + 1 == r.params.max_tokens) break;
+    const int32_t next[1] = {tok};
+    IG_TRY(session.eval(next, engine::Logits::Last, keep));
+  }
+  return steered;
+}
+
 }  // namespace
 
 Expected<CheatOutcome> make_cheat(const std::string& kind, const StudyModel& claimed, const StudyModel* used,
@@ -115,6 +162,13 @@ Expected<CheatOutcome> make_cheat(const std::string& kind, const StudyModel& cla
     return out;
   }
   IG_TRY_ASSIGN(r, receipt::run_task(*claimed.model, *claimed.tokenizer, claimed.id, backend, prompt, params));
+  if (kind == "token_steer") {
+    IG_TRY_ASSIGN(steered, generate_steered(claimed, backend, r));
+    out.steered = steered;
+    IG_TRY(reseal(claimed, r));
+    out.result = std::move(r);
+    return out;
+  }
   const size_t n = r.output.size();
   if (n < 2) return fail("study.short_output", "an output of one token leaves nothing to change");
   // A step that is not a final EOS, so that the change cannot also break the stop rule.

@@ -41,26 +41,29 @@ Plan full_plan() {
   cheat("model_same_shape", "qwen-q8", "qwen-q8-s4", 100, "model");
   cheat("model_smaller", "qwen-q8", "qwen-small-q8", 100, "model");
   cheat("token_random", "qwen-q8", "", 100, "at_step");
-  cheat("token_second", "qwen-q8", "", 100, "other");
+  cheat("token_second", "qwen-q8", "", 100, "info");
   cheat("truncated", "qwen-q8", "", 50, "other");
   cheat("truncated_eos", "qwen-q8", "", 50, "other");
   cheat("greedy_claimed_sampled", "qwen-q8", "", 100, "other");
   cheat("other_seed", "qwen-q8", "", 100, "other");
+  cheat("token_steer", "qwen-q8", "", 100, "info");
   cheat("quant_q8_for_f16", "qwen-f16", "qwen-q8", 100, "quant");
   cheat("quant_q8_for_f32", "stories", "stories-q8", 300, "quant");
   cheat("model_noise_1e-2", "stories", "stories-n2", 300, "model");
   cheat("model_noise_1e-3", "stories", "stories-n3", 300, "model");
   cheat("token_random", "stories", "", 300, "at_step");
-  cheat("token_second", "stories", "", 300, "other");
+  cheat("token_second", "stories", "", 300, "info");
   cheat("truncated", "stories", "", 100, "other");
   cheat("truncated_eos", "stories", "", 100, "other");
   cheat("greedy_claimed_sampled", "stories", "", 300, "other");
   cheat("other_seed", "stories", "", 300, "other");
+  cheat("token_steer", "stories", "", 300, "info");
   cheat("quant_q4_for_q8", "stories-q8", "stories-q4", 400, "quant");
   cheat("model_noise_1e-2", "stories-q8", "stories-q8-n2", 300, "model");
   cheat("token_random", "stories-q8", "", 300, "at_step");
   cheat("greedy_claimed_sampled", "stories-q8", "", 300, "other");
   cheat("other_seed", "stories-q8", "", 300, "other");
+  cheat("token_steer", "stories-q8", "", 300, "info");
   return p;
 }
 
@@ -101,6 +104,7 @@ bool meets_targets(const nlohmann::json& r) {
     }
   for (const auto& c : r["cheats"]) {
     const std::string target = c["target"];
+    if (target == "info") continue;  // measured, no target: near-tie replacements, steering
     const char* field = target == "model" ? "within_16" : target == "quant" ? "within_64" : "detected";
     bool met = c[field]["k"] == c[field]["n"];
     if (target == "at_step") met = met && c["at_its_step"]["k"] == c["at_its_step"]["n"];

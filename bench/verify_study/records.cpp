@@ -28,7 +28,7 @@ Status write_records(const std::string& path, const std::vector<TaskRecord>& rec
       steps.push_back({fp(s.claimed), fp(s.recomputed), fp(s.expected), s.scale, s.margin == receipt::kNoMargin ? -1.0 : s.margin});
     json j = {{"group", r.group},       {"name", r.name},         {"model", r.model},
               {"miner", r.miner},       {"verifier", r.verifier}, {"params", param_kind_name(r.params)}, {"claimed_greedy", r.claimed_greedy},
-              {"index", r.index},       {"steps", r.steps},       {"cheat_step", r.cheat_step},
+              {"index", r.index},       {"steps", r.steps},       {"cheat_step", r.cheat_step}, {"steered", r.steered},
               {"mode", receipt::mode_name(v.mode)}, {"noise", receipt::noise_class_name(v.noise)},
               {"accepted", v.accepted}, {"code", v.code},         {"first_bad_step", v.first_bad_step},
               {"freedom", {r.freedom_steps, r.freedom_multi, r.freedom_tokens}}, {"obs", steps}};
@@ -60,6 +60,7 @@ Expected<std::vector<TaskRecord>> read_records(const std::string& path) {
       r.index = j.at("index");
       r.steps = j.at("steps");
       r.cheat_step = j.at("cheat_step");
+      r.steered = j.value("steered", 0);
       auto& v = r.check.verdict;
       v.mode = j.at("mode") == "exact" ? receipt::Mode::Exact : receipt::Mode::Tolerant;
       v.noise = j.at("noise") == "dense" ? receipt::NoiseClass::Dense : receipt::NoiseClass::Quantized;

@@ -96,7 +96,7 @@ json honest_group(const std::vector<const TaskRecord*>& rs) {
 }
 
 json cheat_group(const CheatPlan& plan, const std::vector<const TaskRecord*>& rs) {
-  long detected = 0, within16 = 0, within64 = 0, at_step = 0, with_step = 0;
+  long detected = 0, within16 = 0, within64 = 0, at_step = 0, with_step = 0, steered = 0, steered_steps = 0;
   std::vector<double> tokens;
   std::map<std::string, long> codes;
   for (const TaskRecord* r : rs) {
@@ -109,6 +109,8 @@ json cheat_group(const CheatPlan& plan, const std::vector<const TaskRecord*>& rs
       within16 += t <= 16;
       within64 += t <= 64;
     }
+    steered += r->steered;
+    steered_steps += long(r->steps);
     if (r->cheat_step >= 0) {
       with_step++;
       at_step += !v.accepted && v.first_bad_step == r->cheat_step && v.code != "verify.logit_drift";
@@ -129,6 +131,8 @@ json cheat_group(const CheatPlan& plan, const std::vector<const TaskRecord*>& rs
             {"tokens_max", quantile(tokens, 1.0)},
             {"codes", codes}};
   if (with_step > 0) j["at_its_step"] = interval_json(at_step, with_step);
+  if (plan.kind == "token_steer")
+    j["steered_share_of_steps"] = steered_steps ? double(steered) / double(steered_steps) : 0.0;
   return j;
 }
 

@@ -136,6 +136,7 @@ Expected<std::optional<TaskRecord>> run_job(const Plan& plan, const ModelSet& mo
     }
     result = std::move(made->result);
     rec.cheat_step = made->cheat_step;
+    rec.steered = made->steered;
     IG_TRY_ASSIGN(vb, backends.get(c.verifier));
     verifier = vb;
     // A cheater names whatever backend makes the verifier most lenient: another one than the

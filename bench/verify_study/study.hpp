@@ -70,7 +70,10 @@ struct CheatPlan {
   std::string used;          // the model actually run ("" = the claimed one)
   std::string miner, verifier;
   int tasks = 0;
-  std::string budget_kind;   // which target applies: "at_step", "model", "quant", "other"
+  // Which target applies: "at_step" (caught at the changed step), "model" (within 16 tokens),
+  // "quant" (within 64), "other" (caught), "info" (measured only: by design a replacement
+  // within the honest noise passes, so there is no target to meet).
+  std::string budget_kind;
 };
 
 struct Plan {
@@ -93,6 +96,7 @@ struct TaskRecord {
   int index = 0;
   size_t steps = 0;                  // output length
   int64_t cheat_step = -1;           // the changed step (token cheats)
+  int steered = 0;                   // token_steer: steps it steered
   receipt::Check check;              // the verdict and the per-step observations
   // Sampled-step freedom (honest tasks chosen for it): how many tokens the verifier would
   // accept at each step, summed, and the steps with more than one.
@@ -108,6 +112,7 @@ Expected<std::vector<TaskRecord>> run_plan(const Plan& plan, const ModelSet& mod
 struct CheatOutcome {
   receipt::TaskResult result;
   int64_t cheat_step = -1;
+  int steered = 0;  // token_steer: steps where it took another token than the sampler's
 };
 Expected<CheatOutcome> make_cheat(const std::string& kind, const StudyModel& claimed, const StudyModel* used,
                                   kernels::Backend& backend, const std::string& prompt, ParamKind pk,
