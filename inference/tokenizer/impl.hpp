@@ -22,6 +22,7 @@ struct Tokenizer::Impl {
   Vocab vocab;
   bool spm = true;
   bool ignore_merges = false;      // llama3: whole words found in the vocab skip BPE
+  bool nfc = false;                // normalize raw text with NFC first
   StringMap<TokenId> ids;          // token text -> id
   StringMap<int32_t> ranks;        // "left right" -> merge rank (gpt2)
   std::array<TokenId, 256> byte_ids{};  // SPM byte fallback, kNoToken if absent

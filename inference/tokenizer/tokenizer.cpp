@@ -3,6 +3,7 @@
 #include <variant>
 
 #include "inference/tokenizer/impl.hpp"
+#include "inference/tokenizer/nfc.hpp"
 #include "inference/tokenizer/unicode.hpp"
 
 namespace ig::tok {
@@ -126,6 +127,9 @@ Expected<Tokenizer> Tokenizer::from_vocab(Vocab v) {
   if (impl->spm && v.scores.empty()) v.scores.assign(v.tokens.size(), 0.0f);
   if (impl->spm && v.scores.size() != v.tokens.size()) return fail("tokenizer.bad_vocab", "scores size mismatch");
   IG_TRY(check_ids(v));
+  if (!v.normalizer.empty() && v.normalizer != "nfc")
+    return fail("tokenizer.unsupported", "normalizer '" + v.normalizer + "' is not supported (nfc)");
+  impl->nfc = v.normalizer == "nfc";
   if (!impl->spm) {
     IG_TRY_ASSIGN(probe, pre_tokenize(v.pre, ""));  // rejects unknown pre-tokenizers up front
     (void)probe;
@@ -184,7 +188,12 @@ Expected<std::vector<TokenId>> Tokenizer::encode(std::string_view text, bool add
         prev_special = true;
         continue;
       }
-      const auto raw = std::get<std::string_view>(f);
+      std::string normalized;
+      std::string_view raw = std::get<std::string_view>(f);
+      if (t.nfc) {  // as Hugging Face does: special tokens are matched first, in the raw text
+        normalized = detail::nfc(raw);
+        raw = normalized;
+      }
       if (t.spm) {
         spm_encode(t, raw, t.vocab.add_space_prefix && prev_special, out);
       } else {

@@ -41,7 +41,13 @@ struct Vocab {
   bool add_bos = false;
   bool add_eos = false;
   bool add_space_prefix = true;     // llama only
+  // Applied to text outside special tokens before pre-tokenizing: "" (none) or "nfc" (what
+  // Qwen2's Hugging Face tokenizer does; llama.cpp does not). From kNormalizerKey.
+  std::string normalizer;
 };
+// GGUF key of Vocab::normalizer. Our own (llama.cpp ignores it): vocab-from-hf writes it when
+// tokenizer.json normalizes, so such a vocabulary tokenizes as Hugging Face does.
+inline constexpr const char* kNormalizerKey = "tokenizer.infergrid.normalizer";
 Expected<Vocab> read_vocab(const gguf::File& f);
 
 // Immutable once built and safe to share across threads. A default-constructed

@@ -79,6 +79,10 @@ Expected<Vocab> read_vocab(const gguf::File& f) {
   v.add_bos = add_bos;
   v.add_eos = add_eos;
   v.add_space_prefix = add_prefix;
+  if (f.has(kNormalizerKey)) {
+    IG_TRY_ASSIGN(norm, f.get_string(kNormalizerKey));
+    v.normalizer = norm;  // from_vocab refuses names it does not know
+  }
   return v;
 }
 

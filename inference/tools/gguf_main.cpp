@@ -6,15 +6,20 @@
 //   infergrid-gguf make --arch llama|qwen2 --dim D --layers L --heads H --kv-heads K
 //                       --ffn F --vocab V --ctx C --type f32|f16|q8_0|q4_0 --seed S [--tied] -o OUT
 //   infergrid-gguf derive FILE [--type f32|f16|q8_0|q4_0] [--noise X --seed S] -o OUT
+//   infergrid-gguf vocab-from-hf --tokenizer tokenizer.json [--config tokenizer_config.json]
+//                                [--pre llama3|qwen2|gpt-2] [--name NAME] -o vocab.gguf
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "inference/gguf/gguf.hpp"
 #include "inference/gguf/derive.hpp"
 #include "inference/gguf/random_model.hpp"
+#include "inference/tokenizer/hf_vocab.hpp"
 #include "inference/tokenizer/tokenizer.hpp"
 
 namespace {
@@ -174,6 +179,42 @@ int run_derive(const std::string& src, ig::gguf::DeriveSpec spec, const std::str
   std::printf("wrote %s\n", out.c_str());
   return 0;
 }
+ig::Expected<std::string> read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return ig::fail("io.open", "cannot open " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return ig::fail("io.read", "cannot read " + path);
+  return ss.str();
+}
+
+// Hugging Face tokenizer.json (+ tokenizer_config.json) to a vocabulary-only GGUF.
+int run_vocab_from_hf(const std::string& tokenizer, const std::string& config, const std::string& pre,
+                      const std::string& name, const std::string& out) {
+  auto tok_text = read_text(tokenizer);
+  if (!tok_text) return report(tok_text.error());
+  std::string config_text;
+  if (!config.empty()) {
+    auto c = read_text(config);
+    if (!c) return report(c.error());
+    config_text = std::move(*c);
+  }
+  auto conv = ig::tok::vocab_from_hf(*tok_text, config_text, ig::tok::HfOptions{pre});
+  if (!conv) return report(conv.error());
+  if (!name.empty()) conv->name = name;
+  if (auto st = ig::tok::write_vocab_gguf(out, *conv); !st) return report(st.error());
+  const auto& v = conv->vocab;
+  size_t control = 0, user = 0, unused = 0;
+  for (auto t : v.types) {
+    control += t == ig::tok::TokenType::Control;
+    user += t == ig::tok::TokenType::UserDefined;
+    unused += t == ig::tok::TokenType::Unused;
+  }
+  std::printf("wrote %s: %zu tokens (%zu control, %zu user-defined, %zu unused), %zu merges, arch %s\n", out.c_str(),
+              v.tokens.size(), control, user, unused, v.merges.size(), conv->arch.c_str());
+  for (const auto& note : conv->notes) std::printf("  %s\n", note.c_str());
+  return 0;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -233,7 +274,18 @@ int main(int argc, char** argv) {
   derive->add_option("--seed", derive_spec.seed, "noise seed");
   derive->add_option("-o,--output", derive_out, "output file")->required();
 
+  auto* from_hf = app.add_subcommand("vocab-from-hf", "convert a Hugging Face tokenizer.json to a GGUF vocabulary");
+  std::string hf_tokenizer, hf_config, hf_pre, hf_name, hf_out;
+  from_hf->add_option("--tokenizer", hf_tokenizer, "tokenizer.json")->required()->check(CLI::ExistingFile);
+  from_hf->add_option("--config", hf_config, "tokenizer_config.json (bos/eos/pad tokens, add_bos_token)")
+      ->check(CLI::ExistingFile);
+  from_hf->add_option("--pre", hf_pre, "pre-tokenizer to use instead of recognising the regex")
+      ->check(CLI::IsMember({"llama3", "qwen2", "gpt-2"}));
+  from_hf->add_option("--name", hf_name, "general.name (default: the pre-tokenizer's name)");
+  from_hf->add_option("-o,--output", hf_out, "output GGUF file")->required();
+
   CLI11_PARSE(app, argc, argv);
+  if (from_hf->parsed()) return run_vocab_from_hf(hf_tokenizer, hf_config, hf_pre, hf_name, hf_out);
   if (derive->parsed()) return run_derive(derive_src, derive_spec, derive_type, derive_out);
   if (info->parsed()) return run_info(info_path, json);
   if (tokenize->parsed()) return run_tokenize(tok_path, tok_text, tok_bos, tok_special, tok_json);
