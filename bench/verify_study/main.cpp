@@ -6,7 +6,8 @@
 //
 // Makes the study's models in DIR (default /tmp/infergrid-verify-study; kept and reused),
 // runs every honest pairing and cheat of the plan, and writes PREFIX.json (default
-// verify_study.json), every task's step observations as PREFIX-records.jsonl, and, when
+// verify_study.json), every task's step observations as PREFIX-records.jsonl (appended to
+// PREFIX-records.partial.jsonl as tasks finish, so a stopped run keeps its data), and, when
 // gnuplot is installed, PREFIX.png. --from-records re-judges saved observations under the
 // current thresholds and re-makes the report without running a model (calibration). --quick runs the small plan
 // ctest uses (seconds); --expect then exits 1 unless every honest result is accepted and every
@@ -161,9 +162,20 @@ int main(int argc, char** argv) {
   } else {
     auto models = ModelSet::prepare(work, quick);
     if (!models) return bail(models.error());
-    records = run_plan(plan, *models, !quiet);
+    // Each record is appended to PREFIX-records.partial.jsonl as its task finishes, so a run
+    // stopped early still leaves its data for --from-records; the complete file replaces it.
+    const std::string partial = out + "-records.partial.jsonl";
+    std::FILE* f = std::fopen(partial.c_str(), "w");
+    if (!f) return bail(ig::Error{"study.io", "cannot write " + partial});
+    records = run_plan(plan, *models, !quiet, [&](const TaskRecord& r) {
+      const std::string line = record_line(r);
+      std::fwrite(line.data(), 1, line.size(), f);
+      std::fflush(f);
+    });
+    std::fclose(f);
     if (!records) return bail(records.error());
     if (auto st = write_records(out + "-records.jsonl", *records); !st) return bail(st.error());
+    std::remove(partial.c_str());
   }
   rejudge_all(plan, *records);
   const nlohmann::json r = report(plan, *records, out, !no_plot);

@@ -19,21 +19,23 @@ ParamKind param_kind(const std::string& s) {
 
 }  // namespace
 
+std::string record_line(const TaskRecord& r) {
+  const auto& v = r.check.verdict;
+  json steps = json::array();
+  for (const auto& s : r.check.steps)
+    steps.push_back({fp(s.claimed), fp(s.recomputed), fp(s.expected), s.scale, s.margin == receipt::kNoMargin ? -1.0 : s.margin});
+  json j = {{"group", r.group},       {"name", r.name},         {"model", r.model},
+            {"miner", r.miner},       {"verifier", r.verifier}, {"params", param_kind_name(r.params)}, {"claimed_greedy", r.claimed_greedy},
+            {"index", r.index},       {"steps", r.steps},       {"cheat_step", r.cheat_step}, {"steered", r.steered},
+            {"mode", receipt::mode_name(v.mode)}, {"noise", receipt::noise_class_name(v.noise)},
+            {"accepted", v.accepted}, {"code", v.code},         {"first_bad_step", v.first_bad_step},
+            {"freedom", {r.freedom_steps, r.freedom_multi, r.freedom_tokens}}, {"obs", steps}};
+  return j.dump() + "\n";
+}
+
 Status write_records(const std::string& path, const std::vector<TaskRecord>& records) {
   std::ofstream out(path + ".tmp");
-  for (const TaskRecord& r : records) {
-    const auto& v = r.check.verdict;
-    json steps = json::array();
-    for (const auto& s : r.check.steps)
-      steps.push_back({fp(s.claimed), fp(s.recomputed), fp(s.expected), s.scale, s.margin == receipt::kNoMargin ? -1.0 : s.margin});
-    json j = {{"group", r.group},       {"name", r.name},         {"model", r.model},
-              {"miner", r.miner},       {"verifier", r.verifier}, {"params", param_kind_name(r.params)}, {"claimed_greedy", r.claimed_greedy},
-              {"index", r.index},       {"steps", r.steps},       {"cheat_step", r.cheat_step}, {"steered", r.steered},
-              {"mode", receipt::mode_name(v.mode)}, {"noise", receipt::noise_class_name(v.noise)},
-              {"accepted", v.accepted}, {"code", v.code},         {"first_bad_step", v.first_bad_step},
-              {"freedom", {r.freedom_steps, r.freedom_multi, r.freedom_tokens}}, {"obs", steps}};
-    out << j.dump() << "\n";
-  }
+  for (const TaskRecord& r : records) out << record_line(r);
   out.close();
   if (!out || std::rename((path + ".tmp").c_str(), path.c_str()) != 0)
     return fail("study.io", "cannot write " + path);

@@ -2,6 +2,7 @@
 // Backend is used by one thread at a time); the models are shared read-only.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <mutex>
@@ -169,7 +170,8 @@ Expected<std::optional<TaskRecord>> run_job(const Plan& plan, const ModelSet& mo
 
 }  // namespace
 
-Expected<std::vector<TaskRecord>> run_plan(const Plan& plan, const ModelSet& models, bool verbose) {
+Expected<std::vector<TaskRecord>> run_plan(const Plan& plan, const ModelSet& models, bool verbose,
+                                           const RecordFn& on_record) {
   std::vector<Job> jobs;
   for (const auto& h : plan.honest)
     for (int i = 0; i < h.tasks; ++i) jobs.push_back(Job{&h, nullptr, i});
@@ -179,6 +181,7 @@ Expected<std::vector<TaskRecord>> run_plan(const Plan& plan, const ModelSet& mod
   std::atomic<size_t> next{0}, done{0};
   std::mutex mu;
   std::optional<Error> first_error;
+  const auto started = std::chrono::steady_clock::now();
   auto worker = [&] {
     Backends backends;
     for (;;) {
@@ -195,9 +198,11 @@ Expected<std::vector<TaskRecord>> run_plan(const Plan& plan, const ModelSet& mod
         return;
       }
       out[i] = std::move(*r);
+      if (on_record && out[i]) on_record(*out[i]);
       const size_t d = ++done;
       if (verbose && (d % 50 == 0 || d == jobs.size()))
-        std::fprintf(stderr, "[verify_study] %zu of %zu tasks\n", d, jobs.size());
+        std::fprintf(stderr, "[verify_study] %zu of %zu tasks (%.0f s)\n", d, jobs.size(),
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     }
   };
   std::vector<std::thread> threads;

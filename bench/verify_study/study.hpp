@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -104,8 +105,12 @@ struct TaskRecord {
   long freedom_tokens = 0;
 };
 
-// Runs every task of the plan (honest and cheats) and returns their records.
-Expected<std::vector<TaskRecord>> run_plan(const Plan& plan, const ModelSet& models, bool verbose);
+// Runs every task of the plan (honest and cheats) and returns their records in plan order.
+// `on_record`, when given, sees each record as its task finishes (one at a time), so that a
+// long run can save them as it goes.
+using RecordFn = std::function<void(const TaskRecord&)>;
+Expected<std::vector<TaskRecord>> run_plan(const Plan& plan, const ModelSet& models, bool verbose,
+                                           const RecordFn& on_record = nullptr);
 
 // Cheats: a result of `kind` for `claimed` (see cheats.cpp). `used` is the model run when it
 // differs from the claimed one.
@@ -123,7 +128,9 @@ Expected<CheatOutcome> make_cheat(const std::string& kind, const StudyModel& cla
 // step check, the crossing step + 1 for the drift test; -1 when accepted.
 int64_t tokens_to_detect(const receipt::Verdict& v);
 
-// The records as JSON lines (with every step observation), and back.
+// The records as JSON lines (with every step observation), and back. A file of lines appended
+// as tasks finished (PREFIX-records.partial.jsonl of a run that was stopped) reads the same.
+std::string record_line(const TaskRecord& r);  // one line, '\n' included
 Status write_records(const std::string& path, const std::vector<TaskRecord>& records);
 Expected<std::vector<TaskRecord>> read_records(const std::string& path);
 // Re-judges every record that reached the prefill under the current default tolerances.
