@@ -9,13 +9,31 @@
 // the difference is time spent waiting for a core.
 //
 //   bench_engine [--quick] [--vocab N] [--types f16,q8_0,q4_0] [--threads 1,2]
+//
+// llama-bench mode (any GGUF file, the same flags, so a run beside llama-bench on the same file
+// is one command each):
+//   bench_engine -m FILE[,FILE..] [-p N[,N..]] [-n N[,N..]] [-t T[,T..]] [-r REPS]
+//                [--no-warmup] [--backend cpu|reference|cuda] [--variant avx512|avxvnni|avx2|scalar]
+// -p 512 -n 128 -t <hardware threads> -r 5 by default, as llama-bench. For every (file, threads)
+// it warms up (one prefill and a few decode steps, untimed), then runs the repetitions, each a
+// prefill of N random tokens into an empty context (pp N) and the generation of N tokens one
+// at a time from an empty context (tg N), alternating. One JSON line per (file, phase, N,
+// threads):
+//   {"bench":"engine","model":"qwen05-q4_0.gguf","type":"Q4_0","phase":"prefill","n":512,
+//    "threads":2,"reps":5,"tokens_per_second_median":..,"tokens_per_second_min":..,
+//    "tokens_per_second_max":..,"cpu_seconds_per_token_median":..,"backend":"cpu (avx512..)"}
+// cpu_seconds_per_token: process CPU time per token; on a shared machine wall time also counts
+// the time spent waiting for a core, CPU time does not.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -132,9 +150,172 @@ void run_model(const std::string& name, const engine::Model& m, const Options& o
   }
 }
 
+// ---- llama-bench mode ----
+
+struct BenchOptions {
+  std::vector<std::string> models;
+  std::vector<int> prompt = {512};
+  std::vector<int> gen = {128};
+  std::vector<int> threads;
+  int reps = 5;
+  bool warmup = true;
+  kernels::BackendKind kind = kernels::BackendKind::Cpu;
+  std::string variant;
+};
+
+std::vector<int> int_list(const std::string& s) {
+  std::vector<int> out;
+  for (const auto& item : split(s)) {
+    if (item.empty()) continue;
+    out.push_back(std::stoi(item));
+  }
+  return out;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// The matrix type holding most of the layers' weight bytes ("mixed" names none of them).
+std::string model_type(const engine::Model& m) {
+  std::vector<std::pair<std::string, double>> bytes;
+  for (const auto& l : m.layers())
+    for (const kernels::Weight* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
+      const std::string name = kernels::dtype_name(w->type);
+      const double b = double(kernels::row_bytes(w->type, w->cols)) * double(w->rows);
+      auto it = std::find_if(bytes.begin(), bytes.end(), [&](const auto& e) { return e.first == name; });
+      if (it == bytes.end()) bytes.emplace_back(name, b); else it->second += b;
+    }
+  if (bytes.empty()) return "?";
+  return std::max_element(bytes.begin(), bytes.end(),
+                          [](const auto& a, const auto& b) { return a.second < b.second; })->first;
+}
+
+// One prefill of n tokens into an empty context: (wall seconds, cpu seconds).
+std::pair<double, double> run_prefill(const engine::Model& m, kernels::Backend& be, int n, uint32_t seed) {
+  const auto ids = random_ids(n, m.config().vocab, seed);
+  auto s = engine::Session::create(m, be, std::min(n, m.config().context));
+  if (!s) throw std::runtime_error(s.error().to_string());
+  Timer t;
+  auto st = s->eval(ids, engine::Logits::Last, [](int, std::span<const float>) {});
+  const double wall = t.wall(), cpu = t.cpu();
+  if (!st) throw std::runtime_error(st.error().to_string());
+  return {wall, cpu};
+}
+
+// n tokens evaluated one at a time from an empty context, logits for each.
+std::pair<double, double> run_decode(const engine::Model& m, kernels::Backend& be, int n, uint32_t seed) {
+  const auto ids = random_ids(n, m.config().vocab, seed);
+  auto s = engine::Session::create(m, be, std::min(n, m.config().context));
+  if (!s) throw std::runtime_error(s.error().to_string());
+  Timer t;
+  for (int i = 0; i < n; ++i) {
+    auto st = s->eval(std::span<const int32_t>(&ids[size_t(i)], 1), engine::Logits::Last,
+                      [](int, std::span<const float>) {});
+    if (!st) throw std::runtime_error(st.error().to_string());
+  }
+  return {t.wall(), t.cpu()};
+}
+
+void print_phase(const std::string& file, const std::string& type, const std::string& desc,
+                 const char* phase, int n, int threads, const std::vector<double>& wall,
+                 const std::vector<double>& cpu) {
+  std::vector<double> tps;
+  for (double w : wall) tps.push_back(n / w);
+  std::vector<double> cpt;
+  for (double c : cpu) cpt.push_back(c / n);
+  std::string samples;
+  for (double v : tps) samples += (samples.empty() ? "" : ",") + std::to_string(v);
+  std::printf("{\"bench\":\"engine\",\"model\":\"%s\",\"type\":\"%s\",\"phase\":\"%s\",\"n\":%d,"
+              "\"threads\":%d,\"reps\":%zu,\"tokens_per_second_median\":%.3f,"
+              "\"tokens_per_second_min\":%.3f,\"tokens_per_second_max\":%.3f,"
+              "\"cpu_seconds_per_token_median\":%.6f,\"samples\":[%s],\"backend\":\"%s\"}\n",
+              file.c_str(), type.c_str(), phase, n, threads, tps.size(), median(tps),
+              *std::min_element(tps.begin(), tps.end()), *std::max_element(tps.begin(), tps.end()),
+              median(cpt), samples.c_str(), desc.c_str());
+  std::fflush(stdout);
+}
+
+int bench_files(const BenchOptions& o) {
+  for (const auto& path : o.models) {
+    auto m = engine::Model::open(path);
+    if (!m) { std::fprintf(stderr, "%s: %s\n", path.c_str(), m.error().to_string().c_str()); return 1; }
+    const std::string file = fs::path(path).filename().string();
+    const std::string type = model_type(*m);
+    for (int threads : o.threads) {
+      kernels::BackendOptions bo{o.kind, threads};
+      bo.cpu_variant = o.variant;
+      auto be = kernels::make_backend(bo);
+      if (!be) { std::fprintf(stderr, "%s\n", be.error().to_string().c_str()); return 1; }
+      const std::string desc = (*be)->description();
+      if (o.warmup) {
+        if (!o.prompt.empty()) run_prefill(*m, **be, std::min(o.prompt.front(), 64), 99);
+        run_decode(*m, **be, 4, 98);
+      }
+      // every repetition runs each test once, so slow spells of a shared machine fall on all
+      const size_t tests = o.prompt.size() + o.gen.size();
+      std::vector<std::vector<double>> wall(tests), cpu(tests);
+      for (int r = 0; r < o.reps; ++r) {
+        size_t k = 0;
+        for (int n : o.prompt) {
+          auto [w, c] = run_prefill(*m, **be, n, 3 + uint32_t(r));
+          wall[k].push_back(w); cpu[k++].push_back(c);
+        }
+        for (int n : o.gen) {
+          auto [w, c] = run_decode(*m, **be, n, 5 + uint32_t(r));
+          wall[k].push_back(w); cpu[k++].push_back(c);
+        }
+      }
+      size_t k = 0;
+      for (int n : o.prompt) { print_phase(file, type, desc, "prefill", n, threads, wall[k], cpu[k]); ++k; }
+      for (int n : o.gen) { print_phase(file, type, desc, "decode", n, threads, wall[k], cpu[k]); ++k; }
+    }
+  }
+  return 0;
+}
+
+int bench_main(int argc, char** argv) {
+  BenchOptions o;
+  o.threads = {int(std::max(1u, std::thread::hardware_concurrency()))};
+  auto usage = [] {
+    std::fprintf(stderr, "usage: bench_engine -m FILE[,FILE..] [-p N,..] [-n N,..] [-t T,..] [-r REPS] "
+                         "[--no-warmup] [--backend cpu|reference|cuda] [--variant avx512|avxvnni|avx2|scalar]\n");
+    return 2;
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const bool has = i + 1 < argc;
+    if ((a == "-m" || a == "--model") && has) for (auto& f : split(argv[++i])) o.models.push_back(f);
+    else if ((a == "-p" || a == "--n-prompt") && has) o.prompt = int_list(argv[++i]);
+    else if ((a == "-n" || a == "--n-gen") && has) o.gen = int_list(argv[++i]);
+    else if ((a == "-t" || a == "--threads") && has) o.threads = int_list(argv[++i]);
+    else if ((a == "-r" || a == "--repetitions") && has) o.reps = std::stoi(argv[++i]);
+    else if (a == "--no-warmup") o.warmup = false;
+    else if (a == "--backend" && has) {
+      auto k = kernels::parse_backend_kind(argv[++i]);
+      if (!k) return usage();
+      o.kind = *k;
+    } else if (a == "--variant" && has) o.variant = argv[++i];
+    else return usage();
+  }
+  std::erase_if(o.prompt, [](int n) { return n <= 0; });
+  std::erase_if(o.gen, [](int n) { return n <= 0; });
+  if (o.models.empty() || o.threads.empty() || o.reps < 1 || (o.prompt.empty() && o.gen.empty())) return usage();
+  try {
+    return bench_files(o);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_engine: %s\n", e.what());
+    return 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "-m" || std::string(argv[i]) == "--model") return bench_main(argc, argv);
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
