@@ -60,10 +60,13 @@ struct DotTable {
 const DotTable& scalar_table();
 const DotTable& avx2_table();     // only valid when cpu_has_avx2()
 const DotTable& avxvnni_table();  // only valid when cpu_has_avx2() and cpu_has_avxvnni()
-const DotTable& avx512_table();   // ... and cpu_has_avx512f()
+const DotTable& avx512_table();   // only valid when cpu_has_avx2() and cpu_has_avx512()
 bool cpu_has_avxvnni();
 bool cpu_has_avx512f();
 bool cpu_has_avx512vnni();
+// AVX-512F, BW, VL and AVX512-VNNI: what the avx512 table needs (not AVX-VNNI, whose VEX
+// dpbusd it replaces by the EVEX one).
+bool cpu_has_avx512();
 const DotTable& best_table();
 
 // Activation quantization as in llama.cpp: d = max|x|/127, q = round(x/d).

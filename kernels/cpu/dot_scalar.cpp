@@ -72,13 +72,21 @@ const DotTable& scalar_table() {
 }
 
 const DotTable& best_table() {
-  static const DotTable& t = !cpu_has_avx2()                         ? scalar_table()
-                             : cpu_has_avxvnni() && cpu_has_avx512f() &&
-                                       cpu_has_avx512vnni()
-                                 ? avx512_table()
-                             : cpu_has_avxvnni()                      ? avxvnni_table()
-                                                                      : avx2_table();
+  static const DotTable& t = !cpu_has_avx2()     ? scalar_table()
+                             : cpu_has_avx512()  ? avx512_table()
+                             : cpu_has_avxvnni() ? avxvnni_table()
+                                                 : avx2_table();
   return t;
+}
+
+bool cpu_has_avx512() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+#else
+  return false;
+#endif
 }
 
 bool cpu_has_avxvnni() {

@@ -37,6 +37,14 @@
 #define IG_AVX512 0
 #endif
 
+// 256-bit dpbusd: AVX-VNNI's VEX form, or AVX512-VNNI+VL's EVEX form in the
+// AVX-512 variant (the same exact int32 lanes).
+#if IG_AVX512
+#define IG_DPBUSD256 _mm256_dpbusd_epi32
+#else
+#define IG_DPBUSD256 _mm256_dpbusd_avx_epi32
+#endif
+
 namespace ig::kernels::cpu {
 namespace {
 
@@ -188,7 +196,7 @@ struct WBytes {
 inline __m256i lanes_signed(const WBytes& w, __m256i xq) {
   const __m256i sx = _mm256_sign_epi8(xq, w.a);
 #if IG_VNNI
-  return _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), w.ua, sx);
+  return IG_DPBUSD256(_mm256_setzero_si256(), w.ua, sx);
 #else
   return _mm256_madd_epi16(_mm256_set1_epi16(1), _mm256_maddubs_epi16(w.ua, sx));
 #endif
@@ -218,7 +226,7 @@ struct Q4Policy {
   static WBytes prep(const BlockQ4_0& b) { return {q4_nibbles(b.qs), _mm256_setzero_si256()}; }
   static __m256i lanes(const WBytes& w, __m256i xq, const int32_t* xsum) {
     const __m256i init = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xsum));
-    return _mm256_dpbusd_avx_epi32(init, w.a, xq);
+    return IG_DPBUSD256(init, w.a, xq);
   }
 #else
   static WBytes prep(const BlockQ4_0& b) {

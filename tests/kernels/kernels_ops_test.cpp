@@ -147,15 +147,16 @@ TEST_P(KernelsMatmul, ScalarFallbackAgreesWithAvx2) {
     call(v, c4, 1);  // one row at a time gives the same bits as the 2-row tile
     EXPECT_EQ(fp32_to_bits(c4[0]), fp32_to_bits(b4[0]));
     EXPECT_EQ(fp32_to_bits(c4[2]), fp32_to_bits(b4[2]));
+    // the VNNI variants' exact integer dots give bitwise the AVX2 results
     if (cpu::cpu_has_avxvnni()) {
-      // the VNNI variant's exact integer dots give bitwise the AVX2 results
       float d4[4];
       call(cpu::avxvnni_table(), d4, 2);
       EXPECT_EQ(0, std::memcmp(b4, d4, sizeof b4)) << dtype_name(t);
-      if (cpu::cpu_has_avx512f() && cpu::cpu_has_avx512vnni()) {
-        call(cpu::avx512_table(), d4, 2);
-        EXPECT_EQ(0, std::memcmp(b4, d4, sizeof b4)) << dtype_name(t);
-      }
+    }
+    if (cpu::cpu_has_avx512()) {
+      float d4[4];
+      call(cpu::avx512_table(), d4, 2);
+      EXPECT_EQ(0, std::memcmp(b4, d4, sizeof b4)) << dtype_name(t);
     }
     a[0] = a4[0]; a[1] = a4[2]; b[0] = b4[0]; b[1] = b4[2];
   }
@@ -171,7 +172,7 @@ TEST(KernelsVariants, AllX86TablesAgreeBitwise) {
   if (!cpu_has_avx2()) GTEST_SKIP() << "no AVX2 on this CPU";
   std::vector<const cpu::DotTable*> tables = {&cpu::avx2_table()};
   if (cpu::cpu_has_avxvnni()) tables.push_back(&cpu::avxvnni_table());
-  if (cpu::cpu_has_avxvnni() && cpu::cpu_has_avx512f()) tables.push_back(&cpu::avx512_table());
+  if (cpu::cpu_has_avx512()) tables.push_back(&cpu::avx512_table());
   RecordProperty("variants", int(tables.size()));
   for (int64_t cols : {8, 31, 64, 100, 172, 896}) {
     auto w32 = random_floats(size_t(cols), 71);
@@ -196,6 +197,42 @@ TEST(KernelsVariants, AllX86TablesAgreeBitwise) {
         EXPECT_EQ(fp32_to_bits(one), fp32_to_bits(ref[size_t(t)]));
       }
     }
+  }
+}
+
+// Whole matmuls through the backend of each variant this CPU runs: every token count (decode,
+// ragged prefill tiles) and thread count gives the AVX2 variant's bits, for every type.
+TEST(KernelsVariants, BackendOfEveryVariantAgreesBitwise) {
+  if (!cpu_has_avx2()) GTEST_SKIP() << "no AVX2 on this CPU";
+  std::vector<std::string> variants = {"avx2"};
+  if (cpu::cpu_has_avxvnni()) variants.push_back("avxvnni");
+  if (cpu::cpu_has_avx512()) variants.push_back("avx512");
+  RecordProperty("variants", int(variants.size()));
+  const int64_t rows = 67;
+  for (DType t : kAllTypes) {
+    const int64_t cols = (t == DType::F32 || t == DType::F16) ? 904 : 896;
+    auto w = make_weight(t, rows, cols, 91);
+    const int T = 19;
+    const auto x = random_floats(size_t(T * cols), 92);
+    std::vector<float> want(size_t(T * rows));
+    {
+      auto b = make_backend({BackendKind::Cpu, 1, "avx2"});
+      ASSERT_TRUE(b);
+      for (int tk = 0; tk < T; ++tk) (*b)->matmul(w.view, x.data() + tk * cols, 1, want.data() + tk * rows);
+    }
+    for (const auto& v : variants)
+      for (int threads : {1, 2})
+        for (int n : {1, 2, 3, 5, 8, 19}) {
+          auto b = make_backend({BackendKind::Cpu, threads, v});
+          ASSERT_TRUE(b) << v;
+          std::vector<float> got(size_t(T * rows));
+          for (int t0 = 0; t0 < T; t0 += n) {
+            const int m = std::min(n, T - t0);
+            (*b)->matmul(w.view, x.data() + t0 * cols, m, got.data() + t0 * rows);
+          }
+          ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * 4))
+              << dtype_name(t) << " variant " << v << " threads " << threads << " batch " << n;
+        }
   }
 }
 
