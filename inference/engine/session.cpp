@@ -35,6 +35,10 @@ Expected<Session> Session::create(const Model& model, kernels::Backend& backend,
 }
 
 Status Session::eval(std::span<const int32_t> tokens, Logits which, const LogitsFn& on_logits) {
+  return eval_from(tokens, which == Logits::All ? 0 : int(tokens.size()) - 1, on_logits);
+}
+
+Status Session::eval_from(std::span<const int32_t> tokens, int first_logits, const LogitsFn& on_logits) {
   const auto& c = model_->config();
   if (tokens.empty()) return fail("engine.empty_input", "no tokens to evaluate");
   if (pos_ + int64_t(tokens.size()) > max_ctx_)
@@ -47,13 +51,13 @@ Status Session::eval(std::span<const int32_t> tokens, Logits which, const Logits
   const int n_total = int(tokens.size());
   for (int i = 0; i < n_total; i += kChunk) {
     const int n = std::min(kChunk, n_total - i);
-    IG_TRY(eval_chunk(tokens.subspan(size_t(i), size_t(n)), i, n_total, which, on_logits));
+    IG_TRY(eval_chunk(tokens.subspan(size_t(i), size_t(n)), i, first_logits, on_logits));
   }
   return {};
 }
 
-Status Session::eval_chunk(std::span<const int32_t> tokens, int first_index, int n_total,
-                           Logits which, const LogitsFn& on_logits) {
+Status Session::eval_chunk(std::span<const int32_t> tokens, int first_index, int first_logits,
+                           const LogitsFn& on_logits) {
   const auto& c = model_->config();
   const int n = int(tokens.size());
   for (int t = 0; t < n; ++t) positions_[t] = pos_ + t;
@@ -65,11 +69,8 @@ Status Session::eval_chunk(std::span<const int32_t> tokens, int first_index, int
   pos_ += n;
   // Logits only for the rows asked for; each row is computed the same way
   // whatever else is in the batch.
-  int first = 0;
-  if (which == Logits::Last) {
-    if (first_index + n != n_total) return backend_->status();
-    first = n - 1;
-  }
+  const int first = std::max(0, first_logits - first_index);
+  if (first >= n) return backend_->status();
   const int rows = n - first;
   backend_->rmsnorm(x_.data() + size_t(first) * c.dim, model_->output_norm(), rows, c.dim,
                     c.rms_eps, xn_.data());

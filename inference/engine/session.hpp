@@ -34,10 +34,14 @@ class Session {
 
   // Evaluates tokens at positions position()..position()+n-1.
   Status eval(std::span<const int32_t> tokens, Logits which, const LogitsFn& on_logits);
+  // The same, with logits (the output norm and head, vocab × dim per row) only for the tokens
+  // at indices >= first_logits: a verifier's teacher-forced prefill needs none for the prompt
+  // but its last token. first_logits >= n: no logits at all.
+  Status eval_from(std::span<const int32_t> tokens, int first_logits, const LogitsFn& on_logits);
 
  private:
   Session(const Model& m, kernels::Backend& b, int max_ctx);
-  Status eval_chunk(std::span<const int32_t> tokens, int first_index, int n_total, Logits which,
+  Status eval_chunk(std::span<const int32_t> tokens, int first_index, int first_logits,
                     const LogitsFn& on_logits);
   void attention_block(int layer, int n);
   void ffn_block(int layer, int n);

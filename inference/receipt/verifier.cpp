@@ -182,7 +182,8 @@ Expected<Check> verify_detailed(const engine::Model& model, const tok::Tokenizer
     c.steps.push_back(observe_step(logits, t.params, step, t.fingerprints[step]));
     if (on_step) on_step(step, logits);
   };
-  IG_TRY(session.eval(seq, engine::Logits::All, on_logits));
+  // Logits from the prompt's last token on: the prompt's other positions predict nothing checked.
+  IG_TRY(session.eval_from(seq, int(P) - 1, on_logits));
   IG_TRY(backend.status());
   c.verdict = step_verdict(c.steps, t, mode, tol.value_or(default_tolerance(noise)), noise);
   return c;

@@ -133,6 +133,30 @@ TEST_P(EngineRandom, TokenByTokenEqualsPrefillBitwiseFor1And2Threads) {
   EXPECT_EQ(0, std::memcmp(a.data(), d.data(), a.size() * 4));
 }
 
+// A verifier's prefill asks for logits from the prompt's last token on: those rows must be the
+// same bits as in a full prefill, and no row before it reported (across a chunk boundary too).
+TEST_P(EngineRandom, LogitsFromAnIndexAreTheFullPrefillsRows) {
+  const Model m = load(GetParam());
+  const auto t = tokens(90, 6);
+  auto be = backend(kernels::BackendKind::Cpu, 2);
+  const auto all = prefill(m, *be, t);
+  for (int from : {0, 1, 63, 64, 70, 89, 90}) {
+    auto s = Session::create(m, *be, int(t.size()));
+    ASSERT_TRUE(s);
+    std::vector<int> seen;
+    std::vector<float> got;
+    ASSERT_TRUE(s->eval_from(t, from, [&](int i, std::span<const float> l) {
+      seen.push_back(i);
+      got.insert(got.end(), l.begin(), l.end());
+    }));
+    ASSERT_EQ(seen.size(), size_t(90 - from)) << "from " << from;
+    for (size_t k = 0; k < seen.size(); ++k) EXPECT_EQ(seen[k], from + int(k));
+    ASSERT_EQ(got.size(), all.size() - size_t(from) * 512);
+    EXPECT_EQ(0, std::memcmp(got.data(), all.data() + size_t(from) * 512, got.size() * 4)) << "from " << from;
+    EXPECT_EQ(s->position(), 90);
+  }
+}
+
 TEST_P(EngineRandom, GenerationIsDeterministicAndStopsAtMaxTokens) {
   const Model m = load(GetParam());
   ig::SamplingParams p;
