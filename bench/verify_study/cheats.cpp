@@ -27,6 +27,7 @@
 
 #include "bench/verify_study/study.hpp"
 #include "inference/engine/engine.hpp"
+#include "inference/engine/sampler.hpp"
 #include "inference/receipt/fingerprint.hpp"
 
 namespace ig::study {
@@ -114,9 +115,21 @@ Expected<int> generate_steered(const StudyModel& m, kernels::Backend& backend, r
         if (top - double(last[size_t(i)]) <= bound) { tok = i; break; }
     } else {
       const engine::Candidates c = engine::candidates(last, r.params);
-      const size_t limit = std::min(c.ids.size(), c.kept + 8);
-      for (size_t i = 0; i < limit; ++i)
-        if (c.ids[i] < tok && receipt::decision_margin(last, r.params, step, c.ids[i]) <= bound) tok = c.ids[i];
+      if (c.ids.size() == last.size() && engine::sampling_top_p(r.params) >= 1.0) {
+        // No cut: every token races, and a token's decision margin is the best other race
+        // score minus its own (checks.hpp). One pass instead of a margin per token.
+        const double t = double(engine::sampling_temperature(r.params));
+        std::vector<double> score(last.size());
+        for (size_t i = 0; i < score.size(); ++i)
+          score[i] = engine::race_score(last[i], t, r.params.seed, step, int32_t(i));
+        const double best = *std::max_element(score.begin(), score.end());
+        for (int32_t i = 0; i < tok; ++i)
+          if (score[size_t(i)] >= best - bound) { tok = i; break; }
+      } else {
+        const size_t limit = std::min(c.ids.size(), c.kept + 8);
+        for (size_t i = 0; i < limit; ++i)
+          if (c.ids[i] < tok && receipt::decision_margin(last, r.params, step, c.ids[i]) <= bound) tok = c.ids[i];
+      }
     }
     steered += tok != choice;
     r.fingerprints.push_back(invented(last, tok, r.params.greedy()));
