@@ -4,6 +4,7 @@
 #include "kernels/cpu/cpu_backend.hpp"
 #include "kernels/cuda/cuda_entry.hpp"
 #include "kernels/formats.hpp"
+#include "kernels/kquants.hpp"
 #include "kernels/reference/reference_backend.hpp"
 
 #include <thread>
@@ -16,15 +17,19 @@ const char* dtype_name(DType t) {
     case DType::F16: return "F16";
     case DType::Q4_0: return "Q4_0";
     case DType::Q8_0: return "Q8_0";
+    case DType::Q4_K: return "Q4_K";
+    case DType::Q5_K: return "Q5_K";
+    case DType::Q6_K: return "Q6_K";
   }
   return "?";
 }
 
-bool dtype_supported(uint32_t t) { return t == 0 || t == 1 || t == 2 || t == 8; }
+bool dtype_supported(uint32_t t) { return t == 0 || t == 1 || t == 2 || t == 8 || (t >= 12 && t <= 14); }
 
 bool row_shape_valid(DType t, int64_t cols) {
   if (cols <= 0) return false;
   if (t == DType::Q4_0 || t == DType::Q8_0) return cols % kBlock == 0;
+  if (dtype_is_kquant(t)) return cols % kQK_K == 0;
   return true;
 }
 
@@ -34,6 +39,9 @@ size_t row_bytes(DType t, int64_t cols) {
     case DType::F16: return size_t(cols) * 2;
     case DType::Q4_0: return size_t(cols / kBlock) * sizeof(BlockQ4_0);
     case DType::Q8_0: return size_t(cols / kBlock) * sizeof(BlockQ8_0);
+    case DType::Q4_K: return size_t(cols / kQK_K) * sizeof(BlockQ4_K);
+    case DType::Q5_K: return size_t(cols / kQK_K) * sizeof(BlockQ5_K);
+    case DType::Q6_K: return size_t(cols / kQK_K) * sizeof(BlockQ6_K);
   }
   return 0;
 }

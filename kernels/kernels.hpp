@@ -47,12 +47,14 @@
 namespace ig::kernels {
 
 // GGML type ids, so a GGUF tensor's type maps 1:1.
-enum class DType : uint32_t { F32 = 0, F16 = 1, Q4_0 = 2, Q8_0 = 8 };
+enum class DType : uint32_t { F32 = 0, F16 = 1, Q4_0 = 2, Q8_0 = 8, Q4_K = 12, Q5_K = 13, Q6_K = 14 };
+// The K-quants (super-blocks of 256, kernels/kquants.hpp).
+inline bool dtype_is_kquant(DType t) { return t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K; }
 
 const char* dtype_name(DType t);
 bool dtype_supported(uint32_t ggml_type);
 // Bytes of one row of `cols` elements; cols must be a multiple of the block
-// size (32) for quantized types — check with row_shape_valid first.
+// size (32; 256 for the K-quants) for quantized types — check with row_shape_valid first.
 size_t row_bytes(DType t, int64_t cols);
 bool row_shape_valid(DType t, int64_t cols);
 

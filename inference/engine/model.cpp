@@ -23,11 +23,12 @@ Expected<kernels::Weight> matrix(const gguf::File& f, const std::string& name, i
   if (!kernels::dtype_supported(uint32_t(t->type)))
     return fail("engine.unsupported_type",
                 name + " has tensor type " + std::to_string(uint32_t(t->type)) +
-                    "; supported: F32, F16, Q8_0, Q4_0");
+                    "; supported: F32, F16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K");
   const auto type = kernels::DType(uint32_t(t->type));
   if (!kernels::row_shape_valid(type, cols))
     return fail("engine.bad_shape", name + ": row length " + std::to_string(cols) +
-                                        " is not a whole number of blocks");
+                                        " is not a whole number of " + kernels::dtype_name(type) + " blocks (" +
+                                        (kernels::dtype_is_kquant(type) ? "256" : "32") + " values)");
   if (t->n_bytes != kernels::row_bytes(type, cols) * uint64_t(rows))
     return fail("engine.bad_shape", name + ": byte size does not match its shape");
   return kernels::Weight{type, t->data, rows, cols};

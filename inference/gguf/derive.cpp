@@ -1,6 +1,8 @@
 #include "inference/gguf/derive.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numbers>
 #include <vector>
 
@@ -35,31 +37,37 @@ uint64_t name_key(uint64_t seed, const std::string& name) {
 }
 
 bool computable(TensorType t) {
-  return t == TensorType::F32 || t == TensorType::F16 || t == TensorType::Q8_0 || t == TensorType::Q4_0;
+  return t == TensorType::F32 || t == TensorType::F16 || t == TensorType::Q8_0 || t == TensorType::Q4_0 ||
+         t == TensorType::Q4_K || t == TensorType::Q5_K || t == TensorType::Q6_K;
 }
 
-// llama.cpp's general.file_type ("mostly ...") of a model whose matrices are `t`.
-uint32_t file_type_of(TensorType t) {
-  switch (t) {
-    case TensorType::F32: return 0;
-    case TensorType::F16: return 1;
-    case TensorType::Q4_0: return 2;
-    default: return 7;  // Q8_0
+// The number of blocks (blk.N.) of a model, for the K-quant mixes' per-layer rules.
+uint32_t layer_count(const File& src) {
+  uint32_t n = 0;
+  for (const auto& t : src.tensors()) {
+    unsigned layer = 0;
+    if (std::sscanf(t.name.c_str(), "blk.%u.", &layer) == 1 && layer < (1u << 20)) n = std::max(n, layer + 1);
   }
+  return n;
 }
 
 }  // namespace
 
 Expected<Writer> derive_model(const File& src, const DeriveSpec& spec) {
   if (spec.matrix_type && !computable(*spec.matrix_type))
-    return fail("gguf.bad_spec", "derived matrices must be f32, f16, q8_0 or q4_0");
+    return fail("gguf.bad_spec", "derived matrices must be f32, f16, q8_0, q4_0, q4_k, q5_k or q6_k");
+  const MatrixQuant quant{spec.matrix_type.value_or(TensorType::F32), spec.mix};
+  if (spec.mix != QuantMix::None && !spec.matrix_type) return fail("gguf.bad_spec", "a K-quant mix needs its base type");
+  const uint32_t n_layers = layer_count(src);
+  bool has_output = false;
+  for (const auto& t : src.tensors()) has_output = has_output || t.name == "output.weight";
   if (!(spec.noise >= 0.0) || spec.noise > 1.0) return fail("gguf.bad_spec", "noise must be in [0, 1]");
   Writer w(src.version() >= 2 ? src.version() : 3, src.alignment());
   for (const auto& kv : src.metadata()) {
     if (kv.key == "general.alignment") continue;  // the writer adds it itself
     w.set(kv.key, kv.value);
   }
-  if (spec.matrix_type) w.set("general.file_type", Value::of_u32(file_type_of(*spec.matrix_type)));
+  if (spec.matrix_type) w.set("general.file_type", Value::of_u32(llama_file_type(quant)));
   for (const auto& t : src.tensors()) {
     const bool matrix = t.n_dims == 2 && computable(t.type);
     std::vector<uint64_t> ne(t.ne.begin(), t.ne.begin() + t.n_dims);
@@ -67,8 +75,10 @@ Expected<Writer> derive_model(const File& src, const DeriveSpec& spec) {
       IG_TRY(w.add_tensor(t.name, t.type, ne, std::vector<uint8_t>(t.data, t.data + t.n_bytes)));
       continue;
     }
-    TensorType out = spec.matrix_type.value_or(t.type);
-    if (!row_bytes(out, t.ne[0])) out = t.type;  // the row does not fit the blocks: keep it
+    TensorType out = spec.matrix_type ? kquant_fallback(mix_tensor_type(quant, t.name, n_layers, has_output), t.ne[0])
+                                      : t.type;
+    // The row does not fit the blocks, or its K-quant fallback (Q5_0/Q5_1) is not one we write: keep it.
+    if (!row_bytes(out, t.ne[0]) || !computable(out)) out = t.type;
     const uint64_t cols = t.ne[0], rows = t.n_rows();
     IG_TRY_ASSIGN(in_row, row_bytes(t.type, cols));
     IG_TRY_ASSIGN(out_row, row_bytes(out, cols));

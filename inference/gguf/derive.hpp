@@ -15,12 +15,14 @@
 
 #include "common/expected.hpp"
 #include "inference/gguf/gguf.hpp"
+#include "inference/gguf/kquant_mix.hpp"
 #include "inference/gguf/writer.hpp"
 
 namespace ig::gguf {
 
 struct DeriveSpec {
-  std::optional<TensorType> matrix_type;  // F32, F16, Q8_0 or Q4_0; none: keep each matrix's type
+  std::optional<TensorType> matrix_type;  // F32, F16, Q8_0, Q4_0, Q4_K, Q5_K or Q6_K; none: keep each matrix's type
+  QuantMix mix = QuantMix::None;  // Q4_K_M / Q5_K_M (matrix_type Q4_K / Q5_K): per-tensor types, kquant_mix.hpp
   // Noise added to each matrix element: N(0, (noise * rms of that matrix)^2). 0: none.
   double noise = 0.0;
   uint64_t seed = 1;  // the noise is a pure function of (seed, tensor name, element index)

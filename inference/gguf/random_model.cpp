@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "inference/gguf/kquant_mix.hpp"
 #include "inference/gguf/quant.hpp"
 #include "inference/gguf/synthetic_vocab.hpp"
 
@@ -37,7 +38,8 @@ class ModelBuilder {
 
   Status tensor(const std::string& name, uint64_t ne0, uint64_t ne1, Init init) {
     const bool plain = init == Init::Norm || init == Init::Bias;
-    const TensorType type = plain ? TensorType::F32 : spec_.type;
+    const TensorType type = plain ? TensorType::F32
+                                  : mix_tensor_type({spec_.type, spec_.mix}, name, spec_.layers, !spec_.tied);
     IG_TRY_ASSIGN(row, row_bytes(type, ne0));
     std::vector<uint8_t> data(row * ne1);
     std::vector<float> values(ne0);
@@ -79,22 +81,13 @@ class ModelBuilder {
   Writer& w_;
 };
 
-uint32_t file_type_of(TensorType t) {  // llama_ftype
-  switch (t) {
-    case TensorType::F16: return 1;
-    case TensorType::Q4_0: return 2;
-    case TensorType::Q8_0: return 7;
-    default: return 0;
-  }
-}
-
 void add_hparams(const RandomModelSpec& s, Writer& w) {
   const std::string a = s.arch + ".";
   const bool qwen = s.arch == "qwen2";
   const float base = s.rope_freq_base > 0.0f ? s.rope_freq_base : (qwen ? 1000000.0f : 10000.0f);
   w.set("general.architecture", Value::of_string(s.arch));
   w.set("general.name", Value::of_string("infergrid-random-" + s.arch));
-  w.set("general.file_type", Value::of_u32(file_type_of(s.type)));
+  w.set("general.file_type", Value::of_u32(llama_file_type({s.type, s.mix})));
   w.set(a + "context_length", Value::of_u32(s.ctx));
   w.set(a + "embedding_length", Value::of_u32(s.dim));
   w.set(a + "block_count", Value::of_u32(s.layers));
@@ -117,9 +110,16 @@ Status validate(const RandomModelSpec& s) {
   if (s.dim % s.heads != 0) return fail("gguf.bad_spec", "dim must be a multiple of heads");
   if (s.heads % s.kv_heads != 0) return fail("gguf.bad_spec", "heads must be a multiple of kv-heads");
   if ((s.dim / s.heads) % 2 != 0) return fail("gguf.bad_spec", "head dimension dim/heads must be even (RoPE)");
+  const bool kquant = s.type == TensorType::Q4_K || s.type == TensorType::Q5_K || s.type == TensorType::Q6_K;
   if (s.type != TensorType::F32 && s.type != TensorType::F16 && s.type != TensorType::Q8_0 &&
-      s.type != TensorType::Q4_0)
-    return fail("gguf.bad_spec", "type must be f32, f16, q8_0 or q4_0");
+      s.type != TensorType::Q4_0 && !kquant)
+    return fail("gguf.bad_spec", "type must be f32, f16, q8_0, q4_0, q4_k, q5_k, q6_k, q4_k_m or q5_k_m");
+  if (s.mix != QuantMix::None && s.type != (s.mix == QuantMix::Q4_K_M ? TensorType::Q4_K : TensorType::Q5_K))
+    return fail("gguf.bad_spec", "a K-quant mix needs its base type");
+  // K-quant rows must hold whole super-blocks (llama.cpp would fall back to Q5_0/Q5_1/Q8_0 for
+  // other rows; we do not write those).
+  if (kquant && (s.dim % 256 != 0 || s.ffn % 256 != 0))
+    return fail("gguf.bad_spec", "k-quant types need dim and ffn to be multiples of 256");
   const bool quantized = s.type == TensorType::Q8_0 || s.type == TensorType::Q4_0;
   if (quantized && (s.dim % 32 != 0 || s.ffn % 32 != 0))
     return fail("gguf.bad_spec", "q8_0/q4_0 need dim and ffn to be multiples of 32");

@@ -7,6 +7,7 @@
 
 #include "common/expected.hpp"
 #include "inference/gguf/gguf.hpp"
+#include "inference/gguf/kquant_mix.hpp"
 #include "inference/gguf/writer.hpp"
 
 namespace ig::gguf {
@@ -21,6 +22,7 @@ struct RandomModelSpec {
   uint32_t vocab = 512;
   uint32_t ctx = 256;
   TensorType type = TensorType::F32;  // matrices; norms and biases stay F32
+  QuantMix mix = QuantMix::None;      // Q4_K_M / Q5_K_M (type Q4_K / Q5_K): per-tensor types, kquant_mix.hpp
   uint64_t seed = 1;
   bool tied = false;                  // omit output.weight (the embedding is reused)
   float rope_freq_base = 0.0f;        // 0: 10000 for llama, 1000000 for qwen2

@@ -4,8 +4,9 @@
 //   infergrid-gguf tokenize FILE --text T [--bos] [--special] [--json]
 //   infergrid-gguf detokenize FILE ID... (or ID,ID,...)
 //   infergrid-gguf make --arch llama|qwen2 --dim D --layers L --heads H --kv-heads K
-//                       --ffn F --vocab V --ctx C --type f32|f16|q8_0|q4_0 --seed S [--tied] -o OUT
-//   infergrid-gguf derive FILE [--type f32|f16|q8_0|q4_0] [--noise X --seed S] -o OUT
+//                       --ffn F --vocab V --ctx C --type f32|f16|q8_0|q4_0|q4_k|q5_k|q6_k|q4_k_m|q5_k_m
+//                       --seed S [--tied] -o OUT
+//   infergrid-gguf derive FILE [--type f32|...|q4_k_m|q5_k_m] [--noise X --seed S] -o OUT
 //   infergrid-gguf vocab-from-hf --tokenizer tokenizer.json [--config tokenizer_config.json]
 //                                [--pre llama3|qwen2|gpt-2] [--name NAME] -o vocab.gguf
 #include <CLI/CLI.hpp>
@@ -18,6 +19,7 @@
 
 #include "inference/gguf/gguf.hpp"
 #include "inference/gguf/derive.hpp"
+#include "inference/gguf/kquant_mix.hpp"
 #include "inference/gguf/random_model.hpp"
 #include "inference/tokenizer/hf_vocab.hpp"
 #include "inference/tokenizer/tokenizer.hpp"
@@ -152,12 +154,13 @@ int run_detokenize(const std::string& path, const std::vector<int32_t>& ids) {
 }
 
 int run_make(ig::gguf::RandomModelSpec spec, const std::string& type, const std::string& out) {
-  auto t = ig::gguf::tensor_type_from_name(type);
+  auto t = ig::gguf::parse_matrix_quant(type);
   if (!t) {
     std::fprintf(stderr, "error: %s\n", t.error().to_string().c_str());
     return 2;
   }
-  spec.type = *t;
+  spec.type = t->type;
+  spec.mix = t->mix;
   if (auto st = ig::gguf::write_random_model(spec, out); !st) {
     std::fprintf(stderr, "error: %s\n", st.error().to_string().c_str());
     return 1;
@@ -168,9 +171,10 @@ int run_make(ig::gguf::RandomModelSpec spec, const std::string& type, const std:
 
 int run_derive(const std::string& src, ig::gguf::DeriveSpec spec, const std::string& type, const std::string& out) {
   if (!type.empty()) {
-    auto t = ig::gguf::tensor_type_from_name(type);
+    auto t = ig::gguf::parse_matrix_quant(type);
     if (!t) return report(t.error());
-    spec.matrix_type = *t;
+    spec.matrix_type = t->type;
+    spec.mix = t->mix;
   }
   if (auto st = ig::gguf::write_derived_model(src, spec, out); !st) {
     std::fprintf(stderr, "error: %s\n", st.error().to_string().c_str());
@@ -255,7 +259,8 @@ int main(int argc, char** argv) {
   make->add_option("--ffn", spec.ffn, "feed-forward length")->check(CLI::Range(1u, 262144u));
   make->add_option("--vocab", spec.vocab, "vocabulary size")->check(CLI::Range(1u, 1u << 22));
   make->add_option("--ctx", spec.ctx, "context length")->check(CLI::Range(1u, 1u << 24));
-  make->add_option("--type", type, "matrix type")->check(CLI::IsMember({"f32", "f16", "q8_0", "q4_0"}));
+  make->add_option("--type", type, "matrix type (q4_k_m, q5_k_m: llama.cpp's mixes)")
+      ->check(CLI::IsMember({"f32", "f16", "q8_0", "q4_0", "q4_k", "q5_k", "q6_k", "q4_k_m", "q5_k_m"}));
   make->add_option("--seed", spec.seed, "weight seed");
   make->add_option("--rope-freq-base", spec.rope_freq_base, "RoPE base (default: 10000 llama, 1e6 qwen2)")
       ->check(CLI::PositiveNumber);
@@ -268,7 +273,7 @@ int main(int argc, char** argv) {
   ig::gguf::DeriveSpec derive_spec;
   derive->add_option("file", derive_src, "source GGUF model")->required();
   derive->add_option("--type", derive_type, "re-quantize the matrices (those whose rows allow it)")
-      ->check(CLI::IsMember({"f32", "f16", "q8_0", "q4_0"}));
+      ->check(CLI::IsMember({"f32", "f16", "q8_0", "q4_0", "q4_k", "q5_k", "q6_k", "q4_k_m", "q5_k_m"}));
   derive->add_option("--noise", derive_spec.noise, "add N(0, (noise x matrix rms)^2) to every matrix element")
       ->check(CLI::Range(0.0, 1.0));
   derive->add_option("--seed", derive_spec.seed, "noise seed");

@@ -39,6 +39,8 @@ std::string CpuBackend::numerics() const {
 void CpuBackend::matmul(const Weight& w, const float* x, int n_tokens, float* y) {
   if (w.type == DType::F32 || w.type == DType::F16)
     matmul_dense(w, x, n_tokens, y);
+  else if (dtype_is_kquant(w.type))
+    matmul_kquant(w, x, n_tokens, y);  // cpu_backend_kquants.cpp
   else
     matmul_quant(w, x, n_tokens, y);
 }

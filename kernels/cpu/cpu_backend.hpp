@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kernels/cpu/dot.hpp"
+#include "kernels/kquants.hpp"
 #include "kernels/cpu/thread_pool.hpp"
 #include "kernels/kernels.hpp"
 
@@ -37,12 +38,14 @@ class CpuBackend final : public Backend {
   void run(int64_t n, int64_t work_per_item, const cpu::ThreadPool::Fn& fn);
   void matmul_dense(const Weight& w, const float* x, int n_tokens, float* y);
   void matmul_quant(const Weight& w, const float* x, int n_tokens, float* y);
+  void matmul_kquant(const Weight& w, const float* x, int n_tokens, float* y);  // Q4_K/Q5_K/Q6_K
 
   const cpu::DotTable& dot_;
   cpu::ThreadPool pool_;
   std::vector<BlockQ8_0> xq_;  // activations quantized for Q8_0/Q4_0 weights
   std::vector<int32_t> xsum_;  // their per-lane sums, for Q4_0 (see DotTable::q4_0)
   std::vector<cpu::PairBlock> pairs_;  // token pairs packed for DotTable::q4_0_pairs
+  std::vector<BlockQ8_K> xk_;  // activations quantized to Q8_K for the K-quant weights
 };
 
 }  // namespace ig::kernels

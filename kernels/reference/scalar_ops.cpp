@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "kernels/formats.hpp"
+#include "kernels/kquants.hpp"
 
 namespace ig::kernels::scalar {
 
@@ -38,6 +39,9 @@ void dequantize_row(const Weight& w, int64_t r, float* out) {
       }
       return;
     }
+    case DType::Q4_K: return dequantize_row_q4_k(reinterpret_cast<const BlockQ4_K*>(base), out, w.cols);
+    case DType::Q5_K: return dequantize_row_q5_k(reinterpret_cast<const BlockQ5_K*>(base), out, w.cols);
+    case DType::Q6_K: return dequantize_row_q6_k(reinterpret_cast<const BlockQ6_K*>(base), out, w.cols);
   }
 }
 

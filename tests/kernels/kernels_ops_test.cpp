@@ -57,7 +57,7 @@ TEST(KernelsTypes, RowBytesAndShapeChecks) {
   EXPECT_EQ(row_bytes(DType::Q4_0, 64), 36u);
   EXPECT_FALSE(row_shape_valid(DType::Q4_0, 48));
   EXPECT_TRUE(row_shape_valid(DType::F16, 172));
-  EXPECT_FALSE(dtype_supported(12));  // Q4_K
+  EXPECT_FALSE(dtype_supported(10));  // Q2_K (Q4_K/Q5_K/Q6_K: kquants_test.cpp)
   EXPECT_FALSE(make_backend({BackendKind::Cpu, -1}));
   EXPECT_FALSE(parse_backend_kind("tpu"));
 }

@@ -1,0 +1,47 @@
+// CpuBackend::matmul for the K-quants (Q4_K, Q5_K, Q6_K): each token's activations quantized
+// to Q8_K, then every (row, token) dot product by the kernels of dot_kquants.hpp. Work is split
+// over tokens (quantization) and output rows (dots), never inside a dot product, and a token's
+// result does not depend on which tile it shares, so any batch or thread count gives the same
+// bits.
+#include <algorithm>
+
+#include "kernels/cpu/cpu_backend.hpp"
+#include "kernels/cpu/dot_kquants.hpp"
+
+namespace ig::kernels {
+
+namespace {
+constexpr int64_t kKRowTile = 16;  // rows per tile, so their weights stay cached across token groups
+}  // namespace
+
+void CpuBackend::matmul_kquant(const Weight& w, const float* x, int n_tokens, float* y) {
+  const cpu::KQuantTable& kq = cpu::kquant_table_for(dot_);
+  const int64_t nb = w.cols / kQK_K;
+  xk_.resize(size_t(nb) * n_tokens);
+  run(n_tokens, w.cols, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t)
+      quantize_row_q8_k(x + size_t(t) * w.cols, w.cols, xk_.data() + size_t(t) * nb);
+  });
+  const size_t rb = row_bytes(w.type, w.cols);
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  run(w.rows, w.cols * n_tokens, [&](int64_t r0, int64_t r1) {
+    for (int64_t rt = r0; rt < r1; rt += kKRowTile) {
+      const int64_t rend = std::min(r1, rt + kKRowTile);
+      for (int t0 = 0; t0 < n_tokens; t0 += cpu::kKQuantTokens) {
+        const int n = std::min(cpu::kKQuantTokens, n_tokens - t0);
+        const BlockQ8_K* xt = xk_.data() + size_t(t0) * nb;
+        for (int64_t r = rt; r < rend; ++r) {
+          const uint8_t* row = base + size_t(r) * rb;
+          float* out = y + size_t(t0) * w.rows + r;
+          switch (w.type) {
+            case DType::Q4_K: kq.q4_k(reinterpret_cast<const BlockQ4_K*>(row), xt, nb, n, nb, out, w.rows); break;
+            case DType::Q5_K: kq.q5_k(reinterpret_cast<const BlockQ5_K*>(row), xt, nb, n, nb, out, w.rows); break;
+            default: kq.q6_k(reinterpret_cast<const BlockQ6_K*>(row), xt, nb, n, nb, out, w.rows); break;
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace ig::kernels

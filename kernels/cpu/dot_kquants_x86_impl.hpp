@@ -1,0 +1,212 @@
+// x86 K-quant kernels, included by dot_kquants_avx2.cpp (IG_KQ_VNNI 0), dot_kquants_avxvnni.cpp
+// (IG_KQ_VNNI 1) and dot_kquants_avx512.cpp (IG_KQ_AVX512 1), each compiled with the -m flags of
+// its dot_*.cpp sibling and only called after the matching run-time CPU check.
+//
+// Each weight super-block is unpacked once into unsigned quant bytes and reused for every token of
+// the tile. The integer sums are exact (maddubs pairs stay below 2*63*127 < 2^15; every int32 stays
+// far below 2^31), so the lane order does not matter; the float steps per super-block are the
+// scalar ones of dot_kquants.hpp, so every variant gives the bits of the scalar kernel.
+#pragma once
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#include "kernels/cpu/dot_kquants.hpp"
+
+#ifndef IG_KQ_VNNI
+#error "define IG_KQ_VNNI before including dot_kquants_x86_impl.hpp"
+#endif
+#ifndef IG_KQ_AVX512
+#define IG_KQ_AVX512 0
+#endif
+
+namespace ig::kernels::cpu {
+namespace {
+
+inline int32_t hsum_i32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// One super-block of weights, unpacked: q[j] holds the unsigned quants of values 32j..32j+31,
+// scale[j] the int16 multipliers of their 16 maddubs pairs (one 6-bit scale for Q4_K/Q5_K; two
+// int8 scales, one per 16 values, for Q6_K).
+struct Unpacked {
+  __m256i q[8];
+  __m256i scale[8];
+  int32_t mins[8];  // Q4_K/Q5_K: the 6-bit mins
+};
+
+#if IG_KQ_AVX512
+// 32 int32 lanes per pair of sub-blocks: lane i of sub-block pair (2k, 2k+1) holds 4 products.
+inline int32_t block_isum(const Unpacked& u, const BlockQ8_K& x) {
+  __m512i acc = _mm512_setzero_si512();
+  for (int k = 0; k < 4; ++k) {
+    const __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(u.q[2 * k]), u.q[2 * k + 1], 1);
+    const __m512i xq = _mm512_loadu_si512(x.qs + 64 * k);
+    const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq, xq);
+    // scale[j] repeats each int16 multiplier over its pairs; as int32 lanes (4 values each) the
+    // low halves carry the same multiplier.
+    const __m512i sc = _mm512_inserti64x4(_mm512_castsi256_si512(u.scale[2 * k]), u.scale[2 * k + 1], 1);
+    acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(p, _mm512_srai_epi32(_mm512_slli_epi32(sc, 16), 16)));
+  }
+  return _mm512_reduce_add_epi32(acc);
+}
+#else
+inline int32_t block_isum(const Unpacked& u, const BlockQ8_K& x) {
+  __m256i acc = _mm256_setzero_si256();
+  for (int j = 0; j < 8; ++j) {
+    const __m256i p = _mm256_maddubs_epi16(u.q[j], load32(x.qs + 32 * j));
+#if IG_KQ_VNNI
+    acc = _mm256_dpwssd_avx_epi32(acc, p, u.scale[j]);
+#else
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, u.scale[j]));
+#endif
+  }
+  return hsum_i32(acc);
+}
+#endif
+
+inline int32_t block_msum(const Unpacked& u, const BlockQ8_K& x) {
+  int32_t s = 0;
+  for (int j = 0; j < 8; ++j) s += u.mins[j] * (int32_t(x.bsums[2 * j]) + x.bsums[2 * j + 1]);
+  return s;
+}
+
+template <typename Block>
+void unpack_scales_mins(const Block& b, Unpacked& u) {
+  for (int j = 0; j < 8; ++j) {
+    uint8_t sc, m;
+    kquant_scale_min(j, b.scales, sc, m);
+    u.scale[j] = _mm256_set1_epi16(int16_t(sc));
+    u.mins[j] = m;
+  }
+}
+
+inline void unpack(const BlockQ4_K& b, Unpacked& u) {
+  const __m256i lo4 = _mm256_set1_epi8(0x0f);
+  for (int i = 0; i < 4; ++i) {
+    const __m256i raw = load32(b.qs + 32 * i);
+    u.q[2 * i] = _mm256_and_si256(raw, lo4);
+    u.q[2 * i + 1] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), lo4);
+  }
+  unpack_scales_mins(b, u);
+}
+
+inline void unpack(const BlockQ5_K& b, Unpacked& u) {
+  const __m256i lo4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
+  const __m256i qh = load32(b.qh);
+  for (int i = 0; i < 4; ++i) {
+    const __m256i raw = load32(b.qs + 32 * i);
+    const __m256i h0 = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * i), one);
+    const __m256i h1 = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * i + 1), one);
+    u.q[2 * i] = _mm256_or_si256(_mm256_and_si256(raw, lo4), _mm256_slli_epi16(h0, 4));
+    u.q[2 * i + 1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(raw, 4), lo4), _mm256_slli_epi16(h1, 4));
+  }
+  unpack_scales_mins(b, u);
+}
+
+// Q6_K: q[4h+k] = values 128h+32k..+31 (unsigned 0..63); the -32 offset is applied through the
+// activation's 16-value sums (q6_offset).
+inline void unpack(const BlockQ6_K& b, Unpacked& u) {
+  const __m256i lo4 = _mm256_set1_epi8(0x0f), three = _mm256_set1_epi8(3);
+  for (int h = 0; h < 2; ++h) {
+    const __m256i a = load32(b.ql + 64 * h), c = load32(b.ql + 64 * h + 32), hb = load32(b.qh + 32 * h);
+    const __m256i lows[4] = {_mm256_and_si256(a, lo4), _mm256_and_si256(c, lo4),
+                             _mm256_and_si256(_mm256_srli_epi16(a, 4), lo4),
+                             _mm256_and_si256(_mm256_srli_epi16(c, 4), lo4)};
+    for (int k = 0; k < 4; ++k) {
+      const __m256i high = _mm256_and_si256(_mm256_srli_epi16(hb, 2 * k), three);
+      u.q[4 * h + k] = _mm256_or_si256(lows[k], _mm256_slli_epi16(high, 4));
+      const int g = 8 * h + 2 * k;
+      u.scale[4 * h + k] = _mm256_setr_m128i(_mm_set1_epi16(b.scales[g]), _mm_set1_epi16(b.scales[g + 1]));
+    }
+  }
+}
+
+// 32 * sum_g sc_g * bsum_g: what the unsigned Q6_K quants over-count.
+inline int32_t q6_offset(const BlockQ6_K& b, const BlockQ8_K& x) {
+  int32_t s = 0;
+  for (int g = 0; g < kQK_K / 16; ++g) s += int32_t(b.scales[g]) * x.bsums[g];
+  return 32 * s;
+}
+
+template <int N, typename Block>
+void min_tile(const Block* w, const BlockQ8_K* x, int64_t xs, int64_t nb, float* out, int64_t os) {
+  float acc[N];
+  for (int t = 0; t < N; ++t) acc[t] = 0;
+  Unpacked u;
+  for (int64_t b = 0; b < nb; ++b) {
+    unpack(w[b], u);
+    const float d = _cvtsh_ss(w[b].d), dmin = _cvtsh_ss(w[b].dmin);
+    for (int t = 0; t < N; ++t) {
+      const BlockQ8_K& xb = x[t * xs + b];
+      const int32_t isum = block_isum(u, xb), msum = block_msum(u, xb);
+      acc[t] = acc[t] + (xb.d * d) * float(isum);
+      acc[t] = acc[t] - (xb.d * dmin) * float(msum);
+    }
+  }
+  for (int t = 0; t < N; ++t) out[t * os] = acc[t];
+}
+
+template <int N>
+void q6_tile(const BlockQ6_K* w, const BlockQ8_K* x, int64_t xs, int64_t nb, float* out, int64_t os) {
+  float acc[N];
+  for (int t = 0; t < N; ++t) acc[t] = 0;
+  Unpacked u;
+  for (int64_t b = 0; b < nb; ++b) {
+    unpack(w[b], u);
+    const float d = _cvtsh_ss(w[b].d);
+    for (int t = 0; t < N; ++t) {
+      const BlockQ8_K& xb = x[t * xs + b];
+      const int32_t isum = block_isum(u, xb) - q6_offset(w[b], xb);
+      acc[t] = acc[t] + (xb.d * d) * float(isum);
+    }
+  }
+  for (int t = 0; t < N; ++t) out[t * os] = acc[t];
+}
+
+template <typename Block>
+void min_kernel(const Block* w, const BlockQ8_K* x, int64_t xs, int n, int64_t nb, float* out, int64_t os) {
+  switch (n) {
+    case 1: return min_tile<1>(w, x, xs, nb, out, os);
+    case 2: return min_tile<2>(w, x, xs, nb, out, os);
+    case 3: return min_tile<3>(w, x, xs, nb, out, os);
+    default: return min_tile<4>(w, x, xs, nb, out, os);
+  }
+}
+
+void q4_k(const BlockQ4_K* w, const BlockQ8_K* x, int64_t xs, int n, int64_t nb, float* out, int64_t os) {
+  min_kernel(w, x, xs, n, nb, out, os);
+}
+void q5_k(const BlockQ5_K* w, const BlockQ8_K* x, int64_t xs, int n, int64_t nb, float* out, int64_t os) {
+  min_kernel(w, x, xs, n, nb, out, os);
+}
+void q6_k(const BlockQ6_K* w, const BlockQ8_K* x, int64_t xs, int n, int64_t nb, float* out, int64_t os) {
+  switch (n) {
+    case 1: return q6_tile<1>(w, x, xs, nb, out, os);
+    case 2: return q6_tile<2>(w, x, xs, nb, out, os);
+    case 3: return q6_tile<3>(w, x, xs, nb, out, os);
+    default: return q6_tile<4>(w, x, xs, nb, out, os);
+  }
+}
+
+}  // namespace
+
+const KQuantTable& IG_KQ_TABLE_FN() {
+  static const KQuantTable t{IG_KQ_TABLE_NAME, q4_k, q5_k, q6_k};
+  return t;
+}
+
+}  // namespace ig::kernels::cpu
