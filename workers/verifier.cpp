@@ -72,6 +72,12 @@ Expected<chain::Verdict> chain_verdict(uint64_t task_id, const receipt::Verdict&
   return verdict;
 }
 
+Expected<receipt::Verdict> check_result(const CatalogModel& model, kernels::Backend& backend,
+                                        const receipt::TaskResult& result) {
+  return receipt::verify(*model.model, *model.tokenizer, model.id, backend, result,
+                         receipt::mode_for(result.receipt, backend));
+}
+
 bool sampled_for_check(const Hash32& block_hash, uint64_t task_id, const chain::Address& account, uint32_t sample_ppm) {
   if (sample_ppm >= 1'000'000) return true;
   uint8_t buf[32 + 8 + 32];
@@ -257,9 +263,9 @@ struct VerifierWorker::Impl {
     result.output = payload.output_tokens;
     result.fingerprints = payload.fingerprints;
     result.text = payload.text;
-    const auto mode = receipt::mode_for(result.receipt, backend);
     const auto started = std::chrono::steady_clock::now();
-    IG_TRY_ASSIGN(v, receipt::verify(*model->model, *model->tokenizer, model->id, backend, result, mode));
+    IG_TRY_ASSIGN(v, check_result(*model, backend, result));
+    const receipt::Mode mode = v.mode;
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
     auto posted = chain_verdict(c.task_id, v);
@@ -273,7 +279,8 @@ struct VerifierWorker::Impl {
     IG_TRY_ASSIGN(sent, sender->send(verdict));
     {
       std::lock_guard l(journal_mu);
-      journal->data()["judged"][std::to_string(c.task_id)] = {{"accept", v.accepted}, {"reason", verdict.reason}, {"tx", sent.hash}};
+      journal->data()["judged"][std::to_string(c.task_id)] = {
+          {"accept", v.accepted}, {"reason", verdict.reason}, {"mode", receipt::mode_name(mode)}, {"tx", sent.hash}};
       (void)journal->save();
     }
     if (task.miner) {
@@ -297,8 +304,8 @@ struct VerifierWorker::Impl {
       spdlog::info("verifier {}: task {}: accepted ({} mode, {} tokens in {:.2f} s)", short_addr(), c.task_id,
                    mode == receipt::Mode::Exact ? "exact" : "tolerant", result.output.size(), seconds);
     } else {
-      spdlog::info("verifier {}: task {}: REJECTED at step {}: {} ({})", short_addr(), c.task_id, v.first_bad_step, v.code,
-                   v.reason);
+      spdlog::info("verifier {}: task {}: REJECTED at step {}: {} ({}; {} mode)", short_addr(), c.task_id,
+                   v.first_bad_step, v.code, v.reason, receipt::mode_name(mode));
     }
     return {};
   }

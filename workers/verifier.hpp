@@ -67,6 +67,17 @@ class VerifierWorker {
   std::unique_ptr<Impl> impl_;
 };
 
+struct CatalogModel;
+
+// How the verifier worker checks one result (docs/verification.md): EXACT mode exactly when
+// the receipt's numerics tag — the backend family and its numerics revision, which names the
+// build's kernels (kernels.hpp; a kernel change that moves a bit bumps it) — is the verifier
+// backend's own; TOLERANT mode otherwise, with the calibrated tolerances of the model's noise
+// class and the drift test over the whole output on top. The verdict's code names the check
+// that failed, and becomes the reason of the posted Verdict (chain_verdict).
+Expected<receipt::Verdict> check_result(const CatalogModel& model, kernels::Backend& backend,
+                                        const receipt::TaskResult& result);
+
 // The Verdict transaction a checked result becomes: an accept, or a reject with its code as
 // the reason and, when the verdict proves a step, the StepEvidence (the recomputed fingerprint
 // that differs from the claim). "verifier.unposted" for a reject the chain would refuse: no
