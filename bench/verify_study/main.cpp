@@ -1,6 +1,6 @@
 // verify_study: the verification study (docs/verification.md).
 //
-//   verify_study [--work DIR] [--out PREFIX] [--jobs N] [--scale X] [--only SUBSTRING]
+//   verify_study [--work DIR] [--out PREFIX] [--jobs N] [--scale X] [--honest-scale X] [--only SUBSTRING]
 //                [--seed S] [--quick] [--expect] [--no-plot] [--quiet]
 //   verify_study --from-records PREFIX-records.jsonl [--out PREFIX] [--quick] ...
 //
@@ -11,7 +11,8 @@
 // gnuplot is installed, PREFIX.png. --from-records re-judges saved observations under the
 // current thresholds and re-makes the report without running a model (calibration). --quick runs the small plan
 // ctest uses (seconds); --expect then exits 1 unless every honest result is accepted and every
-// cheat is caught within its target. --scale multiplies every task count.
+// cheat is caught within its target. --scale multiplies every task count, --honest-scale the
+// honest pairings' instead.
 #include <CLI/CLI.hpp>
 
 #include <cmath>
@@ -126,13 +127,15 @@ int main(int argc, char** argv) {
   CLI::App app{"verify_study: detection and false-positive rates of result verification"};
   std::string work = "/tmp/infergrid-verify-study", out = "verify_study", only, from;
   int jobs = 1;
-  double scale = 1.0;
+  double scale = 1.0, honest_scale = -1;
   uint64_t seed = 1;
   bool quick = false, expect = false, no_plot = false, quiet = false;
   app.add_option("--work", work, "directory for the study's model files (made once, reused)");
   app.add_option("--out", out, "output prefix: PREFIX.json, PREFIX.png");
   app.add_option("--jobs", jobs, "tasks run at once")->check(CLI::Range(1, 64));
   app.add_option("--scale", scale, "multiply every task count")->check(CLI::Range(0.001, 100.0));
+  app.add_option("--honest-scale", honest_scale, "multiply the honest pairings' task counts instead (default: --scale)")
+      ->check(CLI::Range(0.001, 100.0));
   app.add_option("--only", only, "run only the plan entries whose name contains this");
   app.add_option("--seed", seed, "study seed (prompts and sampling seeds derive from it)");
   app.add_option("--from-records", from, "re-judge and report saved records instead of running tasks");
@@ -145,11 +148,11 @@ int main(int argc, char** argv) {
   Plan plan = quick ? quick_plan() : full_plan();
   plan.seed = seed;
   plan.jobs = jobs;
-  auto scaled = [&](int n) { return std::max(1, int(std::lround(double(n) * scale))); };
+  auto scaled = [](int n, double x) { return std::max(1, int(std::lround(double(n) * x))); };
   std::erase_if(plan.honest, [&](const HonestPlan& h) { return (h.model + ":" + h.miner + "->" + h.verifier).find(only) == std::string::npos; });
   std::erase_if(plan.cheats, [&](const CheatPlan& c) { return (c.kind + ":" + c.claimed).find(only) == std::string::npos; });
-  for (auto& h : plan.honest) h.tasks = scaled(h.tasks);
-  for (auto& c : plan.cheats) c.tasks = scaled(c.tasks);
+  for (auto& h : plan.honest) h.tasks = scaled(h.tasks, honest_scale > 0 ? honest_scale : scale);
+  for (auto& c : plan.cheats) c.tasks = scaled(c.tasks, scale);
 
   auto bail = [](const ig::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.to_string().c_str());
