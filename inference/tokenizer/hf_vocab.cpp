@@ -46,6 +46,16 @@ const KnownPre* known_pre(std::string_view name) {
 Unexpected bad(const std::string& what) { return fail("hf.unsupported", what); }
 Unexpected malformed(const std::string& what) { return fail("hf.bad_file", what); }
 
+// A token text for an error message: a hostile file's megabyte-long "token" is cut short (at a
+// character boundary) so the message stays readable.
+std::string shown(std::string_view text) {
+  constexpr size_t kMax = 80;
+  if (text.size() <= kMax) return std::string(text);
+  size_t cut = kMax;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(text.substr(0, cut)) + "... (" + std::to_string(text.size()) + " bytes)";
+}
+
 const json* member(const json& j, const char* key) {
   if (!j.is_object()) return nullptr;
   auto it = j.find(key);
@@ -71,7 +81,8 @@ Expected<bool> opt_bool(const json& j, const char* key, bool fallback, const std
 // An object member that must be an object when present.
 Expected<const json*> opt_object(const json& j, const char* key, const std::string& where) {
   const json* v = member(j, key);
-  if (v != nullptr && !v->is_object()) return malformed(where + " must be an object, not " + std::string(v->type_name()));
+  if (v != nullptr && !v->is_object())
+    return malformed(where + " must be an object, not " + std::string(v->type_name()));
   return v;
 }
 
@@ -115,7 +126,7 @@ Expected<const KnownPre*> recognise_pre(const json& pre) {
   if (!regex) return bad("Split pre-tokenizer has no Regex pattern");
   for (const auto& k : kKnownPre)
     if (*regex == k.regex) return &k;
-  return bad("the Split regex is not one of llama3, qwen2, gpt-2 (use --pre to force one): " + *regex);
+  return bad("the Split regex is not one of llama3, qwen2, gpt-2 (use --pre to force one): " + shown(*regex));
 }
 
 // tokenizer_config.json's special-token entries: "text", {"content": "text", ...} or null.
@@ -167,11 +178,13 @@ std::optional<Template> post_template(const json& post, int depth = 0) {
 // A token id from JSON: a non-negative integer below kMaxTokens.
 Expected<size_t> token_id(const json& v, const std::string& what) {
   if (!v.is_number_integer())
-    return malformed(what + " has an id that is not an integer (" + v.dump() + ")");
+    return malformed(what + " has an id that is not an integer (" + (v.is_number() ? v.dump() : v.type_name()) +
+                     ")");
   if (v.is_number_integer() && !v.is_number_unsigned())
     return malformed(what + " has a negative id (" + v.dump() + ")");
   if (v.get<uint64_t>() >= kMaxTokens)
-    return malformed(what + " has id " + v.dump() + ", out of range (at most " + std::to_string(kMaxTokens - 1) + ")");
+    return malformed(what + " has id " + v.dump() + ", out of range (at most " + std::to_string(kMaxTokens - 1) +
+                     ")");
   return static_cast<size_t>(v.get<uint64_t>());
 }
 
@@ -180,15 +193,16 @@ Expected<size_t> token_id(const json& v, const std::string& what) {
 Status read_tokens(const json& root, const json& model, Vocab& v, std::unordered_map<std::string, size_t>& model_ids) {
   const json* vocab = member(model, "vocab");
   if (vocab == nullptr) return malformed("model.vocab is missing");
-  if (!vocab->is_object()) return malformed(std::string("model.vocab must be an object of token: id, not ") + vocab->type_name());
+  if (!vocab->is_object())
+    return malformed(std::string("model.vocab must be an object of token: id, not ") + vocab->type_name());
   std::map<size_t, std::pair<std::string, TokenType>> by_id;
   model_ids.reserve(vocab->size());
   for (auto it = vocab->begin(); it != vocab->end(); ++it) {
-    IG_TRY_ASSIGN(id, token_id(it.value(), "token '" + it.key() + "'"));
+    IG_TRY_ASSIGN(id, token_id(it.value(), "token '" + shown(it.key()) + "'"));
     auto [slot, fresh] = by_id.try_emplace(id, it.key(), TokenType::Normal);
     if (!fresh)
-      return malformed("model.vocab gives id " + std::to_string(id) + " to both '" + slot->second.first + "' and '" +
-                       it.key() + "'");
+      return malformed("model.vocab gives id " + std::to_string(id) + " to both '" + shown(slot->second.first) +
+                       "' and '" + shown(it.key()) + "'");
     model_ids.emplace(it.key(), id);
   }
   if (const json* added = member(root, "added_tokens")) {
@@ -200,19 +214,19 @@ Status read_tokens(const json& root, const json& model, Vocab& v, std::unordered
       IG_TRY_ASSIGN(content, opt_string(a, "content", where + ".content"));
       if (!content || content->empty()) return malformed(where + " has no content");
       const json* id_value = member(a, "id");
-      if (id_value == nullptr) return malformed(where + " '" + *content + "' has no id");
-      IG_TRY_ASSIGN(id, token_id(*id_value, where + " '" + *content + "'"));
+      if (id_value == nullptr) return malformed(where + " '" + shown(*content) + "' has no id");
+      IG_TRY_ASSIGN(id, token_id(*id_value, where + " '" + shown(*content) + "'"));
       IG_TRY_ASSIGN(lstrip, opt_bool(a, "lstrip", false, where + ".lstrip"));
       IG_TRY_ASSIGN(rstrip, opt_bool(a, "rstrip", false, where + ".rstrip"));
       IG_TRY_ASSIGN(single_word, opt_bool(a, "single_word", false, where + ".single_word"));
       IG_TRY_ASSIGN(special, opt_bool(a, "special", false, where + ".special"));
       if (lstrip || rstrip || single_word)
-        return bad("added token '" + *content + "' strips spaces or matches single words only");
+        return bad("added token '" + shown(*content) + "' strips spaces or matches single words only");
       const TokenType type = special || looks_special(*content) ? TokenType::Control : TokenType::UserDefined;
       auto [slot, fresh] = by_id.try_emplace(id, *content, type);
       if (!fresh && slot->second.first != *content)  // the same text again (GPT-2's <|endoftext|>) is fine
-        return malformed(where + " '" + *content + "' takes id " + std::to_string(id) + ", which is '" +
-                         slot->second.first + "'");
+        return malformed(where + " '" + shown(*content) + "' takes id " + std::to_string(id) + ", which is '" +
+                         shown(slot->second.first) + "'");
       slot->second.second = type;
     }
   }
@@ -227,7 +241,7 @@ Status read_tokens(const json& root, const json& model, Vocab& v, std::unordered
   seen.reserve(by_id.size());
   for (const auto& [id, entry] : by_id)
     if (auto [it, fresh] = seen.emplace(entry.first, id); !fresh)
-      return malformed("token '" + entry.first + "' has two ids, " + std::to_string(it->second) + " and " +
+      return malformed("token '" + shown(entry.first) + "' has two ids, " + std::to_string(it->second) + " and " +
                        std::to_string(id));
   v.tokens.resize(n);
   v.types.assign(n, TokenType::Unused);
@@ -260,24 +274,24 @@ Status read_merges(const json& model, const std::unordered_map<std::string, size
       const std::string s = m.get<std::string>();
       const size_t sp = s.find(' ', 1);
       if (sp == std::string::npos || sp + 1 >= s.size() || s.find(' ', sp + 1) != std::string::npos)
-        return malformed(where + " '" + s + "' is not 'left right'");
+        return malformed(where + " '" + shown(s) + "' is not 'left right'");
       left = s.substr(0, sp);
       right = s.substr(sp + 1);
     } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {  // ["left", "right"]
       left = m[0].get<std::string>();
       right = m[1].get<std::string>();
       if (left.empty() || right.empty() || left.find(' ') != std::string::npos || right.find(' ') != std::string::npos)
-        return malformed(where + " ['" + left + "', '" + right + "'] cannot be written as 'left right'");
+        return malformed(where + " ['" + shown(left) + "', '" + shown(right) + "'] cannot be written as 'left right'");
     } else {
       return malformed(where + " is neither \"left right\" nor [\"left\", \"right\"]");
     }
     for (const std::string& text : {left, right, left + right}) {
       if (!model_ids.contains(text))
-        return malformed(where + " '" + left + " " + right + "': '" + text + "' is not in model.vocab");
+        return malformed(where + " '" + shown(left + " " + right) + "': '" + shown(text) + "' is not in model.vocab");
     }
     std::string joined = left + " " + right;
     if (auto [it, fresh] = rank_of.emplace(joined, rank); !fresh)
-      return malformed(where + " '" + joined + "' repeats merge #" + std::to_string(it->second));
+      return malformed(where + " '" + shown(joined) + "' repeats merge #" + std::to_string(it->second));
     v.merges.push_back(std::move(joined));
   }
   return {};
@@ -286,7 +300,7 @@ Status read_merges(const json& model, const std::unordered_map<std::string, size
 Status check_model(const json& model) {
   if (!model.is_object()) return malformed(std::string("model must be an object, not ") + model.type_name());
   IG_TRY_ASSIGN(type, opt_string(model, "type", "model.type"));
-  if (type.value_or("BPE") != "BPE") return bad("model type '" + *type + "' is not supported (BPE)");
+  if (type.value_or("BPE") != "BPE") return bad("model type '" + shown(*type) + "' is not supported (BPE)");
   if (!type && member(model, "merges") == nullptr) return bad("only BPE models are supported");
   IG_TRY_ASSIGN(byte_fallback, opt_bool(model, "byte_fallback", false, "model.byte_fallback"));
   if (byte_fallback) return bad("BPE with byte_fallback (SentencePiece-style) is not supported");
@@ -312,14 +326,14 @@ Expected<std::string> read_normalizer(const json& root) {
       if (inner == "NFC") return std::string("nfc");
     }
   }
-  return bad("normalizer '" + type.value_or("") + "' is not supported (none or NFC)");
+  return bad("normalizer '" + shown(type.value_or("")) + "' is not supported (none or NFC)");
 }
 
 // The id of a token text, or an error naming the setting it came from.
 Expected<TokenId> id_of(const Vocab& v, const std::string& text, const char* setting) {
   for (size_t id = v.tokens.size(); id-- > 0;)  // texts are unique (read_tokens checks)
     if (v.tokens[id] == text) return static_cast<TokenId>(id);
-  return malformed(std::string(setting) + " '" + text + "' is not in the vocabulary");
+  return malformed(std::string(setting) + " '" + shown(text) + "' is not in the vocabulary");
 }
 
 // bos/eos/pad/unk/eot and add_bos/add_eos, each with a note on where it came from.
@@ -337,7 +351,7 @@ Status read_specials(const json& root, const json& config, const KnownPre& pre, 
     if (!text) return {};
     IG_TRY_ASSIGN(id, id_of(v, *text, key));
     out = id;
-    c.notes.push_back(std::string(key) + " = " + std::to_string(id) + " '" + *text + "' (from " + source + ")");
+    c.notes.push_back(std::string(key) + " = " + std::to_string(id) + " '" + shown(*text) + "' (from " + source + ")");
     return {};
   };
   IG_TRY(pick("bos_token", tmpl ? tmpl->first_special : std::nullopt, v.bos));
