@@ -79,8 +79,8 @@ void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, flo
   if (sums) xsum_.resize(size_t(nb) * n_tokens * 8);
   run(n_tokens, w.cols, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
-      cpu::quantize_row_q8_0(x + size_t(t) * w.cols, w.cols, xq_.data() + size_t(t) * nb);
-      if (sums) cpu::q8_lane_sums(xq_.data() + size_t(t) * nb, nb, xsum_.data() + size_t(t) * nb * 8);
+      dot_.quantize_q8_0(x + size_t(t) * w.cols, w.cols, xq_.data() + size_t(t) * nb);
+      if (sums) dot_.lane_sums(xq_.data() + size_t(t) * nb, nb, xsum_.data() + size_t(t) * nb * 8);
     }
   });
   if (pairs > 0) {
@@ -130,20 +130,27 @@ void CpuBackend::get_rows(const Weight& w, const int32_t* ids, int n, float* out
   for (int t = 0; t < n; ++t) scalar::dequantize_row(w, ids[t], out + size_t(t) * w.cols);
 }
 
+// The elementwise ops run on the pool by token (or by element range): each value is computed
+// by the same operations whoever computes it, so the results are those of one thread.
 void CpuBackend::rmsnorm(const float* x, const float* weight, int n_tokens, int dim, float eps,
                          float* out) {
-  for (int t = 0; t < n_tokens; ++t) {
-    const float* xt = x + size_t(t) * dim;
-    const float ss = dot_.dot(xt, xt, dim);
-    const float scale = 1.0f / std::sqrt(ss / float(dim) + eps);
-    float* o = out + size_t(t) * dim;
-    for (int i = 0; i < dim; ++i) o[i] = xt[i] * scale * weight[i];
-  }
+  run(n_tokens, int64_t(dim) * 4, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const float* xt = x + size_t(t) * dim;
+      const float ss = dot_.dot(xt, xt, dim);
+      const float scale = 1.0f / std::sqrt(ss / float(dim) + eps);
+      float* o = out + size_t(t) * dim;
+      for (int i = 0; i < dim; ++i) o[i] = xt[i] * scale * weight[i];
+    }
+  });
 }
 
 void CpuBackend::rope(float* x, int n_tokens, int n_heads, int head_dim, const int32_t* positions,
                       const RopeParams& p) {
-  scalar::rope(x, n_tokens, n_heads, head_dim, positions, p);
+  // per token: a sin/cos/pow per rotated pair, which dominates
+  run(n_tokens, int64_t(p.rope_dim) * 32, [&](int64_t t0, int64_t t1) {
+    scalar::rope(x + size_t(t0) * n_heads * head_dim, int(t1 - t0), n_heads, head_dim, positions + t0, p);
+  });
 }
 
 // One (token, head) pair per work item: scores over keys 0..pos in key order,
@@ -183,12 +190,28 @@ void CpuBackend::attention(const float* q, const float* k_cache, const float* v_
   });
 }
 
+namespace {
+constexpr int64_t kElemChunk = 1024;  // elements per work item of the flat elementwise ops
+}
+
 void CpuBackend::swiglu(const float* gate, const float* up, size_t n, float* out) {
-  scalar::swiglu(gate, up, n, out);
+  const int64_t items = (int64_t(n) + kElemChunk - 1) / kElemChunk;
+  run(items, kElemChunk * 16, [&](int64_t i0, int64_t i1) {  // an expf per element
+    const size_t b = size_t(i0 * kElemChunk), e = std::min(n, size_t(i1 * kElemChunk));
+    scalar::swiglu(gate + b, up + b, e - b, out + b);
+  });
 }
 void CpuBackend::add_bias(float* x, const float* bias, int n_tokens, int dim) {
-  scalar::add_bias(x, bias, n_tokens, dim);
+  run(n_tokens, dim, [&](int64_t t0, int64_t t1) {
+    scalar::add_bias(x + size_t(t0) * dim, bias, int(t1 - t0), dim);
+  });
 }
-void CpuBackend::add(float* x, const float* y, size_t n) { scalar::add(x, y, n); }
+void CpuBackend::add(float* x, const float* y, size_t n) {
+  const int64_t items = (int64_t(n) + kElemChunk - 1) / kElemChunk;
+  run(items, kElemChunk, [&](int64_t i0, int64_t i1) {
+    const size_t b = size_t(i0 * kElemChunk), e = std::min(n, size_t(i1 * kElemChunk));
+    scalar::add(x + b, y + b, e - b);
+  });
+}
 
 }  // namespace ig::kernels

@@ -55,6 +55,9 @@ struct DotTable {
                      int np, int64_t nb, float* out, int64_t os);
   // plain dot of two float vectors (attention scores, RMS)
   float (*dot)(const float* a, const float* b, int64_t n);
+  // quantize_row_q8_0 and q8_lane_sums below, vectorized; bitwise the same results.
+  void (*quantize_q8_0)(const float* x, int64_t cols, BlockQ8_0* out);
+  void (*lane_sums)(const BlockQ8_0* x, int64_t nb, int32_t* out);
 };
 
 const DotTable& scalar_table();
@@ -69,7 +72,8 @@ bool cpu_has_avx512vnni();
 bool cpu_has_avx512();
 const DotTable& best_table();
 
-// Activation quantization as in llama.cpp: d = max|x|/127, q = round(x/d).
+// Activation quantization as in llama.cpp (ggml's quantize_row_q8_0_ref): d = max|x|/127,
+// id = 1/d (0 when d is 0), q = lroundf(x*id) (half away from zero), d stored as fp16.
 void quantize_row_q8_0(const float* x, int64_t cols, BlockQ8_0* out);
 // out[8*b + i] = -8 * (qs[4i] + qs[4i+1] + qs[4i+2] + qs[4i+3]) of block b.
 void q8_lane_sums(const BlockQ8_0* x, int64_t nb, int32_t* out);

@@ -303,6 +303,58 @@ float dot(const float* a, const float* b, int64_t n) {
   return r;
 }
 
+// lroundf(v) for |v| < 2^23, lane by lane: t = trunc(v), f = v - t (exact), and t moves one
+// away from zero when |f| >= 0.5 — round half away from zero, as lroundf.
+inline __m256i round_away(__m256 v) {
+  const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  const __m256 sign = _mm256_and_ps(v, _mm256_set1_ps(-0.0f));
+  const __m256 absf = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(v, t));
+  const __m256 up = _mm256_and_ps(_mm256_cmp_ps(absf, _mm256_set1_ps(0.5f), _CMP_GE_OQ),
+                                  _mm256_or_ps(_mm256_set1_ps(1.0f), sign));
+  return _mm256_cvttps_epi32(_mm256_add_ps(t, up));
+}
+
+// quantize_row_q8_0 (dot_scalar.cpp) with the same operations per value: max|x| (exact in
+// any order), d = amax / 127, id = 1/d, x*id rounded as lroundf.
+void quantize_q8(const float* x, int64_t cols, BlockQ8_0* out) {
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  for (int64_t b = 0; b < cols / kBlock; ++b) {
+    const float* xb = x + b * kBlock;
+    __m256 v[4];
+    for (int k = 0; k < 4; ++k) v[k] = _mm256_loadu_ps(xb + 8 * k);
+    __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v[0], abs_mask), _mm256_and_ps(v[1], abs_mask)),
+                             _mm256_max_ps(_mm256_and_ps(v[2], abs_mask), _mm256_and_ps(v[3], abs_mask)));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 0x1));
+    const float amax = _mm_cvtss_f32(m4);
+    const float d = amax / 127.0f;
+    const float id = d != 0 ? 1.0f / d : 0.0f;
+    out[b].d = fp32_to_fp16(d);
+    const __m256 vid = _mm256_set1_ps(id);
+    __m256i q[4];
+    for (int k = 0; k < 4; ++k) q[k] = round_away(_mm256_mul_ps(v[k], vid));
+    // int32 -> int8 with saturation (|q| <= 127 already); packs work per 128-bit lane, the
+    // permute puts the four 8-value groups back in order
+    const __m256i p16a = _mm256_packs_epi32(q[0], q[1]);  // 0-3 8-11 | 4-7 12-15
+    const __m256i p16b = _mm256_packs_epi32(q[2], q[3]);
+    const __m256i p8 = _mm256_packs_epi16(p16a, p16b);
+    const __m256i ordered = _mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out[b].qs), ordered);
+  }
+}
+
+// q8_lane_sums: -8 * (sum of 4 consecutive quants), 8 lanes per block (exact integers).
+void lane_sums(const BlockQ8_0* x, int64_t nb, int32_t* out) {
+  const __m256i ones8 = _mm256_set1_epi8(1);
+  const __m256i ones16 = _mm256_set1_epi16(1);
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
+    const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, q), ones16);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + b * 8), _mm256_mullo_epi32(s, _mm256_set1_epi32(-8)));
+  }
+}
+
 }  // namespace
 
 #if IG_AVX512
@@ -387,7 +439,8 @@ void q8_0_pairs(const BlockQ8_0* w, int64_t ws, int nr, const PairBlock* x, int6
 #endif
 
 const DotTable& IG_TABLE_FN() {
-  static const DotTable t{IG_TABLE_NAME, f32, f16, q8_0, q4_0, IG_Q4_PAIRS, IG_Q8_PAIRS, dot};
+  static const DotTable t{IG_TABLE_NAME, f32,          f16,      q8_0, q4_0, IG_Q4_PAIRS, IG_Q8_PAIRS,
+                          dot,           quantize_q8, lane_sums};
   return t;
 }
 

@@ -1,6 +1,7 @@
 #include "kernels/cpu/thread_pool.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -12,10 +13,21 @@
 namespace ig::kernels::cpu {
 
 namespace {
-// Spin this many rounds before sleeping: the ops of one forward pass follow
-// each other within microseconds, and a futex wake costs more than that.
-constexpr int kSpinRounds = 20000;
+// Spin at most this long before sleeping on the futex: longer than the gap
+// between two ops of a forward pass, far shorter than a scheduler time slice.
+constexpr auto kSpin = std::chrono::microseconds(50);
 constexpr int kChunksPerThread = 4;
+
+// Spins until pred() or kSpin has passed; true when pred() held.
+template <typename Pred>
+bool spin_for(Pred pred) {
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 1;; ++i) {
+    if (pred()) return true;
+    IG_PAUSE();
+    if (i % 32 == 0 && std::chrono::steady_clock::now() - t0 > kSpin) return pred();
+  }
+}
 }  // namespace
 
 ThreadPool::ThreadPool(int threads) {
@@ -23,12 +35,9 @@ ThreadPool::ThreadPool(int threads) {
 }
 
 ThreadPool::~ThreadPool() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stop_.store(true);
-    generation_.fetch_add(1, std::memory_order_release);
-  }
-  wake_.notify_all();
+  stop_.store(true);
+  generation_.fetch_add(1);
+  generation_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
@@ -46,7 +55,8 @@ void ThreadPool::drain(uint32_t generation) {
     const int64_t begin = job_n_ * idx / chunks;
     const int64_t end = job_n_ * (idx + 1) / chunks;
     if (begin < end) (*job_)(begin, end);
-    done_.fetch_add(1, std::memory_order_acq_rel);
+    // seq_cst: the caller sets caller_sleeping_ before re-reading done_ (see parallel_for)
+    if (done_.fetch_add(1) + 1 == chunks && caller_sleeping_.load()) done_.notify_one();
   }
 }
 
@@ -57,36 +67,37 @@ void ThreadPool::parallel_for(int64_t n, const Fn& fn) {
     return;
   }
   const uint32_t chunks = uint32_t(std::min<int64_t>(n, int64_t(size()) * kChunksPerThread));
-  uint32_t gen;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    job_ = &fn;
-    job_n_ = n;
-    chunks_.store(chunks, std::memory_order_relaxed);
-    done_.store(0, std::memory_order_relaxed);
-    gen = generation_.load(std::memory_order_relaxed) + 1;
-    work_.store(uint64_t(gen) << 32, std::memory_order_release);
-    generation_.store(gen, std::memory_order_release);
-  }
-  wake_.notify_all();
+  // No worker touches the job fields now: every chunk of the previous job was
+  // finished before the previous call returned, and a late worker's drain only
+  // reads work_, whose generation no longer matches until the store below.
+  job_ = &fn;
+  job_n_ = n;
+  chunks_.store(chunks, std::memory_order_relaxed);
+  done_.store(0, std::memory_order_relaxed);
+  const uint32_t gen = generation_.load(std::memory_order_relaxed) + 1;
+  work_.store(uint64_t(gen) << 32, std::memory_order_release);
+  generation_.store(gen);  // seq_cst, paired with the sleepers_ increment in worker_loop
+  if (sleepers_.load() > 0) generation_.notify_all();
   drain(gen);
-  for (int spins = 0; done_.load(std::memory_order_acquire) != int64_t(chunks); ++spins) {
-    if (spins < kSpinRounds) IG_PAUSE(); else std::this_thread::yield();
-  }
+  auto finished = [&] { return done_.load(std::memory_order_acquire) == chunks; };
+  if (spin_for(finished)) return;
+  caller_sleeping_.store(true);
+  for (uint32_t d = done_.load(); d != chunks; d = done_.load()) done_.wait(d);
+  caller_sleeping_.store(false);
 }
 
 void ThreadPool::worker_loop() {
   uint32_t seen = 0;
   for (;;) {
     uint32_t gen = generation_.load(std::memory_order_acquire);
-    for (int spins = 0; gen == seen && spins < kSpinRounds; ++spins) {
-      IG_PAUSE();
-      gen = generation_.load(std::memory_order_acquire);
-    }
     if (gen == seen) {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-      gen = generation_.load(std::memory_order_acquire);
+      spin_for([&] { return (gen = generation_.load(std::memory_order_acquire)) != seen; });
+      while (gen == seen) {
+        sleepers_.fetch_add(1);  // seq_cst: parallel_for's store of generation_ then sees us, or we see it
+        generation_.wait(seen);
+        sleepers_.fetch_sub(1);
+        gen = generation_.load(std::memory_order_acquire);
+      }
     }
     seen = gen;
     if (stop_.load(std::memory_order_acquire)) return;

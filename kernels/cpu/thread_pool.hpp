@@ -3,13 +3,17 @@
 // shared) does not hold the others up, because whoever is running takes the
 // remaining chunks. Which thread computes an item never changes the item's
 // result: the kernels never split a reduction across chunks.
+//
+// Waiting: an idle worker spins (with pause) for a short while — the ops of a
+// forward pass follow each other within microseconds — and then sleeps on a
+// futex (std::atomic::wait); the caller waiting for the last chunk does the
+// same. So a pool never burns a core for long when the machine is shared, and
+// a job is never held up by a sleeping worker: the caller claims chunks too.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -33,13 +37,13 @@ class ThreadPool {
   void drain(uint32_t generation);
 
   std::vector<std::thread> workers_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::atomic<uint32_t> generation_{0};
-  std::atomic<uint64_t> work_{0};     // (generation << 32) | next unclaimed chunk
-  std::atomic<int64_t> done_{0};      // chunks finished in this generation
+  std::atomic<uint32_t> generation_{0};  // bumped per job; workers wait on it
+  std::atomic<uint64_t> work_{0};        // (generation << 32) | next unclaimed chunk
+  std::atomic<uint32_t> done_{0};        // chunks finished in this generation; the caller waits on it
   std::atomic<uint32_t> chunks_{0};
-  const Fn* job_ = nullptr;           // valid while a chunk of its generation is unfinished
+  std::atomic<int> sleepers_{0};         // workers blocked in generation_.wait
+  std::atomic<bool> caller_sleeping_{false};
+  const Fn* job_ = nullptr;              // valid while a chunk of its generation is unfinished
   int64_t job_n_ = 0;
   std::atomic<bool> stop_{false};
 };

@@ -2,11 +2,15 @@
 // invariance the engine's bitwise guarantees rest on.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
+#include <thread>
 
 #include "inference/gguf/quant.hpp"
 #include "kernels/cpu/dot.hpp"
+#include "kernels/cpu/thread_pool.hpp"
 #include "kernels/formats.hpp"
 #include "kernels/kernels.hpp"
 #include "weights.hpp"
@@ -386,6 +390,86 @@ TEST(KernelsNumerics, EachBackendNamesItsNumerics) {
     EXPECT_EQ(t.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._/-"), std::string::npos) << t;
     EXPECT_NE(t.find('/'), std::string::npos) << t;  // family/revision
   }
+}
+
+}  // namespace
+}  // namespace ig::kernels
+
+namespace ig::kernels {
+namespace {
+
+// The vectorized activation quantizer of every table gives the scalar (ggml reference) bits,
+// including values that land exactly on .5 after scaling (lroundf rounds them away from zero).
+TEST(KernelsQuantize, VectorizedQ8MatchesScalarBitwise) {
+  std::vector<const cpu::DotTable*> tables = {&cpu::scalar_table()};
+  if (cpu_has_avx2()) tables.push_back(&cpu::avx2_table());
+  if (cpu::cpu_has_avxvnni()) tables.push_back(&cpu::avxvnni_table());
+  if (cpu::cpu_has_avx512()) tables.push_back(&cpu::avx512_table());
+  const int64_t cols = 4096, nb = cols / kBlock;
+  std::vector<std::vector<float>> inputs = {random_floats(size_t(cols), 101, 3.0f),
+                                            random_floats(size_t(cols), 102, 1e-3f)};
+  // halves: amax 127 gives id 1, so x*id = k + 0.5 exactly
+  std::vector<float> halves(static_cast<size_t>(cols));
+  for (int64_t i = 0; i < cols; ++i) halves[i] = (i % kBlock == 0) ? 127.0f : float((i * 37) % 254 - 127) + 0.5f;
+  inputs.push_back(halves);
+  std::vector<float> tiny(static_cast<size_t>(cols), 0.0f);  // all-zero blocks: d = 0, id = 0
+  for (int64_t i = 0; i < cols; i += 97) tiny[i] = -1e-30f;
+  inputs.push_back(tiny);
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    std::vector<BlockQ8_0> want(static_cast<size_t>(nb)), got(static_cast<size_t>(nb));
+    std::vector<int32_t> sw(size_t(nb * 8)), sg(size_t(nb * 8));
+    cpu::quantize_row_q8_0(inputs[k].data(), cols, want.data());
+    cpu::q8_lane_sums(want.data(), nb, sw.data());
+    for (const auto* t : tables) {
+      t->quantize_q8_0(inputs[k].data(), cols, got.data());
+      ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(BlockQ8_0)))
+          << t->name << " input " << k;
+      t->lane_sums(got.data(), nb, sg.data());
+      ASSERT_EQ(sw, sg) << t->name << " input " << k;
+    }
+  }
+}
+
+// Every index is run exactly once per job, across many jobs, with pauses long enough for the
+// workers to fall asleep between some of them (the futex path) and none between others.
+TEST(KernelsThreadPool, RunsEveryIndexOnceAcrossSleeps) {
+  for (int threads : {2, 3}) {
+    cpu::ThreadPool pool(threads);
+    for (int job = 0; job < 200; ++job) {
+      const int64_t n = 1 + (job * 7919) % 500;
+      std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+      pool.parallel_for(n, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) hits[size_t(i)].fetch_add(1);
+      });
+      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[size_t(i)].load(), 1) << "job " << job << " index " << i;
+      if (job % 40 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+}
+
+// The elementwise ops on the pool give the one-thread bits (large enough to be split).
+TEST(KernelsNorm, ElementwiseOpsOnThePoolEqualOneThreadBitwise) {
+  const int T = 40, dim = 896, ffn = 4864;
+  auto x = random_floats(size_t(T * dim), 111), w = random_floats(size_t(dim), 112);
+  auto g = random_floats(size_t(T * ffn), 113), u = random_floats(size_t(T * ffn), 114);
+  auto bias = random_floats(size_t(dim), 115);
+  std::vector<int32_t> pos(T);
+  for (int t = 0; t < T; ++t) pos[t] = 3 * t + 1;
+  auto run = [&](int threads) {
+    auto b = backend(BackendKind::Cpu, threads);
+    std::vector<float> out(x.size()), s(g.size()), r = x;
+    b->rmsnorm(x.data(), w.data(), T, dim, 1e-6f, out.data());
+    b->swiglu(g.data(), u.data(), g.size(), s.data());
+    b->rope(r.data(), T, 14, 64, pos.data(), RopeParams{64, 1e6f, true});
+    b->add_bias(r.data(), bias.data(), T, dim);
+    b->add(r.data(), out.data(), r.size());
+    out.insert(out.end(), s.begin(), s.end());
+    out.insert(out.end(), r.begin(), r.end());
+    return out;
+  };
+  const auto one = run(1), two = run(2);
+  ASSERT_EQ(one.size(), two.size());
+  EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * 4));
 }
 
 }  // namespace
