@@ -1,17 +1,47 @@
 // Pre-tokenizer regexes (the ones llama.cpp uses for each tokenizer.ggml.pre),
-// run with PCRE2 in UTF + UCP mode so \p{L}, \p{N} and \s are Unicode-aware.
+// run with PCRE2 in UTF + UCP mode so \p{L} and \p{N} are Unicode-aware (\s: see kSpace).
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include "inference/tokenizer/tokenizer.hpp"
 
 namespace ig::tok {
 
 namespace {
+// The patterns as Hugging Face and llama.cpp spell them use \s for Unicode's White_Space property,
+// which is what their engines (Oniguruma, Python's regex, llama.cpp's tables) match. PCRE2's \s
+// differs in one character: it still counts U+180E MONGOLIAN VOWEL SEPARATOR, which Unicode 6.3
+// moved out of White_Space (ECMAScript's \s differs more: it adds U+FEFF and drops U+0085). So
+// expand_space() spells out the White_Space set (stable since Unicode 6.3) before compiling.
+constexpr const char* kSpace =
+    R"(\t\n\x{0B}\f\r\x{20}\x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000})";
+
+// The pattern with \s and \S (alone or inside a class) replaced by the White_Space set.
+std::string expand_space(std::string_view pattern) {
+  std::string out;
+  bool in_class = false;
+  for (size_t k = 0; k < pattern.size(); ++k) {
+    const char c = pattern[k];
+    if (c == '\\' && k + 1 < pattern.size()) {
+      const char e = pattern[k + 1];
+      ++k;
+      if (e == 's') out += in_class ? std::string(kSpace) : "[" + std::string(kSpace) + "]";
+      else if (e == 'S' && !in_class) out += "[^" + std::string(kSpace) + "]";
+      else out.append({c, e});  // no pattern here puts \S inside a class
+      continue;
+    }
+    if (c == '[') in_class = true;
+    if (c == ']') in_class = false;
+    out += c;
+  }
+  return out;
+}
+
 // GPT-2's pattern; its trailing `\s+` is implied by keeping unmatched gaps.
 constexpr const char* kGpt2 =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
@@ -52,7 +82,8 @@ const pcre2_code* compiled(const char* pattern) {
   if (it != cache.end()) return it->second.get();
   int err = 0;
   PCRE2_SIZE err_off = 0;
-  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern), PCRE2_ZERO_TERMINATED,
+  const std::string expanded = expand_space(pattern);
+  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(expanded.c_str()), expanded.size(),
                                    PCRE2_UTF | PCRE2_UCP, &err, &err_off, nullptr);
   if (code == nullptr) return nullptr;
   pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // optional speed-up; interpreter otherwise

@@ -151,8 +151,27 @@ std::string env_or(const char* name, const char* fallback) {
   return v != nullptr && *v != '\0' ? v : fallback;
 }
 
+// The same vocabulary tokenizing the wrong way, which the reference must catch on some of the
+// strings: proof that the comparison has teeth. Qwen3 without its NFC normalizer; Llama 3 with
+// added-token texts left as plain text (parse_special false).
+struct Control {
+  Tokenizer tokenizer;
+  bool parse_special = true;
+};
+
+Control control_for(const Tokenizer& tok) {
+  if (tok.vocab().normalizer.empty()) return Control{tok, false};
+  ig::tok::Vocab v = tok.vocab();
+  v.normalizer.clear();
+  auto without = Tokenizer::from_vocab(std::move(v));
+  if (!without) throw std::runtime_error(without.error().to_string());
+  return Control{std::move(*without), true};
+}
+
 void differential(const std::string& package) {
   const Tokenizer& tok = converted(package).tokenizer;
+  const Control control = control_for(tok);
+  long control_mismatches = 0;
   const long count = std::stol(env_or("INFERGRID_TOKENIZER_DIFF_STRINGS", "5000"));
   const long seed = std::stol(env_or("INFERGRID_TOKENIZER_DIFF_SEED", "1"));
   ASSERT_GT(count, 0);
@@ -171,6 +190,8 @@ void differential(const std::string& package) {
     ++compared;
     auto ids = tok.encode(text, /*add_bos=*/false, /*parse_special=*/true);
     ASSERT_TRUE(ids.has_value()) << escaped(text) << ": " << ids.error().to_string();
+    auto control_ids = control.tokenizer.encode(text, false, control.parse_special);
+    control_mismatches += !control_ids || *control_ids != want;
     if (*ids != want) {
       if (++mismatches <= 10) ADD_FAILURE() << package << " string " << compared << " " << escaped(text);
       EXPECT_EQ(*ids, want);
@@ -194,8 +215,10 @@ void differential(const std::string& package) {
   EXPECT_EQ(status, 0) << cmd << " failed";
   EXPECT_EQ(compared, count);
   EXPECT_EQ(mismatches, 0);
-  std::printf("%s: %ld strings compared with @lenml/tokenizers (seed %ld), %ld mismatches\n", package.c_str(),
-              compared, seed, mismatches);
+  EXPECT_GT(control_mismatches, 0) << "the deliberately wrong tokenizer was never caught";
+  std::printf("%s: %ld strings compared with @lenml/tokenizers (seed %ld), %ld mismatches (%s: %ld)\n",
+              package.c_str(), compared, seed, mismatches,
+              control.parse_special ? "control without NFC" : "control without added tokens", control_mismatches);
   testing::Test::RecordProperty("strings", static_cast<int>(compared));
   testing::Test::RecordProperty("mismatches", static_cast<int>(mismatches));
 }

@@ -108,3 +108,18 @@ TEST(TokenizerPreTokenize, SplitsMatchRecordedIdCounts) {
   EXPECT_EQ(split("qwen2", "333333").size(), 6u);             // one id per digit
   EXPECT_EQ(split("llama-bpe", "333333").size(), 2u);         // "333" "333"
 }
+
+// \s is Unicode's White_Space, as in Hugging Face's engines (Oniguruma, Python's regex): not
+// PCRE2's own \s, which keeps U+180E, and not JavaScript's, which adds U+FEFF and drops U+0085
+// (so the differential run against @lenml/tokenizers leaves those two out). Expected splits as
+// Python's regex module gives them for Qwen2's pattern.
+TEST(TokenizerPreTokenize, WhiteSpaceIsUnicodes) {
+  EXPECT_EQ(split("qwen2", "\xed\x95\x9c \xe1\xa0\x8e" "caf\xc3\xa9"),  // 한, space, U+180E, café
+            (Words{"\xed\x95\x9c", " \xe1\xa0\x8e", "caf\xc3\xa9"}));
+  EXPECT_EQ(split("qwen2", "a \xef\xbb\xbf" "1"), (Words{"a", " \xef\xbb\xbf", "1"}));  // U+FEFF is not a space
+  EXPECT_EQ(split("qwen2", "x \xc2\x85y"), (Words{"x", " ", "\xc2\x85y"}));            // U+0085 is one
+  EXPECT_EQ(split("llama3", "a\xe1\xa0\x8e b"), (Words{"a", "\xe1\xa0\x8e", " b"}));
+  // The rest of White_Space: no-break, ideographic, line and paragraph separators.
+  EXPECT_EQ(split("gpt-2", "a\xc2\xa0\xe3\x80\x80\xe2\x80\xa8" "b"),
+            (Words{"a", "\xc2\xa0\xe3\x80\x80", "\xe2\x80\xa8", "b"}));
+}
