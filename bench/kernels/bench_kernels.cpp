@@ -2,11 +2,20 @@
 //   {"bench":"matmul","backend":"cpu","type":"Q4_0","rows":4864,"cols":896,
 //    "tokens":1,"threads":1,"ms":..,"gflops":..,"weight_gbps":..}
 // Shapes are the Qwen2.5-0.5B FFN (896 -> 4864) and its down projection.
+//
+// bench_kernels --pool [--reps N]: the thread pool on a shared machine. A decode-like sequence
+// (per "layer" the Q4_0 896->4864 matmul, a 4864->896 one and an rmsnorm, 24 layers) with 1 and
+// 2 threads, alone and beside 1 busy thread of another kind (a spinning std::thread standing in
+// for another process on a 2-core machine), the four cases interleaved REPS times:
+//   {"bench":"pool","busy_threads":1,"threads":2,"ms_median":..,"ms_min":..,"cpu_ms_median":..}
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <ctime>
 #include <cstdio>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "inference/gguf/quant.hpp"
@@ -66,9 +75,58 @@ void bench(kernels::BackendKind kind, kernels::DType t, int64_t rows, int64_t co
   std::fflush(stdout);
 }
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+int bench_pool(int reps) {
+  auto up_bytes = make_weight(kernels::DType::Q4_0, 4864, 896);
+  auto down_bytes = make_weight(kernels::DType::Q4_0, 896, 4864);
+  const kernels::Weight up{kernels::DType::Q4_0, up_bytes.data(), 4864, 896};
+  const kernels::Weight down{kernels::DType::Q4_0, down_bytes.data(), 896, 4864};
+  std::vector<float> x(4864, 0.01f), h(4864), norm(896, 1.0f), y(896);
+  std::unique_ptr<kernels::Backend> be[3];
+  for (int t : {1, 2}) be[t] = std::move(*kernels::make_backend({kernels::BackendKind::Cpu, t}));
+  auto step = [&](kernels::Backend& b) {
+    for (int l = 0; l < 24; ++l) {
+      b.rmsnorm(x.data(), norm.data(), 1, 896, 1e-6f, y.data());
+      b.matmul(up, y.data(), 1, h.data());
+      b.matmul(down, h.data(), 1, y.data());
+    }
+  };
+  for (int t : {1, 2}) step(*be[t]);  // warm up
+  std::vector<double> ms[2][3], cpu_ms[2][3];
+  for (int r = 0; r < reps; ++r)
+    for (int busy : {0, 1})
+      for (int t : {1, 2}) {
+        std::atomic<bool> stop{false};
+        std::thread spinner;
+        if (busy) spinner = std::thread([&] { while (!stop.load(std::memory_order_relaxed)) {} });
+        const double c0 = cpu_seconds();
+        const auto t0 = Clock::now();
+        for (int i = 0; i < 4; ++i) step(*be[t]);
+        const double secs = std::chrono::duration<double>(Clock::now() - t0).count() / 4;
+        const double cpu = (cpu_seconds() - c0) / 4;  // includes the spinner's time when busy
+        stop = true;
+        if (spinner.joinable()) spinner.join();
+        ms[busy][t].push_back(secs * 1e3);
+        cpu_ms[busy][t].push_back(cpu * 1e3);
+      }
+  for (int busy : {0, 1})
+    for (int t : {1, 2})
+      std::printf("{\"bench\":\"pool\",\"busy_threads\":%d,\"threads\":%d,\"reps\":%d,\"ms_median\":%.3f,"
+                  "\"ms_min\":%.3f,\"process_cpu_ms_median\":%.3f}\n",
+                  busy, t, reps, median(ms[busy][t]), *std::min_element(ms[busy][t].begin(), ms[busy][t].end()),
+                  median(cpu_ms[busy][t]));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "--pool")
+    return bench_pool(argc > 3 && std::string(argv[2]) == "--reps" ? std::max(1, std::stoi(argv[3])) : 7);
   const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
   for (auto t : {kernels::DType::F32, kernels::DType::F16, kernels::DType::Q8_0, kernels::DType::Q4_0})
     for (int threads : {1, 2})

@@ -177,7 +177,8 @@ TEST(GgufQuant, RowDispatchErrors) {
   uint8_t buf[256];
   EXPECT_EQ(quantize_row(TensorType::Q8_0, x, buf, 31).error().code, "gguf.bad_shape");
   EXPECT_EQ(dequantize_row(TensorType::Q4_0, buf, x, 16).error().code, "gguf.bad_shape");
-  EXPECT_EQ(dequantize_row(TensorType::Q6_K, buf, x, 256).error().code, "gguf.unsupported_type");
+  EXPECT_EQ(dequantize_row(TensorType::Q2_K, buf, x, 256).error().code, "gguf.unsupported_type");
+  EXPECT_EQ(dequantize_row(TensorType::Q6_K, buf, x, 128).error().code, "gguf.bad_shape");  // half a super-block
   EXPECT_EQ(quantize_row(TensorType::F32, x, buf, -1).error().code, "gguf.bad_shape");
   ASSERT_TRUE(quantize_row(TensorType::F32, x, buf, 8));
 }

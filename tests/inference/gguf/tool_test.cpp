@@ -67,10 +67,54 @@ TEST(GgufTool, InfoOnRealModel) {
   EXPECT_NE(r.out.find("blk.4.ffn_norm.weight"), std::string::npos);
 }
 
+// K-quants: make --type q4_k_m writes llama.cpp's mix; derive re-quantizes a model to it.
+TEST(GgufTool, MakeAndDeriveKQuantMixes) {
+  const std::string out = temp_path("q4km.gguf"), f16 = temp_path("f16.gguf"), derived = temp_path("derived.gguf");
+  const std::string shape = "--dim 256 --layers 4 --heads 4 --kv-heads 2 --ffn 512 --vocab 400 --ctx 128 --seed 5 ";
+  auto made = run("make " + shape + "--type q4_k_m -o " + out);
+  ASSERT_EQ(made.status, 0) << made.out;
+  auto f = ig::gguf::File::open(out);
+  ASSERT_TRUE(f.has_value()) << f.error().to_string();
+  using ig::gguf::TensorType;
+  EXPECT_EQ((*f->get_tensor("output.weight"))->type, TensorType::Q6_K);
+  EXPECT_EQ((*f->get_tensor("blk.0.attn_v.weight"))->type, TensorType::Q4_K);
+  EXPECT_EQ((*f->get_tensor("blk.3.ffn_down.weight"))->type, TensorType::Q6_K);
+  EXPECT_EQ(*f->get_uint("general.file_type"), 15u);
+  auto text = run("info " + out);
+  ASSERT_EQ(text.status, 0);
+  EXPECT_NE(text.out.find("q6_k"), std::string::npos);
+
+  // An F16 model of the same shape derived to Q4_K_M gets the same tensor types.
+  ASSERT_EQ(run("make " + shape + "--type f16 -o " + f16).status, 0);
+  auto d = run("derive " + f16 + " --type q4_k_m -o " + derived);
+  ASSERT_EQ(d.status, 0) << d.out;
+  auto g = ig::gguf::File::open(derived);
+  ASSERT_TRUE(g.has_value()) << g.error().to_string();
+  ASSERT_EQ(g->tensors().size(), f->tensors().size());
+  for (const auto& t : f->tensors()) EXPECT_EQ((*g->get_tensor(t.name))->type, t.type) << t.name;
+  EXPECT_EQ(*g->get_uint("general.file_type"), 15u);
+  // stories260K's rows (64, 172 values) hold no 256-value super-block: as in llama.cpp, Q6_K
+  // falls back to Q8_0 and rows that 32 does not divide to F16; Q4_K's fallback, Q5_0, is not a
+  // type infergrid writes, so those matrices keep their type.
+  const std::string stories = std::string(INFERGRID_SHARED_DATA) + "/models/stories260K.gguf";
+  ASSERT_EQ(run("derive " + stories + " --type q4_k_m -o " + derived).status, 0);
+  auto s = ig::gguf::File::open(derived);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ((*s->get_tensor("blk.0.attn_q.weight"))->type, TensorType::F32);
+  EXPECT_EQ((*s->get_tensor("blk.0.attn_v.weight"))->type, TensorType::F32);
+  EXPECT_EQ((*s->get_tensor("blk.2.attn_v.weight"))->type, TensorType::Q8_0);  // use_more_bits(2, 5)
+  EXPECT_EQ((*s->get_tensor("output.weight"))->type, TensorType::Q8_0);
+  EXPECT_EQ((*s->get_tensor("blk.0.ffn_down.weight"))->type, TensorType::F16);  // 172 columns: not even 32
+  for (const auto& p : {out, f16, derived}) std::filesystem::remove(p);
+}
+
 TEST(GgufTool, BadArgumentsFail) {
   const std::string out = temp_path("bad.gguf");
   EXPECT_NE(run("make --arch gpt9 -o " + out).status, 0);
-  EXPECT_NE(run("make --type q5_k -o " + out).status, 0);
+  EXPECT_NE(run("make --type q3_k -o " + out).status, 0);
+  auto k = run("make --type q4_k_m -o " + out);  // dim 64: not whole 256-value super-blocks
+  EXPECT_NE(k.status, 0);
+  EXPECT_NE(k.out.find("multiples of 256"), std::string::npos) << k.out;
   EXPECT_NE(run("make --dim 0 -o " + out).status, 0);
   auto r = run("make --dim 48 --heads 4 --ffn 64 --type q8_0 -o " + out);  // 48 % 32 != 0
   EXPECT_NE(r.status, 0);
