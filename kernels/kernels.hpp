@@ -65,10 +65,18 @@ struct Weight {
   int64_t cols = 0;  // input features (contiguous)
 };
 
+// theta_i = pos * freq_scale * freq_base^(-2i/rope_dim) / freq_factors[i], and the rotated
+// pair is scaled by attn_factor: ggml's rope with ext_factor 0 (ggml_rope_cache_init /
+// rope_yarn in ggml-cpu.c, c392e50), which is what llama.cpp runs for RoPE scaling types
+// "none" and "linear". freq_factors (rope_dim/2 floats, e.g. Llama 3.1's rope_freqs tensor)
+// may be null: all 1.
 struct RopeParams {
   int rope_dim = 0;         // leading dims of each head that rotate
   float freq_base = 10000.f;
   bool neox = false;        // false: pairs (2i,2i+1); true: pairs (i, i+rope_dim/2)
+  float freq_scale = 1.f;   // linear scaling: 1 / rope.scaling.factor
+  float attn_factor = 1.f;  // rope.scaling.attn_factor
+  const float* freq_factors = nullptr;
 };
 
 struct AttentionShape {

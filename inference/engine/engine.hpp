@@ -1,4 +1,4 @@
-// ig_engine public header: models (llama, qwen2), sessions with a KV cache,
+// ig_engine public header: models (llama, qwen2, qwen3), sessions with a KV cache,
 // sampling and generation over an ig_kernels backend.
 //
 //   IG_TRY_ASSIGN(model, ig::engine::Model::open("m.gguf"));
@@ -8,5 +8,6 @@
 
 #include "inference/engine/generator.hpp"
 #include "inference/engine/model.hpp"
+#include "inference/engine/perplexity.hpp"
 #include "inference/engine/sampler.hpp"
 #include "inference/engine/session.hpp"

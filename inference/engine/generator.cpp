@@ -1,5 +1,6 @@
 #include "inference/engine/generator.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -15,6 +16,14 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 Expected<Generation> generate(const Model& model, kernels::Backend& backend,
                               std::span<const int32_t> prompt, const ig::SamplingParams& params,
                               int32_t eos_id, const TokenFn& on_token) {
+  if (eos_id < 0) return generate(model, backend, prompt, params, std::span<const int32_t>(), on_token);
+  const int32_t stop[1] = {eos_id};
+  return generate(model, backend, prompt, params, std::span<const int32_t>(stop), on_token);
+}
+
+Expected<Generation> generate(const Model& model, kernels::Backend& backend,
+                              std::span<const int32_t> prompt, const ig::SamplingParams& params,
+                              std::span<const int32_t> stop_ids, const TokenFn& on_token) {
   IG_TRY(validate(params));
   if (prompt.empty()) return fail("engine.empty_prompt", "the prompt has no tokens (add BOS)");
   const int64_t needed = int64_t(prompt.size()) + params.max_tokens - 1;
@@ -38,7 +47,10 @@ Expected<Generation> generate(const Model& model, kernels::Backend& backend,
     g.tokens.push_back(tok);
     g.steps.push_back(describe(last, tok));
     const bool more = on_token ? on_token(tok) : true;
-    if (tok == eos_id) { g.stopped_on_eos = true; break; }
+    if (std::find(stop_ids.begin(), stop_ids.end(), tok) != stop_ids.end()) {
+      g.stopped_on_eos = true;
+      break;
+    }
     if (!more || step + 1 == params.max_tokens) break;
     const int32_t next[1] = {tok};
     IG_TRY(session.eval(next, Logits::Last, keep));

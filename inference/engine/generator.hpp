@@ -18,7 +18,7 @@ namespace ig::engine {
 struct Generation {
   std::vector<int32_t> tokens;   // generated ids (EOS included when it stopped generation)
   std::vector<Decision> steps;   // one per generated token
-  bool stopped_on_eos = false;
+  bool stopped_on_eos = false;  // stopped on a stop id (EOS or another end-of-generation id)
   double prefill_seconds = 0;
   double decode_seconds = 0;
   int prompt_tokens = 0;
@@ -27,8 +27,14 @@ struct Generation {
 // Return false to stop early (the token already produced is kept).
 using TokenFn = std::function<bool(int32_t token)>;
 
-// eos_id < 0: never stop on EOS. Fails on invalid params ("sampler.bad_params") and if
-// prompt + max_tokens exceeds the context.
+// Stops on any of `stop_ids` (e.g. ModelConfig::eog_ids: EOS, EOT, EOM, as llama.cpp's
+// llama_vocab_is_eog); an empty span never stops early. Fails on invalid params
+// ("sampler.bad_params") and if prompt + max_tokens exceeds the context.
+Expected<Generation> generate(const Model& model, kernels::Backend& backend,
+                              std::span<const int32_t> prompt, const ig::SamplingParams& params,
+                              std::span<const int32_t> stop_ids, const TokenFn& on_token = nullptr);
+// The same with one stop id (the receipt's stop rule: the model's EOS); eos_id < 0: never
+// stop on EOS.
 Expected<Generation> generate(const Model& model, kernels::Backend& backend,
                               std::span<const int32_t> prompt, const ig::SamplingParams& params,
                               int32_t eos_id, const TokenFn& on_token = nullptr);

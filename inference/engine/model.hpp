@@ -1,10 +1,17 @@
-// A llama / qwen2 model: hyper-parameters and weight views over a GGUF file.
+// A llama / qwen2 / qwen3 model: hyper-parameters and weight views over a GGUF file.
 //
-// Tensor names and shapes follow llama.cpp (ne0 = input features):
+// Tensor names and shapes follow llama.cpp (llama_model::load_tensors in
+// src/llama-model.cpp; ne0 = input features):
 //   token_embd [dim, vocab], output_norm [dim], output [dim, vocab] (absent:
 //   tied to token_embd), and per block blk.N.{attn_norm, attn_q, attn_k, attn_v,
-//   attn_output, ffn_norm, ffn_gate, ffn_up, ffn_down}; qwen2 also has
-//   attn_{q,k,v}.bias. llama rotates adjacent pairs, qwen2 NeoX halves.
+//   attn_output, ffn_norm, ffn_gate, ffn_up, ffn_down}.
+//   llama: optional attn_{q,k,v,output}.bias, optional rope_freqs [rope_dim/2] (Llama 3.x:
+//          per-dimension RoPE frequency factors, ggml_rope_ext's freq_factors); adjacent pairs.
+//   qwen2: attn_{q,k,v}.bias required; NeoX halves.
+//   qwen3: attn_q_norm / attn_k_norm [head_dim] (RMSNorm of each head of Q and K before
+//          RoPE), no biases; NeoX halves; head_dim may differ from dim / heads.
+// A tensor the architecture does not use is an error, as in llama.cpp ("wrong number of
+// tensors"), so a file meant for another graph never runs half-read.
 #pragma once
 
 #include <string>
@@ -16,7 +23,8 @@
 
 namespace ig::engine {
 
-enum class Arch { Llama, Qwen2 };
+enum class Arch { Llama, Qwen2, Qwen3 };
+const char* arch_name(Arch a);
 
 struct ModelConfig {
   Arch arch = Arch::Llama;
@@ -32,6 +40,12 @@ struct ModelConfig {
   kernels::RopeParams rope;
   int32_t bos_id = -1;  // -1: none in the metadata
   int32_t eos_id = -1;
+  // End-of-generation ids, as llama.cpp's llama_vocab::impl::load builds special_eog_ids:
+  // tokenizer.ggml.{eos,eot,eom}_token_id, the FIM pad/repo/file-separator ids, and the
+  // tokens whose text is one of <|eot_id|> <|im_end|> <|end|> <end_of_turn> <|endoftext|>
+  // <|eom_id|> <EOT> (<|fim_pad|> <|repo_name|> <|file_sep|> ... for FIM). Sorted, unique.
+  std::vector<int32_t> eog_ids;
+  bool is_eog(int32_t id) const;
 
   int q_dim() const { return n_heads * head_dim; }
   int kv_dim() const { return n_kv_heads * head_dim; }
@@ -40,9 +54,12 @@ struct ModelConfig {
 struct LayerWeights {
   const float* attn_norm = nullptr;
   kernels::Weight wq, wk, wv, wo;
-  const float* bq = nullptr;  // qwen2 only
+  const float* bq = nullptr;  // qwen2 (required), llama (optional)
   const float* bk = nullptr;
   const float* bv = nullptr;
+  const float* bo = nullptr;  // llama (optional)
+  const float* q_norm = nullptr;  // qwen3: [head_dim]
+  const float* k_norm = nullptr;
   const float* ffn_norm = nullptr;
   kernels::Weight w_gate, w_up, w_down;
 };

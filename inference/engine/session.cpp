@@ -95,6 +95,12 @@ void Session::attention_block(int layer, int n) {
     be.add_bias(k_.data(), w.bk, n, c.kv_dim());
     be.add_bias(v_.data(), w.bv, n, c.kv_dim());
   }
+  if (w.q_norm) {
+    // qwen3: RMSNorm of each head of Q and K (rows of head_dim) before RoPE, as
+    // llm_build_qwen3 does with build_norm(Qcur/Kcur, attn_q_norm/attn_k_norm, LLM_NORM_RMS).
+    be.rmsnorm(q_.data(), w.q_norm, n * c.n_heads, c.head_dim, c.rms_eps, q_.data());
+    be.rmsnorm(k_.data(), w.k_norm, n * c.n_kv_heads, c.head_dim, c.rms_eps, k_.data());
+  }
   be.rope(q_.data(), n, c.n_heads, c.head_dim, positions_.data(), c.rope);
   be.rope(k_.data(), n, c.n_kv_heads, c.head_dim, positions_.data(), c.rope);
   const size_t layer_off = size_t(layer) * max_ctx_ * c.kv_dim();
@@ -105,6 +111,7 @@ void Session::attention_block(int layer, int n) {
                positions_.data(), kernels::AttentionShape{c.n_heads, c.n_kv_heads, c.head_dim},
                att_.data());
   be.matmul(w.wo, att_.data(), n, proj_.data());
+  if (w.bo) be.add_bias(proj_.data(), w.bo, n, c.dim);
   be.add(x_.data(), proj_.data(), size_t(n) * c.dim);
 }
 

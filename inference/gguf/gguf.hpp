@@ -167,11 +167,23 @@ class File {
   std::map<std::string, size_t, std::less<>> tensor_index_;
 };
 
-// Hyper-parameters of a llama/qwen2 model, read from "<arch>.*" keys with the
-// llama.cpp defaults for optional ones (rope.freq_base 10000, rope.dimension_count
-// = head_dim, head_count_kv = head_count).
+// Hyper-parameters of a llama / qwen2 / qwen3 model, read from "<arch>.*" keys as
+// llama.cpp reads them (src/llama-model.cpp, llama_model::load_hparams, at c392e50; qwen3
+// as upstream's load_arch_hparams for LLM_ARCH_QWEN3):
+//   required: context_length, embedding_length, block_count, feed_forward_length,
+//             attention.head_count, attention.layer_norm_rms_epsilon
+//   optional: attention.head_count_kv (= head_count), attention.key_length /
+//             value_length (= embedding_length / head_count; must be equal),
+//             rope.dimension_count (= key_length; llama: must equal it),
+//             rope.freq_base (10000), rope.scaling.type ("linear" when absent, as
+//             llama.cpp; "none" and "linear" supported, "yarn" and "longrope" refused),
+//             rope.scaling.factor or rope.scale_linear (freq_scale = 1/factor; ignored
+//             for type "none", as llama_new_context_with_model does),
+//             rope.scaling.attn_factor (1; scales cos/sin), attention.sliding_window
+//             (refused when smaller than context_length: not implemented).
+// Anything else an architecture declares that changes the math is refused by name.
 struct ModelParams {
-  std::string arch;          // "llama" or "qwen2"
+  std::string arch;          // "llama", "qwen2" or "qwen3"
   uint32_t n_embd = 0;       // embedding_length
   uint32_t n_layer = 0;      // block_count
   uint32_t n_head = 0;       // attention.head_count
@@ -179,9 +191,12 @@ struct ModelParams {
   uint32_t n_ff = 0;         // feed_forward_length
   uint32_t n_ctx = 0;        // context_length
   uint32_t n_vocab = 0;      // tokenizer.ggml.tokens length (or token_embd ne[1])
-  uint32_t head_dim = 0;     // n_embd / n_head
+  uint32_t head_dim = 0;     // attention.key_length (default n_embd / n_head)
   uint32_t rope_dim = 0;     // rope.dimension_count
   float rope_freq_base = 10000.0f;
+  float rope_freq_scale = 1.0f;   // 1 / rope.scaling.factor (linear scaling)
+  float rope_attn_factor = 1.0f;  // rope.scaling.attn_factor
+  std::string rope_scaling = "linear";  // rope.scaling.type as read (llama.cpp's default)
   float rms_eps = 1e-5f;     // attention.layer_norm_rms_epsilon
 };
 Expected<ModelParams> read_model_params(const File& f);

@@ -3,6 +3,7 @@
 #include "inference/gguf/random_model.hpp"
 
 #include <cmath>
+#include <cstring>
 
 #include "inference/gguf/kquant_mix.hpp"
 #include "inference/gguf/quant.hpp"
@@ -59,17 +60,23 @@ class ModelBuilder {
   Status block(uint32_t i) {
     const std::string p = "blk." + std::to_string(i) + ".";
     const uint64_t d = spec_.dim;
-    const uint64_t kv = static_cast<uint64_t>(spec_.dim / spec_.heads) * spec_.kv_heads;
+    const uint64_t hd = spec_.head_dim ? spec_.head_dim : spec_.dim / spec_.heads;
+    const uint64_t q = hd * spec_.heads;
+    const uint64_t kv = hd * spec_.kv_heads;
     IG_TRY(tensor(p + "attn_norm.weight", d, 1, Init::Norm));
-    IG_TRY(tensor(p + "attn_q.weight", d, d, Init::Matrix));
+    IG_TRY(tensor(p + "attn_q.weight", d, q, Init::Matrix));
     IG_TRY(tensor(p + "attn_k.weight", d, kv, Init::Matrix));
     IG_TRY(tensor(p + "attn_v.weight", d, kv, Init::Matrix));
     if (spec_.arch == "qwen2") {
-      IG_TRY(tensor(p + "attn_q.bias", d, 1, Init::Bias));
+      IG_TRY(tensor(p + "attn_q.bias", q, 1, Init::Bias));
       IG_TRY(tensor(p + "attn_k.bias", kv, 1, Init::Bias));
       IG_TRY(tensor(p + "attn_v.bias", kv, 1, Init::Bias));
     }
-    IG_TRY(tensor(p + "attn_output.weight", d, d, Init::Matrix));
+    if (spec_.arch == "qwen3") {  // llama.cpp: LLM_TENSOR_ATTN_Q_NORM / ATTN_K_NORM, {n_embd_head_k}
+      IG_TRY(tensor(p + "attn_q_norm.weight", hd, 1, Init::Norm));
+      IG_TRY(tensor(p + "attn_k_norm.weight", hd, 1, Init::Norm));
+    }
+    IG_TRY(tensor(p + "attn_output.weight", q, d, Init::Matrix));
     IG_TRY(tensor(p + "ffn_norm.weight", d, 1, Init::Norm));
     IG_TRY(tensor(p + "ffn_gate.weight", d, spec_.ffn, Init::Matrix));
     IG_TRY(tensor(p + "ffn_up.weight", d, spec_.ffn, Init::Matrix));
@@ -81,10 +88,18 @@ class ModelBuilder {
   Writer& w_;
 };
 
+float default_base(const RandomModelSpec& s) {
+  if (s.rope_freq_base > 0.0f) return s.rope_freq_base;
+  if (s.arch != "llama") return 1000000.0f;
+  return s.rope_scaling == "llama3" ? 500000.0f : 10000.0f;
+}
+
+uint32_t head_dim_of(const RandomModelSpec& s) { return s.head_dim ? s.head_dim : s.dim / s.heads; }
+
 void add_hparams(const RandomModelSpec& s, Writer& w) {
   const std::string a = s.arch + ".";
-  const bool qwen = s.arch == "qwen2";
-  const float base = s.rope_freq_base > 0.0f ? s.rope_freq_base : (qwen ? 1000000.0f : 10000.0f);
+  const bool qwen = s.arch != "llama";
+  const float base = default_base(s);
   w.set("general.architecture", Value::of_string(s.arch));
   w.set("general.name", Value::of_string("infergrid-random-" + s.arch));
   w.set("general.file_type", Value::of_u32(llama_file_type({s.type, s.mix})));
@@ -94,22 +109,37 @@ void add_hparams(const RandomModelSpec& s, Writer& w) {
   w.set(a + "feed_forward_length", Value::of_u32(s.ffn));
   w.set(a + "attention.head_count", Value::of_u32(s.heads));
   w.set(a + "attention.head_count_kv", Value::of_u32(s.kv_heads));
-  w.set(a + "rope.dimension_count", Value::of_u32(s.dim / s.heads));
+  if (s.head_dim) {
+    w.set(a + "attention.key_length", Value::of_u32(s.head_dim));
+    w.set(a + "attention.value_length", Value::of_u32(s.head_dim));
+  }
+  w.set(a + "rope.dimension_count", Value::of_u32(head_dim_of(s)));
   w.set(a + "rope.freq_base", Value::of_f32(base));
   w.set(a + "attention.layer_norm_rms_epsilon", Value::of_f32(qwen ? 1e-6f : 1e-5f));
 }
 }  // namespace
 
 Status validate(const RandomModelSpec& s) {
-  if (s.arch != "llama" && s.arch != "qwen2")
-    return fail("gguf.bad_spec", "arch must be llama or qwen2, not '" + s.arch + "'");
+  if (s.arch != "llama" && s.arch != "qwen2" && s.arch != "qwen3")
+    return fail("gguf.bad_spec", "arch must be llama, qwen2 or qwen3, not '" + s.arch + "'");
+  if (!s.rope_scaling.empty() && s.rope_scaling != "llama3")
+    return fail("gguf.bad_spec", "rope scaling must be llama3 (or none), not '" + s.rope_scaling + "'");
+  if (!s.rope_scaling.empty() && s.arch != "llama")
+    return fail("gguf.bad_spec", "llama3 rope scaling is for --arch llama");
+  if (!s.rope_scaling.empty() &&
+      (!(s.rope_factor >= 1.0f) || !(s.rope_low_freq_factor > 0.0f) ||
+       !(s.rope_high_freq_factor > s.rope_low_freq_factor) || s.rope_orig_ctx == 0))
+    return fail("gguf.bad_spec", "llama3 scaling needs factor >= 1, 0 < low_freq_factor < high_freq_factor, orig ctx > 0");
+  if (s.head_dim != 0 && s.arch != "qwen3")
+    return fail("gguf.bad_spec", "a head dimension other than dim/heads is for --arch qwen3");
+  if (s.head_dim % 2 != 0 || s.head_dim > 4096) return fail("gguf.bad_spec", "head-dim must be even and at most 4096");
   if (s.dim == 0 || s.layers == 0 || s.heads == 0 || s.kv_heads == 0 || s.ffn == 0 || s.ctx == 0)
     return fail("gguf.bad_spec", "dim, layers, heads, kv-heads, ffn and ctx must be positive");
   if (s.dim > 65536 || s.ffn > 262144 || s.layers > 1024 || s.vocab > (1u << 22) || s.ctx > (1u << 24))
     return fail("gguf.bad_spec", "shape exceeds the supported limits");
   if (s.dim % s.heads != 0) return fail("gguf.bad_spec", "dim must be a multiple of heads");
   if (s.heads % s.kv_heads != 0) return fail("gguf.bad_spec", "heads must be a multiple of kv-heads");
-  if ((s.dim / s.heads) % 2 != 0) return fail("gguf.bad_spec", "head dimension dim/heads must be even (RoPE)");
+  if (head_dim_of(s) % 2 != 0) return fail("gguf.bad_spec", "head dimension must be even (RoPE)");
   const bool kquant = s.type == TensorType::Q4_K || s.type == TensorType::Q5_K || s.type == TensorType::Q6_K;
   if (s.type != TensorType::F32 && s.type != TensorType::F16 && s.type != TensorType::Q8_0 &&
       s.type != TensorType::Q4_0 && !kquant)
@@ -120,8 +150,10 @@ Status validate(const RandomModelSpec& s) {
   // other rows; we do not write those).
   if (kquant && (s.dim % 256 != 0 || s.ffn % 256 != 0))
     return fail("gguf.bad_spec", "k-quant types need dim and ffn to be multiples of 256");
+  if (kquant && (head_dim_of(s) * s.heads) % 256 != 0)
+    return fail("gguf.bad_spec", "k-quant types need head-dim * heads to be a multiple of 256");
   const bool quantized = s.type == TensorType::Q8_0 || s.type == TensorType::Q4_0;
-  if (quantized && (s.dim % 32 != 0 || s.ffn % 32 != 0))
+  if (quantized && (s.dim % 32 != 0 || s.ffn % 32 != 0 || (head_dim_of(s) * s.heads) % 32 != 0))
     return fail("gguf.bad_spec", "q8_0/q4_0 need dim and ffn to be multiples of 32");
   const uint32_t min_vocab = s.arch == "llama" ? kMinSpmVocab : kMinBpeVocab;
   if (s.vocab < min_vocab)
@@ -138,8 +170,37 @@ Expected<Writer> build_random_model(const RandomModelSpec& spec) {
   IG_TRY(b.tensor("token_embd.weight", spec.dim, spec.vocab, Init::Embedding));
   IG_TRY(b.tensor("output_norm.weight", spec.dim, 1, Init::Norm));
   if (!spec.tied) IG_TRY(b.tensor("output.weight", spec.dim, spec.vocab, Init::Matrix));
+  if (spec.rope_scaling == "llama3") {
+    const std::vector<float> ff = llama3_rope_freqs(spec);
+    std::vector<uint8_t> bytes(ff.size() * sizeof(float));
+    std::memcpy(bytes.data(), ff.data(), bytes.size());
+    IG_TRY(w.add_tensor("rope_freqs.weight", TensorType::F32, {ff.size()}, std::move(bytes)));
+  }
   for (uint32_t i = 0; i < spec.layers; ++i) IG_TRY(b.block(i));
   return w;
+}
+
+std::vector<float> llama3_rope_freqs(const RandomModelSpec& s) {
+  // As convert_hf_to_gguf.py: freqs in float32 (torch), the rest in Python doubles.
+  const uint32_t dim = head_dim_of(s);
+  const double base = default_base(s);
+  const double factor = s.rope_factor, low = s.rope_low_freq_factor, high = s.rope_high_freq_factor;
+  const double old_ctx = s.rope_orig_ctx;
+  const double low_wavelen = old_ctx / low, high_wavelen = old_ctx / high;
+  std::vector<float> out;
+  for (uint32_t i = 0; i < dim; i += 2) {
+    const float freq = static_cast<float>(1.0 / std::pow(base, double(i) / double(dim)));
+    const double wavelen = 2.0 * M_PI / double(freq);
+    double f;
+    if (wavelen < high_wavelen) f = 1.0;
+    else if (wavelen > low_wavelen) f = factor;
+    else {
+      const double smooth = (old_ctx / wavelen - low) / (high - low);
+      f = 1.0 / ((1.0 - smooth) / factor + smooth);
+    }
+    out.push_back(static_cast<float>(f));
+  }
+  return out;
 }
 
 Status write_random_model(const RandomModelSpec& spec, const std::string& path) {

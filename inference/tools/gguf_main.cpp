@@ -3,7 +3,7 @@
 //   infergrid-gguf info FILE [--json]
 //   infergrid-gguf tokenize FILE --text T [--bos] [--special] [--json]
 //   infergrid-gguf detokenize FILE ID... (or ID,ID,...)
-//   infergrid-gguf make --arch llama|qwen2 --dim D --layers L --heads H --kv-heads K
+//   infergrid-gguf make --arch llama|qwen2|qwen3 --dim D --layers L --heads H --kv-heads K
 //                       --ffn F --vocab V --ctx C --type f32|f16|q8_0|q4_0|q4_k|q5_k|q6_k|q4_k_m|q5_k_m
 //                       --seed S [--tied] -o OUT
 //   infergrid-gguf derive FILE [--type f32|...|q4_k_m|q5_k_m] [--noise X --seed S] -o OUT
@@ -247,11 +247,18 @@ int main(int argc, char** argv) {
   // Commas too, so the list infergrid-infer --prompt-ids takes ("1,403,407") pastes as is.
   detokenize->add_option("ids", detok_ids, "token ids, separated by spaces or commas")->required()->delimiter(',');
 
-  auto* make = app.add_subcommand("make", "write a random-weight llama or qwen2 model");
+  auto* make = app.add_subcommand("make", "write a random-weight llama, qwen2 or qwen3 model");
   ig::gguf::RandomModelSpec spec;
   std::string type = "f32";
   std::string out;
-  make->add_option("--arch", spec.arch, "llama or qwen2")->check(CLI::IsMember({"llama", "qwen2"}));
+  make->add_option("--arch", spec.arch, "llama, qwen2 or qwen3")->check(CLI::IsMember({"llama", "qwen2", "qwen3"}));
+  make->add_option("--rope-scaling", spec.rope_scaling,
+                   "llama3: Llama 3.1 RoPE scaling, written as a rope_freqs tensor (llama only)")
+      ->check(CLI::IsMember({"llama3"}));
+  make->add_option("--rope-factor", spec.rope_factor, "llama3 scaling factor")->capture_default_str();
+  make->add_option("--rope-orig-ctx", spec.rope_orig_ctx, "llama3 original_max_position_embeddings")
+      ->capture_default_str();
+  make->add_option("--head-dim", spec.head_dim, "head dimension other than dim/heads (qwen3: attention.key_length)");
   make->add_option("--dim", spec.dim, "embedding length")->check(CLI::Range(1u, 65536u));
   make->add_option("--layers", spec.layers, "block count")->check(CLI::Range(1u, 1024u));
   make->add_option("--heads", spec.heads, "attention heads")->check(CLI::Range(1u, 65536u));
@@ -262,7 +269,7 @@ int main(int argc, char** argv) {
   make->add_option("--type", type, "matrix type (q4_k_m, q5_k_m: llama.cpp's mixes)")
       ->check(CLI::IsMember({"f32", "f16", "q8_0", "q4_0", "q4_k", "q5_k", "q6_k", "q4_k_m", "q5_k_m"}));
   make->add_option("--seed", spec.seed, "weight seed");
-  make->add_option("--rope-freq-base", spec.rope_freq_base, "RoPE base (default: 10000 llama, 1e6 qwen2)")
+  make->add_option("--rope-freq-base", spec.rope_freq_base, "RoPE base (default: 10000 llama, 500000 llama3, 1e6 qwen)")
       ->check(CLI::PositiveNumber);
   make->add_flag("--tied", spec.tied, "omit output.weight (tied embeddings)");
   make->add_option("-o,--output", out, "output file")->required();

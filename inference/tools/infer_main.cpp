@@ -6,6 +6,8 @@
 //   infergrid-infer generate --model M --prompt-ids 1,403,407 ...   (plain generation, no receipt)
 //   infergrid-infer verify --model M --receipt R.json [--mode auto|exact|tolerant]
 //       [--backend ..] [--threads N] [--json] [--output VERDICT.json]
+//   infergrid-infer perplexity --model M --text-file F [--ctx 512] [--chunks N] [--json]
+//       (as llama.cpp's llama-perplexity: inference/engine/perplexity.hpp)
 //
 // Temperature and top-p are read as decimals with at most three places and kept as the
 // thousandths the chain and the receipt use (common/sampling.hpp); they never pass through a
@@ -50,6 +52,12 @@ struct GenerateOpts {
 
 struct VerifyOpts {
   std::string receipt, mode = "auto", output;
+};
+
+struct PerplexityOpts {
+  std::string text_file;
+  int ctx = 512;
+  int chunks = -1;
 };
 
 int fail_with(const Error& e) {
@@ -167,7 +175,8 @@ int run_generate(const CommonOpts& c, const GenerateOpts& g) {
     // Plain generation from ids: the same engine and stop rule, no receipt.
     auto ids = parse_ids(g.prompt_ids);
     if (!ids) return fail_with(ids.error());
-    auto gen = engine::generate(*model, **backend, *ids, p, model->config().eos_id, on_token);
+    // Stops at any end-of-generation id the vocab declares (EOS, EOT, EOM), as llama.cpp does.
+    auto gen = engine::generate(*model, **backend, *ids, p, model->config().eog_ids, on_token);
     if (!gen) return fail_with(gen.error());
     r.params = p;
     r.prompt_ids.assign(ids->begin(), ids->end());
@@ -197,6 +206,8 @@ int run_generate(const CommonOpts& c, const GenerateOpts& g) {
               {"output_ids", r.output},
               {"text", r.text},
               {"stopped_on_eos", !r.output.empty() && int64_t(r.output.back()) == model->config().eos_id},
+              {"stopped_on_eog", !r.output.empty() && r.output.size() < p.max_tokens &&
+                                     model->config().is_eog(int32_t(r.output.back()))},
               {"prefill_tokens_per_s", prefill_tps},
               {"decode_tokens_per_s", decode_tps}};
     if (g.has_prompt) {
@@ -283,6 +294,51 @@ int run_verify(const CommonOpts& c, const VerifyOpts& v) {
   return r.accepted ? 0 : 1;
 }
 
+int run_perplexity(const CommonOpts& c, const PerplexityOpts& o) {
+  std::ifstream in(o.text_file, std::ios::binary);
+  if (!in) return fail_with(make_error("infer.io", "cannot read " + o.text_file));
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto model = engine::Model::open(c.model);
+  if (!model) return fail_with(model.error());
+  auto tk = tok::Tokenizer::from_gguf(model->file());
+  if (!tk) return fail_with(tk.error());
+  // common_tokenize(ctx, text, add_special = true): the vocab's BOS/EOS defaults, no
+  // special-token parsing. llama.cpp's perplexity asserts the vocab adds no EOS.
+  if (tk->vocab().add_eos)
+    return fail_with(make_error("infer.add_eos", "the vocab adds EOS; llama.cpp's perplexity refuses such vocabs"));
+  auto ids = tk->encode_default(text);
+  if (!ids) return fail_with(ids.error());
+  auto backend = open_backend(c);
+  if (!backend) return fail_with(backend.error());
+  engine::PerplexityOptions po;
+  po.ctx = o.ctx;
+  po.max_chunks = o.chunks;
+  po.add_bos = tk->vocab().add_bos;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = engine::perplexity(*model, **backend, *ids, po);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!r) return fail_with(r.error());
+  if (c.json) {
+    json j = {{"nll", r->nll},
+              {"perplexity", r->perplexity},
+              {"ctx", r->ctx},
+              {"chunks", r->chunks},
+              {"tokens", r->n_tokens},
+              {"scored", r->scored},
+              {"add_bos", po.add_bos},
+              {"running", r->running},
+              {"backend", (*backend)->description()},
+              {"numerics", receipt::backend_tag(**backend)},
+              {"seconds", seconds}};
+    std::printf("%s\n", dump(j).c_str());
+  } else {
+    for (size_t i = 0; i < r->running.size(); ++i) std::printf("[%zu]%.4f,", i + 1, r->running[i]);
+    std::printf("\nFinal estimate: PPL = %.4f (nll %.6f over %lld predictions; %d chunks of %d tokens)\n",
+                r->perplexity, r->nll, static_cast<long long>(r->scored), r->chunks, r->ctx);
+  }
+  return 0;
+}
+
 void add_common(CLI::App* app, CommonOpts& c) {
   app->add_option("--model", c.model, "GGUF model file")->required()->check(CLI::ExistingFile);
   app->add_option("--backend", c.backend, "reference, cpu or cuda")->capture_default_str();
@@ -318,7 +374,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   ver->add_option("--output", v.output, "also write the verdict JSON here");
 
+  PerplexityOpts po;
+  auto* ppl = app.add_subcommand("perplexity", "perplexity of a text, as llama.cpp's llama-perplexity");
+  add_common(ppl, common);
+  ppl->add_option("--text-file", po.text_file, "the text (UTF-8)")->required()->check(CLI::ExistingFile);
+  ppl->add_option("--ctx", po.ctx, "tokens per chunk (llama.cpp's --ctx-size)")->capture_default_str()
+      ->check(CLI::Range(4, 1 << 20));
+  ppl->add_option("--chunks", po.chunks, "at most this many chunks (-1: all)")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
+  if (ppl->parsed()) return run_perplexity(common, po);
   if (gen->parsed()) {
     g.has_prompt = gen->count("--prompt") > 0;
     if (!g.has_prompt && g.prompt_ids.empty())

@@ -92,6 +92,12 @@ class CudaBackend final : public Backend {
 
   void rope(float* x, int n_tokens, int n_heads, int head_dim, const int32_t* positions,
             const RopeParams& p) override {
+    // TODO(CUDA): RoPE scaling (freq_scale, attn_factor) and per-dimension frequency factors
+    // (Llama 3.1's rope_freqs) are not in rope_kernel yet: refuse rather than rotate wrongly.
+    if (p.freq_factors != nullptr || p.freq_scale != 1.f || p.attn_factor != 1.f) {
+      if (error_.empty()) error_ = "rope: RoPE scaling / rope_freqs not implemented on CUDA yet";
+      return;
+    }
     const size_t n = size_t(n_tokens) * n_heads * head_dim;
     if (!upload(a_, x, n) || !upload_ints(positions, n_tokens)) return;
     cuda::launch_rope(a_.as<float>(), n_tokens, n_heads, head_dim, pos_.as<int32_t>(),

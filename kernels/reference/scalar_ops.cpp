@@ -45,15 +45,25 @@ void dequantize_row(const Weight& w, int64_t r, float* out) {
   }
 }
 
-// theta_i = pos * base^(-2i/rope_dim), computed in double so every backend
-// that shares this routine rotates identically.
+// theta_i = pos * freq_scale * base^(-2i/rope_dim) / freq_factors[i], computed in double
+// so every backend that shares this routine rotates identically (with no scaling and no
+// factors, exactly the bits of the plain formula).
 void rope(float* x, int n_tokens, int n_heads, int head_dim, const int32_t* positions,
           const RopeParams& p) {
   const int half = p.rope_dim / 2;
+  const bool scaled = p.freq_scale != 1.f || p.freq_factors != nullptr;
   for (int t = 0; t < n_tokens; ++t) {
     for (int i = 0; i < half; ++i) {
       double theta = double(positions[t]) * std::pow(double(p.freq_base), -2.0 * i / p.rope_dim);
+      if (scaled) {
+        const double ff = p.freq_factors ? double(p.freq_factors[i]) : 1.0;
+        theta = theta * double(p.freq_scale) / ff;
+      }
       float c = float(std::cos(theta)), s = float(std::sin(theta));
+      if (p.attn_factor != 1.f) {
+        c *= p.attn_factor;
+        s *= p.attn_factor;
+      }
       for (int h = 0; h < n_heads; ++h) {
         float* v = x + (size_t(t) * n_heads + h) * head_dim;
         int a = p.neox ? i : 2 * i;

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Regenerate tests/inference/golden/*.json from llama.cpp (see regen_golden.sh).
+
+For each case: our `infergrid-gguf make` writes the random-weight model (the spec below is
+stored in the JSON, and the test rebuilds the same bytes from it), llama.cpp's
+llama-perplexity measures the fixed text, and llama_golden (scripts/golden/llama_golden.cpp,
+linked against that llama.cpp) gives the text's token ids and greedy continuations with
+their top-1 margins.
+"""
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+GOLDEN = os.path.join(ROOT, "tests", "inference", "golden")
+TEXT = os.path.join(GOLDEN, "text.txt")
+CTX = 128
+N_GEN = 16
+N_PROMPTS = 6
+
+BASE = dict(dim=64, layers=2, heads=4, kv_heads=2, head_dim=0, ffn=128, vocab=512, ctx=256,
+            seed=13, rope_scaling="", rope_factor=8.0, rope_orig_ctx=8192)
+CASES = [
+    # Llama 3.1 RoPE scaling with an original context of 32 so that the factors matter
+    # within the 128-token chunks (the real 8192 would leave these positions untouched).
+    ("llama3", dict(BASE, arch="llama", rope_scaling="llama3", rope_orig_ctx=32)),
+    ("qwen2", dict(BASE, arch="qwen2")),
+    # Qwen3's head dimension differs from dim / heads, as in Qwen3-0.6B.
+    ("qwen3", dict(BASE, arch="qwen3", head_dim=32)),
+]
+TYPES = ["f32", "q8_0"]
+
+
+def make_args(spec, typ, out):
+    a = ["make", "--arch", spec["arch"], "--dim", str(spec["dim"]), "--layers", str(spec["layers"]),
+         "--heads", str(spec["heads"]), "--kv-heads", str(spec["kv_heads"]), "--ffn", str(spec["ffn"]),
+         "--vocab", str(spec["vocab"]), "--ctx", str(spec["ctx"]), "--type", typ, "--seed", str(spec["seed"]),
+         "-o", out]
+    if spec["head_dim"]:
+        a += ["--head-dim", str(spec["head_dim"])]
+    if spec["rope_scaling"]:
+        a += ["--rope-scaling", spec["rope_scaling"], "--rope-factor", str(spec["rope_factor"]),
+              "--rope-orig-ctx", str(spec["rope_orig_ctx"])]
+    return a
+
+
+def llama_dirs(src):
+    return os.path.join(src, "build", "bin"), os.path.join(src, "include"), os.path.join(src, "ggml", "include")
+
+
+def build_helper(src, out):
+    bindir, inc, ginc = llama_dirs(src)
+    subprocess.run(["g++", "-O1", "-std=c++17", "-I" + inc, "-I" + ginc,
+                    os.path.join(ROOT, "scripts", "golden", "llama_golden.cpp"), "-L" + bindir,
+                    "-lllama", "-lggml", "-lggml-base", "-Wl,-rpath," + bindir, "-o", out], check=True)
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit("usage: regen_golden.py LLAMA_CPP_DIR [QWEN3_LLAMA_CPP_DIR] (source dirs with build/bin)")
+    src = os.path.abspath(sys.argv[1])
+    src_qwen3 = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else None
+    tool = os.path.join(ROOT, "build", "bin", "infergrid-gguf")
+    tmp = tempfile.mkdtemp(prefix="ig_golden_")
+    helpers = {}
+    for name, spec in CASES:
+        lsrc = src_qwen3 if name == "qwen3" else src
+        if lsrc is None:
+            print(f"skip {name}: this llama.cpp has no qwen3; pass a second build dir with it")
+            continue
+        if lsrc not in helpers:
+            helpers[lsrc] = os.path.join(tmp, f"llama_golden_{len(helpers)}")
+            build_helper(lsrc, helpers[lsrc])
+        bindir = llama_dirs(lsrc)[0]
+        for typ in TYPES:
+            model = os.path.join(tmp, f"{name}-{typ}.gguf")
+            subprocess.run([tool] + make_args(spec, typ, model), check=True, stdout=subprocess.DEVNULL)
+            ppl_out = subprocess.run([os.path.join(bindir, "llama-perplexity"), "-m", model, "-f", TEXT,
+                                      "-c", str(CTX), "-t", "2"], capture_output=True, text=True, check=True)
+            m = re.search(r"Final estimate: PPL = ([0-9.]+)", ppl_out.stdout + ppl_out.stderr)
+            if not m:
+                sys.exit(f"{name} {typ}: no PPL in llama-perplexity output")
+            ppl = float(m.group(1))
+            first = subprocess.run([helpers[lsrc], model, TEXT, "1", "1"], capture_output=True, text=True, check=True)
+            text_ids = json.loads(first.stdout)["text_ids"]
+            # Prompts: 8-token slices of the text (after BOS for a vocab that adds it).
+            bos = [1] if spec["arch"] == "llama" else []
+            prompts = []
+            for k in range(N_PROMPTS):
+                s = 1 + k * (len(text_ids) // (N_PROMPTS + 1))
+                prompts.append(bos + text_ids[s:s + 8])
+            run = subprocess.run([helpers[lsrc], model, TEXT, str(N_GEN)] + [",".join(map(str, p)) for p in prompts],
+                                 capture_output=True, text=True, check=True)
+            greedy = json.loads(run.stdout)["greedy"]
+            joined = ",".join(map(str, text_ids)).encode()
+            doc = {
+                "about": "llama.cpp reference for tests/inference/engine/engine_golden_test.cpp; "
+                         "regenerate with scripts/golden/regen_golden.sh",
+                "llama_cpp": os.environ.get("LLAMA_CPP_COMMIT", "c392e50") + (" + qwen3 backport" if name == "qwen3" else ""),
+                "spec": dict(spec, type=typ),
+                "text": "text.txt",
+                "ctx": CTX,
+                "perplexity": ppl,
+                "text_ids_count": len(text_ids),
+                "text_ids_sha256": hashlib.sha256(joined).hexdigest(),
+                "greedy": greedy,
+            }
+            path = os.path.join(GOLDEN, f"{name}-{typ}.json")
+            text = json.dumps(doc, indent=1)
+            # number lists on one line each
+            text = re.sub(r"\[\s+([-0-9.e,\s]*?)\s+\]",
+                          lambda m: "[" + ",".join(x.strip() for x in m.group(1).split(",")) + "]", text)
+            with open(path, "w") as f:
+                f.write(text + "\n")
+            print(f"{path}: ppl {ppl}, {len(text_ids)} text tokens")
+
+
+if __name__ == "__main__":
+    main()
