@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <set>
 
@@ -209,4 +210,89 @@ TEST(GgufCorrupt, RandomByteFlipsNeverCrash) {
     }
   }
   EXPECT_GT(rejected, 0);
+}
+
+// Files that parse but describe a model we do not run: read_model_params names what is wrong
+// (architecture, missing key, unsupported value), under the same sanitizers.
+TEST(GgufCorrupt, HyperParametersNameWhatIsWrong) {
+  const Bytes& b = stories();
+  auto params_error = [](const Bytes& bytes) {
+    auto f = parse(bytes);
+    EXPECT_TRUE(f.has_value());
+    if (!f) return ig::Error{"parse", f.error().to_string()};
+    auto p = ig::gguf::read_model_params(*f);
+    return p ? ig::Error{"ok", ""} : p.error();
+  };
+  EXPECT_EQ(params_error(b).code, "ok");
+  // general.architecture "llama" -> "gemma" (same length): an architecture we do not run.
+  Bytes arch = b;
+  const size_t av = value_of(arch, "general.architecture") + 8;  // after the string's u64 length
+  std::memcpy(arch.data() + av, "gemma", 5);
+  auto e = params_error(arch);
+  EXPECT_EQ(e.code, "gguf.unsupported_arch");
+  EXPECT_NE(e.message.find("gemma"), std::string::npos) << e.message;
+  // A required key renamed away: named in the error.
+  for (const std::string key : {"llama.attention.layer_norm_rms_epsilon", "llama.embedding_length",
+                                "llama.block_count", "llama.feed_forward_length", "llama.context_length",
+                                "llama.attention.head_count"}) {
+    Bytes missing = b;
+    const size_t pos = find(missing, key);
+    missing[pos + key.size() - 1] = 'X';
+    e = params_error(missing);
+    EXPECT_EQ(e.code, "gguf.missing_key") << key;
+    EXPECT_NE(e.message.find(key), std::string::npos) << e.message;
+  }
+  // Values a model cannot have.
+  Bytes zero_heads = patched<uint32_t>(b, value_of(b, "llama.attention.head_count_kv"), 0);
+  EXPECT_EQ(params_error(zero_heads).code, "gguf.bad_hparam");
+  Bytes odd_kv = patched<uint32_t>(b, value_of(b, "llama.attention.head_count_kv"), 3);  // 8 % 3 != 0
+  EXPECT_EQ(params_error(odd_kv).code, "gguf.bad_hparam");
+  Bytes rot = patched<uint32_t>(b, value_of(b, "llama.rope.dimension_count"), 4);  // != head_dim 8
+  e = params_error(rot);
+  EXPECT_EQ(e.code, "gguf.bad_hparam");
+  EXPECT_NE(e.message.find("rope.dimension_count"), std::string::npos) << e.message;
+}
+
+// Keys only a writer can add: RoPE scaling types we do not run, windows, experts.
+TEST(GgufCorrupt, UnsupportedHyperParameterKeysAreNamed) {
+  auto stories_file = parse(stories());
+  ASSERT_TRUE(stories_file.has_value());
+  auto with = [&](const std::string& key, Value v) {
+    ig::gguf::Writer w;
+    for (const auto& kv : stories_file->metadata()) w.set(kv.key, kv.value);
+    w.set(key, std::move(v));
+    for (const auto& t : stories_file->tensors())
+      EXPECT_TRUE(w.add_tensor(t.name, t.type, std::vector<uint64_t>(t.ne.begin(), t.ne.begin() + t.n_dims),
+                               Bytes(t.data, t.data + t.n_bytes)));
+    auto bytes = w.to_bytes();
+    EXPECT_TRUE(bytes.has_value());
+    auto f = File::from_bytes(*bytes);
+    EXPECT_TRUE(f.has_value());
+    auto p = ig::gguf::read_model_params(*f);
+    return p ? ig::Error{"ok", ""} : p.error();
+  };
+  auto e = with("llama.rope.scaling.type", Value::of_string("yarn"));
+  EXPECT_EQ(e.code, "gguf.unsupported_rope_scaling");
+  EXPECT_NE(e.message.find("llama.rope.scaling.type"), std::string::npos) << e.message;
+  EXPECT_EQ(with("llama.rope.scaling.type", Value::of_string("longrope")).code, "gguf.unsupported_rope_scaling");
+  EXPECT_EQ(with("llama.rope.scaling.type", Value::of_string("")).code, "gguf.bad_hparam");
+  EXPECT_EQ(with("llama.rope.scaling.type", Value::of_u32(1)).code, "gguf.wrong_type");
+  EXPECT_EQ(with("llama.rope.scaling.factor", Value::of_f32(-2.0f)).code, "gguf.bad_hparam");
+  EXPECT_EQ(with("llama.rope.scaling.factor", Value::of_f32(std::numeric_limits<float>::infinity())).code,
+            "gguf.bad_hparam");
+  EXPECT_EQ(with("llama.rope.scaling.attn_factor", Value::of_f32(0.0f)).code, "gguf.bad_hparam");
+  EXPECT_EQ(with("llama.rope.freq_base", Value::of_f32(std::numeric_limits<float>::quiet_NaN())).code,
+            "gguf.bad_hparam");
+  e = with("llama.attention.sliding_window", Value::of_u32(512));  // context 2048
+  EXPECT_EQ(e.code, "gguf.unsupported_hparam");
+  EXPECT_NE(e.message.find("sliding_window"), std::string::npos) << e.message;
+  EXPECT_EQ(with("llama.attention.sliding_window", Value::of_u32(4096)).code, "ok");
+  e = with("llama.expert_count", Value::of_u32(8));
+  EXPECT_EQ(e.code, "gguf.unsupported_hparam");
+  EXPECT_NE(e.message.find("expert_count"), std::string::npos) << e.message;
+  e = with("llama.attention.key_length", Value::of_u32(16));  // != value_length (8)
+  EXPECT_EQ(e.code, "gguf.unsupported_hparam");
+  EXPECT_NE(e.message.find("key_length"), std::string::npos) << e.message;
+  EXPECT_EQ(with("llama.attention.value_length", Value::of_u32(4)).code, "gguf.unsupported_hparam");
+  EXPECT_EQ(with("llama.attention.layer_norm_rms_epsilon", Value::of_f32(0.0f)).code, "gguf.bad_hparam");
 }
