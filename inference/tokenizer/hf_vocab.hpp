@@ -5,7 +5,8 @@
 //  - tokens by id from model.vocab and added_tokens; ids nobody uses become "[PAD<id>]" (unused);
 //  - added tokens: "special" ones, and ones that look special ("<|...|>"), are control tokens,
 //    the rest user-defined (matched in any text, as Hugging Face does);
-//  - merges as "left right" strings, whichever of the two JSON forms the file uses;
+//  - merges as "left right" strings, whichever of the two JSON forms the file uses (each of two
+//    model.vocab tokens whose concatenation is one too, none repeated);
 //  - the pre-tokenizer recognised from its Split regex: llama3 or qwen2 (or gpt-2);
 //  - bos/eos/pad/unk from tokenizer_config.json (or the post-processor's template), eot from
 //    the end-of-turn token names llama.cpp knows; add_bos_token from the config, else the
@@ -38,11 +39,15 @@ struct HfConversion {
   std::vector<std::string> notes;  // how each derived setting was decided, for a person to read
 };
 
-// config_json may be empty (no tokenizer_config.json). Errors name what is not supported.
+// Converts tokenizer.json (and tokenizer_config.json; config_json may be empty when there is
+// none). Errors: "hf.unsupported" names a feature we do not implement (another model type,
+// pre-tokenizer, normalizer, stripping added tokens), "hf.bad_file" a malformed file (invalid
+// JSON, a setting of the wrong type, an id out of range or shared, a bad or repeated merge, a
+// special token not in the vocabulary), each naming the setting. Bad input never throws.
 Expected<HfConversion> vocab_from_hf(std::string_view tokenizer_json, std::string_view config_json,
                                      const HfOptions& options = {});
 
-// Writes tokenizer.ggml.* (and kNormalizerKey) for `v`.
+// Adds tokenizer.ggml.* (and kNormalizerKey when `v` normalizes) for `v` to a GGUF writer.
 void add_vocab_metadata(gguf::Writer& w, const Vocab& v, TokenId pad = kNoToken);
 // A vocabulary-only GGUF file (no tensors), like llama.cpp's models/ggml-vocab-*.gguf.
 Status write_vocab_gguf(const std::string& path, const HfConversion& c);
