@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <set>
 #include <filesystem>
 #include <fstream>
@@ -202,6 +203,45 @@ TEST(EngineGolden, GreedyTokensMatchLlamaCppWhereTheMarginIsClear) {
     steps_total += steps;
   }
   EXPECT_GT(compared_total, 0);
+}
+
+// The command line: infergrid-infer perplexity --json prints the same numbers.
+TEST(EngineGolden, PerplexityToolPrintsNllAndPerplexity) {
+  const fs::path path = kGolden / "qwen3-q8_0.json";
+  ASSERT_TRUE(fs::exists(path));
+  const json g = read_json(path);
+  const Model m = make_model(spec_of(g.at("spec")), "cli-qwen3-q8_0");
+  const Measured lib = measure(m, kernels::BackendKind::Cpu, read_text(kGolden / "text.txt"), g.at("ctx"));
+  const std::string cmd = std::string(INFERGRID_INFER_BIN) + " perplexity --model " +
+                          (temp_dir() / "cli-qwen3-q8_0.gguf").string() + " --text-file " +
+                          (kGolden / "text.txt").string() + " --ctx " + std::to_string(g.at("ctx").get<int>()) +
+                          " --threads 1 --json";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  ASSERT_EQ(::pclose(p), 0) << out;
+  const json j = json::parse(out);
+  EXPECT_EQ(j.at("perplexity").get<double>(), lib.ppl);  // same bits for any thread count
+  EXPECT_NEAR(j.at("nll").get<double>(), std::log(lib.ppl), 1e-12);
+  EXPECT_EQ(j.at("ctx").get<int>(), g.at("ctx").get<int>());
+  EXPECT_EQ(j.at("tokens").get<int64_t>(), g.at("text_ids_count").get<int64_t>());
+  const int chunks = int(g.at("text_ids_count").get<int64_t>() / g.at("ctx").get<int64_t>());
+  EXPECT_EQ(j.at("chunks").get<int>(), chunks);
+  EXPECT_EQ(j.at("scored").get<int64_t>(), int64_t(chunks) * (g.at("ctx").get<int>() / 2 - 1));
+  EXPECT_LT(std::fabs(j.at("perplexity").get<double>() - g.at("perplexity").get<double>()) /
+                g.at("perplexity").get<double>(), 0.01);
+  // A context beyond the model's: an error naming it (exit 2).
+  const std::string bad = std::string(INFERGRID_INFER_BIN) + " perplexity --model " +
+                          (temp_dir() / "cli-qwen3-q8_0.gguf").string() + " --text-file " +
+                          (kGolden / "text.txt").string() + " --ctx 1024 --json 2>&1";
+  p = ::popen(bad.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  out.clear();
+  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  EXPECT_NE(::pclose(p), 0);
+  EXPECT_NE(out.find("perplexity.bad_ctx"), std::string::npos) << out;
 }
 
 // The perplexity test discriminates: dropping Llama 3.1's frequency factors (the same weights
