@@ -5,6 +5,7 @@
 #include "kernels/cuda/cuda_entry.hpp"
 #include "kernels/formats.hpp"
 #include "kernels/kquants.hpp"
+#include "kernels/q5_formats.hpp"
 #include "kernels/reference/reference_backend.hpp"
 
 #include <thread>
@@ -17,6 +18,8 @@ const char* dtype_name(DType t) {
     case DType::F16: return "F16";
     case DType::Q4_0: return "Q4_0";
     case DType::Q8_0: return "Q8_0";
+    case DType::Q5_0: return "Q5_0";
+    case DType::Q5_1: return "Q5_1";
     case DType::Q4_K: return "Q4_K";
     case DType::Q5_K: return "Q5_K";
     case DType::Q6_K: return "Q6_K";
@@ -24,11 +27,11 @@ const char* dtype_name(DType t) {
   return "?";
 }
 
-bool dtype_supported(uint32_t t) { return t == 0 || t == 1 || t == 2 || t == 8 || (t >= 12 && t <= 14); }
+bool dtype_supported(uint32_t t) { return t == 0 || t == 1 || t == 2 || (t >= 6 && t <= 8) || (t >= 12 && t <= 14); }
 
 bool row_shape_valid(DType t, int64_t cols) {
   if (cols <= 0) return false;
-  if (t == DType::Q4_0 || t == DType::Q8_0) return cols % kBlock == 0;
+  if (t == DType::Q4_0 || t == DType::Q8_0 || dtype_is_q5(t)) return cols % kBlock == 0;
   if (dtype_is_kquant(t)) return cols % kQK_K == 0;
   return true;
 }
@@ -39,6 +42,8 @@ size_t row_bytes(DType t, int64_t cols) {
     case DType::F16: return size_t(cols) * 2;
     case DType::Q4_0: return size_t(cols / kBlock) * sizeof(BlockQ4_0);
     case DType::Q8_0: return size_t(cols / kBlock) * sizeof(BlockQ8_0);
+    case DType::Q5_0: return size_t(cols / kBlock) * sizeof(BlockQ5_0);
+    case DType::Q5_1: return size_t(cols / kBlock) * sizeof(BlockQ5_1);
     case DType::Q4_K: return size_t(cols / kQK_K) * sizeof(BlockQ4_K);
     case DType::Q5_K: return size_t(cols / kQK_K) * sizeof(BlockQ5_K);
     case DType::Q6_K: return size_t(cols / kQK_K) * sizeof(BlockQ6_K);

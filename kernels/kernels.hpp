@@ -47,9 +47,14 @@
 namespace ig::kernels {
 
 // GGML type ids, so a GGUF tensor's type maps 1:1.
-enum class DType : uint32_t { F32 = 0, F16 = 1, Q4_0 = 2, Q8_0 = 8, Q4_K = 12, Q5_K = 13, Q6_K = 14 };
+enum class DType : uint32_t {
+  F32 = 0, F16 = 1, Q4_0 = 2, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8, Q4_K = 12, Q5_K = 13, Q6_K = 14
+};
 // The K-quants (super-blocks of 256, kernels/kquants.hpp).
 inline bool dtype_is_kquant(DType t) { return t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K; }
+// Q5_0/Q5_1 (32 values, kernels/q5_formats.hpp): the K-quant mixes' fallback for rows that are
+// not whole super-blocks; on the CPU they run with the K-quant kernels (dot_kquants.hpp).
+inline bool dtype_is_q5(DType t) { return t == DType::Q5_0 || t == DType::Q5_1; }
 
 const char* dtype_name(DType t);
 bool dtype_supported(uint32_t ggml_type);

@@ -27,7 +27,7 @@ Expected<kernels::Weight> matrix(const gguf::File& f, const std::string& name, i
   if (!kernels::dtype_supported(uint32_t(t->type)))
     return fail("engine.unsupported_type",
                 name + " has tensor type " + std::to_string(uint32_t(t->type)) +
-                    "; supported: F32, F16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K");
+                    "; supported: F32, F16, Q8_0, Q4_0, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K");
   const auto type = kernels::DType(uint32_t(t->type));
   if (!kernels::row_shape_valid(type, cols))
     return fail("engine.bad_shape", name + ": row length " + std::to_string(cols) +

@@ -38,7 +38,8 @@ uint64_t name_key(uint64_t seed, const std::string& name) {
 
 bool computable(TensorType t) {
   return t == TensorType::F32 || t == TensorType::F16 || t == TensorType::Q8_0 || t == TensorType::Q4_0 ||
-         t == TensorType::Q4_K || t == TensorType::Q5_K || t == TensorType::Q6_K;
+         t == TensorType::Q4_K || t == TensorType::Q5_K || t == TensorType::Q6_K || t == TensorType::Q5_0 ||
+         t == TensorType::Q5_1;
 }
 
 // The number of blocks (blk.N.) of a model, for the K-quant mixes' per-layer rules.
@@ -77,7 +78,7 @@ Expected<Writer> derive_model(const File& src, const DeriveSpec& spec) {
     }
     TensorType out = spec.matrix_type ? kquant_fallback(mix_tensor_type(quant, t.name, n_layers, has_output), t.ne[0])
                                       : t.type;
-    // The row does not fit the blocks, or its K-quant fallback (Q5_0/Q5_1) is not one we write: keep it.
+    // The row does not fit the blocks: keep it.
     if (!row_bytes(out, t.ne[0]) || !computable(out)) out = t.type;
     const uint64_t cols = t.ne[0], rows = t.n_rows();
     IG_TRY_ASSIGN(in_row, row_bytes(t.type, cols));

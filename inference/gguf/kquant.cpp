@@ -3,7 +3,8 @@
 // takes without an importance matrix) and its helpers make_qkx2_quants and make_qx_quants:
 // the same search for each sub-block's scale and min, the same 6-bit (Q4_K/Q5_K) or 8-bit
 // (Q6_K) quantization of those, and the same rounding (nearest_int: half to even). The block
-// layouts are ggml's (kernels/kquants.hpp), so llama.cpp reads what we write.
+// layouts are ggml's (kernels/kquants.hpp), so llama.cpp reads what we write. Also Q5_0/Q5_1,
+// the mixes' fallbacks for rows that are not whole super-blocks (quantize_row_q5_{0,1}_ref).
 #include "inference/gguf/kquant.hpp"
 
 #include <algorithm>
@@ -230,6 +231,55 @@ void quantize_row_q6_k(const float* x, kernels::BlockQ6_K* y, int64_t k) {
         o.ql[64 * h + 32 + l] = uint8_t((q1 & 15) | ((q3 & 15) << 4));
         o.qh[32 * h + l] = uint8_t((q0 >> 4) | ((q1 >> 4) << 2) | ((q2 >> 4) << 4) | ((q3 >> 4) << 6));
       }
+  }
+}
+
+// As ggml's quantize_row_q5_0_ref: the value of largest magnitude maps to -16, d = max/-16,
+// q = min(31, int8(x/d + 16.5)).
+void quantize_row_q5_0(const float* x, kernels::BlockQ5_0* y, int64_t k) {
+  for (int64_t b = 0; b < k / 32; ++b, x += 32) {
+    float amax = 0, max = 0;
+    for (int j = 0; j < 32; ++j)
+      if (amax < std::fabs(x[j])) {
+        amax = std::fabs(x[j]);
+        max = x[j];
+      }
+    const float d = max / -16;
+    const float id = d != 0 ? 1.0f / d : 0.0f;
+    y[b].d = fp32_to_fp16(d);
+    uint32_t qh = 0;
+    for (int j = 0; j < 16; ++j) {
+      const int q0 = std::min(31, int(int8_t(x[j] * id + 16.5f)));
+      const int q1 = std::min(31, int(int8_t(x[j + 16] * id + 16.5f)));
+      y[b].qs[j] = uint8_t((q0 & 0x0f) | ((q1 & 0x0f) << 4));
+      qh |= uint32_t((q0 >> 4) & 1) << j;
+      qh |= uint32_t((q1 >> 4) & 1) << (j + 16);
+    }
+    std::memcpy(y[b].qh, &qh, 4);
+  }
+}
+
+// As ggml's quantize_row_q5_1_ref: d = (max - min)/31, m = min, q = uint8((x - min)/d + 0.5).
+void quantize_row_q5_1(const float* x, kernels::BlockQ5_1* y, int64_t k) {
+  for (int64_t b = 0; b < k / 32; ++b, x += 32) {
+    float min = x[0], max = x[0];
+    for (int j = 1; j < 32; ++j) {
+      min = std::min(min, x[j]);
+      max = std::max(max, x[j]);
+    }
+    const float d = (max - min) / 31;
+    const float id = d != 0 ? 1.0f / d : 0.0f;
+    y[b].d = fp32_to_fp16(d);
+    y[b].m = fp32_to_fp16(min);
+    uint32_t qh = 0;
+    for (int j = 0; j < 16; ++j) {
+      const int q0 = std::min(31, int(uint8_t((x[j] - min) * id + 0.5f)));
+      const int q1 = std::min(31, int(uint8_t((x[j + 16] - min) * id + 0.5f)));
+      y[b].qs[j] = uint8_t((q0 & 0x0f) | ((q1 & 0x0f) << 4));
+      qh |= uint32_t((q0 >> 4) & 1) << j;
+      qh |= uint32_t((q1 >> 4) & 1) << (j + 16);
+    }
+    std::memcpy(y[b].qh, &qh, 4);
   }
 }
 

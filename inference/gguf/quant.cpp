@@ -1,5 +1,5 @@
 // Reference (scalar, obviously-correct) conversions for F16, Q8_0 and Q4_0 rows (and, through
-// kquant.cpp and kernels/kquants.hpp, Q4_K/Q5_K/Q6_K).
+// kquant.cpp and kernels/kquants.hpp, Q4_K/Q5_K/Q6_K and their fallbacks Q5_0/Q5_1).
 // The quantizers follow ggml's reference rounding so files written here
 // dequantize to the same values llama.cpp would produce.
 #include "inference/gguf/quant.hpp"
@@ -98,15 +98,16 @@ void quantize_row_q4_0(const float* x, block_q4_0* y, int64_t k) {
 
 namespace {
 bool is_kquant(TensorType t) { return t == TensorType::Q4_K || t == TensorType::Q5_K || t == TensorType::Q6_K; }
+bool is_q5(TensorType t) { return t == TensorType::Q5_0 || t == TensorType::Q5_1; }
 
 Status check_row(TensorType type, int64_t k) {
   if (k < 0) return fail("gguf.bad_shape", "negative row length");
-  if ((type == TensorType::Q8_0 || type == TensorType::Q4_0) && k % 32 != 0)
+  if ((type == TensorType::Q8_0 || type == TensorType::Q4_0 || is_q5(type)) && k % 32 != 0)
     return fail("gguf.bad_shape", "quantized row length " + std::to_string(k) + " is not a multiple of 32");
   if (is_kquant(type) && k % kernels::kQK_K != 0)
     return fail("gguf.bad_shape", "K-quant row length " + std::to_string(k) + " is not a multiple of 256");
   if (type != TensorType::F32 && type != TensorType::F16 && type != TensorType::Q8_0 &&
-      type != TensorType::Q4_0 && !is_kquant(type))
+      type != TensorType::Q4_0 && !is_kquant(type) && !is_q5(type))
     return fail("gguf.unsupported_type", "no reference conversion for tensor type id " +
                                              std::to_string(static_cast<uint32_t>(type)));
   return {};
@@ -119,6 +120,8 @@ Status dequantize_row(TensorType type, const void* src, float* dst, int64_t k) {
     case TensorType::F32: std::memcpy(dst, src, static_cast<size_t>(k) * sizeof(float)); break;
     case TensorType::F16: dequantize_row_f16(static_cast<const uint16_t*>(src), dst, k); break;
     case TensorType::Q8_0: dequantize_row_q8_0(static_cast<const block_q8_0*>(src), dst, k); break;
+    case TensorType::Q5_0: kernels::dequantize_row_q5_0(static_cast<const kernels::BlockQ5_0*>(src), dst, k); break;
+    case TensorType::Q5_1: kernels::dequantize_row_q5_1(static_cast<const kernels::BlockQ5_1*>(src), dst, k); break;
     case TensorType::Q4_K: kernels::dequantize_row_q4_k(static_cast<const kernels::BlockQ4_K*>(src), dst, k); break;
     case TensorType::Q5_K: kernels::dequantize_row_q5_k(static_cast<const kernels::BlockQ5_K*>(src), dst, k); break;
     case TensorType::Q6_K: kernels::dequantize_row_q6_k(static_cast<const kernels::BlockQ6_K*>(src), dst, k); break;
@@ -133,6 +136,8 @@ Status quantize_row(TensorType type, const float* src, void* dst, int64_t k) {
     case TensorType::F32: std::memcpy(dst, src, static_cast<size_t>(k) * sizeof(float)); break;
     case TensorType::F16: quantize_row_f16(src, static_cast<uint16_t*>(dst), k); break;
     case TensorType::Q8_0: quantize_row_q8_0(src, static_cast<block_q8_0*>(dst), k); break;
+    case TensorType::Q5_0: quantize_row_q5_0(src, static_cast<kernels::BlockQ5_0*>(dst), k); break;
+    case TensorType::Q5_1: quantize_row_q5_1(src, static_cast<kernels::BlockQ5_1*>(dst), k); break;
     case TensorType::Q4_K: quantize_row_q4_k(src, static_cast<kernels::BlockQ4_K*>(dst), k); break;
     case TensorType::Q5_K: quantize_row_q5_k(src, static_cast<kernels::BlockQ5_K*>(dst), k); break;
     case TensorType::Q6_K: quantize_row_q6_k(src, static_cast<kernels::BlockQ6_K*>(dst), k); break;

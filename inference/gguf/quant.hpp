@@ -62,7 +62,7 @@ void quantize_row_q8_0(const float* x, block_q8_0* y, int64_t k);   // ggml's re
 void dequantize_row_q4_0(const block_q4_0* x, float* y, int64_t k);
 void quantize_row_q4_0(const float* x, block_q4_0* y, int64_t k);   // ggml's reference rounding
 
-// Any of F32/F16/Q8_0/Q4_0/Q4_K/Q5_K/Q6_K: `src` holds row_bytes(type, k) bytes.
+// Any of F32/F16/Q8_0/Q4_0/Q5_0/Q5_1/Q4_K/Q5_K/Q6_K: `src` holds row_bytes(type, k) bytes.
 Status dequantize_row(TensorType type, const void* src, float* dst, int64_t k);
 Status quantize_row(TensorType type, const float* src, void* dst, int64_t k);
 

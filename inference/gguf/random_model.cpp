@@ -40,7 +40,7 @@ class ModelBuilder {
   Status tensor(const std::string& name, uint64_t ne0, uint64_t ne1, Init init) {
     const bool plain = init == Init::Norm || init == Init::Bias;
     const TensorType type = plain ? TensorType::F32
-                                  : mix_tensor_type({spec_.type, spec_.mix}, name, spec_.layers, !spec_.tied);
+                                  : kquant_fallback(mix_tensor_type({spec_.type, spec_.mix}, name, spec_.layers, !spec_.tied), ne0);
     IG_TRY_ASSIGN(row, row_bytes(type, ne0));
     std::vector<uint8_t> data(row * ne1);
     std::vector<float> values(ne0);
@@ -146,12 +146,12 @@ Status validate(const RandomModelSpec& s) {
     return fail("gguf.bad_spec", "type must be f32, f16, q8_0, q4_0, q4_k, q5_k, q6_k, q4_k_m or q5_k_m");
   if (s.mix != QuantMix::None && s.type != (s.mix == QuantMix::Q4_K_M ? TensorType::Q4_K : TensorType::Q5_K))
     return fail("gguf.bad_spec", "a K-quant mix needs its base type");
-  // K-quant rows must hold whole super-blocks (llama.cpp would fall back to Q5_0/Q5_1/Q8_0 for
-  // other rows; we do not write those).
-  if (kquant && (s.dim % 256 != 0 || s.ffn % 256 != 0))
-    return fail("gguf.bad_spec", "k-quant types need dim and ffn to be multiples of 256");
-  if (kquant && (head_dim_of(s) * s.heads) % 256 != 0)
-    return fail("gguf.bad_spec", "k-quant types need head-dim * heads to be a multiple of 256");
+  // Rows that are not whole K-quant super-blocks take llama.cpp's fallbacks (Q5_0, Q5_1, Q8_0),
+  // which need multiples of 32.
+  if (kquant && (s.dim % 32 != 0 || s.ffn % 32 != 0))
+    return fail("gguf.bad_spec", "k-quant types need dim and ffn to be multiples of 32 (256 for no fallbacks)");
+  if (kquant && (head_dim_of(s) * s.heads) % 32 != 0)  // the fallbacks' blocks (kquant_mix.hpp)
+    return fail("gguf.bad_spec", "k-quant types need head-dim * heads to be a multiple of 32");
   const bool quantized = s.type == TensorType::Q8_0 || s.type == TensorType::Q4_0;
   if (quantized && (s.dim % 32 != 0 || s.ffn % 32 != 0 || (head_dim_of(s) * s.heads) % 32 != 0))
     return fail("gguf.bad_spec", "q8_0/q4_0 need dim and ffn to be multiples of 32");

@@ -15,7 +15,8 @@ const char* noise_class_name(NoiseClass c) { return c == NoiseClass::Dense ? "de
 
 NoiseClass noise_class(const engine::Model& model) {
   auto quantized = [](const kernels::Weight& w) {
-    return w.type == kernels::DType::Q8_0 || w.type == kernels::DType::Q4_0 || kernels::dtype_is_kquant(w.type);
+    return w.type == kernels::DType::Q8_0 || w.type == kernels::DType::Q4_0 || kernels::dtype_is_kquant(w.type) ||
+           kernels::dtype_is_q5(w.type);
   };
   if (quantized(model.token_embd()) || quantized(model.output())) return NoiseClass::Quantized;
   for (const auto& l : model.layers())

@@ -39,7 +39,7 @@ std::string CpuBackend::numerics() const {
 void CpuBackend::matmul(const Weight& w, const float* x, int n_tokens, float* y) {
   if (w.type == DType::F32 || w.type == DType::F16)
     matmul_dense(w, x, n_tokens, y);
-  else if (dtype_is_kquant(w.type))
+  else if (dtype_is_kquant(w.type) || dtype_is_q5(w.type))
     matmul_kquant(w, x, n_tokens, y);  // cpu_backend_kquants.cpp
   else
     matmul_quant(w, x, n_tokens, y);

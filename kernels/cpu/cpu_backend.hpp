@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kernels/cpu/dot.hpp"
+#include "kernels/cpu/dot_kquants.hpp"
 #include "kernels/kquants.hpp"
 #include "kernels/cpu/thread_pool.hpp"
 #include "kernels/kernels.hpp"
@@ -38,7 +39,8 @@ class CpuBackend final : public Backend {
   void run(int64_t n, int64_t work_per_item, const cpu::ThreadPool::Fn& fn);
   void matmul_dense(const Weight& w, const float* x, int n_tokens, float* y);
   void matmul_quant(const Weight& w, const float* x, int n_tokens, float* y);
-  void matmul_kquant(const Weight& w, const float* x, int n_tokens, float* y);  // Q4_K/Q5_K/Q6_K
+  void matmul_kquant(const Weight& w, const float* x, int n_tokens, float* y);  // Q4_K/Q5_K/Q6_K, Q5_0/Q5_1
+  void matmul_q5(const cpu::KQuantTable& kq, const Weight& w, const float* x, int n_tokens, float* y);
 
   const cpu::DotTable& dot_;
   cpu::ThreadPool pool_;
@@ -46,6 +48,7 @@ class CpuBackend final : public Backend {
   std::vector<int32_t> xsum_;  // their per-lane sums, for Q4_0 (see DotTable::q4_0)
   std::vector<cpu::PairBlock> pairs_;  // token pairs packed for DotTable::q4_0_pairs
   std::vector<BlockQ8_K> xk_;  // activations quantized to Q8_K for the K-quant weights
+  std::vector<BlockQ8_0> x5_;  // ... and to Q8_0 for Q5_0/Q5_1 weights
 };
 
 }  // namespace ig::kernels

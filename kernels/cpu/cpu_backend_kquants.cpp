@@ -1,5 +1,5 @@
-// CpuBackend::matmul for the K-quants (Q4_K, Q5_K, Q6_K): each token's activations quantized
-// to Q8_K, then every (row, token) dot product by the kernels of dot_kquants.hpp. Work is split
+// CpuBackend::matmul for the K-quants (Q4_K, Q5_K, Q6_K) and their fallbacks Q5_0/Q5_1: each
+// token's activations quantized to Q8_K (Q8_0 for Q5_0/Q5_1), then every (row, token) dot product by the kernels of dot_kquants.hpp. Work is split
 // over tokens (quantization) and output rows (dots), never inside a dot product, and a token's
 // result does not depend on which tile it shares, so any batch or thread count gives the same
 // bits.
@@ -16,6 +16,7 @@ constexpr int64_t kKRowTile = 16;  // rows per tile, so their weights stay cache
 
 void CpuBackend::matmul_kquant(const Weight& w, const float* x, int n_tokens, float* y) {
   const cpu::KQuantTable& kq = cpu::kquant_table_for(dot_);
+  if (dtype_is_q5(w.type)) return matmul_q5(kq, w, x, n_tokens, y);
   const int64_t nb = w.cols / kQK_K;
   xk_.resize(size_t(nb) * n_tokens);
   run(n_tokens, w.cols, [&](int64_t t0, int64_t t1) {
@@ -38,6 +39,35 @@ void CpuBackend::matmul_kquant(const Weight& w, const float* x, int n_tokens, fl
             case DType::Q5_K: kq.q5_k(reinterpret_cast<const BlockQ5_K*>(row), xt, nb, n, nb, out, w.rows); break;
             default: kq.q6_k(reinterpret_cast<const BlockQ6_K*>(row), xt, nb, n, nb, out, w.rows); break;
           }
+        }
+      }
+    }
+  });
+}
+
+// Q5_0/Q5_1 rows (32-value blocks) with the activations quantized to Q8_0; the same split.
+void CpuBackend::matmul_q5(const cpu::KQuantTable& kq, const Weight& w, const float* x, int n_tokens, float* y) {
+  const int64_t nb = w.cols / kBlock;
+  x5_.resize(size_t(nb) * n_tokens);
+  run(n_tokens, w.cols, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t)
+      cpu::quantize_row_q8_0(x + size_t(t) * w.cols, w.cols, x5_.data() + size_t(t) * nb);
+  });
+  const size_t rb = row_bytes(w.type, w.cols);
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  run(w.rows, w.cols * n_tokens, [&](int64_t r0, int64_t r1) {
+    for (int64_t rt = r0; rt < r1; rt += kKRowTile) {
+      const int64_t rend = std::min(r1, rt + kKRowTile);
+      for (int t0 = 0; t0 < n_tokens; t0 += cpu::kKQuantTokens) {
+        const int n = std::min(cpu::kKQuantTokens, n_tokens - t0);
+        const BlockQ8_0* xt = x5_.data() + size_t(t0) * nb;
+        for (int64_t r = rt; r < rend; ++r) {
+          const uint8_t* row = base + size_t(r) * rb;
+          float* out = y + size_t(t0) * w.rows + r;
+          if (w.type == DType::Q5_0)
+            kq.q5_0(reinterpret_cast<const BlockQ5_0*>(row), xt, nb, n, nb, out, w.rows);
+          else
+            kq.q5_1(reinterpret_cast<const BlockQ5_1*>(row), xt, nb, n, nb, out, w.rows);
         }
       }
     }

@@ -11,6 +11,9 @@
 //                acc = acc + (dx*d) * float(isum);  acc = acc - (dx*dmin) * float(msum)
 //     Q6_K:      isum = sum_g sc_g * sum_{i in group g} (q_i - 32) * a_i
 //                acc = acc + (dx*d) * float(isum)
+//   Q5_0/Q5_1 (32-value blocks b, activations quantized per token to Q8_0, scale dx):
+//     Q5_0:      acc = acc + (dx*d) * float(sum_i (q_i - 16) * a_i)
+//     Q5_1:      acc = acc + (dx*d) * float(sum_i q_i * a_i);  acc = acc + (dx*m) * float(sum_i a_i)
 //   with acc starting at 0 and every float operation a separately rounded multiply or add (no
 //   FMA). The integers are exact whatever order a SIMD variant sums them in, and the float steps
 //   are scalar, so the scalar, AVX2, AVX-VNNI and AVX-512 kernels give bitwise the same result.
@@ -21,6 +24,7 @@
 
 #include "kernels/cpu/dot.hpp"
 #include "kernels/kquants.hpp"
+#include "kernels/q5_formats.hpp"
 
 namespace ig::kernels::cpu {
 
@@ -33,6 +37,9 @@ struct KQuantTable {
   void (*q4_k)(const BlockQ4_K* w, const BlockQ8_K* x, int64_t xs, int n, int64_t nb, float* out, int64_t os);
   void (*q5_k)(const BlockQ5_K* w, const BlockQ8_K* x, int64_t xs, int n, int64_t nb, float* out, int64_t os);
   void (*q6_k)(const BlockQ6_K* w, const BlockQ8_K* x, int64_t xs, int n, int64_t nb, float* out, int64_t os);
+  // Q5_0 / Q5_1 (the mixes' fallbacks) times activations quantized to Q8_0; nb 32-value blocks.
+  void (*q5_0)(const BlockQ5_0* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out, int64_t os);
+  void (*q5_1)(const BlockQ5_1* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out, int64_t os);
 };
 
 const KQuantTable& kquant_scalar_table();

@@ -59,10 +59,41 @@ void q6_k(const BlockQ6_K* w, const BlockQ8_K* x, int64_t xs, int n, int64_t nb,
   for (int t = 0; t < n; ++t) out[t * os] = q6_row(w, x + t * xs, nb);
 }
 
+void q5_0(const BlockQ5_0* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out, int64_t os) {
+  for (int t = 0; t < n; ++t) {
+    const BlockQ8_0* xt = x + t * xs;
+    float acc = 0;
+    for (int64_t b = 0; b < nb; ++b) {
+      int32_t isum = 0;
+      for (int i = 0; i < kBlock; ++i) isum += (q5_value(w[b], i) - 16) * xt[b].qs[i];
+      acc = acc + (fp16_to_fp32(xt[b].d) * fp16_to_fp32(w[b].d)) * float(isum);
+    }
+    out[t * os] = acc;
+  }
+}
+
+void q5_1(const BlockQ5_1* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out, int64_t os) {
+  for (int t = 0; t < n; ++t) {
+    const BlockQ8_0* xt = x + t * xs;
+    float acc = 0;
+    for (int64_t b = 0; b < nb; ++b) {
+      int32_t isum = 0, xsum = 0;
+      for (int i = 0; i < kBlock; ++i) {
+        isum += q5_value(w[b], i) * xt[b].qs[i];
+        xsum += xt[b].qs[i];
+      }
+      const float dx = fp16_to_fp32(xt[b].d);
+      acc = acc + (dx * fp16_to_fp32(w[b].d)) * float(isum);
+      acc = acc + (dx * fp16_to_fp32(w[b].m)) * float(xsum);
+    }
+    out[t * os] = acc;
+  }
+}
+
 }  // namespace
 
 const KQuantTable& kquant_scalar_table() {
-  static const KQuantTable t{"scalar", q4_k, q5_k, q6_k};
+  static const KQuantTable t{"scalar", q4_k, q5_k, q6_k, q5_0, q5_1};
   return t;
 }
 

@@ -18,6 +18,8 @@
 #pragma GCC diagnostic pop
 #endif
 
+#include <cstring>
+
 #include "kernels/cpu/dot_kquants.hpp"
 
 #ifndef IG_KQ_VNNI
@@ -202,10 +204,91 @@ void q6_k(const BlockQ6_K* w, const BlockQ8_K* x, int64_t xs, int n, int64_t nb,
   }
 }
 
+// Q5_0/Q5_1: byte i of the result is 0xff when bit i of the block's qh is set (the 32 high bits
+// spread over 32 bytes).
+inline __m256i q5_high_bytes(const uint8_t* qh4) {
+  uint32_t bits;
+  std::memcpy(&bits, qh4, 4);
+  __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32(int(bits)),
+                                  _mm256_setr_epi64x(0x0000000000000000, 0x0101010101010101,
+                                                     0x0202020202020202, 0x0303030303030303));
+  v = _mm256_or_si256(v, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));  // every bit but bit i%8
+  return _mm256_cmpeq_epi8(v, _mm256_set1_epi64x(-1));
+}
+
+// Unsigned 5-bit quants of a Q5_0/Q5_1 block, value i in byte i.
+template <typename Block>
+inline __m256i q5_quants(const Block& b) {
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
+  const __m256i nib = _mm256_and_si256(_mm256_setr_m128i(raw, _mm_srli_epi16(raw, 4)), _mm256_set1_epi8(0x0f));
+  return _mm256_or_si256(nib, _mm256_and_si256(q5_high_bytes(b.qh), _mm256_set1_epi8(0x10)));
+}
+
+// Exact sum of unsigned w (0..31) times signed x over 32 bytes.
+inline int32_t udot32(__m256i w, __m256i x) {
+  return hsum_i32(_mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1)));
+}
+
+template <int N>
+void q5_0_tile(const BlockQ5_0* w, const BlockQ8_0* x, int64_t xs, int64_t nb, float* out, int64_t os) {
+  float acc[N];
+  for (int t = 0; t < N; ++t) acc[t] = 0;
+  const __m256i ones = _mm256_set1_epi8(1);
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m256i q = q5_quants(w[b]);
+    const float d = _cvtsh_ss(w[b].d);
+    for (int t = 0; t < N; ++t) {
+      const BlockQ8_0& xb = x[t * xs + b];
+      const __m256i xq = load32(xb.qs);
+      // sum (q - 16) * x = sum q*x - 16 * sum x, both exact
+      const int32_t isum = udot32(q, xq) - 16 * udot32(ones, xq);
+      acc[t] = acc[t] + (_cvtsh_ss(xb.d) * d) * float(isum);
+    }
+  }
+  for (int t = 0; t < N; ++t) out[t * os] = acc[t];
+}
+
+template <int N>
+void q5_1_tile(const BlockQ5_1* w, const BlockQ8_0* x, int64_t xs, int64_t nb, float* out, int64_t os) {
+  float acc[N];
+  for (int t = 0; t < N; ++t) acc[t] = 0;
+  const __m256i ones = _mm256_set1_epi8(1);
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m256i q = q5_quants(w[b]);
+    const float d = _cvtsh_ss(w[b].d), m = _cvtsh_ss(w[b].m);
+    for (int t = 0; t < N; ++t) {
+      const BlockQ8_0& xb = x[t * xs + b];
+      const __m256i xq = load32(xb.qs);
+      const int32_t isum = udot32(q, xq), xsum = udot32(ones, xq);
+      const float dx = _cvtsh_ss(xb.d);
+      acc[t] = acc[t] + (dx * d) * float(isum);
+      acc[t] = acc[t] + (dx * m) * float(xsum);
+    }
+  }
+  for (int t = 0; t < N; ++t) out[t * os] = acc[t];
+}
+
+void q5_0(const BlockQ5_0* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out, int64_t os) {
+  switch (n) {
+    case 1: return q5_0_tile<1>(w, x, xs, nb, out, os);
+    case 2: return q5_0_tile<2>(w, x, xs, nb, out, os);
+    case 3: return q5_0_tile<3>(w, x, xs, nb, out, os);
+    default: return q5_0_tile<4>(w, x, xs, nb, out, os);
+  }
+}
+void q5_1(const BlockQ5_1* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out, int64_t os) {
+  switch (n) {
+    case 1: return q5_1_tile<1>(w, x, xs, nb, out, os);
+    case 2: return q5_1_tile<2>(w, x, xs, nb, out, os);
+    case 3: return q5_1_tile<3>(w, x, xs, nb, out, os);
+    default: return q5_1_tile<4>(w, x, xs, nb, out, os);
+  }
+}
+
 }  // namespace
 
 const KQuantTable& IG_KQ_TABLE_FN() {
-  static const KQuantTable t{IG_KQ_TABLE_NAME, q4_k, q5_k, q6_k};
+  static const KQuantTable t{IG_KQ_TABLE_NAME, q4_k, q5_k, q6_k, q5_0, q5_1};
   return t;
 }
 

@@ -64,7 +64,7 @@ class CudaBackend final : public Backend {
 
   void matmul(const Weight& w, const float* x, int n_tokens, float* y) override {
     // TODO(CUDA): K-quant (Q4_K/Q5_K/Q6_K) matmul kernels; refuse rather than misread the blocks.
-    if (dtype_is_kquant(w.type)) {
+    if (dtype_is_kquant(w.type) || dtype_is_q5(w.type)) {
       if (error_.empty()) error_ = std::string("matmul: ") + dtype_name(w.type) + " weights not implemented on CUDA yet";
       return;
     }

@@ -4,6 +4,7 @@
 
 #include "kernels/formats.hpp"
 #include "kernels/kquants.hpp"
+#include "kernels/q5_formats.hpp"
 
 namespace ig::kernels::scalar {
 
@@ -39,6 +40,8 @@ void dequantize_row(const Weight& w, int64_t r, float* out) {
       }
       return;
     }
+    case DType::Q5_0: return dequantize_row_q5_0(reinterpret_cast<const BlockQ5_0*>(base), out, w.cols);
+    case DType::Q5_1: return dequantize_row_q5_1(reinterpret_cast<const BlockQ5_1*>(base), out, w.cols);
     case DType::Q4_K: return dequantize_row_q4_k(reinterpret_cast<const BlockQ4_K*>(base), out, w.cols);
     case DType::Q5_K: return dequantize_row_q5_k(reinterpret_cast<const BlockQ5_K*>(base), out, w.cols);
     case DType::Q6_K: return dequantize_row_q6_k(reinterpret_cast<const BlockQ6_K*>(base), out, w.cols);

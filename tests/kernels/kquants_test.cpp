@@ -22,6 +22,8 @@ using testing::make_weight;
 using testing::random_floats;
 
 constexpr DType kKTypes[] = {DType::Q4_K, DType::Q5_K, DType::Q6_K};
+// With the mixes' fallbacks Q5_0/Q5_1 (32-value blocks, Q8_0 activations).
+constexpr DType kMatmulTypes[] = {DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::Q5_0, DType::Q5_1};
 
 std::unique_ptr<Backend> backend(BackendKind k, int threads = 1, const std::string& variant = "") {
   auto b = make_backend({k, threads, variant});
@@ -48,6 +50,7 @@ std::vector<Block> random_blocks(size_t n, uint32_t seed) {
   for (auto& b : v) {
     b.d = fp32_to_fp16(u(rng));
     if constexpr (requires { b.dmin; }) b.dmin = fp32_to_fp16(u(rng));
+    if constexpr (requires { b.m; }) b.m = fp32_to_fp16(-u(rng));
   }
   return v;
 }
@@ -112,6 +115,99 @@ void ggml_form_q6_k(const BlockQ6_K& b, float* y) {
     ql += 64;
     qh += 32;
     sc += 8;
+  }
+}
+
+// ggml's dequantize_row_q5_0 / q5_1 loop form.
+template <typename Block>
+void ggml_form_q5(const Block& b, float* y) {
+  uint32_t qh;
+  std::memcpy(&qh, b.qh, sizeof(qh));
+  const float d = fp16_to_fp32(b.d);
+  for (int j = 0; j < 16; ++j) {
+    const uint8_t xh_0 = uint8_t(((qh >> (j + 0)) << 4) & 0x10);
+    const uint8_t xh_1 = uint8_t(((qh >> (j + 12))) & 0x10);
+    if constexpr (requires { b.m; }) {
+      const float m = fp16_to_fp32(b.m);
+      const int x0 = (b.qs[j] & 0x0F) | xh_0, x1 = (b.qs[j] >> 4) | xh_1;
+      y[j] = float(x0) * d + m;
+      y[j + 16] = float(x1) * d + m;
+    } else {
+      const int x0 = ((b.qs[j] & 0x0F) | xh_0) - 16, x1 = ((b.qs[j] >> 4) | xh_1) - 16;
+      y[j] = float(x0) * d;
+      y[j + 16] = float(x1) * d;
+    }
+  }
+}
+
+TEST(KQuantLayout, Q5FallbacksAreGgmlsLoopFormBitwise) {
+  EXPECT_EQ(row_bytes(DType::Q5_0, 896), 28u * 22u);
+  EXPECT_EQ(row_bytes(DType::Q5_1, 64), 48u);
+  EXPECT_TRUE(row_shape_valid(DType::Q5_0, 896));
+  EXPECT_FALSE(row_shape_valid(DType::Q5_1, 48));
+  const auto a = random_blocks<BlockQ5_0>(7, 51);
+  const auto b = random_blocks<BlockQ5_1>(7, 52);
+  std::vector<float> y(7 * 32), z(7 * 32);
+  dequantize_row_q5_0(a.data(), y.data(), 7 * 32);
+  for (int i = 0; i < 7; ++i) ggml_form_q5(a[size_t(i)], z.data() + 32 * i);
+  EXPECT_EQ(0, std::memcmp(y.data(), z.data(), y.size() * 4));
+  dequantize_row_q5_1(b.data(), y.data(), 7 * 32);
+  for (int i = 0; i < 7; ++i) ggml_form_q5(b[size_t(i)], z.data() + 32 * i);
+  EXPECT_EQ(0, std::memcmp(y.data(), z.data(), y.size() * 4));
+  // quantizers: round trip within the 5-bit step
+  auto x = random_floats(32 * 20, 53, 0.5f);
+  for (DType t : {DType::Q5_0, DType::Q5_1}) {
+    std::vector<uint8_t> q(row_bytes(t, 640));
+    ASSERT_TRUE(gguf::quantize_row(gguf::TensorType(uint32_t(t)), x.data(), q.data(), 640));
+    std::vector<float> back(640);
+    ASSERT_TRUE(gguf::dequantize_row(gguf::TensorType(uint32_t(t)), q.data(), back.data(), 640));
+    double se = 0, sx = 0;
+    for (int i = 0; i < 640; ++i) se += double(back[i] - x[i]) * (back[i] - x[i]), sx += double(x[i]) * x[i];
+    EXPECT_LT(std::sqrt(se / sx), 0.05) << dtype_name(t);
+  }
+}
+
+TEST(KQuantLayout, Q5KernelVariantsGiveTheScalarBits) {
+  const int64_t nb = 9, cols = nb * 32;
+  const auto w0 = random_blocks<BlockQ5_0>(size_t(nb), 61);
+  const auto w1 = random_blocks<BlockQ5_1>(size_t(nb), 62);
+  const int T = 4;
+  auto x = random_floats(size_t(T * cols), 63);
+  std::vector<BlockQ8_0> xq(size_t(T * nb));
+  for (int tk = 0; tk < T; ++tk) cpu::quantize_row_q8_0(x.data() + tk * cols, cols, xq.data() + tk * nb);
+  for (int i = 0; i < 32; ++i) xq[2].qs[i] = int8_t(i % 3 ? 127 : -127);  // extremes
+  auto call = [&](const cpu::KQuantTable& k, bool one, int n, int t0, float* out) {
+    if (one) k.q5_1(w1.data(), xq.data() + t0 * nb, nb, n, nb, out, 1);
+    else k.q5_0(w0.data(), xq.data() + t0 * nb, nb, n, nb, out, 1);
+  };
+  std::vector<const cpu::KQuantTable*> tables;
+  if (cpu_has_avx2()) tables.push_back(&cpu::kquant_avx2_table());
+  if (cpu_has_avx2() && cpu::cpu_has_avxvnni()) tables.push_back(&cpu::kquant_avxvnni_table());
+  if (cpu_has_avx2() && cpu::cpu_has_avx512f() && cpu::cpu_has_avx512vnni()) tables.push_back(&cpu::kquant_avx512_table());
+  for (bool one : {false, true}) {
+    float want[T];
+    call(cpu::kquant_scalar_table(), one, T, 0, want);
+    // against a double evaluation of the dequantized weights times the quantized activations
+    std::vector<float> wf(static_cast<size_t>(cols));
+    if (one) dequantize_row_q5_1(w1.data(), wf.data(), cols);
+    else dequantize_row_q5_0(w0.data(), wf.data(), cols);
+    for (int tk = 0; tk < T; ++tk) {
+      double exact = 0, mag = 0;
+      for (int64_t c = 0; c < cols; ++c) {
+        const BlockQ8_0& xb = xq[size_t(tk * nb + c / 32)];
+        const double v = double(wf[size_t(c)]) * fp16_to_fp32(xb.d) * xb.qs[c % 32];
+        exact += v;
+        mag += std::fabs(v);
+      }
+      EXPECT_NEAR(want[tk], exact, 1e-5 * mag + 1e-6) << (one ? "Q5_1" : "Q5_0") << " token " << tk;
+    }
+    for (const auto* k : tables)
+      for (int n = 1; n <= T; ++n)
+        for (int t0 = 0; t0 + n <= T; ++t0) {
+          float got[T];
+          call(*k, one, n, t0, got);
+          ASSERT_EQ(0, std::memcmp(got, want + t0, size_t(n) * 4)) << k->name << (one ? " Q5_1" : " Q5_0") << " n " << n;
+        }
   }
 }
 
@@ -279,6 +375,7 @@ TEST_P(KQuantMatmul, FastMatchesReferenceWithinTolerance) {
 // tokens per call, and a token's result does not depend on the tile it is in.
 TEST_P(KQuantMatmul, EveryKernelVariantGivesTheScalarBits) {
   const DType t = GetParam();
+  if (dtype_is_q5(t)) GTEST_SKIP() << "Q5_0/Q5_1: Q5KernelVariantsGiveTheScalarBits";
   const int64_t nb = 5, cols = nb * 256;
   std::vector<uint8_t> wbytes;
   if (t == DType::Q4_K) {
@@ -383,7 +480,7 @@ TEST_P(KQuantMatmul, EmbeddingRowsAreTheReferenceDequantization) {
   EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4));
 }
 
-INSTANTIATE_TEST_SUITE_P(KTypes, KQuantMatmul, ::testing::ValuesIn(kKTypes),
+INSTANTIATE_TEST_SUITE_P(KTypes, KQuantMatmul, ::testing::ValuesIn(kMatmulTypes),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 }  // namespace

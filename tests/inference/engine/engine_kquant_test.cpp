@@ -24,9 +24,12 @@ struct Spec {
   std::string arch;
   std::string type;  // infergrid-gguf make --type
   bool tied;
+  uint32_t dim = 256;  // 384: rows that are not whole super-blocks take llama.cpp's fallbacks
 };
 
-std::string name_of(const Spec& s) { return s.arch + "_" + s.type + (s.tied ? "_tied" : ""); }
+std::string name_of(const Spec& s) {
+  return s.arch + "_" + s.type + (s.tied ? "_tied" : "") + (s.dim != 256 ? "_" + std::to_string(s.dim) : "");
+}
 
 fs::path temp_dir() {
   static const fs::path dir = [] {
@@ -42,7 +45,7 @@ constexpr int kVocab = 512;
 gguf::RandomModelSpec spec_of(const Spec& s) {
   gguf::RandomModelSpec r;
   r.arch = s.arch;
-  r.dim = 256;
+  r.dim = s.dim;
   r.layers = 4;  // use_more_bits(i, 4): layers 2 and 3 get Q6_K attn_v/ffn_down in the mixes
   r.heads = 4;
   r.kv_heads = 2;
@@ -160,8 +163,9 @@ TEST_P(EngineKQuant, EveryCpuVariantGivesTheSameLogits) {
 }
 
 std::vector<Spec> all_specs() {
-  return {{"llama", "q4_k", false}, {"llama", "q5_k", false},  {"qwen2", "q6_k", false},
-          {"llama", "q4_k_m", false}, {"qwen2", "q4_k_m", true}, {"qwen2", "q5_k_m", false}};
+  return {{"llama", "q4_k", false},  {"llama", "q5_k", false},       {"qwen2", "q6_k", false},
+          {"llama", "q4_k_m", false}, {"qwen2", "q4_k_m", true},       {"qwen2", "q5_k_m", false},
+          {"qwen2", "q4_k_m", false, 384}, {"llama", "q5_k_m", true, 384}};
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, EngineKQuant, ::testing::ValuesIn(all_specs()),
@@ -197,6 +201,26 @@ TEST(EngineKQuantMix, Q4KMHasLlamaCppsTensorTypes) {
   EXPECT_EQ((*tied.file().get_tensor("token_embd.weight"))->type, TensorType::Q6_K);
   EXPECT_EQ(tied.output().data, tied.token_embd().data);
   EXPECT_EQ(tied.output().type, kernels::DType::Q6_K);
+}
+
+// Rows of 384 values (like Qwen2.5-0.5B's 896, not whole super-blocks) take llama.cpp's
+// fallbacks: Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0; ffn_down (rows of ffn = 512) stays K.
+TEST(EngineKQuantMix, FallbackTypesForRowsThatAreNotSuperBlocks) {
+  const Model m = load({"qwen2", "q4_k_m", false, 384});
+  const Model m5 = load({"llama", "q5_k_m", true, 384});
+  auto type_of = [](const Model& mm, const std::string& n) { return (*mm.file().get_tensor(n))->type; };
+  EXPECT_EQ(type_of(m, "output.weight"), TensorType::Q8_0);
+  EXPECT_EQ(type_of(m, "token_embd.weight"), TensorType::Q5_0);
+  EXPECT_EQ(type_of(m, "blk.0.attn_q.weight"), TensorType::Q5_0);
+  EXPECT_EQ(type_of(m, "blk.0.attn_v.weight"), TensorType::Q5_0);
+  EXPECT_EQ(type_of(m, "blk.3.attn_v.weight"), TensorType::Q8_0);  // Q6_K's fallback
+  EXPECT_EQ(type_of(m, "blk.0.ffn_down.weight"), TensorType::Q4_K);
+  EXPECT_EQ(type_of(m, "blk.3.ffn_down.weight"), TensorType::Q6_K);
+  EXPECT_EQ(type_of(m5, "token_embd.weight"), TensorType::Q8_0);  // tied: the output's Q6_K -> Q8_0
+  EXPECT_EQ(type_of(m5, "blk.1.ffn_up.weight"), TensorType::Q5_1);
+  EXPECT_EQ(type_of(m5, "blk.1.ffn_down.weight"), TensorType::Q5_K);
+  EXPECT_EQ(m.layers()[0].wq.type, kernels::DType::Q5_0);
+  EXPECT_EQ(m5.layers()[0].wq.type, kernels::DType::Q5_1);
 }
 
 // The rules on a 32-layer model, as llama.cpp applies them to Llama-2-7B / Qwen2.5-7B sizes.
@@ -352,19 +376,19 @@ TEST(EngineKQuantHostile, TruncatedDataAndBadShapesAreClearErrors) {
   EXPECT_NE(m.error().message.find(name), std::string::npos);
 }
 
-// Writing: K-quant rows must be whole super-blocks, refused with a clear error.
+// Writing: K-quant rows must be whole super-blocks or hold llama.cpp's 32-value fallbacks.
 TEST(EngineKQuantHostile, MakeRefusesShapesThatAreNotSuperBlocks) {
   gguf::RandomModelSpec r = spec_of({"llama", "q4_k_m", false});
-  r.dim = 192;
+  r.dim = 200;  // not even the fallbacks' 32
   r.heads = 4;
   auto st = gguf::build_random_model(r);
   ASSERT_FALSE(st);
-  EXPECT_NE(st.error().message.find("256"), std::string::npos) << st.error().to_string();
+  EXPECT_NE(st.error().message.find("multiples of 32"), std::string::npos) << st.error().to_string();
   r = spec_of({"llama", "q6_k", false});
-  r.ffn = 640;
+  r.ffn = 650;
   st = gguf::build_random_model(r);
   ASSERT_FALSE(st);
-  EXPECT_NE(st.error().message.find("256"), std::string::npos);
+  EXPECT_NE(st.error().message.find("multiples of 32"), std::string::npos);
 }
 
 }  // namespace

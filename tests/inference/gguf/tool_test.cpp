@@ -93,15 +93,14 @@ TEST(GgufTool, MakeAndDeriveKQuantMixes) {
   ASSERT_EQ(g->tensors().size(), f->tensors().size());
   for (const auto& t : f->tensors()) EXPECT_EQ((*g->get_tensor(t.name))->type, t.type) << t.name;
   EXPECT_EQ(*g->get_uint("general.file_type"), 15u);
-  // stories260K's rows (64, 172 values) hold no 256-value super-block: as in llama.cpp, Q6_K
-  // falls back to Q8_0 and rows that 32 does not divide to F16; Q4_K's fallback, Q5_0, is not a
-  // type infergrid writes, so those matrices keep their type.
+  // stories260K's rows (64, 172 values) hold no 256-value super-block: as in llama.cpp, Q4_K
+  // falls back to Q5_0, Q6_K to Q8_0, and rows that 32 does not divide to F16.
   const std::string stories = std::string(INFERGRID_SHARED_DATA) + "/models/stories260K.gguf";
   ASSERT_EQ(run("derive " + stories + " --type q4_k_m -o " + derived).status, 0);
   auto s = ig::gguf::File::open(derived);
   ASSERT_TRUE(s.has_value());
-  EXPECT_EQ((*s->get_tensor("blk.0.attn_q.weight"))->type, TensorType::F32);
-  EXPECT_EQ((*s->get_tensor("blk.0.attn_v.weight"))->type, TensorType::F32);
+  EXPECT_EQ((*s->get_tensor("blk.0.attn_q.weight"))->type, TensorType::Q5_0);
+  EXPECT_EQ((*s->get_tensor("blk.0.attn_v.weight"))->type, TensorType::Q5_0);
   EXPECT_EQ((*s->get_tensor("blk.2.attn_v.weight"))->type, TensorType::Q8_0);  // use_more_bits(2, 5)
   EXPECT_EQ((*s->get_tensor("output.weight"))->type, TensorType::Q8_0);
   EXPECT_EQ((*s->get_tensor("blk.0.ffn_down.weight"))->type, TensorType::F16);  // 172 columns: not even 32
@@ -112,9 +111,9 @@ TEST(GgufTool, BadArgumentsFail) {
   const std::string out = temp_path("bad.gguf");
   EXPECT_NE(run("make --arch gpt9 -o " + out).status, 0);
   EXPECT_NE(run("make --type q3_k -o " + out).status, 0);
-  auto k = run("make --type q4_k_m -o " + out);  // dim 64: not whole 256-value super-blocks
+  auto k = run("make --dim 48 --heads 4 --ffn 64 --type q4_k_m -o " + out);  // not even the fallbacks' 32
   EXPECT_NE(k.status, 0);
-  EXPECT_NE(k.out.find("multiples of 256"), std::string::npos) << k.out;
+  EXPECT_NE(k.out.find("multiples of 32"), std::string::npos) << k.out;
   EXPECT_NE(run("make --dim 0 -o " + out).status, 0);
   auto r = run("make --dim 48 --heads 4 --ffn 64 --type q8_0 -o " + out);  // 48 % 32 != 0
   EXPECT_NE(r.status, 0);
