@@ -31,7 +31,12 @@ CASES = [
     ("qwen2", dict(BASE, arch="qwen2")),
     # Qwen3's head dimension differs from dim / heads, as in Qwen3-0.6B.
     ("qwen3", dict(BASE, arch="qwen3", head_dim=32)),
+    # Llama 3.1's own scaling numbers (factor 8, original context 8192, base 500000, head_dim
+    # 128) at positions up to 4096: the text five times over, one chunk size of 4096.
+    ("llama31-long", dict(BASE, arch="llama", dim=256, heads=2, kv_heads=1, ffn=256, ctx=8192,
+                          rope_scaling="llama3", rope_orig_ctx=8192, text_repeat=5, ppl_ctx=4096)),
 ]
+LONG_TYPES = ["f32"]
 TYPES = ["f32", "q8_0"]
 
 
@@ -76,16 +81,23 @@ def main():
             helpers[lsrc] = os.path.join(tmp, f"llama_golden_{len(helpers)}")
             build_helper(lsrc, helpers[lsrc])
         bindir = llama_dirs(lsrc)[0]
-        for typ in TYPES:
+        for typ in (LONG_TYPES if "text_repeat" in spec else TYPES):
             model = os.path.join(tmp, f"{name}-{typ}.gguf")
             subprocess.run([tool] + make_args(spec, typ, model), check=True, stdout=subprocess.DEVNULL)
-            ppl_out = subprocess.run([os.path.join(bindir, "llama-perplexity"), "-m", model, "-f", TEXT,
-                                      "-c", str(CTX), "-t", "2"], capture_output=True, text=True, check=True)
+            repeat = spec.get("text_repeat", 1)
+            ctx = spec.get("ppl_ctx", CTX)
+            text_file = TEXT
+            if repeat > 1:
+                text_file = os.path.join(tmp, "text-x%d.txt" % repeat)
+                with open(TEXT) as src_f, open(text_file, "w") as dst_f:
+                    dst_f.write(src_f.read() * repeat)
+            ppl_out = subprocess.run([os.path.join(bindir, "llama-perplexity"), "-m", model, "-f", text_file,
+                                      "-c", str(ctx), "-t", "2"], capture_output=True, text=True, check=True)
             m = re.search(r"Final estimate: PPL = ([0-9.]+)", ppl_out.stdout + ppl_out.stderr)
             if not m:
                 sys.exit(f"{name} {typ}: no PPL in llama-perplexity output")
             ppl = float(m.group(1))
-            first = subprocess.run([helpers[lsrc], model, TEXT, "1", "1"], capture_output=True, text=True, check=True)
+            first = subprocess.run([helpers[lsrc], model, text_file, "1", "1"], capture_output=True, text=True, check=True)
             text_ids = json.loads(first.stdout)["text_ids"]
             # Prompts: 8-token slices of the text (after BOS for a vocab that adds it).
             bos = [1] if spec["arch"] == "llama" else []
@@ -93,7 +105,7 @@ def main():
             for k in range(N_PROMPTS):
                 s = 1 + k * (len(text_ids) // (N_PROMPTS + 1))
                 prompts.append(bos + text_ids[s:s + 8])
-            run = subprocess.run([helpers[lsrc], model, TEXT, str(N_GEN)] + [",".join(map(str, p)) for p in prompts],
+            run = subprocess.run([helpers[lsrc], model, text_file, str(N_GEN)] + [",".join(map(str, p)) for p in prompts],
                                  capture_output=True, text=True, check=True)
             greedy = json.loads(run.stdout)["greedy"]
             joined = ",".join(map(str, text_ids)).encode()
@@ -101,9 +113,10 @@ def main():
                 "about": "llama.cpp reference for tests/inference/engine/engine_golden_test.cpp; "
                          "regenerate with scripts/golden/regen_golden.sh",
                 "llama_cpp": os.environ.get("LLAMA_CPP_COMMIT", "c392e50") + (" + qwen3 backport" if name == "qwen3" else ""),
-                "spec": dict(spec, type=typ),
+                "spec": {k: v for k, v in dict(spec, type=typ).items() if k not in ("text_repeat", "ppl_ctx")},
                 "text": "text.txt",
-                "ctx": CTX,
+                "text_repeat": repeat,
+                "ctx": ctx,
                 "perplexity": ppl,
                 "text_ids_count": len(text_ids),
                 "text_ids_sha256": hashlib.sha256(joined).hexdigest(),

@@ -5,7 +5,9 @@
 // Written by scripts/golden/regen_golden.sh; here the models are rebuilt from the stored spec
 // (same seed, same bytes), so CI needs no llama.cpp.
 //
-// Agreement asked: perplexity within 0.5% relative (F32) / 1% (Q8_0) on both our backends;
+// Agreement asked: perplexity within 0.5% relative (F32) / 1% (Q8_0) on both our backends
+// (the reference backend only up to 1024-token chunks: it is slow), and for F32 also within
+// 1e-4, ten times what we measure (at most 1.2e-5), so that a RoPE detail worth 0.1% shows;
 // greedy tokens equal on every step up to the first one where llama.cpp's own top-1 margin is
 // below 0.01 (F32) / 0.05 (Q8_0) logits (past such a step either choice is within noise).
 #include <gtest/gtest.h>
@@ -120,20 +122,30 @@ Measured measure(const Model& m, kernels::BackendKind kind, const std::string& t
 TEST(EngineGolden, AllArchitecturesArePresent) {
   std::set<std::string> names;
   for (const auto& p : golden_files()) names.insert(p.stem().string());
-  for (const char* n : {"llama3-f32", "llama3-q8_0", "qwen2-f32", "qwen2-q8_0", "qwen3-f32", "qwen3-q8_0"})
+  for (const char* n : {"llama3-f32", "llama3-q8_0", "qwen2-f32", "qwen2-q8_0", "qwen3-f32", "qwen3-q8_0",
+                        "llama31-long-f32"})
     EXPECT_TRUE(names.count(n)) << n << ".json is missing from " << kGolden;
 }
 
+// The golden's text: text.txt, `text_repeat` times over.
+std::string golden_text(const json& g) {
+  const std::string one = read_text(kGolden / g.at("text").get<std::string>());
+  std::string text;
+  for (int i = 0; i < g.value("text_repeat", 1); ++i) text += one;
+  return text;
+}
+
 TEST(EngineGolden, PerplexityMatchesLlamaCpp) {
-  const std::string text = read_text(kGolden / "text.txt");
   for (const auto& path : golden_files()) {
     SCOPED_TRACE(path.filename().string());
     const json g = read_json(path);
+    const std::string text = golden_text(g);
     const auto spec = spec_of(g.at("spec"));
     const Model m = make_model(spec, path.stem().string());
     const double want = g.at("perplexity");
     const double tol = spec.type == gguf::TensorType::F32 ? 0.005 : 0.01;
     for (auto kind : {kernels::BackendKind::Cpu, kernels::BackendKind::Reference}) {
+      if (kind == kernels::BackendKind::Reference && g.at("ctx").get<int>() > 1024) continue;
       SCOPED_TRACE(kernels::backend_kind_name(kind));
       const Measured got = measure(m, kind, text, g.at("ctx"));
       // The text must tokenize as llama.cpp tokenizes it, or the numbers compare nothing.
@@ -144,6 +156,9 @@ TEST(EngineGolden, PerplexityMatchesLlamaCpp) {
                 g.at("text_ids_sha256").get<std::string>());
       const double rel = std::fabs(got.ppl - want) / want;
       EXPECT_LT(rel, tol) << "ours " << got.ppl << " llama.cpp " << want;
+      if (spec.type == gguf::TensorType::F32) {
+        EXPECT_LT(rel, 1e-4) << "ours " << got.ppl << " llama.cpp " << want;
+      }
       std::printf("[golden] %s %s: perplexity ours %.4f llama.cpp %.4f (rel %.2e)\n",
                   path.stem().string().c_str(), kernels::backend_kind_name(kind), got.ppl, want, rel);
     }
@@ -244,21 +259,26 @@ TEST(EngineGolden, PerplexityToolPrintsNllAndPerplexity) {
   EXPECT_NE(out.find("perplexity.bad_ctx"), std::string::npos) << out;
 }
 
-// The perplexity test discriminates: dropping Llama 3.1's frequency factors (the same weights
-// with plain RoPE) moves the perplexity well outside the 0.5% asked.
+// The perplexity tests discriminate: dropping Llama 3.1's frequency factors (the same weights
+// with plain RoPE) moves the perplexity outside the tolerance: by more than 1% with the short
+// original context of llama3-*, by more than 1e-3 with Llama 3.1's own numbers at positions
+// up to 4096 (llama31-long; the F32 check asks for 1e-4).
 TEST(EngineGolden, LlamaRopeFreqsChangeThePerplexity) {
-  const fs::path path = kGolden / "llama3-f32.json";
-  ASSERT_TRUE(fs::exists(path));
-  const json g = read_json(path);
-  auto spec = spec_of(g.at("spec"));
-  ASSERT_EQ(spec.rope_scaling, "llama3");
-  spec.rope_scaling.clear();
-  spec.rope_freq_base = 500000.0f;  // what llama3 scaling implies, without the factors
-  const Model plain = make_model(spec, "llama3-plain");
-  EXPECT_EQ(plain.config().rope.freq_factors, nullptr);
-  const double got = measure(plain, kernels::BackendKind::Cpu, read_text(kGolden / "text.txt"), g.at("ctx")).ppl;
-  const double want = g.at("perplexity");
-  EXPECT_GT(std::fabs(got - want) / want, 0.01) << "plain RoPE " << got << " vs llama.cpp with rope_freqs " << want;
+  for (const auto& [name, min_rel] : {std::pair<const char*, double>{"llama3-f32", 0.01}, {"llama31-long-f32", 1e-3}}) {
+    SCOPED_TRACE(name);
+    const fs::path path = kGolden / (std::string(name) + ".json");
+    ASSERT_TRUE(fs::exists(path));
+    const json g = read_json(path);
+    auto spec = spec_of(g.at("spec"));
+    ASSERT_EQ(spec.rope_scaling, "llama3");
+    spec.rope_scaling.clear();
+    spec.rope_freq_base = 500000.0f;  // what llama3 scaling implies, without the factors
+    const Model plain = make_model(spec, std::string(name) + "-plain");
+    EXPECT_EQ(plain.config().rope.freq_factors, nullptr);
+    const double got = measure(plain, kernels::BackendKind::Cpu, golden_text(g), g.at("ctx")).ppl;
+    const double want = g.at("perplexity");
+    EXPECT_GT(std::fabs(got - want) / want, min_rel) << "plain RoPE " << got << " vs llama.cpp with rope_freqs " << want;
+  }
 }
 
 }  // namespace
