@@ -51,7 +51,8 @@ Expected<PerplexityResult> perplexity(const Model& model, kernels::Backend& back
     session.reset();
     // Logits at position p predict the original token at p + 1; positions first .. ctx-2.
     double chunk_nll = 0;
-    IG_TRY(session.eval(chunk, Logits::All, [&](int p, std::span<const float> logits) {
+    // (no output head for the first half: its logits are not scored)
+    IG_TRY(session.eval_from(chunk, first, [&](int p, std::span<const float> logits) {
       if (p < first || p >= ctx - 1) return;
       chunk_nll += token_nll(logits, begin[p + 1]);
     }));
