@@ -50,9 +50,24 @@ struct Unpacked {
   int32_t mins[8];  // Q4_K/Q5_K: the 6-bit mins
 };
 
+inline int32_t block_isum256(const Unpacked& u, const BlockQ8_K& x) {
+  __m256i acc = _mm256_setzero_si256();
+  for (int j = 0; j < 8; ++j) {
+    const __m256i p = _mm256_maddubs_epi16(u.q[j], load32(x.qs + 32 * j));
+#if IG_KQ_VNNI && !IG_KQ_AVX512
+    acc = _mm256_dpwssd_avx_epi32(acc, p, u.scale[j]);
+#else
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, u.scale[j]));
+#endif
+  }
+  return hsum_i32(acc);
+}
+
 #if IG_KQ_AVX512
-// 32 int32 lanes per pair of sub-blocks: lane i of sub-block pair (2k, 2k+1) holds 4 products.
-inline int32_t block_isum(const Unpacked& u, const BlockQ8_K& x) {
+// 16 int32 lanes per pair of sub-blocks, each lane 4 products (vpdpbusd). Used for tiles of two
+// or more tokens; single tokens (decode) run block_isum256, which measured faster there. Both
+// give the same exact integer.
+inline int32_t block_isum512(const Unpacked& u, const BlockQ8_K& x) {
   __m512i acc = _mm512_setzero_si512();
   for (int k = 0; k < 4; ++k) {
     const __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(u.q[2 * k]), u.q[2 * k + 1], 1);
@@ -65,20 +80,15 @@ inline int32_t block_isum(const Unpacked& u, const BlockQ8_K& x) {
   }
   return _mm512_reduce_add_epi32(acc);
 }
-#else
+#endif
+
+template <int N>
 inline int32_t block_isum(const Unpacked& u, const BlockQ8_K& x) {
-  __m256i acc = _mm256_setzero_si256();
-  for (int j = 0; j < 8; ++j) {
-    const __m256i p = _mm256_maddubs_epi16(u.q[j], load32(x.qs + 32 * j));
-#if IG_KQ_VNNI
-    acc = _mm256_dpwssd_avx_epi32(acc, p, u.scale[j]);
-#else
-    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, u.scale[j]));
+#if IG_KQ_AVX512
+  if constexpr (N > 1) return block_isum512(u, x);
 #endif
-  }
-  return hsum_i32(acc);
+  return block_isum256(u, x);
 }
-#endif
 
 inline int32_t block_msum(const Unpacked& u, const BlockQ8_K& x) {
   int32_t s = 0;
@@ -154,7 +164,7 @@ void min_tile(const Block* w, const BlockQ8_K* x, int64_t xs, int64_t nb, float*
     const float d = _cvtsh_ss(w[b].d), dmin = _cvtsh_ss(w[b].dmin);
     for (int t = 0; t < N; ++t) {
       const BlockQ8_K& xb = x[t * xs + b];
-      const int32_t isum = block_isum(u, xb), msum = block_msum(u, xb);
+      const int32_t isum = block_isum<N>(u, xb), msum = block_msum(u, xb);
       acc[t] = acc[t] + (xb.d * d) * float(isum);
       acc[t] = acc[t] - (xb.d * dmin) * float(msum);
     }
@@ -172,7 +182,7 @@ void q6_tile(const BlockQ6_K* w, const BlockQ8_K* x, int64_t xs, int64_t nb, flo
     const float d = _cvtsh_ss(w[b].d);
     for (int t = 0; t < N; ++t) {
       const BlockQ8_K& xb = x[t * xs + b];
-      const int32_t isum = block_isum(u, xb) - q6_offset(w[b], xb);
+      const int32_t isum = block_isum<N>(u, xb) - q6_offset(w[b], xb);
       acc[t] = acc[t] + (xb.d * d) * float(isum);
     }
   }
@@ -229,12 +239,50 @@ inline int32_t udot32(__m256i w, __m256i x) {
   return hsum_i32(_mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1)));
 }
 
+// Eight vectors of 8 int32 lanes -> one vector whose lane j is the (exact) sum of p[j].
+inline __m256i sum8(const __m256i* p) {
+  const __m256i s01 = _mm256_hadd_epi32(p[0], p[1]), s23 = _mm256_hadd_epi32(p[2], p[3]);
+  const __m256i s45 = _mm256_hadd_epi32(p[4], p[5]), s67 = _mm256_hadd_epi32(p[6], p[7]);
+  const __m256i a = _mm256_hadd_epi32(s01, s23), b = _mm256_hadd_epi32(s45, s67);
+  return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20), _mm256_permute2x128_si256(a, b, 0x31));
+}
+
+// Eight fp16 scales (at p, stride bytes apart) as floats, exactly as _cvtsh_ss each.
+inline __m256 halves8(const uint8_t* p, size_t stride) {
+  alignas(16) uint16_t h[8];
+  for (int j = 0; j < 8; ++j) std::memcpy(&h[j], p + j * stride, 2);
+  return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(h)));
+}
+
+// Groups of 8 blocks: the 8 exact block sums side by side, the products (dx*d)*float(isum)
+// lane by lane (the same IEEE operations as one block at a time), then added to acc in block
+// order, so a group gives the bits of eight single blocks.
 template <int N>
 void q5_0_tile(const BlockQ5_0* w, const BlockQ8_0* x, int64_t xs, int64_t nb, float* out, int64_t os) {
   float acc[N];
   for (int t = 0; t < N; ++t) acc[t] = 0;
   const __m256i ones = _mm256_set1_epi8(1);
-  for (int64_t b = 0; b < nb; ++b) {
+  int64_t b = 0;
+  for (; b + 8 <= nb; b += 8) {
+    __m256i ua[8], a[8];
+    for (int j = 0; j < 8; ++j) {
+      a[j] = _mm256_sub_epi8(q5_quants(w[b + j]), _mm256_set1_epi8(16));
+      ua[j] = _mm256_sign_epi8(a[j], a[j]);
+    }
+    const __m256 dw = halves8(reinterpret_cast<const uint8_t*>(&w[b].d), sizeof(BlockQ5_0));
+    for (int t = 0; t < N; ++t) {
+      const BlockQ8_0* xb = x + t * xs + b;
+      __m256i p[8];
+      for (int j = 0; j < 8; ++j)
+        p[j] = _mm256_madd_epi16(_mm256_maddubs_epi16(ua[j], _mm256_sign_epi8(load32(xb[j].qs), a[j])),
+                                 _mm256_set1_epi16(1));
+      const __m256 dx = halves8(reinterpret_cast<const uint8_t*>(&xb[0].d), sizeof(BlockQ8_0));
+      alignas(32) float v[8];
+      _mm256_store_ps(v, _mm256_mul_ps(_mm256_mul_ps(dx, dw), _mm256_cvtepi32_ps(sum8(p))));
+      for (int j = 0; j < 8; ++j) acc[t] = acc[t] + v[j];
+    }
+  }
+  for (; b < nb; ++b) {
     const __m256i q = q5_quants(w[b]);
     const float d = _cvtsh_ss(w[b].d);
     for (int t = 0; t < N; ++t) {
@@ -253,7 +301,32 @@ void q5_1_tile(const BlockQ5_1* w, const BlockQ8_0* x, int64_t xs, int64_t nb, f
   float acc[N];
   for (int t = 0; t < N; ++t) acc[t] = 0;
   const __m256i ones = _mm256_set1_epi8(1);
-  for (int64_t b = 0; b < nb; ++b) {
+  const __m256i ones16 = _mm256_set1_epi16(1);
+  int64_t b = 0;
+  for (; b + 8 <= nb; b += 8) {
+    __m256i q[8];
+    for (int j = 0; j < 8; ++j) q[j] = q5_quants(w[b + j]);
+    const __m256 dw = halves8(reinterpret_cast<const uint8_t*>(&w[b].d), sizeof(BlockQ5_1));
+    const __m256 mw = halves8(reinterpret_cast<const uint8_t*>(&w[b].m), sizeof(BlockQ5_1));
+    for (int t = 0; t < N; ++t) {
+      const BlockQ8_0* xb = x + t * xs + b;
+      __m256i p[8], s[8];
+      for (int j = 0; j < 8; ++j) {
+        const __m256i xq = load32(xb[j].qs);
+        p[j] = _mm256_madd_epi16(_mm256_maddubs_epi16(q[j], xq), ones16);
+        s[j] = _mm256_madd_epi16(_mm256_maddubs_epi16(ones, xq), ones16);
+      }
+      const __m256 dx = halves8(reinterpret_cast<const uint8_t*>(&xb[0].d), sizeof(BlockQ8_0));
+      alignas(32) float v[8], u[8];
+      _mm256_store_ps(v, _mm256_mul_ps(_mm256_mul_ps(dx, dw), _mm256_cvtepi32_ps(sum8(p))));
+      _mm256_store_ps(u, _mm256_mul_ps(_mm256_mul_ps(dx, mw), _mm256_cvtepi32_ps(sum8(s))));
+      for (int j = 0; j < 8; ++j) {
+        acc[t] = acc[t] + v[j];
+        acc[t] = acc[t] + u[j];
+      }
+    }
+  }
+  for (; b < nb; ++b) {
     const __m256i q = q5_quants(w[b]);
     const float d = _cvtsh_ss(w[b].d), m = _cvtsh_ss(w[b].m);
     for (int t = 0; t < N; ++t) {
