@@ -241,16 +241,26 @@ void write_plot(const std::string& prefix, const Plan& plan, const std::vector<T
     h << "\n\n";
   }
   std::ofstream g(prefix + ".gp");
-  g << "set terminal png size 1600,700 font ',10'\nset termoption noenhanced\nset output '" << prefix
+  // pngcairo draws dashes and anti-aliased lines; gnuplot-nox without cairo falls back to png.
+  g << "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) { set terminal pngcairo size 1600,760 font ',10' } "
+    << "else { set terminal png size 1600,760 font ',10' }\nset termoption noenhanced\nset output '" << prefix
     << ".png'\nset multiplot layout 1,2\n"
     << "set title 'Cheats: share rejected within N tokens (dashed: the 16 and 64 token budgets)'\n"
-    << "set xlabel 'tokens the verifier needed (0 = rejected without running the model)'\n"
+    << "set xlabel '1 + tokens the verifier needed (1 = rejected without running the model)'\n"
     << "set ylabel 'share of cheating results rejected'\nset logscale x 2\nset xrange [0.5:128]\nset yrange [0:1.02]\n"
     << "set key bottom right font ',8'\nset arrow from 17,0 to 17,1.02 nohead dt 2\nset arrow from 65,0 to 65,1.02 nohead dt 2\n"
     << "plot ";
-  for (size_t i = 0; i < kinds.size(); ++i)
-    g << (i ? ", " : "") << "'" << prefix << "-detect.dat' index " << i << " using ($1+1):2 with steps lw 2 title '"
-      << kinds[i] << "'";
+  for (size_t i = 0; i < kinds.size(); ++i) {
+    // A hue per kind around the wheel, and three dash patterns, so 30 curves stay apart.
+    const double hue = 6.0 * double(i) / double(kinds.size());
+    const double x = 1.0 - std::fabs(std::fmod(hue, 2.0) - 1.0);
+    const double rgb[6][3] = {{1, x, 0}, {x, 1, 0}, {0, 1, x}, {0, x, 1}, {x, 0, 1}, {1, 0, x}};
+    const auto& c = rgb[std::min(5, int(hue))];
+    char color[8];
+    std::snprintf(color, sizeof color, "#%02x%02x%02x", int(c[0] * 200), int(c[1] * 200), int(c[2] * 200));
+    g << (i ? ", " : "") << "'" << prefix << "-detect.dat' index " << i << " using ($1+1):2 with steps lw 2 dt "
+      << (i % 3 + 1) << " lc rgb '" << color << "' title '" << kinds[i] << "'";
+  }
   g << "\nunset arrow\nunset logscale x\n"
     << "set title 'Per result: the worst step residual / its threshold (tolerant mode; > 1 is rejected)'\n"
     << "set xlabel 'log10(max over steps of max(logit residual / logit_k sigma, decision margin / margin_k sigma))'\n"
