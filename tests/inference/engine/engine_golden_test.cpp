@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <set>
 #include <filesystem>
 #include <fstream>
@@ -218,6 +219,32 @@ TEST(EngineGolden, GreedyTokensMatchLlamaCppWhereTheMarginIsClear) {
     steps_total += steps;
   }
   EXPECT_GT(compared_total, 0);
+}
+
+// regen_golden.sh writes the models with `infergrid-gguf make`; the tests rebuild them from the
+// stored spec through the library: the two must be the same bytes.
+TEST(EngineGolden, MakeToolWritesTheSpecsBytes) {
+  for (const auto& path : golden_files()) {
+    SCOPED_TRACE(path.filename().string());
+    const json g = read_json(path);
+    const json& s = g.at("spec");
+    const fs::path cli = temp_dir() / (path.stem().string() + "-cli.gguf");
+    std::string cmd = std::string(INFERGRID_GGUF_TOOL) + " make --arch " + s.at("arch").get<std::string>();
+    for (const char* k : {"dim", "layers", "heads", "ffn", "vocab", "ctx", "seed"})
+      cmd += std::string(" --") + k + " " + std::to_string(s.at(k).get<int64_t>());
+    cmd += " --kv-heads " + std::to_string(s.at("kv_heads").get<int64_t>());
+    cmd += " --type " + s.at("type").get<std::string>();
+    if (s.at("head_dim").get<int>() != 0) cmd += " --head-dim " + std::to_string(s.at("head_dim").get<int>());
+    if (!s.at("rope_scaling").get<std::string>().empty())
+      cmd += " --rope-scaling " + s.at("rope_scaling").get<std::string>() + " --rope-factor " +
+             std::to_string(s.at("rope_factor").get<double>()) + " --rope-orig-ctx " +
+             std::to_string(s.at("rope_orig_ctx").get<int64_t>());
+    cmd += " -o " + cli.string() + " > /dev/null";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    const fs::path lib = temp_dir() / (path.stem().string() + "-lib.gguf");
+    ASSERT_TRUE(gguf::write_random_model(spec_of(s), lib.string()));
+    EXPECT_EQ(read_text(cli), read_text(lib)) << cmd;
+  }
 }
 
 // The command line: infergrid-infer perplexity --json prints the same numbers.
