@@ -236,6 +236,30 @@ TEST(ReceiptCheats, AnotherModelIsRejectedWithin16Tokens) {
   }
 }
 
+TEST(ReceiptCheats, AOnePercentNeighbourOfAQ8ModelIsCaughtWithin64Tokens) {
+  // The study's hardest substitution: stories260K's Q8_0 file with noise of 1% of each
+  // matrix's RMS added, run for the Q8_0 model. Its logits differ from the claimed model's by
+  // about 3x the honest noise between the fast CPU and the reference backend, so single steps
+  // rarely show it; over 64 tokens the residuals do (the study: ~95% within 64 tokens, 13%
+  // within 16). On these fixed seeds every result is rejected within 64 tokens.
+  const M& neighbour = derived("stories-q8-n2", gguf::TensorType::Q8_0, 1e-2);
+  int drift = 0;
+  for (uint64_t seed : {1, 2, 3}) {
+    for (bool sampled : {false, true}) {
+      const std::string prompt = "Once upon a time, " + std::to_string(seed) + " little birds sang.";
+      const TaskResult r = produce(neighbour, stories_q8().id, "cpu", params(sampled, seed), prompt);
+      ASSERT_EQ(r.output.size(), 64u);
+      const Verdict v = check(stories_q8(), r, "reference");
+      EXPECT_FALSE(v.accepted) << seed << (sampled ? " sampled" : " greedy");
+      EXPECT_TRUE(step_code(v)) << v.code;
+      EXPECT_LT(v.first_bad_step, 64);
+      drift += v.code == "verify.logit_drift";
+      if (!v.accepted) expect_chain_accepts(r, v);
+    }
+  }
+  EXPECT_GT(drift, 0);  // the statistical test, not only the per-step rules, carries this cheat
+}
+
 TEST(ReceiptCheats, AChangedTokenIsCaughtAtItsStep) {
   for (const M* m : {&stories(), &stories_q8(), &issue_q8()}) {
     const int vocab = m->model.config().vocab;
