@@ -23,7 +23,7 @@
 // same model and tokens, whatever the thread count or batch split. The revision is bumped
 // whenever any kernel of that family changes its reduction order or rounding (an older
 // receipt then verifies in tolerant mode only, which is correct: its bits are no longer ours).
-//   cpu/1         fast CPU backend, AVX2/FMA path (the AVX-VNNI and AVX-512 variants and any
+//   cpu/2         fast CPU backend, AVX2/FMA path (the AVX-VNNI and AVX-512 variants and any
 //                 thread count give the same bits, so they share the tag)
 //   cpu-scalar/1  fast CPU backend on a CPU without AVX2/FMA/F16C (sequential sums: other bits)
 //   reference/1   the reference backend (double accumulation)
@@ -94,7 +94,8 @@ enum class BackendKind { Reference, Cpu, Cuda };
 
 // Numerics tags (see above). Bump a revision when a kernel of that family changes its
 // reduction order or rounding.
-inline constexpr const char* kNumericsCpu = "cpu/1";
+// cpu/2: Q8_0/Q4_0 dots accumulate even and odd blocks apart (kernels/cpu/dot_x86_impl.hpp).
+inline constexpr const char* kNumericsCpu = "cpu/2";
 inline constexpr const char* kNumericsCpuScalar = "cpu-scalar/1";
 inline constexpr const char* kNumericsReference = "reference/1";
 inline constexpr const char* kNumericsCuda = "cuda/1";
@@ -107,7 +108,7 @@ class Backend {
   virtual BackendKind kind() const = 0;
   virtual std::string description() const = 0;
   virtual int threads() const { return 1; }
-  // The numerics tag (see above), e.g. "cpu/1": the receipt's `backend` field.
+  // The numerics tag (see above), e.g. "cpu/2": the receipt's `backend` field.
   virtual std::string numerics() const = 0;
   // Sticky error of a backend whose ops can fail asynchronously (CUDA): the
   // first failure is kept, later ops are skipped, and callers check this after

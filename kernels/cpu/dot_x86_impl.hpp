@@ -9,8 +9,11 @@
 //   f32/f16: four 8-lane accumulators over 32-element chunks, then 8-element
 //            chunks into accumulator 0, then ((a0+a1)+(a2+a3)) reduced by a
 //            fixed lane tree, then the scalar tail in order.
-//   q8_0/q4_0: per 32-block exact int32 dot, then acc = fma(dw*dx, dot, acc) in
-//            one 8-lane accumulator, then the same lane tree.
+//   q8_0/q4_0: per 32-block exact int32 lanes (8 lanes of 4 products), then
+//            acc[b % 2] = fma(dw*dx, float(lanes), acc[b % 2]) in two 8-lane
+//            accumulators (even and odd blocks, in block order), then
+//            hsum(acc[0] + acc[1]) by the same lane tree (numerics cpu/2; cpu/1
+//            had one accumulator: two break the FMA latency chain).
 #pragma once
 
 // GCC 12's AVX-512 headers build "undefined" vectors by self-assignment (`__m512 __Y = __Y;`),
@@ -238,44 +241,59 @@ struct Q4Policy {
 };
 
 // R weight rows (stride ws blocks) x N tokens. For each (row, token) the
-// sequence is: per block in order, acc = fma(dw*dx, float(lanes), acc); then
-// the fixed lane tree. Neither R nor N changes it.
+// sequence is: per block in order, acc[b%2] = fma(dw*dx, float(lanes), acc[b%2]);
+// then hsum(acc[0] + acc[1]). Neither R nor N changes it.
+// One block of quant_tile into accumulators acc (the even or the odd ones).
+template <int R, int N, typename P, typename Block>
+inline void quant_block(const Block* w, int64_t ws, const BlockQ8_0* x, const int32_t* xsum, int64_t xs,
+                        int64_t b, __m256 (&acc)[R][N]) {
+  WBytes wb[R];
+  float dw[R];
+  for (int r = 0; r < R; ++r) {
+    wb[r] = P::prep(w[r * ws + b]);
+    dw[r] = _cvtsh_ss(w[r * ws + b].d);
+  }
+  for (int t = 0; t < N; ++t) {
+    const BlockQ8_0& xb = x[t * xs + b];
+    const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.qs));
+    const float dx = _cvtsh_ss(xb.d);
+    const int32_t* xl = xsum ? xsum + (t * xs + b) * 8 : nullptr;
+    for (int r = 0; r < R; ++r) {
+      const __m256 d = _mm256_set1_ps(dw[r] * dx);
+      acc[r][t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(P::lanes(wb[r], xq, xl)), acc[r][t]);
+    }
+  }
+}
+
+// R weight rows (stride ws blocks) x N tokens. For each (row, token) the
+// sequence is: per block in order, acc[b%2] = fma(dw*dx, float(lanes), acc[b%2]);
+// then hsum(acc[0] + acc[1]). Neither R nor N changes it.
 template <int R, int N, typename P, typename Block>
 void quant_tile(const Block* w, int64_t ws, const BlockQ8_0* x, const int32_t* xsum, int64_t xs,
                 int64_t nb, float* out, int64_t os) {
-  __m256 acc[R][N];
+  __m256 even[R][N], odd[R][N];
   for (int r = 0; r < R; ++r)
-    for (int t = 0; t < N; ++t) acc[r][t] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b) {
-    WBytes wb[R];
-    float dw[R];
-    for (int r = 0; r < R; ++r) {
-      wb[r] = P::prep(w[r * ws + b]);
-      dw[r] = _cvtsh_ss(w[r * ws + b].d);
-    }
-    for (int t = 0; t < N; ++t) {
-      const BlockQ8_0& xb = x[t * xs + b];
-      const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.qs));
-      const float dx = _cvtsh_ss(xb.d);
-      const int32_t* xl = xsum ? xsum + (t * xs + b) * 8 : nullptr;
-      for (int r = 0; r < R; ++r) {
-        const __m256 d = _mm256_set1_ps(dw[r] * dx);
-        acc[r][t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(P::lanes(wb[r], xq, xl)), acc[r][t]);
-      }
-    }
+    for (int t = 0; t < N; ++t) even[r][t] = odd[r][t] = _mm256_setzero_ps();
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    quant_block<R, N, P>(w, ws, x, xsum, xs, b, even);
+    quant_block<R, N, P>(w, ws, x, xsum, xs, b + 1, odd);
   }
+  if (b < nb) quant_block<R, N, P>(w, ws, x, xsum, xs, b, even);
   for (int r = 0; r < R; ++r)
-    for (int t = 0; t < N; ++t) out[t * os + r] = hsum(acc[r][t]);
+    for (int t = 0; t < N; ++t) out[t * os + r] = hsum(_mm256_add_ps(even[r][t], odd[r][t]));
 }
 
 template <int R, typename P, typename Block>
 void quant_rows(const Block* w, int64_t ws, const BlockQ8_0* x, const int32_t* xsum, int64_t xs,
                 int n, int64_t nb, float* out, int64_t os) {
-  switch (n) {
-    case 1: return quant_tile<R, 1, P>(w, ws, x, xsum, xs, nb, out, os);
-    case 2: return quant_tile<R, 2, P>(w, ws, x, xsum, xs, nb, out, os);
-    case 3: return quant_tile<R, 3, P>(w, ws, x, xsum, xs, nb, out, os);
-    default: return quant_tile<R, 4, P>(w, ws, x, xsum, xs, nb, out, os);
+  // at most 2 tokens per tile: 2 accumulators x R rows x N tokens stay in the 16 ymm registers
+  for (int t = 0; t < n; t += 2) {
+    const int32_t* xl = xsum ? xsum + t * xs * 8 : nullptr;
+    if (n - t >= 2)
+      quant_tile<R, 2, P>(w, ws, x + t * xs, xl, xs, nb, out + t * os, os);
+    else
+      quant_tile<R, 1, P>(w, ws, x + t * xs, xl, xs, nb, out + t * os, os);
   }
 }
 
@@ -380,33 +398,43 @@ struct Q8Pairs {
 };
 
 template <int R, int NP, typename P, typename Block>
-void pairs_tile(const Block* w, int64_t ws, const PairBlock* x, int64_t xs, int64_t nb,
-                float* out, int64_t os) {
-  __m512 acc[R][NP];
-  for (int r = 0; r < R; ++r)
-    for (int p = 0; p < NP; ++p) acc[r][p] = _mm512_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b) {
-    __m512i wb[R];
-    __m512 dw[R];
+inline void pairs_block(const Block* w, int64_t ws, const PairBlock* x, int64_t xs, int64_t b,
+                        __m512 (&acc)[R][NP]) {
+  __m512i wb[R];
+  __m512 dw[R];
+  for (int r = 0; r < R; ++r) {
+    wb[r] = P::bytes(w[r * ws + b]);
+    dw[r] = _mm512_set1_ps(_cvtsh_ss(w[r * ws + b].d));
+  }
+  for (int p = 0; p < NP; ++p) {
+    const PairBlock& xb = x[p * xs + b];
+    const __m512i xq = _mm512_load_si512(xb.qs);
+    const __m512i init = P::init(_mm512_load_si512(xb.init));
+    const __m512 dx = _mm512_load_ps(xb.d);
     for (int r = 0; r < R; ++r) {
-      wb[r] = P::bytes(w[r * ws + b]);
-      dw[r] = _mm512_set1_ps(_cvtsh_ss(w[r * ws + b].d));
-    }
-    for (int p = 0; p < NP; ++p) {
-      const PairBlock& xb = x[p * xs + b];
-      const __m512i xq = _mm512_load_si512(xb.qs);
-      const __m512i init = P::init(_mm512_load_si512(xb.init));
-      const __m512 dx = _mm512_load_ps(xb.d);
-      for (int r = 0; r < R; ++r) {
-        const __m512 d = _mm512_mul_ps(dw[r], dx);
-        acc[r][p] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(init, wb[r], xq)), acc[r][p]);
-      }
+      const __m512 d = _mm512_mul_ps(dw[r], dx);
+      acc[r][p] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(init, wb[r], xq)), acc[r][p]);
     }
   }
+}
+
+template <int R, int NP, typename P, typename Block>
+void pairs_tile(const Block* w, int64_t ws, const PairBlock* x, int64_t xs, int64_t nb,
+                float* out, int64_t os) {
+  __m512 even[R][NP], odd[R][NP];  // even and odd blocks, as quant_tile
+  for (int r = 0; r < R; ++r)
+    for (int p = 0; p < NP; ++p) even[r][p] = odd[r][p] = _mm512_setzero_ps();
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    pairs_block<R, NP, P>(w, ws, x, xs, b, even);
+    pairs_block<R, NP, P>(w, ws, x, xs, b + 1, odd);
+  }
+  if (b < nb) pairs_block<R, NP, P>(w, ws, x, xs, b, even);
   for (int r = 0; r < R; ++r)
     for (int p = 0; p < NP; ++p) {
-      const __m256 lo = _mm512_castps512_ps256(acc[r][p]);
-      const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[r][p]), 1));
+      const __m512 s = _mm512_add_ps(even[r][p], odd[r][p]);
+      const __m256 lo = _mm512_castps512_ps256(s);
+      const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1));
       out[(2 * p) * os + r] = hsum(lo);
       out[(2 * p + 1) * os + r] = hsum(hi);
     }
