@@ -13,6 +13,8 @@
 #include "inference/engine/engine.hpp"
 #include "inference/gguf/kquant_mix.hpp"
 #include "inference/gguf/random_model.hpp"
+#include "inference/receipt/result.hpp"
+#include "inference/receipt/verifier.hpp"
 
 namespace ig::engine {
 namespace {
@@ -292,6 +294,45 @@ TEST(EngineKQuantMix, TiedQ4KMGreedyGenerationMatchesTheReferenceBackend) {
     ASSERT_TRUE(fast && ref);
     EXPECT_EQ(fast->tokens, ref->tokens) << "prompt seed " << seed;
   }
+}
+
+// A miner's task on a Q4_K_M model (with Q5_0/Q8_0 fallbacks) verifies exactly on another
+// thread count, and tolerantly on the reference backend.
+TEST(EngineKQuantMix, TaskResultsVerifyExactlyAcrossThreadCounts) {
+  const Model m = load({"qwen2", "q4_k_m", false, 384});
+  ig::Hash32 id{};
+  id.fill(0x4b);
+  ig::SamplingParams p;
+  p.max_tokens = 20;
+  p.temperature_milli = 800;
+  p.top_k = 40;
+  p.top_p_milli = 950;
+  p.seed = 3;
+  auto one = backend(kernels::BackendKind::Cpu, 1);
+  auto two = backend(kernels::BackendKind::Cpu, 2);
+  auto r = receipt::run_task(m, id, *one, "Once upon a time", p);
+  ASSERT_TRUE(r) << r.error().to_string();
+  ASSERT_EQ(r->output.size(), 20u);
+  auto r2 = receipt::run_task(m, id, *two, "Once upon a time", p);
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r->receipt, r2->receipt);  // the same bits on 1 and 2 threads
+  auto v = receipt::verify(m, id, *two, *r, receipt::mode_for(r->receipt, *two));
+  ASSERT_TRUE(v) << v.error().to_string();
+  EXPECT_TRUE(v->accepted) << v->code << " " << v->reason;
+  EXPECT_EQ(v->mode, receipt::Mode::Exact);
+  auto ref = backend(kernels::BackendKind::Reference, 1);
+  auto vt = receipt::verify(m, id, *ref, *r, receipt::mode_for(r->receipt, *ref));
+  ASSERT_TRUE(vt) << vt.error().to_string();
+  EXPECT_EQ(vt->mode, receipt::Mode::Tolerant);
+  // (the thresholds were calibrated on Q8_0/Q4_0 models; this K-quant task passes them)
+  EXPECT_TRUE(vt->accepted) << vt->code << " " << vt->reason;
+  // One flipped output token is caught exactly.
+  auto bad = *r;
+  bad.output[5] = (bad.output[5] + 1) % kVocab;
+  ASSERT_TRUE(receipt::reseal(m, bad));
+  auto vb = receipt::verify(m, id, *two, bad, receipt::Mode::Exact);
+  ASSERT_TRUE(vb);
+  EXPECT_FALSE(vb->accepted);
 }
 
 std::vector<uint8_t> file_bytes(const fs::path& p) {
