@@ -37,6 +37,9 @@ CASES = [
                           rope_scaling="llama3", rope_orig_ctx=8192, text_repeat=5, ppl_ctx=4096)),
 ]
 LONG_TYPES = ["f32"]
+# A trained model too: stories260K from shared/data (llama, F32, sharp logits).
+SHARED = os.path.join(os.path.dirname(ROOT), "shared", "data")
+FILES = [("stories260K", "models/stories260K.gguf")]
 TYPES = ["f32", "q8_0"]
 
 
@@ -62,6 +65,49 @@ def build_helper(src, out):
     subprocess.run(["g++", "-O1", "-std=c++17", "-I" + inc, "-I" + ginc,
                     os.path.join(ROOT, "scripts", "golden", "llama_golden.cpp"), "-L" + bindir,
                     "-lllama", "-lggml", "-lggml-base", "-Wl,-rpath," + bindir, "-o", out], check=True)
+
+
+def llama_ppl(bindir, model, text_file, ctx, extra=()):
+    out = subprocess.run([os.path.join(bindir, "llama-perplexity"), "-m", model, "-f", text_file,
+                          "-c", str(ctx), "-t", "2"] + list(extra), capture_output=True, text=True, check=True)
+    m = re.search(r"Final estimate: PPL = ([0-9.]+)", out.stdout + out.stderr)
+    if not m:
+        sys.exit(f"{model}: no PPL in llama-perplexity output")
+    return float(m.group(1))
+
+
+def reference(helper, bindir, model, text_file, ctx, bos):
+    """llama.cpp's perplexity (default F16 KV cache, and an F32 one), token ids, greedy runs."""
+    ppl = llama_ppl(bindir, model, text_file, ctx)
+    ppl_kv_f32 = llama_ppl(bindir, model, text_file, ctx, ["-ctk", "f32", "-ctv", "f32"])
+    first = subprocess.run([helper, model, text_file, "1", "1"], capture_output=True, text=True, check=True)
+    text_ids = json.loads(first.stdout)["text_ids"]
+    # Prompts: 8-token slices of the text (after BOS for a vocab that adds it).
+    prompts = []
+    for k in range(N_PROMPTS):
+        s = 1 + k * (len(text_ids) // (N_PROMPTS + 1))
+        prompts.append(bos + text_ids[s:s + 8])
+    run = subprocess.run([helper, model, text_file, str(N_GEN)] + [",".join(map(str, p)) for p in prompts],
+                         capture_output=True, text=True, check=True)
+    joined = ",".join(map(str, text_ids)).encode()
+    return {
+        "perplexity": ppl,
+        "perplexity_kv_f32": ppl_kv_f32,
+        "text_ids_count": len(text_ids),
+        "text_ids_sha256": hashlib.sha256(joined).hexdigest(),
+        "greedy": json.loads(run.stdout)["greedy"],
+    }
+
+
+def write(path, doc):
+    text = json.dumps(doc, indent=1)
+    # number lists on one line each
+    text = re.sub(r"\[\s+([-0-9.e,\s]*?)\s+\]",
+                  lambda m: "[" + ",".join(x.strip() for x in m.group(1).split(",")) + "]", text)
+    with open(path, "w") as f:
+        f.write(text + "\n")
+    print(f"{path}: ppl {doc['perplexity']} (F32 KV cache {doc['perplexity_kv_f32']}), "
+          f"{doc['text_ids_count']} text tokens")
 
 
 def main():
@@ -91,24 +137,7 @@ def main():
                 text_file = os.path.join(tmp, "text-x%d.txt" % repeat)
                 with open(TEXT) as src_f, open(text_file, "w") as dst_f:
                     dst_f.write(src_f.read() * repeat)
-            ppl_out = subprocess.run([os.path.join(bindir, "llama-perplexity"), "-m", model, "-f", text_file,
-                                      "-c", str(ctx), "-t", "2"], capture_output=True, text=True, check=True)
-            m = re.search(r"Final estimate: PPL = ([0-9.]+)", ppl_out.stdout + ppl_out.stderr)
-            if not m:
-                sys.exit(f"{name} {typ}: no PPL in llama-perplexity output")
-            ppl = float(m.group(1))
-            first = subprocess.run([helpers[lsrc], model, text_file, "1", "1"], capture_output=True, text=True, check=True)
-            text_ids = json.loads(first.stdout)["text_ids"]
-            # Prompts: 8-token slices of the text (after BOS for a vocab that adds it).
             bos = [1] if spec["arch"] == "llama" else []
-            prompts = []
-            for k in range(N_PROMPTS):
-                s = 1 + k * (len(text_ids) // (N_PROMPTS + 1))
-                prompts.append(bos + text_ids[s:s + 8])
-            run = subprocess.run([helpers[lsrc], model, text_file, str(N_GEN)] + [",".join(map(str, p)) for p in prompts],
-                                 capture_output=True, text=True, check=True)
-            greedy = json.loads(run.stdout)["greedy"]
-            joined = ",".join(map(str, text_ids)).encode()
             doc = {
                 "about": "llama.cpp reference for tests/inference/engine/engine_golden_test.cpp; "
                          "regenerate with scripts/golden/regen_golden.sh",
@@ -117,19 +146,24 @@ def main():
                 "text": "text.txt",
                 "text_repeat": repeat,
                 "ctx": ctx,
-                "perplexity": ppl,
-                "text_ids_count": len(text_ids),
-                "text_ids_sha256": hashlib.sha256(joined).hexdigest(),
-                "greedy": greedy,
             }
-            path = os.path.join(GOLDEN, f"{name}-{typ}.json")
-            text = json.dumps(doc, indent=1)
-            # number lists on one line each
-            text = re.sub(r"\[\s+([-0-9.e,\s]*?)\s+\]",
-                          lambda m: "[" + ",".join(x.strip() for x in m.group(1).split(",")) + "]", text)
-            with open(path, "w") as f:
-                f.write(text + "\n")
-            print(f"{path}: ppl {ppl}, {len(text_ids)} text tokens")
+            doc.update(reference(helpers[lsrc], bindir, model, text_file, ctx, bos))
+            write(os.path.join(GOLDEN, f"{name}-{typ}.json"), doc)
+    for name, rel in FILES:
+        if src not in helpers:
+            helpers[src] = os.path.join(tmp, "llama_golden_main")
+            build_helper(src, helpers[src])
+        doc = {
+            "about": "llama.cpp reference for tests/inference/engine/engine_golden_test.cpp; "
+                     "regenerate with scripts/golden/regen_golden.sh",
+            "llama_cpp": os.environ.get("LLAMA_CPP_COMMIT", "c392e50"),
+            "shared_model": rel,
+            "text": "text.txt",
+            "text_repeat": 1,
+            "ctx": CTX,
+        }
+        doc.update(reference(helpers[src], llama_dirs(src)[0], os.path.join(SHARED, rel), TEXT, CTX, [1]))
+        write(os.path.join(GOLDEN, f"{name}.json"), doc)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates tests/inference/golden/*.json (llama.cpp's perplexities, text token ids and
-# greedy continuations on our random-weight models) from a llama.cpp build.
+# Regenerates tests/inference/golden/*.json (llama.cpp's perplexities with its default F16 and
+# an F32 KV cache, text token ids and greedy continuations, on our random-weight models and on
+# ../shared/data/models/stories260K.gguf) from a llama.cpp build.
 #
 #   scripts/golden/regen_golden.sh LLAMA_CPP_DIR [QWEN3_LLAMA_CPP_DIR]
 #

@@ -5,9 +5,10 @@
 // Written by scripts/golden/regen_golden.sh; here the models are rebuilt from the stored spec
 // (same seed, same bytes), so CI needs no llama.cpp.
 //
-// Agreement asked: perplexity within 0.5% relative (F32) / 1% (Q8_0) on both our backends
-// (the reference backend only up to 1024-token chunks: it is slow), and for F32 also within
-// 1e-4, ten times what we measure (at most 1.2e-5), so that a RoPE detail worth 0.1% shows;
+// Agreement asked: perplexity within 0.5% relative (F32) / 1% (Q8_0) of llama.cpp as it runs by
+// default (F16 KV cache) on both our backends (the reference backend only up to 1024-token
+// chunks: it is slow), and of llama.cpp with an F32 KV cache, like ours, within 2e-5 (F32: it
+// agrees to the digits llama-perplexity prints) / 1e-3 (Q8_0), so a RoPE detail worth 0.1% shows;
 // greedy tokens equal on every step up to the first one where llama.cpp's own top-1 margin is
 // below 0.01 (F32) / 0.05 (Q8_0) logits (past such a step either choice is within noise).
 #include <gtest/gtest.h>
@@ -34,6 +35,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 const fs::path kGolden = INFERGRID_GOLDEN_DIR;
+const fs::path kShared = INFERGRID_SHARED_DATA;
 
 fs::path temp_dir() {
   static const fs::path dir = [] {
@@ -92,6 +94,21 @@ std::string hex(const Hash32& h) {
   return s;
 }
 
+// The golden's model: rebuilt from its spec, or a file from shared/data.
+Model golden_model(const json& g, const std::string& name) {
+  if (g.contains("shared_model")) {
+    auto m = Model::open((kShared / g.at("shared_model").get<std::string>()).string());
+    if (!m) throw std::runtime_error(m.error().to_string());
+    return std::move(*m);
+  }
+  return make_model(spec_of(g.at("spec")), name);
+}
+
+// F32 weights (the shared models here are F32: stories260K).
+bool is_f32(const json& g) {
+  return !g.contains("spec") || g.at("spec").at("type").get<std::string>() == "f32";
+}
+
 std::vector<fs::path> golden_files() {
   std::vector<fs::path> out;
   for (const auto& e : fs::directory_iterator(kGolden))
@@ -124,7 +141,7 @@ TEST(EngineGolden, AllArchitecturesArePresent) {
   std::set<std::string> names;
   for (const auto& p : golden_files()) names.insert(p.stem().string());
   for (const char* n : {"llama3-f32", "llama3-q8_0", "qwen2-f32", "qwen2-q8_0", "qwen3-f32", "qwen3-q8_0",
-                        "llama31-long-f32"})
+                        "llama31-long-f32", "stories260K"})
     EXPECT_TRUE(names.count(n)) << n << ".json is missing from " << kGolden;
 }
 
@@ -141,10 +158,11 @@ TEST(EngineGolden, PerplexityMatchesLlamaCpp) {
     SCOPED_TRACE(path.filename().string());
     const json g = read_json(path);
     const std::string text = golden_text(g);
-    const auto spec = spec_of(g.at("spec"));
-    const Model m = make_model(spec, path.stem().string());
+    const bool f32 = is_f32(g);
+    const Model m = golden_model(g, path.stem().string());
     const double want = g.at("perplexity");
-    const double tol = spec.type == gguf::TensorType::F32 ? 0.005 : 0.01;
+    const double want_kv32 = g.at("perplexity_kv_f32");
+    const double tol = f32 ? 0.005 : 0.01;
     for (auto kind : {kernels::BackendKind::Cpu, kernels::BackendKind::Reference}) {
       if (kind == kernels::BackendKind::Reference && g.at("ctx").get<int>() > 1024) continue;
       SCOPED_TRACE(kernels::backend_kind_name(kind));
@@ -157,11 +175,12 @@ TEST(EngineGolden, PerplexityMatchesLlamaCpp) {
                 g.at("text_ids_sha256").get<std::string>());
       const double rel = std::fabs(got.ppl - want) / want;
       EXPECT_LT(rel, tol) << "ours " << got.ppl << " llama.cpp " << want;
-      if (spec.type == gguf::TensorType::F32) {
-        EXPECT_LT(rel, 1e-4) << "ours " << got.ppl << " llama.cpp " << want;
-      }
-      std::printf("[golden] %s %s: perplexity ours %.4f llama.cpp %.4f (rel %.2e)\n",
-                  path.stem().string().c_str(), kernels::backend_kind_name(kind), got.ppl, want, rel);
+      // llama.cpp with an F32 KV cache (ours is F32): F32 models agree to its printed digits.
+      const double rel32 = std::fabs(got.ppl - want_kv32) / want_kv32;
+      EXPECT_LT(rel32, f32 ? 2e-5 : 1e-3) << "ours " << got.ppl << " llama.cpp (F32 KV cache) " << want_kv32;
+      std::printf("[golden] %s %s: perplexity ours %.4f llama.cpp %.4f (rel %.2e), with an F32 KV cache %.4f "
+                  "(rel %.2e)\n", path.stem().string().c_str(), kernels::backend_kind_name(kind), got.ppl, want, rel,
+                  want_kv32, rel32);
     }
   }
 }
@@ -171,9 +190,8 @@ TEST(EngineGolden, GreedyTokensMatchLlamaCppWhereTheMarginIsClear) {
   for (const auto& path : golden_files()) {
     SCOPED_TRACE(path.filename().string());
     const json g = read_json(path);
-    const auto spec = spec_of(g.at("spec"));
-    const Model m = make_model(spec, path.stem().string());
-    const double min_margin = spec.type == gguf::TensorType::F32 ? 0.01 : 0.05;
+    const Model m = golden_model(g, path.stem().string());
+    const double min_margin = is_f32(g) ? 0.01 : 0.05;
     auto be = kernels::make_backend({kernels::BackendKind::Cpu, 2});
     ASSERT_TRUE(be.has_value());
     int compared = 0, steps = 0, prefix = 0;
@@ -227,6 +245,7 @@ TEST(EngineGolden, MakeToolWritesTheSpecsBytes) {
   for (const auto& path : golden_files()) {
     SCOPED_TRACE(path.filename().string());
     const json g = read_json(path);
+    if (!g.contains("spec")) continue;  // a model file from shared/data
     const json& s = g.at("spec");
     const fs::path cli = temp_dir() / (path.stem().string() + "-cli.gguf");
     std::string cmd = std::string(INFERGRID_GGUF_TOOL) + " make --arch " + s.at("arch").get<std::string>();
