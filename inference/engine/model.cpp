@@ -49,9 +49,12 @@ Expected<const float*> vector_f32(const gguf::File& f, const std::string& name, 
 }
 
 // llama_vocab::impl::load (src/llama-vocab.cpp, c392e50): the texts it marks as
-// end-of-generation (and the FIM pad / repo / file-separator texts it adds to the set).
+// end-of-generation, DeepSeek's end-of-sentence (found as the EOT token when no
+// eot_token_id is declared, then added to the set), and the FIM pad / repo / file-separator
+// texts it adds to the set.
 constexpr std::string_view kEogTexts[] = {
     "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>",
+    "<\xef\xbd\x9c" "end\xe2\x96\x81" "of\xe2\x96\x81" "sentence\xef\xbd\x9c>",  // <｜end▁of▁sentence｜>
     "<|fim_pad|>", "<fim-pad>", "<PAD>", "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>",
     "<|file_sep|>", "<fim-sep>", "<SEP>"};
 

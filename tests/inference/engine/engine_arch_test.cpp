@@ -302,6 +302,17 @@ TEST(EngineArch, EndOfGenerationIds) {
   EXPECT_TRUE(c.is_eog(300));
   EXPECT_TRUE(c.is_eog(301));
   EXPECT_FALSE(c.is_eog(299));
+  // Found by their text too, as llama.cpp does: a chat turn's end and DeepSeek's end of sentence.
+  const gguf::File plain = file_of(small("qwen3"));
+  Value toks = *plain.find("tokenizer.ggml.tokens");
+  toks.items[300].str = "<|im_end|>";
+  toks.items[301].str = "<\xef\xbd\x9c" "end\xe2\x96\x81" "of\xe2\x96\x81" "sentence\xef\xbd\x9c>";
+  toks.items[302].str = "<|eot_id|>x";  // not the text
+  auto by_text = Model::from_gguf(with_key(plain, "tokenizer.ggml.tokens", toks));
+  ASSERT_TRUE(by_text.has_value()) << by_text.error().to_string();
+  EXPECT_TRUE(by_text->config().is_eog(300));
+  EXPECT_TRUE(by_text->config().is_eog(301));
+  EXPECT_FALSE(by_text->config().is_eog(302));
   // Generation stops at the first end-of-generation id, whichever it is.
   auto be = kernels::make_backend({kernels::BackendKind::Cpu, 1});
   ASSERT_TRUE(be.has_value());
