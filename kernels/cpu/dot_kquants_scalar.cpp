@@ -102,7 +102,7 @@ const KQuantTable& kquant_table_for(const DotTable& t) {
   if (&t == &scalar_table() || !cpu_has_avx2()) return kquant_scalar_table();
   if (&t == &avx2_table()) return kquant_avx2_table();
   if (cpu_has_avxvnni() && &t == &avxvnni_table()) return kquant_avxvnni_table();
-  if (cpu_has_avx512f() && cpu_has_avx512vnni() && &t == &avx512_table()) return kquant_avx512_table();
+  if (cpu_has_avx512() && &t == &avx512_table()) return kquant_avx512_table();
   return kquant_avx2_table();  // any other AVX table: these kernels give the same bits
 }
 

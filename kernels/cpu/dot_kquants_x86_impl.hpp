@@ -54,7 +54,9 @@ inline int32_t block_isum256(const Unpacked& u, const BlockQ8_K& x) {
   __m256i acc = _mm256_setzero_si256();
   for (int j = 0; j < 8; ++j) {
     const __m256i p = _mm256_maddubs_epi16(u.q[j], load32(x.qs + 32 * j));
-#if IG_KQ_VNNI && !IG_KQ_AVX512
+#if IG_KQ_AVX512
+    acc = _mm256_dpwssd_epi32(acc, p, u.scale[j]);  // AVX512-VNNI + VL
+#elif IG_KQ_VNNI
     acc = _mm256_dpwssd_avx_epi32(acc, p, u.scale[j]);
 #else
     acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, u.scale[j]));
@@ -64,19 +66,16 @@ inline int32_t block_isum256(const Unpacked& u, const BlockQ8_K& x) {
 }
 
 #if IG_KQ_AVX512
-// 16 int32 lanes per pair of sub-blocks, each lane 4 products (vpdpbusd). Used for tiles of two
-// or more tokens; single tokens (decode) run block_isum256, which measured faster there. Both
-// give the same exact integer.
+// Two sub-blocks per 512-bit step: 32 maddubs pairs (AVX512-BW) times their multipliers into 16
+// int32 lanes (vpdpwssd). Used for tiles of two or more tokens; single tokens (decode) run
+// block_isum256. Both give the same exact integer.
 inline int32_t block_isum512(const Unpacked& u, const BlockQ8_K& x) {
   __m512i acc = _mm512_setzero_si512();
   for (int k = 0; k < 4; ++k) {
     const __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(u.q[2 * k]), u.q[2 * k + 1], 1);
-    const __m512i xq = _mm512_loadu_si512(x.qs + 64 * k);
-    const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq, xq);
-    // scale[j] repeats each int16 multiplier over its pairs; as int32 lanes (4 values each) the
-    // low halves carry the same multiplier.
     const __m512i sc = _mm512_inserti64x4(_mm512_castsi256_si512(u.scale[2 * k]), u.scale[2 * k + 1], 1);
-    acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(p, _mm512_srai_epi32(_mm512_slli_epi32(sc, 16), 16)));
+    const __m512i p = _mm512_maddubs_epi16(wq, _mm512_loadu_si512(x.qs + 64 * k));
+    acc = _mm512_dpwssd_epi32(acc, p, sc);
   }
   return _mm512_reduce_add_epi32(acc);
 }

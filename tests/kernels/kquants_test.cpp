@@ -183,7 +183,7 @@ TEST(KQuantLayout, Q5KernelVariantsGiveTheScalarBits) {
   std::vector<const cpu::KQuantTable*> tables;
   if (cpu_has_avx2()) tables.push_back(&cpu::kquant_avx2_table());
   if (cpu_has_avx2() && cpu::cpu_has_avxvnni()) tables.push_back(&cpu::kquant_avxvnni_table());
-  if (cpu_has_avx2() && cpu::cpu_has_avx512f() && cpu::cpu_has_avx512vnni()) tables.push_back(&cpu::kquant_avx512_table());
+  if (cpu_has_avx2() && cpu::cpu_has_avx512()) tables.push_back(&cpu::kquant_avx512_table());
   for (bool one : {false, true}) {
     float want[T];
     call(cpu::kquant_scalar_table(), one, T, 0, want);
@@ -423,7 +423,7 @@ TEST_P(KQuantMatmul, EveryKernelVariantGivesTheScalarBits) {
   std::vector<const cpu::KQuantTable*> tables;
   if (cpu_has_avx2()) tables.push_back(&cpu::kquant_avx2_table());
   if (cpu_has_avx2() && cpu::cpu_has_avxvnni()) tables.push_back(&cpu::kquant_avxvnni_table());
-  if (cpu_has_avx2() && cpu::cpu_has_avx512f() && cpu::cpu_has_avx512vnni()) tables.push_back(&cpu::kquant_avx512_table());
+  if (cpu_has_avx2() && cpu::cpu_has_avx512()) tables.push_back(&cpu::kquant_avx512_table());
   RecordProperty("variants", int(tables.size()));
   for (const auto* k : tables) {
     for (int n = 1; n <= T; ++n)
