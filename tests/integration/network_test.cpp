@@ -460,7 +460,9 @@ TEST_F(NetworkTest, KilledValidatorCatchesUpBySyncAndSignsAgain) {
   ASSERT_FALSE(HasFatalFailure());
   const uint64_t target = head_of(*nodes_[0]);
   ASSERT_TRUE(eventually([&] { return head_of(*nodes_[victim]) >= target; }, 60s)) << nodes_[victim]->log();
-  EXPECT_NE(nodes_[victim]->log().find("block sync: committed heights"), std::string::npos)
+  // The sync log line may follow the commit it reports by a moment: wait for it.
+  EXPECT_TRUE(eventually([&] { return nodes_[victim]->log().find("block sync: committed heights") != std::string::npos; },
+                         10s))
       << "the restarted validator did not catch up by block sync";
 
   // It signs again: its precommit appears in the commit of a block decided after it caught up.

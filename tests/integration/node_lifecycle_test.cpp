@@ -1,6 +1,9 @@
 // A node and the wallet as a user runs them: init, start, transfers, subscriptions, restart.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include <fstream>
 
 #include "chain/address.hpp"
@@ -218,6 +221,10 @@ TEST(NodeCli, JoinsAGivenGenesisWithItsConsensusKey) {
     auto head = fc.call("chain_head", rpc::json::array());
     ASSERT_TRUE(head);
     EXPECT_EQ((*head)["height"], 0);
+    // RPC answers before consensus starts and logs its role: wait for the line.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (follower.log().find("follower") == std::string::npos && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     EXPECT_NE(follower.log().find("follower"), std::string::npos) << follower.log();
     follower.stop();
   }
