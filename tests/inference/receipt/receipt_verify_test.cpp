@@ -184,9 +184,17 @@ TEST(ReceiptVerify, ModeForPicksExactOnlyForTheSameNumericsTag) {
   EXPECT_EQ(mode_for(cpu.receipt, *backend(BackendKind::Reference)), Mode::Tolerant);
   EXPECT_EQ(mode_for(ref.receipt, *backend(BackendKind::Reference)), Mode::Exact);
   EXPECT_EQ(mode_for(ref.receipt, *backend(BackendKind::Cpu)), Mode::Tolerant);
-  ig::InferenceReceipt next = cpu.receipt;
-  next.backend = "cpu/2";  // a later numerics revision of the same family
-  EXPECT_EQ(mode_for(next, *backend()), Mode::Tolerant);
+  // Another numerics revision of the same family (the tag is "family/revision"): the one after
+  // ours and the one before it.
+  const std::string& tag = cpu.receipt.backend;
+  const size_t slash = tag.find('/');
+  ASSERT_NE(slash, std::string::npos) << tag;
+  const int revision = std::stoi(tag.substr(slash + 1));
+  for (int other : {revision + 1, revision - 1}) {
+    ig::InferenceReceipt next = cpu.receipt;
+    next.backend = tag.substr(0, slash + 1) + std::to_string(other);
+    EXPECT_EQ(mode_for(next, *backend()), Mode::Tolerant) << next.backend;
+  }
 }
 
 TEST(ReceiptVerify, OtherNumericsAreVerifiedTolerantly) {
