@@ -26,10 +26,12 @@ uint32_t alter_one_token(receipt::TaskResult& r, const CatalogModel& model, cons
   const uint64_t h = mix(c.seed ^ 0x5eed, task_id);
   const uint32_t step = static_cast<uint32_t>(h % r.output.size());
   const uint32_t vocab = static_cast<uint32_t>(std::max(2, model.model->config().vocab));
-  const int32_t eos = model.model->config().eos_id;
+  const auto& cfg = model.model->config();
   uint32_t replacement = static_cast<uint32_t>((h >> 20) % vocab);
-  // Another token, and never EOS: that would break the stop rule and be caught for that instead.
-  while (replacement == r.output[step] || static_cast<int32_t>(replacement) == eos) replacement = (replacement + 1) % vocab;
+  // Another token, and never an end-of-generation one: that would break the stop rule and be
+  // caught for that instead.
+  while (replacement == r.output[step] || cfg.is_eog(static_cast<int32_t>(replacement)))
+    replacement = (replacement + 1) % vocab;
   r.output[step] = replacement;
   r.fingerprints[step].token = static_cast<int32_t>(replacement);  // the claim stays self-consistent
   // Text and receipt by the same rules an honest miner uses, so that only the token is wrong.

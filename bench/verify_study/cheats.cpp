@@ -70,7 +70,6 @@ Status generate_forced(const StudyModel& m, kernels::Backend& backend, receipt::
   IG_TRY(session.eval(seq, engine::Logits::Last, keep));
   r.output.resize(forced_step);
   r.fingerprints.resize(forced_step);
-  const int32_t eos = model.config().eos_id;
   for (uint32_t step = forced_step; step < r.params.max_tokens; ++step) {
     int32_t tok;
     if (step == forced_step) {
@@ -81,7 +80,7 @@ Status generate_forced(const StudyModel& m, kernels::Backend& backend, receipt::
       r.fingerprints.push_back(receipt::fingerprint(engine::describe(last, tok)));
     }
     r.output.push_back(uint32_t(tok));
-    if (tok == eos || step + 1 == r.params.max_tokens) break;
+    if (model.config().is_eog(tok) || step + 1 == r.params.max_tokens) break;
     const int32_t next[1] = {tok};
     IG_TRY(session.eval(next, engine::Logits::Last, keep));
   }
@@ -103,7 +102,6 @@ Expected<int> generate_steered(const StudyModel& m, kernels::Backend& backend, r
   r.output.clear();
   r.fingerprints.clear();
   int steered = 0;
-  const int32_t eos = model.config().eos_id;
   for (uint32_t step = 0; step < r.params.max_tokens; ++step) {
     const int32_t choice = engine::choose_token(last, r.params, step);
     double sum = 0, top = -INFINITY;
@@ -134,7 +132,7 @@ Expected<int> generate_steered(const StudyModel& m, kernels::Backend& backend, r
     steered += tok != choice;
     r.fingerprints.push_back(invented(last, tok, r.params.greedy()));
     r.output.push_back(uint32_t(tok));
-    if (tok == eos || step + 1 == r.params.max_tokens) break;
+    if (model.config().is_eog(tok) || step + 1 == r.params.max_tokens) break;
     const int32_t next[1] = {tok};
     IG_TRY(session.eval(next, engine::Logits::Last, keep));
   }
@@ -185,7 +183,7 @@ Expected<CheatOutcome> make_cheat(const std::string& kind, const StudyModel& cla
   const size_t n = r.output.size();
   if (n < 2) return fail("study.short_output", "an output of one token leaves nothing to change");
   // A step that is not a final EOS, so that the change cannot also break the stop rule.
-  const bool ends_eos = eos >= 0 && r.output.back() == uint32_t(eos);
+  const bool ends_eos = claimed.model->config().is_eog(int32_t(r.output.back()));
   const size_t span = ends_eos ? n - 1 : n;
   const uint64_t h = mix(seed ^ 0xc4ea7);
   if (kind == "token_random" || kind == "token_second") {
@@ -195,12 +193,12 @@ Expected<CheatOutcome> make_cheat(const std::string& kind, const StudyModel& cla
       if (kind == "token_second") {
         int32_t best = -1;
         for (int32_t i = 0; i < int32_t(logits.size()); ++i)
-          if (i != original && i != eos && (best < 0 || logits[size_t(i)] > logits[size_t(best)])) best = i;
+          if (i != original && !claimed.model->config().is_eog(i) && (best < 0 || logits[size_t(i)] > logits[size_t(best)])) best = i;
         return best;
       }
       for (uint64_t k = 1;; ++k) {
         const int32_t t = int32_t(mix(h + k) % uint64_t(vocab));
-        if (t != original && t != eos) return t;
+        if (t != original && !claimed.model->config().is_eog(t)) return t;
       }
     };
     IG_TRY(generate_forced(claimed, backend, r, step, pick));

@@ -160,8 +160,7 @@ Expected<TaskResult> run_task(const engine::Model& model, const tok::Tokenizer& 
   if (auto why = ig::backend_problem(tag); !why.empty())
     return fail("task.bad_backend_tag", "backend tag '" + tag + "': " + why);
   IG_TRY_ASSIGN(ids, task_prompt_ids(tk, prompt));
-  const int32_t eos = model.config().eos_id;
-  IG_TRY_ASSIGN(gen, engine::generate(model, backend, ids, params, eos, on_token));
+  IG_TRY_ASSIGN(gen, engine::generate(model, backend, ids, params, model.config().eog_ids, on_token));
   if (!gen.stopped_on_eos && gen.tokens.size() < params.max_tokens)
     return fail("task.cancelled", "generation was stopped after " + std::to_string(gen.tokens.size()) +
                                       " of " + std::to_string(params.max_tokens) + " tokens");

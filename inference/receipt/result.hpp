@@ -10,9 +10,10 @@
 //  - Prompt: task_prompt_ids(). The receipt's prompt_hash is SHA-256 of the prompt TEXT
 //    (UTF-8, as the chain hashes it); verifiers re-tokenize the text, `prompt_ids` is only
 //    informational. The text must be valid UTF-8.
-//  - Stop: generation ends on the model's EOS (config eos_id; included in the output) or
-//    after params.max_tokens tokens, whichever comes first. So an output shorter than
-//    max_tokens ends with EOS, and no output continues past an EOS.
+//  - Stop: generation ends on any of the model's end-of-generation ids (ModelConfig::eog_ids:
+//    EOS, EOT, EOM and the end-of-turn tokens llama.cpp counts, e.g. <|eot_id|>, <|im_end|>;
+//    included in the output) or after params.max_tokens tokens, whichever comes first. So an
+//    output shorter than max_tokens ends with one of them, and no output continues past one.
 //  - Text: output_text(): the tokenizer's decode of the output ids (control tokens such as
 //    EOS render as nothing; SentencePiece keeps its pieces' spaces), then every byte that does
 //    not begin a well-formed UTF-8 character (RFC 3629: no overlong forms, no surrogates,

@@ -24,7 +24,8 @@ std::string step_text(size_t i) { return "step " + std::to_string(i); }
 
 // Checks of the result against its own receipt and of the rules that need no model run;
 // returns a rejection or nothing.
-std::optional<Verdict> check_claims(const ig::Hash32& model_id, const TaskResult& t, int vocab, int32_t eos) {
+std::optional<Verdict> check_claims(const ig::Hash32& model_id, const TaskResult& t, const engine::ModelConfig& cfg) {
+  const int vocab = cfg.vocab;
   const ig::InferenceReceipt& r = t.receipt;
   if (r.model_id != model_id) return reject("verify.model_mismatch", "the receipt names a different model");
   if (auto why = ig::backend_problem(r.backend); !why.empty())
@@ -52,14 +53,19 @@ std::optional<Verdict> check_claims(const ig::Hash32& model_id, const TaskResult
       return reject("verify.bad_token", "output token of " + step_text(i) + " is outside the vocabulary",
                     int64_t(i));
   }
-  // The stop rule (result.hpp): EOS ends the output, max_tokens bounds it.
+  // The stop rule (result.hpp): any end-of-generation id ends the output, max_tokens bounds it.
+  // Output ids are < vocab here, so they fit an int32_t.
   for (size_t i = 0; i + 1 < n; ++i)
-    if (eos >= 0 && t.output[i] == uint32_t(eos))
-      return reject("verify.stop_rule", "the output continues after the EOS of " + step_text(i), int64_t(i + 1));
+    if (cfg.is_eog(int32_t(t.output[i])))
+      return reject("verify.stop_rule",
+                    "the output continues after the end-of-generation token " + std::to_string(t.output[i]) + " of " +
+                        step_text(i),
+                    int64_t(i + 1));
   if (n > t.params.max_tokens)
     return reject("verify.stop_rule", "the output is longer than max_tokens", int64_t(t.params.max_tokens));
-  if (n < t.params.max_tokens && (n == 0 || eos < 0 || t.output.back() != uint32_t(eos)))
-    return reject("verify.stop_rule", "the output stops before max_tokens without EOS", int64_t(n));
+  if (n < t.params.max_tokens && (n == 0 || !cfg.is_eog(int32_t(t.output.back()))))
+    return reject("verify.stop_rule", "the output stops before max_tokens without an end-of-generation token",
+                  int64_t(n));
   return std::nullopt;
 }
 
@@ -150,7 +156,7 @@ Expected<Check> verify_detailed(const engine::Model& model, const tok::Tokenizer
     attach_proof(v, t);
     return Check{std::move(v), {}};
   };
-  if (auto bad = check_claims(model_id, t, cfg.vocab, cfg.eos_id)) return finish(std::move(*bad));
+  if (auto bad = check_claims(model_id, t, cfg)) return finish(std::move(*bad));
 
   // Ids the model can emit but the tokenizer cannot render (a padded embedding) have no text.
   for (size_t i = 0; i < t.output.size(); ++i)

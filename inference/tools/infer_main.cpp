@@ -205,7 +205,7 @@ int run_generate(const CommonOpts& c, const GenerateOpts& g) {
               {"prompt_tokens", prompt_tokens},
               {"output_ids", r.output},
               {"text", r.text},
-              {"stopped_on_eos", !r.output.empty() && int64_t(r.output.back()) == model->config().eos_id},
+              {"stopped_on_eos", !r.output.empty() && model->config().is_eog(int32_t(r.output.back()))},
               {"stopped_on_eog", !r.output.empty() && r.output.size() < p.max_tokens &&
                                      model->config().is_eog(int32_t(r.output.back()))},
               {"prefill_tokens_per_s", prefill_tps},

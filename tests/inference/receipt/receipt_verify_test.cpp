@@ -3,6 +3,7 @@
 // evidence the chain can check.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <unistd.h>
 
@@ -386,6 +387,53 @@ TEST(ReceiptVerify, StopRule) {
   v = run(longer);
   EXPECT_EQ(v.code, "verify.stop_rule");
   expect_step_evidence(longer, v, 30);
+}
+
+// A chat model ends its turn on an end-of-turn token (Llama 3's <|eot_id|>, ChatML's <|im_end|>)
+// rather than EOS: the miner stops there and the verifier accepts it, and an output that goes
+// on past it breaks the stop rule. stories260K with one of its tokens declared the EOT.
+TEST(ReceiptVerify, StopRuleEndsOnAnyEndOfGenerationToken) {
+  const TaskResult honest = produce(greedy(30));
+  const uint32_t eot = honest.output[6];
+  const size_t first = size_t(std::find(honest.output.begin(), honest.output.end(), eot) - honest.output.begin());
+  ASSERT_NE(eot, kEos);
+  gguf::Writer w;
+  const gguf::File& src = stories().model.file();
+  for (const auto& kv : src.metadata()) w.set(kv.key, kv.value);
+  w.set("tokenizer.ggml.eot_token_id", gguf::Value::of_u32(eot));
+  for (const auto& t : src.tensors())
+    ASSERT_TRUE(w.add_tensor(t.name, t.type, std::vector<uint64_t>(t.ne.begin(), t.ne.begin() + t.n_dims),
+                             std::vector<uint8_t>(t.data, t.data + t.n_bytes)));
+  auto bytes = w.to_bytes();
+  ASSERT_TRUE(bytes);
+  auto file = gguf::File::from_bytes(*bytes);
+  ASSERT_TRUE(file);
+  auto chat = engine::Model::from_gguf(std::move(*file));
+  ASSERT_TRUE(chat) << chat.error().to_string();
+  ASSERT_TRUE(chat->config().is_eog(int32_t(eot)));
+  const ig::Hash32 chat_id = model_id(chat->file());
+
+  auto stopped = run_task(*chat, chat_id, *backend(), kPrompt, greedy(30));
+  ASSERT_TRUE(stopped) << stopped.error().to_string();
+  ASSERT_EQ(stopped->output.size(), first + 1);
+  EXPECT_EQ(stopped->output.back(), eot);
+  auto v = verify(*chat, chat_id, *backend(BackendKind::Cpu, 1), *stopped, Mode::Exact);
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->accepted) << v->code << ": " << v->reason;
+  // The same output checked against the model without the EOT: it stops early without EOS.
+  TaskResult plain = *stopped;
+  plain.receipt.model_id = stories().id;
+  reseal(plain);
+  EXPECT_EQ(run(plain).code, "verify.stop_rule");
+
+  // The 30-token output of the plain model, claimed for the chat model: it runs past the EOT.
+  TaskResult past = honest;
+  past.receipt.model_id = chat_id;
+  ASSERT_TRUE(receipt::reseal(*chat, past));
+  v = verify(*chat, chat_id, *backend(BackendKind::Cpu, 1), past, Mode::Exact);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->code, "verify.stop_rule");
+  EXPECT_EQ(v->first_bad_step, int64_t(first + 1));
 }
 
 TEST(ReceiptVerify, ResultOfADifferentModelIsRejected) {
