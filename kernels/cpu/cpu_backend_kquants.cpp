@@ -12,6 +12,24 @@ namespace ig::kernels {
 
 namespace {
 constexpr int64_t kKRowTile = 16;  // rows per tile, so their weights stay cached across token groups
+
+// The dots of output rows [r0, r1) for every token: tiles of kKRowTile rows, within each tile
+// groups of kKQuantTokens tokens. dot(row bytes, first activation block of the group, tokens in
+// the group, output of (row, first token)) computes one row against the group.
+template <class ActBlock, class RowDot>
+void dot_row_tiles(const Weight& w, const ActBlock* acts, int64_t blocks_per_row, int n_tokens, float* y,
+                   int64_t r0, int64_t r1, const RowDot& dot) {
+  const size_t rb = row_bytes(w.type, w.cols);
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  for (int64_t rt = r0; rt < r1; rt += kKRowTile) {
+    const int64_t rend = std::min(r1, rt + kKRowTile);
+    for (int t0 = 0; t0 < n_tokens; t0 += cpu::kKQuantTokens) {
+      const int n = std::min(cpu::kKQuantTokens, n_tokens - t0);
+      const ActBlock* xt = acts + size_t(t0) * blocks_per_row;
+      for (int64_t r = rt; r < rend; ++r) dot(base + size_t(r) * rb, xt, n, y + size_t(t0) * w.rows + r);
+    }
+  }
+}
 }  // namespace
 
 void CpuBackend::matmul_kquant(const Weight& w, const float* x, int n_tokens, float* y) {
@@ -23,25 +41,15 @@ void CpuBackend::matmul_kquant(const Weight& w, const float* x, int n_tokens, fl
     for (int64_t t = t0; t < t1; ++t)
       quantize_row_q8_k(x + size_t(t) * w.cols, w.cols, xk_.data() + size_t(t) * nb);
   });
-  const size_t rb = row_bytes(w.type, w.cols);
-  const auto* base = static_cast<const uint8_t*>(w.data);
   run(w.rows, w.cols * n_tokens, [&](int64_t r0, int64_t r1) {
-    for (int64_t rt = r0; rt < r1; rt += kKRowTile) {
-      const int64_t rend = std::min(r1, rt + kKRowTile);
-      for (int t0 = 0; t0 < n_tokens; t0 += cpu::kKQuantTokens) {
-        const int n = std::min(cpu::kKQuantTokens, n_tokens - t0);
-        const BlockQ8_K* xt = xk_.data() + size_t(t0) * nb;
-        for (int64_t r = rt; r < rend; ++r) {
-          const uint8_t* row = base + size_t(r) * rb;
-          float* out = y + size_t(t0) * w.rows + r;
-          switch (w.type) {
-            case DType::Q4_K: kq.q4_k(reinterpret_cast<const BlockQ4_K*>(row), xt, nb, n, nb, out, w.rows); break;
-            case DType::Q5_K: kq.q5_k(reinterpret_cast<const BlockQ5_K*>(row), xt, nb, n, nb, out, w.rows); break;
-            default: kq.q6_k(reinterpret_cast<const BlockQ6_K*>(row), xt, nb, n, nb, out, w.rows); break;
-          }
-        }
-      }
-    }
+    dot_row_tiles(w, xk_.data(), nb, n_tokens, y, r0, r1,
+                  [&](const uint8_t* row, const BlockQ8_K* xt, int n, float* out) {
+                    switch (w.type) {
+                      case DType::Q4_K: kq.q4_k(reinterpret_cast<const BlockQ4_K*>(row), xt, nb, n, nb, out, w.rows); break;
+                      case DType::Q5_K: kq.q5_k(reinterpret_cast<const BlockQ5_K*>(row), xt, nb, n, nb, out, w.rows); break;
+                      default: kq.q6_k(reinterpret_cast<const BlockQ6_K*>(row), xt, nb, n, nb, out, w.rows); break;
+                    }
+                  });
   });
 }
 
@@ -53,24 +61,14 @@ void CpuBackend::matmul_q5(const cpu::KQuantTable& kq, const Weight& w, const fl
     for (int64_t t = t0; t < t1; ++t)
       cpu::quantize_row_q8_0(x + size_t(t) * w.cols, w.cols, x5_.data() + size_t(t) * nb);
   });
-  const size_t rb = row_bytes(w.type, w.cols);
-  const auto* base = static_cast<const uint8_t*>(w.data);
   run(w.rows, w.cols * n_tokens, [&](int64_t r0, int64_t r1) {
-    for (int64_t rt = r0; rt < r1; rt += kKRowTile) {
-      const int64_t rend = std::min(r1, rt + kKRowTile);
-      for (int t0 = 0; t0 < n_tokens; t0 += cpu::kKQuantTokens) {
-        const int n = std::min(cpu::kKQuantTokens, n_tokens - t0);
-        const BlockQ8_0* xt = x5_.data() + size_t(t0) * nb;
-        for (int64_t r = rt; r < rend; ++r) {
-          const uint8_t* row = base + size_t(r) * rb;
-          float* out = y + size_t(t0) * w.rows + r;
-          if (w.type == DType::Q5_0)
-            kq.q5_0(reinterpret_cast<const BlockQ5_0*>(row), xt, nb, n, nb, out, w.rows);
-          else
-            kq.q5_1(reinterpret_cast<const BlockQ5_1*>(row), xt, nb, n, nb, out, w.rows);
-        }
-      }
-    }
+    dot_row_tiles(w, x5_.data(), nb, n_tokens, y, r0, r1,
+                  [&](const uint8_t* row, const BlockQ8_0* xt, int n, float* out) {
+                    if (w.type == DType::Q5_0)
+                      kq.q5_0(reinterpret_cast<const BlockQ5_0*>(row), xt, nb, n, nb, out, w.rows);
+                    else
+                      kq.q5_1(reinterpret_cast<const BlockQ5_1*>(row), xt, nb, n, nb, out, w.rows);
+                  });
   });
 }
 
