@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "inference/engine/engine.hpp"
+#include "tests/inference/engine/logits_helpers.hpp"
 #include "inference/gguf/kquant_mix.hpp"
 #include "inference/gguf/random_model.hpp"
 #include "inference/receipt/result.hpp"
@@ -78,32 +79,9 @@ Model load(const Spec& s) {
   return std::move(*m);
 }
 
-std::vector<int32_t> tokens(int n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<int32_t> t(static_cast<size_t>(n));
-  for (auto& x : t) x = int32_t(rng() % kVocab);
-  return t;
-}
-
-std::vector<float> prefill(const Model& m, kernels::Backend& be, const std::vector<int32_t>& t) {
-  auto s = Session::create(m, be, int(t.size()));
-  EXPECT_TRUE(s);
-  std::vector<float> out;
-  auto st = s->eval(t, Logits::All, [&](int, std::span<const float> l) { out.insert(out.end(), l.begin(), l.end()); });
-  EXPECT_TRUE(st) << st.error().to_string();
-  return out;
-}
-
-std::vector<float> stepwise(const Model& m, kernels::Backend& be, const std::vector<int32_t>& t) {
-  auto s = Session::create(m, be, int(t.size()));
-  std::vector<float> out;
-  for (int32_t tok : t) {
-    auto st = s->eval(std::span<const int32_t>(&tok, 1), Logits::Last,
-                      [&](int, std::span<const float> l) { out.insert(out.end(), l.begin(), l.end()); });
-    EXPECT_TRUE(st);
-  }
-  return out;
-}
+std::vector<int32_t> tokens(int n, uint32_t seed) { return testing::random_tokens(n, seed, kVocab); }
+using testing::prefill;
+using testing::stepwise;
 
 std::unique_ptr<kernels::Backend> backend(kernels::BackendKind k, int threads, const std::string& variant = "") {
   auto b = kernels::make_backend({k, threads, variant});
