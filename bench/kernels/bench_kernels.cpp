@@ -127,6 +127,14 @@ int bench_pool(int reps) {
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "--pool")
     return bench_pool(argc > 3 && std::string(argv[2]) == "--reps" ? std::max(1, std::stoi(argv[3])) : 7);
+  // --prefill: the 64-token matmuls of a Qwen2.5-0.5B prefill, one thread (kernel tuning)
+  if (argc > 1 && std::string(argv[1]) == "--prefill") {
+    for (auto t : {kernels::DType::F16, kernels::DType::Q8_0, kernels::DType::Q4_0}) {
+      bench(kernels::BackendKind::Cpu, t, 4864, 896, 64, 1);
+      bench(kernels::BackendKind::Cpu, t, 896, 4864, 64, 1);
+    }
+    return 0;
+  }
   const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
   for (auto t : {kernels::DType::F32, kernels::DType::F16, kernels::DType::Q8_0, kernels::DType::Q4_0})
     for (int threads : {1, 2})

@@ -71,10 +71,10 @@ void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, flo
   const int64_t nb = w.cols / kBlock;
   xq_.resize(size_t(nb) * n_tokens);
   const bool q4 = w.type == DType::Q4_0;
-  // Token pairs for the 512-bit kernels (prefill); a last odd token and all
+  // Token pairs for the 512-bit gemm kernels (prefill); a last odd token and all
   // of decode use the per-token kernels. Both give the same bits.
-  const bool have_pairs = q4 ? dot_.q4_0_pairs != nullptr : dot_.q8_0_pairs != nullptr;
-  const int pairs = have_pairs ? n_tokens / 2 : 0;
+  const bool have_gemm = q4 ? dot_.q4_0_gemm != nullptr : dot_.q8_0_gemm != nullptr;
+  const int pairs = have_gemm ? n_tokens / 2 : 0;
   const bool sums = q4 || pairs > 0;
   if (sums) xsum_.resize(size_t(nb) * n_tokens * 8);
   run(n_tokens, w.cols, [&](int64_t t0, int64_t t1) {
@@ -87,27 +87,24 @@ void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, flo
     pairs_.resize(size_t(pairs) * nb);
     run(pairs, w.cols * 2, [&](int64_t p0, int64_t p1) {
       cpu::pack_pairs(xq_.data() + size_t(p0) * 2 * nb, xsum_.data() + size_t(p0) * 2 * nb * 8, nb,
-                      int(p1 - p0), pairs_.data() + size_t(p0) * nb);
+                      int(p1 - p0), pairs_.data() + size_t(p0) * nb, cpu::gemm_init_shift(q4));
     });
   }
   const size_t rb = row_bytes(w.type, w.cols);
   const auto* base = static_cast<const uint8_t*>(w.data);
-  run(w.rows, w.cols * n_tokens, [&](int64_t r0, int64_t r1) {
+  // Work items are row tiles, so a thread's rows start on a tile boundary.
+  const int64_t tiles = (w.rows + kRowTile - 1) / kRowTile;
+  run(tiles, w.cols * n_tokens * kRowTile, [&](int64_t i0, int64_t i1) {
+    const int64_t r0 = i0 * kRowTile, r1 = std::min(w.rows, i1 * kRowTile);
+    if (pairs > 0) {
+      const uint8_t* row = base + size_t(r0) * rb;
+      if (q4)
+        dot_.q4_0_gemm(reinterpret_cast<const BlockQ4_0*>(row), nb, r1 - r0, pairs_.data(), pairs, nb, y + r0, w.rows);
+      else
+        dot_.q8_0_gemm(reinterpret_cast<const BlockQ8_0*>(row), nb, r1 - r0, pairs_.data(), pairs, nb, y + r0, w.rows);
+    }
     for (int64_t rt = r0; rt < r1; rt += kRowTile) {
       const int64_t rend = std::min(r1, rt + kRowTile);
-      for (int p0 = 0; p0 < pairs; p0 += cpu::kQuantPairs) {
-        const int np = std::min(cpu::kQuantPairs, pairs - p0);
-        const cpu::PairBlock* xp = pairs_.data() + size_t(p0) * nb;
-        for (int64_t r = rt; r < rend; r += cpu::kQuantRows) {
-          const int nr = int(std::min<int64_t>(cpu::kQuantRows, rend - r));
-          float* out = y + size_t(2 * p0) * w.rows + r;
-          const uint8_t* row = base + size_t(r) * rb;
-          if (q4)
-            dot_.q4_0_pairs(reinterpret_cast<const BlockQ4_0*>(row), nb, nr, xp, nb, np, nb, out, w.rows);
-          else
-            dot_.q8_0_pairs(reinterpret_cast<const BlockQ8_0*>(row), nb, nr, xp, nb, np, nb, out, w.rows);
-        }
-      }
       for (int t0 = 2 * pairs; t0 < n_tokens; t0 += cpu::kQuantTokens) {
         const int n = std::min(cpu::kQuantTokens, n_tokens - t0);
         const BlockQ8_0* xt = xq_.data() + size_t(t0) * nb;

@@ -53,6 +53,13 @@ struct DotTable {
   // The same for Q8_0 weights (bitwise equal to q8_0).
   void (*q8_0_pairs)(const BlockQ8_0* w, int64_t ws, int nr, const PairBlock* x, int64_t xs,
                      int np, int64_t nb, float* out, int64_t os);
+  // Optional (null without AVX-512 VNNI): the multi-token matmul of nr rows (ws blocks apart)
+  // times np packed token pairs (pair p at x + p*nb, packed with the init shift of
+  // gemm_init_shift), out[t*os + r]. Bitwise the same as q4_0/q8_0 on each token.
+  void (*q4_0_gemm)(const BlockQ4_0* w, int64_t ws, int64_t nr, const PairBlock* x, int np, int64_t nb,
+                    float* out, int64_t os);
+  void (*q8_0_gemm)(const BlockQ8_0* w, int64_t ws, int64_t nr, const PairBlock* x, int np, int64_t nb,
+                    float* out, int64_t os);
   // plain dot of two float vectors (attention scores, RMS)
   float (*dot)(const float* a, const float* b, int64_t n);
   // quantize_row_q8_0 and q8_lane_sums below, vectorized; bitwise the same results.
@@ -78,7 +85,11 @@ void quantize_row_q8_0(const float* x, int64_t cols, BlockQ8_0* out);
 // out[8*b + i] = -8 * (qs[4i] + qs[4i+1] + qs[4i+2] + qs[4i+3]) of block b.
 void q8_lane_sums(const BlockQ8_0* x, int64_t nb, int32_t* out);
 // Packs tokens 2p, 2p+1 (x and xsum laid out as for q4_0, nb blocks per token)
-// into out[p*nb + b] for p < n_pairs.
-void pack_pairs(const BlockQ8_0* x, const int32_t* xsum, int64_t nb, int n_pairs, PairBlock* out);
+// into out[p*nb + b] for p < n_pairs, each init lane shifted left by init_shift.
+void pack_pairs(const BlockQ8_0* x, const int32_t* xsum, int64_t nb, int n_pairs, PairBlock* out,
+                int init_shift = 0);
+// The init shift the gemm kernels expect: Q8_0 weights enter dpbusd as w + 128, so their
+// correction is -128 * sum(x) = 16 * (-8 * sum(x)); Q4_0's is -8 * sum(x) itself.
+inline int gemm_init_shift(bool q4) { return q4 ? 0 : 4; }
 
 }  // namespace ig::kernels::cpu

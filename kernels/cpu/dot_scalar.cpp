@@ -67,7 +67,7 @@ void q4_0(const BlockQ4_0* w, int64_t ws, int nr, const BlockQ8_0* x, const int3
 }  // namespace
 
 const DotTable& scalar_table() {
-  static const DotTable t{"scalar", f32, f16, q8_0, q4_0, nullptr, nullptr, dot, quantize_row_q8_0,
+  static const DotTable t{"scalar", f32, f16, q8_0, q4_0, nullptr, nullptr, nullptr, nullptr, dot, quantize_row_q8_0,
                           q8_lane_sums};
   return t;
 }
@@ -117,7 +117,8 @@ bool cpu_has_avx512vnni() {
 #endif
 }
 
-void pack_pairs(const BlockQ8_0* x, const int32_t* xsum, int64_t nb, int n_pairs, PairBlock* out) {
+void pack_pairs(const BlockQ8_0* x, const int32_t* xsum, int64_t nb, int n_pairs, PairBlock* out,
+                int init_shift) {
   for (int p = 0; p < n_pairs; ++p)
     for (int64_t b = 0; b < nb; ++b) {
       PairBlock& o = out[p * nb + b];
@@ -125,7 +126,7 @@ void pack_pairs(const BlockQ8_0* x, const int32_t* xsum, int64_t nb, int n_pairs
         const int64_t t = 2 * p + h;
         const BlockQ8_0& xb = x[t * nb + b];
         std::memcpy(o.qs + 32 * h, xb.qs, 32);
-        std::memcpy(o.init + 8 * h, xsum + (t * nb + b) * 8, 32);
+        for (int i = 0; i < 8; ++i) o.init[8 * h + i] = xsum[(t * nb + b) * 8 + i] * (1 << init_shift);
         const float d = fp16_to_fp32(xb.d);
         for (int i = 0; i < 8; ++i) o.d[8 * h + i] = d;
       }

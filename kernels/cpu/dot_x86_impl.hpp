@@ -461,14 +461,21 @@ void q8_0_pairs(const BlockQ8_0* w, int64_t ws, int nr, const PairBlock* x, int6
 }
 #define IG_Q4_PAIRS q4_0_pairs
 #define IG_Q8_PAIRS q8_0_pairs
+}  // namespace ig::kernels::cpu
+#include "kernels/cpu/gemm_x86_impl.hpp"
+namespace ig::kernels::cpu {
+#define IG_Q4_GEMM q4_0_gemm
+#define IG_Q8_GEMM q8_0_gemm
 #else
 #define IG_Q4_PAIRS nullptr
 #define IG_Q8_PAIRS nullptr
+#define IG_Q4_GEMM nullptr
+#define IG_Q8_GEMM nullptr
 #endif
 
 const DotTable& IG_TABLE_FN() {
-  static const DotTable t{IG_TABLE_NAME, f32,          f16,      q8_0, q4_0, IG_Q4_PAIRS, IG_Q8_PAIRS,
-                          dot,           quantize_q8, lane_sums};
+  static const DotTable t{IG_TABLE_NAME, f32,         f16,       q8_0,       q4_0,      IG_Q4_PAIRS,
+                          IG_Q8_PAIRS,   IG_Q4_GEMM,  IG_Q8_GEMM, dot,        quantize_q8, lane_sums};
   return t;
 }
 
