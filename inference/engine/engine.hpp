@@ -6,6 +6,7 @@
 //   IG_TRY_ASSIGN(gen, ig::engine::generate(model, *backend, prompt_ids, params, eos));
 #pragma once
 
+#include "inference/engine/batch.hpp"
 #include "inference/engine/generator.hpp"
 #include "inference/engine/model.hpp"
 #include "inference/engine/perplexity.hpp"

@@ -27,6 +27,26 @@ struct Generation {
 // Return false to stop early (the token already produced is kept).
 using TokenFn = std::function<bool(int32_t token)>;
 
+// The KV cache positions a generation needs (prompt + max_tokens - 1: the last token is
+// chosen, never evaluated). Errors: "sampler.bad_params", "engine.empty_prompt",
+// "engine.context_full" (more than the model's context).
+Expected<int> generation_context(const ModelConfig& c, size_t prompt_tokens, const ig::SamplingParams& params);
+
+// One generation's decisions, step by step, apart from how its logits are computed (one
+// Session in generate(), a shared pass in BatchGenerator): both make exactly these choices.
+struct GenerationState {
+  ig::SamplingParams params;
+  std::vector<int32_t> stop_ids;
+  TokenFn on_token;
+  Generation gen;
+
+  // Chooses the next token from the logits of the last evaluated position, records the
+  // decision and calls on_token. True when generation goes on: gen.tokens.back() is then
+  // the token to evaluate next. False when it stopped (a stop id, max_tokens, or on_token
+  // returning false).
+  bool step(std::span<const float> logits);
+};
+
 // Stops on any of `stop_ids` (e.g. ModelConfig::eog_ids: EOS, EOT, EOM, as llama.cpp's
 // llama_vocab_is_eog); an empty span never stops early. Fails on invalid params
 // ("sampler.bad_params") and if prompt + max_tokens exceeds the context.

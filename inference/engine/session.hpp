@@ -1,10 +1,10 @@
-// One sequence being evaluated: the KV cache and the forward pass.
+// One sequence being evaluated: its KV cache and a forward pass (forward.hpp).
 //
-// eval() runs any number of tokens at the next positions, in chunks of up to
-// kChunk tokens, and reports the logits of the tokens asked for. Because every
-// kernel reduces each output in a batch-independent order, the logits of a
-// position are bitwise the same whether it was evaluated alone (generation)
-// or inside a long prefill (verification), on a given backend.
+// eval() runs any number of tokens at the next positions, in passes of up to kChunk tokens,
+// and reports the logits of the tokens asked for. Because every kernel reduces each output
+// in a batch-independent order, the logits of a position are bitwise the same whether it was
+// evaluated alone (generation), inside a long prefill (verification) or beside other
+// sequences (batch.hpp), on a given backend.
 #pragma once
 
 #include <functional>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/expected.hpp"
+#include "inference/engine/forward.hpp"
 #include "inference/engine/model.hpp"
 #include "kernels/kernels.hpp"
 
@@ -23,16 +24,17 @@ class Session {
  public:
   // Called with the index (into the evaluated span) and the logits of a token.
   using LogitsFn = std::function<void(int index, std::span<const float> logits)>;
-  static constexpr int kChunk = 64;
+  static constexpr int kChunk = Forward::kChunk;
 
-  // max_context: positions this session may hold (<= the model's context).
+  // max_context: positions this session may hold (1..the model's context; else
+  // "engine.bad_context").
   static Expected<Session> create(const Model& model, kernels::Backend& backend, int max_context);
 
-  int position() const { return pos_; }
-  int max_context() const { return max_ctx_; }
-  void reset() { pos_ = 0; }
+  int position() const { return kv_.position; }
+  int max_context() const { return kv_.max_context; }
+  void reset() { kv_.position = 0; }
 
-  // Evaluates tokens at positions position()..position()+n-1.
+  // Evaluates tokens at positions position()..position()+n-1. Errors as Forward::eval.
   Status eval(std::span<const int32_t> tokens, Logits which, const LogitsFn& on_logits);
   // The same, with logits (the output norm and head, vocab × dim per row) only for the tokens
   // at indices >= first_logits: a verifier's teacher-forced prefill needs none for the prompt
@@ -40,20 +42,9 @@ class Session {
   Status eval_from(std::span<const int32_t> tokens, int first_logits, const LogitsFn& on_logits);
 
  private:
-  Session(const Model& m, kernels::Backend& b, int max_ctx);
-  Status eval_chunk(std::span<const int32_t> tokens, int first_index, int first_logits,
-                    const LogitsFn& on_logits);
-  void attention_block(int layer, int n);
-  void ffn_block(int layer, int n);
-
-  const Model* model_;
-  kernels::Backend* backend_;
-  int max_ctx_;
-  int pos_ = 0;
-  std::vector<float> k_cache_, v_cache_;  // [layer][ctx][kv_dim]
-  // scratch, sized for kChunk tokens
-  std::vector<float> x_, xn_, q_, k_, v_, att_, proj_, gate_, up_, logits_;
-  std::vector<int32_t> positions_;
+  Session(Forward f, KvCache kv) : forward_(std::move(f)), kv_(std::move(kv)) {}
+  Forward forward_;
+  KvCache kv_;
 };
 
 }  // namespace ig::engine
