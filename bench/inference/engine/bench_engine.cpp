@@ -4,7 +4,8 @@
 //   heads, FFN 4864, tied embeddings) in F16, Q8_0 and Q4_0, written into a
 //   temp dir at start; and verification time as a fraction of generation time
 //   for tasks of up to 128 output tokens (run_task / verify, as a miner and a
-//   verifier run them; an output may end earlier on EOS).
+//   verifier run them; an output may end earlier on EOS); and the aggregate decode speed of 4
+//   sequences decoded together against one (batch.hpp).
 // Each line carries wall seconds and process CPU seconds: on a shared machine
 // the difference is time spent waiting for a core.
 //
@@ -13,7 +14,8 @@
 // llama-bench mode (any GGUF file, the same flags, so a run beside llama-bench on the same file
 // is one command each):
 //   bench_engine -m FILE[,FILE..] [-p N[,N..]] [-n N[,N..]] [-t T[,T..]] [-r REPS]
-//                [--no-warmup] [--backend cpu|reference|cuda] [--variant avx512|avxvnni|avx2|scalar]
+//                [--parallel S[,S..]] [--no-warmup] [--backend cpu|reference|cuda]
+//                [--variant avx512|avxvnni|avx2|scalar]
 // -p 512 -n 128 -t <hardware threads> -r 5 by default, as llama-bench. For every (file, threads)
 // it warms up (one prefill and a few decode steps, untimed), then runs the repetitions, each a
 // prefill of N random tokens into an empty context (pp N) and the generation of N tokens one
@@ -22,6 +24,10 @@
 //   {"bench":"engine","model":"qwen05-q4_0.gguf","type":"Q4_0","phase":"prefill","n":512,
 //    "threads":2,"reps":5,"tokens_per_second_median":..,"tokens_per_second_min":..,
 //    "tokens_per_second_max":..,"cpu_seconds_per_token_median":..,"backend":"cpu (avx512..)"}
+// --parallel S (as llama-batched-bench's -npl): the decode test runs S sequences at once in
+// one BatchGenerator (batch.hpp, the miner's path: greedy choice included), each generating
+// N tokens from a 1-token prompt, and tokens_per_second is the aggregate S*N / wall; the line
+// carries "sequences":S. Without it, "sequences":1 and the plain Session loop above.
 // cpu_seconds_per_token: process CPU time per token; on a shared machine wall time also counts
 // the time spent waiting for a core, CPU time does not.
 #include <algorithm>
@@ -140,6 +146,20 @@ void bench_verify(const std::string& name, const engine::Model& m, kernels::Back
   std::fflush(stdout);
 }
 
+std::pair<double, double> run_batch(const engine::Model& m, kernels::Backend& be, int n, int sequences,
+                                    uint32_t seed);
+
+// Aggregate decode tokens/s of 4 sequences decoded together against 1 (the miner's
+// BatchGenerator path, greedy).
+void bench_batch(const std::string& name, const engine::Model& m, kernels::Backend& be, int threads, int n) {
+  const double one = double(n) / run_batch(m, be, n, 1, 11).first;
+  const double four = 4.0 * n / run_batch(m, be, n, 4, 12).first;
+  std::printf("{\"bench\":\"batch_decode\",\"model\":\"%s\",\"threads\":%d,\"tokens_per_sequence\":%d,"
+              "\"tokens_per_s_1\":%.2f,\"tokens_per_s_4\":%.2f,\"aggregate_ratio\":%.3f}\n",
+              name.c_str(), threads, n, one, four, four / one);
+  std::fflush(stdout);
+}
+
 void run_model(const std::string& name, const engine::Model& m, const Options& o) {
   for (int threads : o.threads) {
     auto be = kernels::make_backend({kernels::BackendKind::Cpu, threads});
@@ -147,6 +167,7 @@ void run_model(const std::string& name, const engine::Model& m, const Options& o
     bench_prefill(name, m, **be, threads, o.quick ? 32 : 128);
     bench_decode(name, m, **be, threads, o.quick ? 16 : 64);
     bench_verify(name, m, **be, threads, 128);
+    bench_batch(name, m, **be, threads, o.quick ? 8 : 32);
   }
 }
 
@@ -157,6 +178,7 @@ struct BenchOptions {
   std::vector<int> prompt = {512};
   std::vector<int> gen = {128};
   std::vector<int> threads;
+  std::vector<int> parallel;  // empty: single-sequence decode only
   int reps = 5;
   bool warmup = true;
   kernels::BackendKind kind = kernels::BackendKind::Cpu;
@@ -219,20 +241,44 @@ std::pair<double, double> run_decode(const engine::Model& m, kernels::Backend& b
   return {t.wall(), t.cpu()};
 }
 
+// `sequences` sequences generating n tokens each, decoded together (BatchGenerator); the
+// first token of each comes from its 1-token prompt's pass.
+std::pair<double, double> run_batch(const engine::Model& m, kernels::Backend& be, int n, int sequences,
+                                    uint32_t seed) {
+  auto batch = engine::BatchGenerator::create(m, be, sequences);
+  if (!batch) throw std::runtime_error(batch.error().to_string());
+  ig::SamplingParams p;
+  p.max_tokens = uint32_t(n);
+  for (int i = 0; i < sequences; ++i) {
+    auto id = batch->add({random_ids(1, m.config().vocab, seed + uint32_t(i)), p, {}});
+    if (!id) throw std::runtime_error(id.error().to_string());
+  }
+  Timer t;
+  size_t generated = 0;
+  while (batch->active() > 0)
+    for (auto& f : batch->step()) {
+      if (!f.result) throw std::runtime_error(f.result.error().to_string());
+      generated += f.result->tokens.size();
+    }
+  const double wall = t.wall(), cpu = t.cpu();
+  if (generated != size_t(n) * size_t(sequences)) throw std::runtime_error("batch: a sequence stopped early");
+  return {wall, cpu};
+}
+
 void print_phase(const std::string& file, const std::string& type, const std::string& desc,
                  const char* phase, int n, int threads, const std::vector<double>& wall,
-                 const std::vector<double>& cpu) {
+                 const std::vector<double>& cpu, int sequences = 1) {
   std::vector<double> tps;
-  for (double w : wall) tps.push_back(n / w);
+  for (double w : wall) tps.push_back(double(n) * sequences / w);
   std::vector<double> cpt;
-  for (double c : cpu) cpt.push_back(c / n);
+  for (double c : cpu) cpt.push_back(c / (double(n) * sequences));
   std::string samples;
   for (double v : tps) samples += (samples.empty() ? "" : ",") + std::to_string(v);
   std::printf("{\"bench\":\"engine\",\"model\":\"%s\",\"type\":\"%s\",\"phase\":\"%s\",\"n\":%d,"
-              "\"threads\":%d,\"reps\":%zu,\"tokens_per_second_median\":%.3f,"
+              "\"sequences\":%d,\"threads\":%d,\"reps\":%zu,\"tokens_per_second_median\":%.3f,"
               "\"tokens_per_second_min\":%.3f,\"tokens_per_second_max\":%.3f,"
               "\"cpu_seconds_per_token_median\":%.6f,\"samples\":[%s],\"backend\":\"%s\"}\n",
-              file.c_str(), type.c_str(), phase, n, threads, tps.size(), median(tps),
+              file.c_str(), type.c_str(), phase, n, sequences, threads, tps.size(), median(tps),
               *std::min_element(tps.begin(), tps.end()), *std::max_element(tps.begin(), tps.end()),
               median(cpt), samples.c_str(), desc.c_str());
   std::fflush(stdout);
@@ -255,7 +301,7 @@ int bench_files(const BenchOptions& o) {
         run_decode(*m, **be, 4, 98);
       }
       // every repetition runs each test once, so slow spells of a shared machine fall on all
-      const size_t tests = o.prompt.size() + o.gen.size();
+      const size_t tests = o.prompt.size() + o.gen.size() * std::max<size_t>(1, o.parallel.size());
       std::vector<std::vector<double>> wall(tests), cpu(tests);
       for (int r = 0; r < o.reps; ++r) {
         size_t k = 0;
@@ -264,13 +310,22 @@ int bench_files(const BenchOptions& o) {
           wall[k].push_back(w); cpu[k++].push_back(c);
         }
         for (int n : o.gen) {
-          auto [w, c] = run_decode(*m, **be, n, 5 + uint32_t(r));
-          wall[k].push_back(w); cpu[k++].push_back(c);
+          if (o.parallel.empty()) {
+            auto [w, c] = run_decode(*m, **be, n, 5 + uint32_t(r));
+            wall[k].push_back(w); cpu[k++].push_back(c);
+          }
+          for (int seqs : o.parallel) {
+            auto [w, c] = run_batch(*m, **be, n, seqs, 5 + uint32_t(r) * 100);
+            wall[k].push_back(w); cpu[k++].push_back(c);
+          }
         }
       }
       size_t k = 0;
       for (int n : o.prompt) { print_phase(file, type, desc, "prefill", n, threads, wall[k], cpu[k]); ++k; }
-      for (int n : o.gen) { print_phase(file, type, desc, "decode", n, threads, wall[k], cpu[k]); ++k; }
+      for (int n : o.gen) {
+        if (o.parallel.empty()) { print_phase(file, type, desc, "decode", n, threads, wall[k], cpu[k]); ++k; }
+        for (int seqs : o.parallel) { print_phase(file, type, desc, "decode", n, threads, wall[k], cpu[k], seqs); ++k; }
+      }
     }
   }
   return 0;
@@ -281,7 +336,7 @@ int bench_main(int argc, char** argv) {
   o.threads = {int(std::max(1u, std::thread::hardware_concurrency()))};
   auto usage = [] {
     std::fprintf(stderr, "usage: bench_engine -m FILE[,FILE..] [-p N,..] [-n N,..] [-t T,..] [-r REPS] "
-                         "[--no-warmup] [--backend cpu|reference|cuda] [--variant avx512|avxvnni|avx2|scalar]\n");
+                         "[--parallel S,..] [--no-warmup] [--backend cpu|reference|cuda] [--variant avx512|avxvnni|avx2|scalar]\n");
     return 2;
   };
   for (int i = 1; i < argc; ++i) {
@@ -292,6 +347,7 @@ int bench_main(int argc, char** argv) {
     else if ((a == "-n" || a == "--n-gen") && has) o.gen = int_list(argv[++i]);
     else if ((a == "-t" || a == "--threads") && has) o.threads = int_list(argv[++i]);
     else if ((a == "-r" || a == "--repetitions") && has) o.reps = std::stoi(argv[++i]);
+    else if ((a == "--parallel" || a == "-npl") && has) o.parallel = int_list(argv[++i]);
     else if (a == "--no-warmup") o.warmup = false;
     else if (a == "--backend" && has) {
       auto k = kernels::parse_backend_kind(argv[++i]);
@@ -302,6 +358,8 @@ int bench_main(int argc, char** argv) {
   }
   std::erase_if(o.prompt, [](int n) { return n <= 0; });
   std::erase_if(o.gen, [](int n) { return n <= 0; });
+  if (std::any_of(o.parallel.begin(), o.parallel.end(), [](int s) { return s < 1 || s > engine::Forward::kChunk; }))
+    return usage();
   if (o.models.empty() || o.threads.empty() || o.reps < 1 || (o.prompt.empty() && o.gen.empty())) return usage();
   try {
     return bench_files(o);
