@@ -78,7 +78,7 @@ Expected<std::unique_ptr<workers::VerifierWorker>> make_verifier(const std::stri
 
 void add_worker_tuning(CLI::App* cmd, WorkerArgs& a) {
   cmd->add_option("--backend", a.backend, "reference, cpu or cuda")->capture_default_str();
-  cmd->add_option("--threads", a.threads, "CPU threads per task")->check(CLI::Range(1, 256))->capture_default_str();
+  cmd->add_option("--threads", a.threads, "CPU threads (miner: shared by its concurrent tasks, decoded together; verifier: per check)")->check(CLI::Range(1, 256))->capture_default_str();
   cmd->add_option("--max-concurrent", a.max_concurrent, "miner: tasks at once (default: the declared max_concurrent)")
       ->check(CLI::Range(1u, 1024u));
   cmd->add_option("--sample-rate", a.sample_rate, "verifier: share of results to check, (0, 1]")->capture_default_str();

@@ -12,6 +12,7 @@
 #include "chain/address.hpp"
 #include "common/dir_lock.hpp"
 #include "inference/receipt/result.hpp"
+#include "workers/decode_loop.hpp"
 #include "workers/journal.hpp"
 #include "workers/model_catalog.hpp"
 #include "workers/node_link.hpp"
@@ -41,6 +42,7 @@ struct MinerWorker::Impl {
   std::optional<ModelCatalog> cheat_catalog;  // TEST/DEMO: the substitute model
   std::unique_ptr<TxSender> sender;
   uint32_t concurrency = 1;
+  std::unique_ptr<DecodeLoop> decode;  // every generation; the tasks of a model decoded together
 
   std::atomic<bool> stopping{false};
   std::mutex mu;
@@ -130,11 +132,6 @@ struct MinerWorker::Impl {
 
   // --- jobs -----------------------------------------------------------------------------
   void run_jobs() {
-    kernels::BackendOptions bo;
-    bo.kind = opt.backend;
-    bo.threads = opt.threads;
-    auto backend = kernels::make_backend(bo);
-    if (!backend) return set_fatal(backend.error());
     for (;;) {
       uint64_t id = 0;
       {
@@ -144,7 +141,7 @@ struct MinerWorker::Impl {
         id = queue.front();
         queue.pop_front();
       }
-      serve(id, **backend);
+      serve(id);
       std::lock_guard l(stats_mu);
       if (stats.queue_depth) --stats.queue_depth;
     }
@@ -157,7 +154,7 @@ struct MinerWorker::Impl {
     ++stats.failed;
   }
 
-  void serve(uint64_t id, kernels::Backend& backend) {
+  void serve(uint64_t id) {
     if (auto entry = journal_entry(id)) {
       const std::string state = entry->value("state", "");
       if (state == kSigned) return resend(id, *entry);
@@ -181,7 +178,12 @@ struct MinerWorker::Impl {
     const CatalogModel* run_with = model;
     if (cheat && opt.cheat.kind == "model" && cheat_catalog) run_with = cheat_catalog->find(cheat_catalog->ids_hex().front());
 
-    auto result = receipt::run_task(*run_with->model, *run_with->tokenizer, model->id, backend, task->prompt, task->params);
+    auto result = receipt::run_task_with(
+        *run_with->tokenizer, model->id, receipt::backend_tag(decode->backend()), task->prompt, task->params,
+        [&](std::span<const int32_t> ids) {
+          return decode->generate(*run_with->model, {std::vector<int32_t>(ids.begin(), ids.end()), task->params,
+                                                     run_with->model->config().eog_ids});
+        });
     if (!result) return give_up(id, "generation failed: " + result.error().message);
     if (cheat && opt.cheat.kind == "token") {
       uint32_t step = alter_one_token(*result, *model, opt.cheat, id);
@@ -276,6 +278,11 @@ Status MinerWorker::start() {
   if (!serves_one)
     return fail("miner.no_model", "none of the given model files is among the models " + d.address + " registered to serve");
   d.concurrency = d.opt.max_concurrent ? std::min(d.opt.max_concurrent, declared) : declared;
+  kernels::BackendOptions bo;
+  bo.kind = d.opt.backend;
+  bo.threads = d.opt.threads;
+  IG_TRY_ASSIGN(decode, DecodeLoop::start(bo, int(std::min<uint32_t>(d.concurrency, engine::Forward::kChunk))));
+  d.decode = std::move(decode);
   if (d.opt.cheat.enabled())
     spdlog::warn("miner {}: CHEATING ENABLED ({} on {}‰ of tasks): a TEST/DEMO option, never for a real network",
                  d.short_addr(), d.opt.cheat.kind, d.opt.cheat.rate_milli);
@@ -295,6 +302,7 @@ void MinerWorker::stop() {
   d.cv.notify_all();
   d.done_cv.notify_all();
   if (d.events_thread.joinable()) d.events_thread.join();
+  if (d.decode) d.decode->stop();  // before the jobs: one waiting on a generation gets "worker.stopping"
   for (auto& t : d.job_threads)
     if (t.joinable()) t.join();
   d.job_threads.clear();

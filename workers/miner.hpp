@@ -35,7 +35,8 @@ struct MinerOptions {
   std::vector<std::string> model_paths;   // GGUF files; tasks are matched by file SHA-256
   std::string state_dir;                  // journal and lock; created 0700
   kernels::BackendKind backend = kernels::BackendKind::Cpu;
-  int threads = 1;                        // CPU threads per concurrent task
+  int threads = 1;                        // CPU threads of its one engine: its concurrent tasks are
+                                          // decoded together on them (workers/decode_loop.hpp)
   uint32_t max_concurrent = 0;            // 0: the registry's declared max_concurrent
   CheatOptions cheat;                     // TEST/DEMO ONLY (cheat.hpp)
 };

@@ -156,11 +156,18 @@ Expected<TaskResult> run_task(const engine::Model& model, const ig::Hash32& mode
 Expected<TaskResult> run_task(const engine::Model& model, const tok::Tokenizer& tk, const ig::Hash32& model_id,
                               kernels::Backend& backend, std::string_view prompt, const ig::SamplingParams& params,
                               const engine::TokenFn& on_token) {
-  std::string tag = backend_tag(backend);
+  return run_task_with(tk, model_id, backend_tag(backend), prompt, params, [&](std::span<const int32_t> ids) {
+    return engine::generate(model, backend, ids, params, model.config().eog_ids, on_token);
+  });
+}
+
+Expected<TaskResult> run_task_with(const tok::Tokenizer& tk, const ig::Hash32& model_id, const std::string& tag,
+                                   std::string_view prompt, const ig::SamplingParams& params,
+                                   const GenerateFn& generate) {
   if (auto why = ig::backend_problem(tag); !why.empty())
     return fail("task.bad_backend_tag", "backend tag '" + tag + "': " + why);
   IG_TRY_ASSIGN(ids, task_prompt_ids(tk, prompt));
-  IG_TRY_ASSIGN(gen, engine::generate(model, backend, ids, params, model.config().eog_ids, on_token));
+  IG_TRY_ASSIGN(gen, generate(ids));
   if (!gen.stopped_on_eos && gen.tokens.size() < params.max_tokens)
     return fail("task.cancelled", "generation was stopped after " + std::to_string(gen.tokens.size()) +
                                       " of " + std::to_string(params.max_tokens) + " tokens");
@@ -173,7 +180,7 @@ Expected<TaskResult> run_task(const engine::Model& model, const tok::Tokenizer& 
   for (const auto& s : gen.steps) r.fingerprints.push_back(fingerprint(s));
   IG_TRY_ASSIGN(text, output_text(tk, r.output));
   r.text = std::move(text);
-  r.receipt = make_receipt(model_id, r.prompt, r.params, r.output, r.fingerprints, std::move(tag));
+  r.receipt = make_receipt(model_id, r.prompt, r.params, r.output, r.fingerprints, tag);
   r.prefill_seconds = gen.prefill_seconds;
   r.decode_seconds = gen.decode_seconds;
   return r;

@@ -39,6 +39,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -91,6 +92,15 @@ Expected<TaskResult> run_task(const engine::Model& model, const tok::Tokenizer& 
                               kernels::Backend& backend, std::string_view prompt, const ig::SamplingParams& params,
                               const engine::TokenFn& on_token = nullptr);
 Expected<std::string> output_text(const tok::Tokenizer& tokenizer, std::span<const uint32_t> output);
+
+// run_task with the generation itself done by the caller (a miner decoding several tasks
+// together, engine::BatchGenerator): `generate` gets the prompt ids and must apply the
+// model's stop rule (eog_ids) and `params`, as engine::generate does. `backend_tag` is the
+// numerics tag of the backend that runs it. Errors as run_task, plus the generator's.
+using GenerateFn = std::function<Expected<engine::Generation>(std::span<const int32_t> prompt_ids)>;
+Expected<TaskResult> run_task_with(const tok::Tokenizer& tokenizer, const ig::Hash32& model_id,
+                                   const std::string& backend_tag, std::string_view prompt,
+                                   const ig::SamplingParams& params, const GenerateFn& generate);
 
 // The receipt's backend tag for results computed on `backend` (its numerics tag).
 std::string backend_tag(const kernels::Backend& backend);
