@@ -48,6 +48,22 @@ void CpuBackend::matmul(const Weight& w, const float* x, int n_tokens, float* y)
 void CpuBackend::matmul_dense(const Weight& w, const float* x, int n_tokens, float* y) {
   const size_t rb = row_bytes(w.type, w.cols);
   const auto* base = static_cast<const uint8_t*>(w.data);
+  const bool f32 = w.type == DType::F32;
+  // Prefill: the gemm kernels (F16 rows converted once per row tile); from kGemmTokens tokens
+  // on, that conversion costs less than the per-row kernels' conversions per token group.
+  constexpr int kGemmTokens = 4;
+  if (n_tokens >= kGemmTokens && (f32 ? dot_.f32_gemm != nullptr : dot_.f16_gemm != nullptr)) {
+    const int64_t tiles = (w.rows + kRowTile - 1) / kRowTile;
+    run(tiles, w.cols * n_tokens * kRowTile, [&](int64_t i0, int64_t i1) {
+      const int64_t r0 = i0 * kRowTile, r1 = std::min(w.rows, i1 * kRowTile);
+      const void* row = base + size_t(r0) * rb;
+      if (f32)
+        dot_.f32_gemm(static_cast<const float*>(row), r1 - r0, x, w.cols, n_tokens, w.cols, y + r0, w.rows);
+      else
+        dot_.f16_gemm(static_cast<const uint16_t*>(row), r1 - r0, x, w.cols, n_tokens, w.cols, y + r0, w.rows);
+    });
+    return;
+  }
   run(w.rows, w.cols * n_tokens, [&](int64_t r0, int64_t r1) {
     for (int64_t rt = r0; rt < r1; rt += kRowTile) {
       const int64_t rend = std::min(r1, rt + kRowTile);
@@ -57,7 +73,7 @@ void CpuBackend::matmul_dense(const Weight& w, const float* x, int n_tokens, flo
         for (int64_t r = rt; r < rend; ++r) {
           float* out = y + size_t(t0) * w.rows + r;
           const void* row = base + size_t(r) * rb;
-          if (w.type == DType::F32)
+          if (f32)
             dot_.f32(static_cast<const float*>(row), xt, w.cols, n, w.cols, out, w.rows);
           else
             dot_.f16(static_cast<const uint16_t*>(row), xt, w.cols, n, w.cols, out, w.rows);

@@ -60,6 +60,12 @@ struct DotTable {
                     float* out, int64_t os);
   void (*q8_0_gemm)(const BlockQ8_0* w, int64_t ws, int64_t nr, const PairBlock* x, int np, int64_t nb,
                     float* out, int64_t os);
+  // Optional (null without AVX-512): nr rows of `cols` elements (row r at w + r*cols) times n
+  // tokens, out[t*os + r]; bitwise the same as f32/f16 on each row and token.
+  void (*f32_gemm)(const float* w, int64_t nr, const float* x, int64_t xs, int n, int64_t cols,
+                   float* out, int64_t os);
+  void (*f16_gemm)(const uint16_t* w, int64_t nr, const float* x, int64_t xs, int n, int64_t cols,
+                   float* out, int64_t os);
   // plain dot of two float vectors (attention scores, RMS)
   float (*dot)(const float* a, const float* b, int64_t n);
   // quantize_row_q8_0 and q8_lane_sums below, vectorized; bitwise the same results.

@@ -82,24 +82,20 @@ void gemm_tile(const Block* w, int64_t ws, const float* dw, int64_t dws, const P
     }
 }
 
-template <int R, typename P, typename Block>
+// The tile of nr <= R rows and np <= NP pairs.
+template <int R, int NP, typename P, typename Block>
 inline void gemm_tile_np(int np, const Block* w, int64_t ws, const float* dw, int64_t dws,
                          const PairBlock* x, int64_t xs, int64_t nb, float* out, int64_t os) {
-  static_assert(kGemmNP == 2);
-  if (np == 2) return gemm_tile<R, 2, P>(w, ws, dw, dws, x, xs, nb, out, os);
-  gemm_tile<R, 1, P>(w, ws, dw, dws, x, xs, nb, out, os);
+  if constexpr (NP > 1)
+    if (np < NP) return gemm_tile_np<R, NP - 1, P>(np, w, ws, dw, dws, x, xs, nb, out, os);
+  gemm_tile<R, NP, P>(w, ws, dw, dws, x, xs, nb, out, os);
 }
-
-template <typename P, typename Block>
+template <int R, typename P, typename Block>
 inline void gemm_tile_any(int nr, int np, const Block* w, int64_t ws, const float* dw, int64_t dws,
                           const PairBlock* x, int64_t xs, int64_t nb, float* out, int64_t os) {
-  static_assert(kGemmR == 4);
-  switch (nr) {
-    case 4: return gemm_tile_np<4, P>(np, w, ws, dw, dws, x, xs, nb, out, os);
-    case 3: return gemm_tile_np<3, P>(np, w, ws, dw, dws, x, xs, nb, out, os);
-    case 2: return gemm_tile_np<2, P>(np, w, ws, dw, dws, x, xs, nb, out, os);
-    default: return gemm_tile_np<1, P>(np, w, ws, dw, dws, x, xs, nb, out, os);
-  }
+  if constexpr (R > 1)
+    if (nr < R) return gemm_tile_any<R - 1, P>(nr, np, w, ws, dw, dws, x, xs, nb, out, os);
+  gemm_tile_np<R, kGemmNP, P>(np, w, ws, dw, dws, x, xs, nb, out, os);
 }
 
 // nr rows (ws blocks apart) times np packed token pairs (nb blocks each, pair p at x + p * nb):
@@ -112,17 +108,26 @@ void gemm(const Block* w, int64_t ws, int64_t nr, const PairBlock* x, int np, in
           int64_t os) {
   thread_local std::vector<float> dw;
   dw.resize(size_t(kGemmRowTile * nb));
+  const int64_t steps = (np + kGemmNP - 1) / kGemmNP * ((kGemmRowTile + kGemmR - 1) / kGemmR);
   for (int64_t r0 = 0; r0 < nr; r0 += kGemmRowTile) {
     const int64_t rt = std::min(kGemmRowTile, nr - r0);
     const Block* wt = w + r0 * ws;
     for (int64_t r = 0; r < rt; ++r)
       for (int64_t b = 0; b < nb; ++b) dw[size_t(r * nb + b)] = _cvtsh_ss(wt[r * ws + b].d);
+    // The next row tile's weights come from memory while this one computes: its lines are
+    // prefetched a share per register tile, so its scale conversion and first pass don't stall.
+    const char* next = reinterpret_cast<const char*>(wt + rt * ws);
+    const int64_t next_bytes = std::min(kGemmRowTile, nr - r0 - rt) * ws * int64_t(sizeof(Block));
+    const int64_t share = (next_bytes / 64 + steps) / steps * 64;
+    int64_t pf = 0;
     for (int p0 = 0; p0 < np; p0 += kGemmNP) {
       const int n2 = std::min(kGemmNP, np - p0);
       for (int64_t r = 0; r < rt; r += kGemmR) {
+        for (const int64_t end = std::min(next_bytes, pf + share); pf < end; pf += 64)
+          _mm_prefetch(next + pf, _MM_HINT_T1);
         const int n1 = int(std::min<int64_t>(kGemmR, rt - r));
-        gemm_tile_any<P>(n1, n2, wt + r * ws, ws, dw.data() + r * nb, nb, x + int64_t(p0) * nb, nb, nb,
-                         out + int64_t(2 * p0) * os + r0 + r, os);
+        gemm_tile_any<kGemmR, P>(n1, n2, wt + r * ws, ws, dw.data() + r * nb, nb, x + int64_t(p0) * nb, nb,
+                                 nb, out + int64_t(2 * p0) * os + r0 + r, os);
       }
     }
   }
