@@ -91,7 +91,10 @@ void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, flo
   // of decode use the per-token kernels. Both give the same bits.
   const bool have_gemm = q4 ? dot_.q4_0_gemm != nullptr : dot_.q8_0_gemm != nullptr;
   const int pairs = have_gemm ? n_tokens / 2 : 0;
-  const bool sums = q4 || pairs > 0;
+  // The tokens after the pairs (decode's one) go through the one-token 512-bit kernels where
+  // the table has them.
+  const bool have_gemv = q4 ? dot_.q4_0_gemv != nullptr : dot_.q8_0_gemv != nullptr;
+  const bool sums = q4 || pairs > 0 || have_gemv;
   if (sums) xsum_.resize(size_t(nb) * n_tokens * 8);
   run(n_tokens, w.cols, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
@@ -106,6 +109,13 @@ void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, flo
                       int(p1 - p0), pairs_.data() + size_t(p0) * nb, cpu::gemm_init_shift(q4));
     });
   }
+  const int64_t nbp = (nb + 1) / 2;  // block pairs per token
+  if (have_gemv) {
+    single_.resize(size_t((n_tokens - 2 * pairs) * nbp));
+    for (int t = 2 * pairs; t < n_tokens; ++t)
+      cpu::pack_block_pairs(xq_.data() + size_t(t) * nb, xsum_.data() + size_t(t) * nb * 8, nb,
+                            single_.data() + size_t(t - 2 * pairs) * nbp, cpu::gemm_init_shift(q4));
+  }
   const size_t rb = row_bytes(w.type, w.cols);
   const auto* base = static_cast<const uint8_t*>(w.data);
   // Work items are row tiles, so a thread's rows start on a tile boundary.
@@ -118,6 +128,18 @@ void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, flo
         dot_.q4_0_gemm(reinterpret_cast<const BlockQ4_0*>(row), nb, r1 - r0, pairs_.data(), pairs, nb, y + r0, w.rows);
       else
         dot_.q8_0_gemm(reinterpret_cast<const BlockQ8_0*>(row), nb, r1 - r0, pairs_.data(), pairs, nb, y + r0, w.rows);
+    }
+    if (have_gemv) {
+      for (int t = 2 * pairs; t < n_tokens; ++t) {
+        const uint8_t* row = base + size_t(r0) * rb;
+        const cpu::PairBlock* xt = single_.data() + size_t(t - 2 * pairs) * nbp;
+        float* out = y + size_t(t) * w.rows + r0;
+        if (q4)
+          dot_.q4_0_gemv(reinterpret_cast<const BlockQ4_0*>(row), r1 - r0, xt, nb, out);
+        else
+          dot_.q8_0_gemv(reinterpret_cast<const BlockQ8_0*>(row), r1 - r0, xt, nb, out);
+      }
+      return;
     }
     for (int64_t rt = r0; rt < r1; rt += kRowTile) {
       const int64_t rend = std::min(r1, rt + kRowTile);

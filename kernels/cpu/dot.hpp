@@ -60,6 +60,10 @@ struct DotTable {
                     float* out, int64_t os);
   void (*q8_0_gemm)(const BlockQ8_0* w, int64_t ws, int64_t nr, const PairBlock* x, int np, int64_t nb,
                     float* out, int64_t os);
+  // Optional (null without AVX-512 VNNI): nr rows (contiguous, nb blocks each) times ONE token
+  // packed by pack_block_pairs (with gemm_init_shift), out[r]. Bitwise the same as q4_0/q8_0.
+  void (*q4_0_gemv)(const BlockQ4_0* w, int64_t nr, const PairBlock* x, int64_t nb, float* out);
+  void (*q8_0_gemv)(const BlockQ8_0* w, int64_t nr, const PairBlock* x, int64_t nb, float* out);
   // Optional (null without AVX-512): nr rows of `cols` elements (row r at w + r*cols) times n
   // tokens, out[t*os + r]; bitwise the same as f32/f16 on each row and token.
   void (*f32_gemm)(const float* w, int64_t nr, const float* x, int64_t xs, int n, int64_t cols,
@@ -94,6 +98,9 @@ void q8_lane_sums(const BlockQ8_0* x, int64_t nb, int32_t* out);
 // into out[p*nb + b] for p < n_pairs, each init lane shifted left by init_shift.
 void pack_pairs(const BlockQ8_0* x, const int32_t* xsum, int64_t nb, int n_pairs, PairBlock* out,
                 int init_shift = 0);
+// One token's blocks 2j, 2j+1 (x and xsum as for q4_0) into out[j], j < (nb+1)/2, block 2j in
+// the low half; a last odd block's pair has a zero high half. Init lanes shifted by init_shift.
+void pack_block_pairs(const BlockQ8_0* x, const int32_t* xsum, int64_t nb, PairBlock* out, int init_shift);
 // The init shift the gemm kernels expect: Q8_0 weights enter dpbusd as w + 128, so their
 // correction is -128 * sum(x) = 16 * (-8 * sum(x)); Q4_0's is -8 * sum(x) itself.
 inline int gemm_init_shift(bool q4) { return q4 ? 0 : 4; }

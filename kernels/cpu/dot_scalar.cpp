@@ -67,7 +67,7 @@ void q4_0(const BlockQ4_0* w, int64_t ws, int nr, const BlockQ8_0* x, const int3
 }  // namespace
 
 const DotTable& scalar_table() {
-  static const DotTable t{"scalar", f32, f16, q8_0, q4_0, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, dot, quantize_row_q8_0,
+  static const DotTable t{"scalar", f32, f16, q8_0, q4_0, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, dot, quantize_row_q8_0,
                           q8_lane_sums};
   return t;
 }
@@ -131,6 +131,20 @@ void pack_pairs(const BlockQ8_0* x, const int32_t* xsum, int64_t nb, int n_pairs
         for (int i = 0; i < 8; ++i) o.d[8 * h + i] = d;
       }
     }
+}
+
+void pack_block_pairs(const BlockQ8_0* x, const int32_t* xsum, int64_t nb, PairBlock* out, int init_shift) {
+  for (int64_t j = 0; j < (nb + 1) / 2; ++j) {
+    PairBlock& o = out[j];
+    for (int h = 0; h < 2; ++h) {
+      const int64_t b = 2 * j + h;
+      const bool in = b < nb;
+      for (int i = 0; i < 32; ++i) o.qs[32 * h + i] = in ? x[b].qs[i] : 0;
+      for (int i = 0; i < 8; ++i) o.init[8 * h + i] = in ? xsum[b * 8 + i] * (1 << init_shift) : 0;
+      const float d = in ? fp16_to_fp32(x[b].d) : 0.0f;
+      for (int i = 0; i < 8; ++i) o.d[8 * h + i] = d;
+    }
+  }
 }
 
 void q8_lane_sums(const BlockQ8_0* x, int64_t nb, int32_t* out) {

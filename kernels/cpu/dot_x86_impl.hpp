@@ -464,12 +464,17 @@ void q8_0_pairs(const BlockQ8_0* w, int64_t ws, int nr, const PairBlock* x, int6
 }  // namespace ig::kernels::cpu
 #include "kernels/cpu/gemm_x86_impl.hpp"
 #include "kernels/cpu/dense_gemm_x86_impl.hpp"
+#include "kernels/cpu/gemv_x86_impl.hpp"
 namespace ig::kernels::cpu {
+#define IG_Q4_GEMV q4_0_gemv
+#define IG_Q8_GEMV q8_0_gemv
 #define IG_Q4_GEMM q4_0_gemm
 #define IG_Q8_GEMM q8_0_gemm
 #define IG_F32_GEMM f32_gemm
 #define IG_F16_GEMM f16_gemm
 #else
+#define IG_Q4_GEMV nullptr
+#define IG_Q8_GEMV nullptr
 #define IG_F32_GEMM nullptr
 #define IG_F16_GEMM nullptr
 #define IG_Q4_PAIRS nullptr
@@ -480,7 +485,8 @@ namespace ig::kernels::cpu {
 
 const DotTable& IG_TABLE_FN() {
   static const DotTable t{IG_TABLE_NAME, f32,         f16,       q8_0,       q4_0,      IG_Q4_PAIRS,
-                          IG_Q8_PAIRS,   IG_Q4_GEMM,  IG_Q8_GEMM, IG_F32_GEMM, IG_F16_GEMM,
+                          IG_Q8_PAIRS,   IG_Q4_GEMM,  IG_Q8_GEMM, IG_Q4_GEMV, IG_Q8_GEMV,
+                          IG_F32_GEMM,   IG_F16_GEMM,
                           dot,           quantize_q8, lane_sums};
   return t;
 }
