@@ -14,7 +14,7 @@
 // llama-bench mode (any GGUF file, the same flags, so a run beside llama-bench on the same file
 // is one command each):
 //   bench_engine -m FILE[,FILE..] [-p N[,N..]] [-n N[,N..]] [-t T[,T..]] [-r REPS]
-//                [--parallel S[,S..]] [--no-warmup] [--backend cpu|reference|cuda]
+//                [--parallel S[,S..]] [--verify N] [--no-warmup] [--backend cpu|reference|cuda]
 //                [--variant avx512|avxvnni|avx2|scalar]
 // -p 512 -n 128 -t <hardware threads> -r 5 by default, as llama-bench. For every (file, threads)
 // it warms up (one prefill and a few decode steps, untimed), then runs the repetitions, each a
@@ -24,6 +24,13 @@
 //   {"bench":"engine","model":"qwen05-q4_0.gguf","type":"Q4_0","phase":"prefill","n":512,
 //    "threads":2,"reps":5,"tokens_per_second_median":..,"tokens_per_second_min":..,
 //    "tokens_per_second_max":..,"cpu_seconds_per_token_median":..,"backend":"cpu (avx512..)"}
+// --verify N: also the verification cost, as a miner and a validator pay it: run_task generates
+// N tokens (greedy, then sampled: temperature 0.8, top-k 40, seed 7; an output ends earlier on
+// an end-of-generation id), then verify() checks the result with one teacher-forced prefill.
+// One line per sampling mode: "phase":"verify", "sampling", "tokens" (the output's length),
+// generate_seconds_median, verify_seconds_median and fraction_median (verify / generate, per
+// repetition), "accepted" (every repetition's verdict). The tokenizer is built once, outside
+// the timing, as a worker keeps it.
 // --parallel S (as llama-batched-bench's -npl): the decode test runs S sequences at once in
 // one BatchGenerator (batch.hpp, the miner's path: greedy choice included), each generating
 // N tokens from a 1-token prompt, and tokens_per_second is the aggregate S*N / wall; the line
@@ -185,6 +192,7 @@ struct BenchOptions {
   std::vector<int> gen = {128};
   std::vector<int> threads;
   std::vector<int> parallel;  // empty: single-sequence decode only
+  int verify = 0;             // output tokens of the verification-cost test; 0: none
   int reps = 5;
   bool warmup = true;
   kernels::BackendKind kind = kernels::BackendKind::Cpu;
@@ -290,6 +298,59 @@ void print_phase(const std::string& file, const std::string& type, const std::st
   std::fflush(stdout);
 }
 
+// One generation and its verification: (generate wall s, verify wall s, output tokens, accepted).
+struct VerifyRun {
+  double generate = 0, verify = 0;
+  size_t tokens = 0;
+  bool accepted = false;
+};
+VerifyRun run_verify(const engine::Model& m, const tok::Tokenizer& tk, const ig::Hash32& id, kernels::Backend& be,
+                     int n, bool sampled) {
+  ig::SamplingParams p;
+  p.max_tokens = uint32_t(n);
+  if (sampled) {
+    p.temperature_milli = 800;
+    p.top_k = 40;
+    p.seed = 7;
+  }
+  const std::string prompt = "Once upon a time there was a little robot who wanted to see the sea.";
+  Timer tg;
+  auto r = receipt::run_task(m, tk, id, be, prompt, p);
+  const double gen = tg.wall();
+  if (!r) throw std::runtime_error(r.error().to_string());
+  Timer tv;
+  auto v = receipt::verify(m, tk, id, be, *r, receipt::mode_for(r->receipt, be));
+  const double ver = tv.wall();
+  if (!v) throw std::runtime_error(v.error().to_string());
+  return {gen, ver, r->output.size(), v->accepted};
+}
+
+void bench_verification(const std::string& file, const std::string& type, const std::string& desc,
+                        const engine::Model& m, kernels::Backend& be, int threads, int n, int reps) {
+  auto tk = receipt::model_tokenizer(m);
+  if (!tk) throw std::runtime_error(tk.error().to_string());
+  const auto id = receipt::model_id(m.file());
+  for (bool sampled : {false, true}) {
+    std::vector<double> gen, ver, frac;
+    size_t tokens = 0;
+    bool all_accepted = true;
+    for (int r = 0; r < reps; ++r) {
+      const VerifyRun v = run_verify(m, *tk, id, be, n, sampled);
+      gen.push_back(v.generate);
+      ver.push_back(v.verify);
+      frac.push_back(v.verify / v.generate);
+      tokens = v.tokens;
+      all_accepted = all_accepted && v.accepted;
+    }
+    std::printf("{\"bench\":\"engine\",\"model\":\"%s\",\"type\":\"%s\",\"phase\":\"verify\",\"n\":%d,"
+                "\"sampling\":\"%s\",\"tokens\":%zu,\"threads\":%d,\"reps\":%d,\"generate_seconds_median\":%.4f,"
+                "\"verify_seconds_median\":%.4f,\"fraction_median\":%.4f,\"accepted\":%s,\"backend\":\"%s\"}\n",
+                file.c_str(), type.c_str(), n, sampled ? "sampled" : "greedy", tokens, threads, reps, median(gen),
+                median(ver), median(frac), all_accepted ? "true" : "false", desc.c_str());
+    std::fflush(stdout);
+  }
+}
+
 int bench_files(const BenchOptions& o) {
   for (const auto& path : o.models) {
     auto m = engine::Model::open(path);
@@ -332,6 +393,7 @@ int bench_files(const BenchOptions& o) {
         if (o.parallel.empty()) { print_phase(file, type, desc, "decode", n, threads, wall[k], cpu[k]); ++k; }
         for (int seqs : o.parallel) { print_phase(file, type, desc, "decode", n, threads, wall[k], cpu[k], seqs); ++k; }
       }
+      if (o.verify > 0) bench_verification(file, type, desc, *m, **be, threads, o.verify, o.reps);
     }
   }
   return 0;
@@ -395,7 +457,7 @@ int bench_main(int argc, char** argv) {
   o.threads = {int(std::max(1u, std::thread::hardware_concurrency()))};
   auto usage = [] {
     std::fprintf(stderr, "usage: bench_engine -m FILE[,FILE..] [-p N,..] [-n N,..] [-t T,..] [-r REPS] "
-                         "[--parallel S,..] [--no-warmup] [--backend cpu|reference|cuda] [--variant avx512|avxvnni|avx2|scalar]\n");
+                         "[--parallel S,..] [--verify N] [--no-warmup] [--backend cpu|reference|cuda] [--variant avx512|avxvnni|avx2|scalar]\n");
     return 2;
   };
   for (int i = 1; i < argc; ++i) {
@@ -407,6 +469,7 @@ int bench_main(int argc, char** argv) {
     else if ((a == "-t" || a == "--threads") && has) o.threads = int_list(argv[++i]);
     else if ((a == "-r" || a == "--repetitions") && has) o.reps = std::stoi(argv[++i]);
     else if ((a == "--parallel" || a == "-npl") && has) o.parallel = int_list(argv[++i]);
+    else if (a == "--verify" && has) o.verify = std::stoi(argv[++i]);
     else if (a == "--no-warmup") o.warmup = false;
     else if (a == "--backend" && has) {
       auto k = kernels::parse_backend_kind(argv[++i]);
@@ -419,7 +482,9 @@ int bench_main(int argc, char** argv) {
   std::erase_if(o.gen, [](int n) { return n <= 0; });
   if (std::any_of(o.parallel.begin(), o.parallel.end(), [](int s) { return s < 1 || s > engine::Forward::kChunk; }))
     return usage();
-  if (o.models.empty() || o.threads.empty() || o.reps < 1 || (o.prompt.empty() && o.gen.empty())) return usage();
+  if (o.models.empty() || o.threads.empty() || o.reps < 1 || o.verify < 0 ||
+      (o.prompt.empty() && o.gen.empty() && o.verify == 0))
+    return usage();
   try {
     return bench_files(o);
   } catch (const std::exception& e) {
@@ -430,7 +495,7 @@ int bench_main(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_main(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "--bandwidth") {
     std::vector<int> threads = {1, 2};
     if (argc == 4 && (std::string(argv[2]) == "-t" || std::string(argv[2]) == "--threads")) threads = int_list(argv[3]);
@@ -485,4 +550,14 @@ int main(int argc, char** argv) {
   }
   fs::remove_all(dir);
   return 0;
+}
+
+// Arguments are parsed with std::stoi/stoul: a malformed number ends here, as a usage error.
+int main(int argc, char** argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_engine: %s (a malformed argument?)\n", e.what());
+    return 2;
+  }
 }
