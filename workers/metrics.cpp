@@ -13,8 +13,16 @@ void render_miner_metrics(rpc::MetricsText& m, const MinerStats& s, const std::s
   one("infergrid_miner_tasks_failed_total", "counter", "Tasks it could not serve (unknown model, past deadline, errors).",
       double(s.failed));
   one("infergrid_miner_tokens_generated_total", "counter", "Tokens generated for submitted results.", double(s.tokens));
-  one("infergrid_miner_tokens_per_second", "gauge", "Generated tokens per second of generation time, since start.",
+  one("infergrid_miner_tokens_per_second", "gauge",
+      "Generated tokens per second of each task's generation time, since start (per task: tasks decoded together overlap).",
       s.tokens_per_second());
+  one("infergrid_miner_decode_steps_total", "counter", "Forward passes of the decode loop (each carries every running task).",
+      double(s.decode_steps));
+  one("infergrid_miner_decode_sequence_steps_total", "counter",
+      "Sum over forward passes of the tasks in them: divided by decode_steps, the mean batch.",
+      double(s.decode_sequence_steps));
+  one("infergrid_miner_decode_batch_peak", "gauge", "The most tasks decoded together in one forward pass.",
+      double(s.decode_peak_batch));
   one("infergrid_miner_queue_depth", "gauge", "Tasks waiting or running now.", double(s.queue_depth));
   // A summary without quantiles: the generation time of each submitted result.
   m.family("infergrid_miner_generation_seconds", "summary", "Time spent generating each submitted result.");

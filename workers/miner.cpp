@@ -317,8 +317,18 @@ Status MinerWorker::wait() {
 }
 
 MinerStats MinerWorker::stats() const {
-  std::lock_guard l(impl_->stats_mu);
-  return impl_->stats;
+  MinerStats s;
+  {
+    std::lock_guard l(impl_->stats_mu);
+    s = impl_->stats;
+  }
+  if (impl_->decode) {
+    const auto d = impl_->decode->stats();
+    s.decode_steps = d.steps;
+    s.decode_sequence_steps = d.sequence_steps;
+    s.decode_peak_batch = d.peak_sequences;
+  }
+  return s;
 }
 
 }  // namespace ig::workers

@@ -49,6 +49,13 @@ struct MinerStats {
   uint64_t tokens = 0;       // generated tokens
   double busy_seconds = 0;   // time spent generating
   size_t queue_depth = 0;    // tasks waiting or running now
+  // The decode loop (decode_loop.hpp): forward passes run, the sum over them of the tasks
+  // they carried (so sequence_steps / steps is the mean batch), the largest batch.
+  uint64_t decode_steps = 0;
+  uint64_t decode_sequence_steps = 0;
+  int decode_peak_batch = 0;
+  // Per task: tasks decoded together overlap in time, so this is one task's speed, not the
+  // miner's aggregate (tokens over wall time).
   double tokens_per_second() const { return busy_seconds > 0 ? double(tokens) / busy_seconds : 0; }
 };
 

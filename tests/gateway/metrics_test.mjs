@@ -71,7 +71,9 @@ for (const name of ["infergrid_mempool_transactions", "infergrid_consensus_round
                     "infergrid_block_interval_seconds", "infergrid_block_commit_latency_seconds", "infergrid_tasks",
                     "infergrid_verifier_verification_seconds", "infergrid_rpc_requests_total", "infergrid_rpc_errors_total"])
   check(n0.some((f) => f.name === name), `node exposes ${name}`);
-for (const name of ["infergrid_miner_tokens_per_second", "infergrid_miner_queue_depth", "infergrid_miner_generation_seconds"])
+for (const name of ["infergrid_miner_tokens_per_second", "infergrid_miner_queue_depth", "infergrid_miner_generation_seconds",
+                    "infergrid_miner_decode_steps_total", "infergrid_miner_decode_sequence_steps_total",
+                    "infergrid_miner_decode_batch_peak"])
   check(before.miners[0].families.some((f) => f.name === name), `miner exposes ${name}`);
 
 // A completion through the gateway makes tasks, verdicts and blocks happen.
@@ -110,6 +112,11 @@ check(sum(after, "infergrid_miner_results_submitted_total") > sum(before, "infer
       "the miners' submitted results moved");
 check(sum(after, "infergrid_miner_tokens_generated_total") > sum(before, "infergrid_miner_tokens_generated_total"),
       "the miners' generated tokens moved");
+check(sum(after, "infergrid_miner_decode_steps_total") > sum(before, "infergrid_miner_decode_steps_total"),
+      "the miners' decode passes moved");
+// Every pass carries at least one task: sequence steps never fall below steps.
+check(sum(after, "infergrid_miner_decode_sequence_steps_total") >= sum(after, "infergrid_miner_decode_steps_total"),
+      "decode sequence steps >= steps");
 
 for (const f of fails) console.log(`failed: ${f}`);
 console.log(`${fails.length} failed`);
