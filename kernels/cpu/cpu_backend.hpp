@@ -50,6 +50,7 @@ class CpuBackend final : public Backend {
   std::vector<cpu::PairBlock> single_;  // the other tokens' block pairs for DotTable::q4_0_gemv
   std::vector<BlockQ8_K> xk_;  // activations quantized to Q8_K for the K-quant weights
   std::vector<BlockQ8_0> x5_;  // ... and to Q8_0 for Q5_0/Q5_1 weights
+  std::vector<int32_t> x5sum_;  // their q8_lane_sums (Q5_0)
 };
 
 }  // namespace ig::kernels

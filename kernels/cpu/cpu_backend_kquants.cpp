@@ -56,16 +56,21 @@ void CpuBackend::matmul_kquant(const Weight& w, const float* x, int n_tokens, fl
 // Q5_0/Q5_1 rows (32-value blocks) with the activations quantized to Q8_0; the same split.
 void CpuBackend::matmul_q5(const cpu::KQuantTable& kq, const Weight& w, const float* x, int n_tokens, float* y) {
   const int64_t nb = w.cols / kBlock;
+  const bool q5_0 = w.type == DType::Q5_0;
   x5_.resize(size_t(nb) * n_tokens);
+  if (q5_0) x5sum_.resize(size_t(nb) * n_tokens * 8);
   run(n_tokens, w.cols, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t)
+    for (int64_t t = t0; t < t1; ++t) {
       cpu::quantize_row_q8_0(x + size_t(t) * w.cols, w.cols, x5_.data() + size_t(t) * nb);
+      if (q5_0) dot_.lane_sums(x5_.data() + size_t(t) * nb, nb, x5sum_.data() + size_t(t) * nb * 8);
+    }
   });
   run(w.rows, w.cols * n_tokens, [&](int64_t r0, int64_t r1) {
     dot_row_tiles(w, x5_.data(), nb, n_tokens, y, r0, r1,
                   [&](const uint8_t* row, const BlockQ8_0* xt, int n, float* out) {
-                    if (w.type == DType::Q5_0)
-                      kq.q5_0(reinterpret_cast<const BlockQ5_0*>(row), xt, nb, n, nb, out, w.rows);
+                    if (q5_0)
+                      kq.q5_0(reinterpret_cast<const BlockQ5_0*>(row), xt,
+                              x5sum_.data() + size_t(xt - x5_.data()) * 8, nb, n, nb, out, w.rows);
                     else
                       kq.q5_1(reinterpret_cast<const BlockQ5_1*>(row), xt, nb, n, nb, out, w.rows);
                   });

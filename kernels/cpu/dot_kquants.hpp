@@ -38,7 +38,10 @@ struct KQuantTable {
   void (*q5_k)(const BlockQ5_K* w, const BlockQ8_K* x, int64_t xs, int n, int64_t nb, float* out, int64_t os);
   void (*q6_k)(const BlockQ6_K* w, const BlockQ8_K* x, int64_t xs, int n, int64_t nb, float* out, int64_t os);
   // Q5_0 / Q5_1 (the mixes' fallbacks) times activations quantized to Q8_0; nb 32-value blocks.
-  void (*q5_0)(const BlockQ5_0* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out, int64_t os);
+  // Q5_0 also takes x's q8_lane_sums (xsum: 8 lanes per block, laid out as x, stride xs*8): the
+  // VNNI variants fold the -16 offset into their dot products with them.
+  void (*q5_0)(const BlockQ5_0* w, const BlockQ8_0* x, const int32_t* xsum, int64_t xs, int n, int64_t nb,
+               float* out, int64_t os);
   void (*q5_1)(const BlockQ5_1* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out, int64_t os);
 };
 

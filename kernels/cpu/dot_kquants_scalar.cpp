@@ -59,7 +59,8 @@ void q6_k(const BlockQ6_K* w, const BlockQ8_K* x, int64_t xs, int n, int64_t nb,
   for (int t = 0; t < n; ++t) out[t * os] = q6_row(w, x + t * xs, nb);
 }
 
-void q5_0(const BlockQ5_0* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out, int64_t os) {
+void q5_0(const BlockQ5_0* w, const BlockQ8_0* x, const int32_t*, int64_t xs, int n, int64_t nb, float* out,
+          int64_t os) {
   for (int t = 0; t < n; ++t) {
     const BlockQ8_0* xt = x + t * xs;
     float acc = 0;

@@ -29,6 +29,14 @@
 #define IG_KQ_AVX512 0
 #endif
 
+// vpdpbusd on 256-bit registers: AVX512-VNNI+VL's EVEX form or AVX-VNNI's VEX form (the same
+// exact int32 lanes).
+#if IG_KQ_AVX512
+#define IG_KQ_DPBUSD _mm256_dpbusd_epi32
+#elif IG_KQ_VNNI
+#define IG_KQ_DPBUSD _mm256_dpbusd_avx_epi32
+#endif
+
 namespace ig::kernels::cpu {
 namespace {
 
@@ -257,24 +265,38 @@ inline __m256 halves8(const uint8_t* p, size_t stride) {
 // lane by lane (the same IEEE operations as one block at a time), then added to acc in block
 // order, so a group gives the bits of eight single blocks.
 template <int N>
-void q5_0_tile(const BlockQ5_0* w, const BlockQ8_0* x, int64_t xs, int64_t nb, float* out, int64_t os) {
+void q5_0_tile(const BlockQ5_0* w, const BlockQ8_0* x, const int32_t* xsum, int64_t xs, int64_t nb, float* out,
+               int64_t os) {
   float acc[N];
   for (int t = 0; t < N; ++t) acc[t] = 0;
   const __m256i ones = _mm256_set1_epi8(1);
   int64_t b = 0;
   for (; b + 8 <= nb; b += 8) {
+#if IG_KQ_VNNI
+    // The unsigned quants q straight into dpbusd, started from -16 * (4-value sums of x) (twice
+    // q8_lane_sums' -8 * sums): lanes of sum (q - 16) * x, the same exact integers.
+    __m256i q[8];
+    for (int j = 0; j < 8; ++j) q[j] = q5_quants(w[b + j]);
+#else
     __m256i ua[8], a[8];
     for (int j = 0; j < 8; ++j) {
       a[j] = _mm256_sub_epi8(q5_quants(w[b + j]), _mm256_set1_epi8(16));
       ua[j] = _mm256_sign_epi8(a[j], a[j]);
     }
+#endif
     const __m256 dw = halves8(reinterpret_cast<const uint8_t*>(&w[b].d), sizeof(BlockQ5_0));
     for (int t = 0; t < N; ++t) {
       const BlockQ8_0* xb = x + t * xs + b;
       __m256i p[8];
+#if IG_KQ_VNNI
+      const int32_t* xl = xsum + (t * xs + b) * 8;
+      for (int j = 0; j < 8; ++j)
+        p[j] = IG_KQ_DPBUSD(_mm256_slli_epi32(load32(xl + 8 * j), 1), q[j], load32(xb[j].qs));
+#else
       for (int j = 0; j < 8; ++j)
         p[j] = _mm256_madd_epi16(_mm256_maddubs_epi16(ua[j], _mm256_sign_epi8(load32(xb[j].qs), a[j])),
                                  _mm256_set1_epi16(1));
+#endif
       const __m256 dx = halves8(reinterpret_cast<const uint8_t*>(&xb[0].d), sizeof(BlockQ8_0));
       alignas(32) float v[8];
       _mm256_store_ps(v, _mm256_mul_ps(_mm256_mul_ps(dx, dw), _mm256_cvtepi32_ps(sum8(p))));
@@ -300,7 +322,9 @@ void q5_1_tile(const BlockQ5_1* w, const BlockQ8_0* x, int64_t xs, int64_t nb, f
   float acc[N];
   for (int t = 0; t < N; ++t) acc[t] = 0;
   const __m256i ones = _mm256_set1_epi8(1);
+#if !IG_KQ_VNNI
   const __m256i ones16 = _mm256_set1_epi16(1);
+#endif
   int64_t b = 0;
   for (; b + 8 <= nb; b += 8) {
     __m256i q[8];
@@ -312,8 +336,13 @@ void q5_1_tile(const BlockQ5_1* w, const BlockQ8_0* x, int64_t xs, int64_t nb, f
       __m256i p[8], s[8];
       for (int j = 0; j < 8; ++j) {
         const __m256i xq = load32(xb[j].qs);
+#if IG_KQ_VNNI
+        p[j] = IG_KQ_DPBUSD(_mm256_setzero_si256(), q[j], xq);
+        s[j] = IG_KQ_DPBUSD(_mm256_setzero_si256(), ones, xq);
+#else
         p[j] = _mm256_madd_epi16(_mm256_maddubs_epi16(q[j], xq), ones16);
         s[j] = _mm256_madd_epi16(_mm256_maddubs_epi16(ones, xq), ones16);
+#endif
       }
       const __m256 dx = halves8(reinterpret_cast<const uint8_t*>(&xb[0].d), sizeof(BlockQ8_0));
       alignas(32) float v[8], u[8];
@@ -340,12 +369,13 @@ void q5_1_tile(const BlockQ5_1* w, const BlockQ8_0* x, int64_t xs, int64_t nb, f
   for (int t = 0; t < N; ++t) out[t * os] = acc[t];
 }
 
-void q5_0(const BlockQ5_0* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out, int64_t os) {
+void q5_0(const BlockQ5_0* w, const BlockQ8_0* x, const int32_t* xsum, int64_t xs, int n, int64_t nb, float* out,
+          int64_t os) {
   switch (n) {
-    case 1: return q5_0_tile<1>(w, x, xs, nb, out, os);
-    case 2: return q5_0_tile<2>(w, x, xs, nb, out, os);
-    case 3: return q5_0_tile<3>(w, x, xs, nb, out, os);
-    default: return q5_0_tile<4>(w, x, xs, nb, out, os);
+    case 1: return q5_0_tile<1>(w, x, xsum, xs, nb, out, os);
+    case 2: return q5_0_tile<2>(w, x, xsum, xs, nb, out, os);
+    case 3: return q5_0_tile<3>(w, x, xsum, xs, nb, out, os);
+    default: return q5_0_tile<4>(w, x, xsum, xs, nb, out, os);
   }
 }
 void q5_1(const BlockQ5_1* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out, int64_t os) {

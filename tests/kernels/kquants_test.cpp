@@ -176,9 +176,11 @@ TEST(KQuantLayout, Q5KernelVariantsGiveTheScalarBits) {
   std::vector<BlockQ8_0> xq(size_t(T * nb));
   for (int tk = 0; tk < T; ++tk) cpu::quantize_row_q8_0(x.data() + tk * cols, cols, xq.data() + tk * nb);
   for (int i = 0; i < 32; ++i) xq[2].qs[i] = int8_t(i % 3 ? 127 : -127);  // extremes
+  std::vector<int32_t> xs(size_t(T * nb * 8));
+  cpu::q8_lane_sums(xq.data(), T * nb, xs.data());
   auto call = [&](const cpu::KQuantTable& k, bool one, int n, int t0, float* out) {
     if (one) k.q5_1(w1.data(), xq.data() + t0 * nb, nb, n, nb, out, 1);
-    else k.q5_0(w0.data(), xq.data() + t0 * nb, nb, n, nb, out, 1);
+    else k.q5_0(w0.data(), xq.data() + t0 * nb, xs.data() + t0 * nb * 8, nb, n, nb, out, 1);
   };
   std::vector<const cpu::KQuantTable*> tables;
   if (cpu_has_avx2()) tables.push_back(&cpu::kquant_avx2_table());
