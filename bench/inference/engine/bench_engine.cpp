@@ -214,8 +214,24 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-// The matrix type holding most of the layers' weight bytes ("mixed" names none of them).
+// The model's quantization as llama.cpp names it (general.file_type, llama_ftype: the K-quant
+// mixes hold several types), else the matrix type holding most of the layers' weight bytes.
 std::string model_type(const engine::Model& m) {
+  auto ft = m.file().get_uint_or("general.file_type", ~0ull);
+  if (ft) {
+    switch (*ft) {
+      case 0: return "F32";
+      case 1: return "F16";
+      case 2: return "Q4_0";
+      case 7: return "Q8_0";
+      case 14: return "Q4_K_S";
+      case 15: return "Q4_K_M";
+      case 16: return "Q5_K_S";
+      case 17: return "Q5_K_M";
+      case 18: return "Q6_K";
+      default: break;
+    }
+  }
   std::vector<std::pair<std::string, double>> bytes;
   for (const auto& l : m.layers())
     for (const kernels::Weight* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
