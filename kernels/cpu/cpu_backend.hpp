@@ -44,6 +44,7 @@ class CpuBackend final : public Backend {
 
   const cpu::DotTable& dot_;
   cpu::ThreadPool pool_;
+  std::vector<cpu::Line64> xa_;  // activations on aligned rows for DotTable::f16_gemm/f32_gemm
   std::vector<BlockQ8_0> xq_;  // activations quantized for Q8_0/Q4_0 weights
   std::vector<int32_t> xsum_;  // their per-lane sums, for Q4_0 (see DotTable::q4_0)
   std::vector<cpu::PairBlock> pairs_;  // token pairs packed for DotTable::q4_0_gemm/q8_0_gemm

@@ -91,11 +91,12 @@ void dense_gemm(const T* w, int64_t nr, const float* x, int64_t xs, int n, int64
   constexpr bool kF16 = !std::is_same_v<T, float>;
   const int64_t c32 = cols / 32 * 32;
   constexpr int64_t kSub = kDenseRowTile / kDenseR;
-  thread_local std::vector<float> conv;
-  thread_local std::vector<float> state;
-  if (kF16) conv.resize(size_t(kDenseRowTile * c32));
+  thread_local std::vector<Line64> conv_lines, state_lines;
+  if (kF16) conv_lines.resize(size_t(kDenseRowTile * c32 / 16));
   constexpr int64_t kState = 32 * kDenseR * kDenseN;  // floats parked per row subtile
-  state.resize(size_t(kSub * kState));
+  state_lines.resize(size_t(kSub * kState / 16));
+  float* const conv = conv_lines.data()->v;
+  float* const state = state_lines.data()->v;
   for (int64_t r0 = 0; r0 < nr; r0 += kDenseRowTile) {
     const int64_t rt = std::min(kDenseRowTile, nr - r0);
     const float* wf;
@@ -103,11 +104,11 @@ void dense_gemm(const T* w, int64_t nr, const float* x, int64_t xs, int n, int64
     if constexpr (kF16) {
       for (int64_t r = 0; r < rt; ++r) {
         const uint16_t* src = w + (r0 + r) * cols;
-        float* dst = conv.data() + r * c32;
+        float* dst = conv + r * c32;
         for (int64_t c = 0; c < c32; c += 16)
           _mm512_storeu_ps(dst + c, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + c))));
       }
-      wf = conv.data();
+      wf = conv;
       wfs = c32;
     } else {
       wf = w + r0 * cols;
@@ -116,17 +117,17 @@ void dense_gemm(const T* w, int64_t nr, const float* x, int64_t xs, int n, int64
     for (int t0 = 0; t0 < n; t0 += kDenseN) {
       const int nt = std::min(kDenseN, n - t0);
       const float* xt = x + t0 * xs;
-      std::fill(state.begin(), state.end(), 0.0f);
+      std::fill(state, state + kSub * kState, 0.0f);
       for (int64_t c0 = 0; c0 < c32; c0 += kDenseKc) {
         const int64_t c1 = std::min(c32, c0 + kDenseKc);
         for (int64_t s = 0; s * kDenseR < rt; ++s)
           dense_chunk_any<kDenseR, kDenseN>(int(std::min<int64_t>(kDenseR, rt - s * kDenseR)), nt,
                                              wf + s * kDenseR * wfs, wfs, xt, xs, c0, c1,
-                                             state.data() + s * kState);
+                                             state + s * kState);
       }
       for (int64_t r = 0; r < rt; ++r) {
         const int64_t s = r / kDenseR, rr = r % kDenseR;
-        const float* st = state.data() + s * kState;
+        const float* st = state + s * kState;
         for (int t = 0; t < nt; ++t) {
           const float* a = st + (rr * nt + t) * 32;  // where dense_chunk<R', nt> parked (rr, t)
           out[(t0 + t) * os + r0 + r] =

@@ -27,7 +27,12 @@ struct alignas(64) PairBlock {
   int32_t init[16];  // -8 * lane sums (q8_lane_sums) of each token
   float d[16];       // each token's scale, repeated over its half
 };
-inline constexpr int kQuantPairs = 2;  // token pairs per q4_0_pairs call
+inline constexpr int kQuantPairs = 2;
+// 64 bytes of floats on a cache line: the gemm kernels' scratch and activation copies, whose
+// 512-bit loads would otherwise each split over two lines.
+struct alignas(64) Line64 {
+  float v[16];
+};  // token pairs per q4_0_pairs call
 
 struct DotTable {
   const char* name;
@@ -65,7 +70,8 @@ struct DotTable {
   void (*q4_0_gemv)(const BlockQ4_0* w, int64_t nr, const PairBlock* x, int64_t nb, float* out);
   void (*q8_0_gemv)(const BlockQ8_0* w, int64_t nr, const PairBlock* x, int64_t nb, float* out);
   // Optional (null without AVX-512): nr rows of `cols` elements (row r at w + r*cols) times n
-  // tokens, out[t*os + r]; bitwise the same as f32/f16 on each row and token.
+  // tokens, out[t*os + r]; bitwise the same as f32/f16 on each row and token. Fastest with x
+  // 64-byte aligned and xs a multiple of 16.
   void (*f32_gemm)(const float* w, int64_t nr, const float* x, int64_t xs, int n, int64_t cols,
                    float* out, int64_t os);
   void (*f16_gemm)(const uint16_t* w, int64_t nr, const float* x, int64_t xs, int n, int64_t cols,
