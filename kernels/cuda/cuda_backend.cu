@@ -3,6 +3,15 @@
 // memory-mapped model); activations and the KV rows an op needs are copied per
 // call. Simple rather than fast: it makes GPU results available to tolerant
 // verification; device-resident activations are the next step.
+//
+// Every op and weight type of the CPU backends runs here: matmul on device for F32, F16, Q8_0,
+// Q4_0, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K (the last five dequantized on the fly exactly as the
+// reference, dequant_units.cuh), RoPE with freq_scale, attn_factor and rope_freqs (uploaded once
+// per address, like a weight). get_rows dequantizes on the host with the reference's
+// dequantizer (a few rows per step), so it covers every type. Compiled for sm_80/sm_90 but
+// not yet run on hardware: the kernels' results are checked on a device by
+// tests/kernels/kernels_cuda_test.cpp, and their dequantization and per-lane order on the CPU by
+// tests/kernels/cuda_dequant_test.cpp.
 #include <cuda_runtime.h>
 
 #include <cstring>
@@ -63,17 +72,12 @@ class CudaBackend final : public Backend {
   }
 
   void matmul(const Weight& w, const float* x, int n_tokens, float* y) override {
-    // TODO(CUDA): K-quant (Q4_K/Q5_K/Q6_K) matmul kernels; refuse rather than misread the blocks.
-    if (dtype_is_kquant(w.type) || dtype_is_q5(w.type)) {
-      if (error_.empty()) error_ = std::string("matmul: ") + dtype_name(w.type) + " weights not implemented on CUDA yet";
-      return;
-    }
     const void* dw = weight(w);
     if (!dw) return;
     const size_t nx = size_t(n_tokens) * w.cols, ny = size_t(n_tokens) * w.rows;
     if (!upload(a_, x, nx) || !reserve(b_, ny)) return;
-    cuda::launch_matmul(uint32_t(w.type), dw, w.rows, w.cols, a_.as<float>(), n_tokens,
-                        b_.as<float>(), stream_);
+    cuda::launch_matmul(w.type, dw, row_bytes(w.type, w.cols), w.rows, w.cols, a_.as<float>(),
+                        n_tokens, b_.as<float>(), stream_);
     download(y, b_, ny);
   }
 
@@ -92,16 +96,15 @@ class CudaBackend final : public Backend {
 
   void rope(float* x, int n_tokens, int n_heads, int head_dim, const int32_t* positions,
             const RopeParams& p) override {
-    // TODO(CUDA): RoPE scaling (freq_scale, attn_factor) and per-dimension frequency factors
-    // (Llama 3.1's rope_freqs) are not in rope_kernel yet: refuse rather than rotate wrongly.
-    if (p.freq_factors != nullptr || p.freq_scale != 1.f || p.attn_factor != 1.f) {
-      if (error_.empty()) error_ = "rope: RoPE scaling / rope_freqs not implemented on CUDA yet";
-      return;
-    }
     const size_t n = size_t(n_tokens) * n_heads * head_dim;
+    const float* factors = nullptr;
+    if (p.freq_factors && p.rope_dim >= 2 &&
+        !(factors = freq_factors(p.freq_factors, p.rope_dim / 2)))
+      return;
     if (!upload(a_, x, n) || !upload_ints(positions, n_tokens)) return;
     cuda::launch_rope(a_.as<float>(), n_tokens, n_heads, head_dim, pos_.as<int32_t>(),
-                      p.rope_dim, p.freq_base, p.neox, stream_);
+                      p.rope_dim, p.freq_base, p.neox, p.freq_scale, p.attn_factor, factors,
+                      stream_);
     download(x, a_, n);
   }
 
@@ -166,9 +169,14 @@ class CudaBackend final : public Backend {
       return;
     check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
   }
+  // A cached copy is reused only for the same type and shape: a host address freed and reused
+  // for another matrix (tests build many) must not be served another matrix's bytes. Within a
+  // model the address identifies the tensor for the model's life.
   const void* weight(const Weight& w) {
     auto it = weights_.find(w.data);
-    if (it != weights_.end()) return it->second.as<void>();
+    if (it != weights_.end() && it->second.type == w.type && it->second.rows == w.rows &&
+        it->second.cols == w.cols)
+      return it->second.buf.as<void>();
     if (!error_.empty()) return nullptr;
     const size_t bytes = row_bytes(w.type, w.cols) * size_t(w.rows);
     DeviceBuffer buf;
@@ -176,13 +184,41 @@ class CudaBackend final : public Backend {
         !check(cudaMemcpy(buf.as<void>(), w.data, bytes, cudaMemcpyHostToDevice), "upload weights"))
       return nullptr;
     const void* p = buf.as<void>();
-    weights_.emplace(w.data, std::move(buf));
+    if (it != weights_.end()) weights_.erase(it);
+    weights_.emplace(w.data, DeviceWeight{std::move(buf), w.type, w.rows, w.cols});
+    return p;
+  }
+  // RopeParams::freq_factors (rope_dim/2 floats): like a weight, a host pointer into the mapped
+  // model, uploaded once per address (again when a longer run of it is asked for).
+  const float* freq_factors(const float* host, int n) {
+    auto it = factors_.find(host);
+    if (it != factors_.end() && it->second.n >= n) return it->second.buf.as<float>();
+    if (!error_.empty()) return nullptr;
+    DeviceBuffer buf;
+    if (!check(buf.reserve(size_t(n) * sizeof(float)), "cudaMalloc rope_freqs") ||
+        !check(cudaMemcpy(buf.as<void>(), host, size_t(n) * sizeof(float), cudaMemcpyHostToDevice),
+               "upload rope_freqs"))
+      return nullptr;
+    const float* p = buf.as<float>();
+    if (it != factors_.end()) factors_.erase(it);
+    factors_.emplace(host, DeviceFactors{std::move(buf), n});
     return p;
   }
 
+  struct DeviceWeight {
+    DeviceBuffer buf;
+    DType type;
+    int64_t rows, cols;
+  };
+  struct DeviceFactors {
+    DeviceBuffer buf;
+    int n;
+  };
+
   cudaStream_t stream_ = nullptr;
   std::string error_;
-  std::unordered_map<const void*, DeviceBuffer> weights_;
+  std::unordered_map<const void*, DeviceWeight> weights_;
+  std::unordered_map<const float*, DeviceFactors> factors_;
   DeviceBuffer a_, b_, c_, d_, pos_, scores_;
 };
 

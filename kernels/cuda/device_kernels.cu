@@ -1,6 +1,7 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include "kernels/cuda/dequant_units.cuh"
 #include "kernels/cuda/device_kernels.cuh"
 #include "kernels/formats.hpp"
 
@@ -15,19 +16,19 @@ __device__ inline float warp_sum(float v) {
   return v;
 }
 
-__device__ inline float h2f(uint16_t h) { return __half2float(__ushort_as_half(h)); }
-
-// Lane-strided partial dot of one weight row with one activation row.
-__device__ float lane_dot(uint32_t type, const uint8_t* row, int64_t cols, const float* x,
-                          int lane) {
+// Lane-strided partial dot of one weight row with one activation row. F32/F16: lane c of
+// each 32 values; Q8_0/Q4_0: whole blocks per lane, the block's integer-valued products summed
+// and then scaled once; the other quantized types: dequant_units.cuh's unit_lane_dot.
+template <DType T>
+__device__ float lane_dot(const uint8_t* row, int64_t cols, const float* x, int lane) {
   float acc = 0.f;
-  if (type == 0) {
+  if constexpr (T == DType::F32) {
     const float* w = reinterpret_cast<const float*>(row);
     for (int64_t c = lane; c < cols; c += kWarp) acc = __fmaf_rn(w[c], x[c], acc);
-  } else if (type == 1) {
+  } else if constexpr (T == DType::F16) {
     const uint16_t* w = reinterpret_cast<const uint16_t*>(row);
     for (int64_t c = lane; c < cols; c += kWarp) acc = __fmaf_rn(h2f(w[c]), x[c], acc);
-  } else if (type == 8) {
+  } else if constexpr (T == DType::Q8_0) {
     const BlockQ8_0* b = reinterpret_cast<const BlockQ8_0*>(row);
     for (int64_t k = lane; k < cols / kBlock; k += kWarp) {
       const float* xb = x + k * kBlock;
@@ -35,7 +36,7 @@ __device__ float lane_dot(uint32_t type, const uint8_t* row, int64_t cols, const
       for (int i = 0; i < kBlock; ++i) s = __fmaf_rn(float(b[k].qs[i]), xb[i], s);
       acc = __fmaf_rn(h2f(b[k].d), s, acc);
     }
-  } else {
+  } else if constexpr (T == DType::Q4_0) {
     const BlockQ4_0* b = reinterpret_cast<const BlockQ4_0*>(row);
     for (int64_t k = lane; k < cols / kBlock; k += kWarp) {
       const float* xb = x + k * kBlock;
@@ -46,22 +47,42 @@ __device__ float lane_dot(uint32_t type, const uint8_t* row, int64_t cols, const
       }
       acc = __fmaf_rn(h2f(b[k].d), s, acc);
     }
+  } else if constexpr (T == DType::Q4_K) {
+    acc = unit_lane_dot(reinterpret_cast<const BlockQ4_K*>(row), cols, x, lane);
+  } else if constexpr (T == DType::Q5_K) {
+    acc = unit_lane_dot(reinterpret_cast<const BlockQ5_K*>(row), cols, x, lane);
+  } else if constexpr (T == DType::Q6_K) {
+    acc = unit_lane_dot(reinterpret_cast<const BlockQ6_K*>(row), cols, x, lane);
+  } else if constexpr (T == DType::Q5_0) {
+    acc = unit_lane_dot(reinterpret_cast<const BlockQ5_0*>(row), cols, x, lane);
+  } else {
+    static_assert(T == DType::Q5_1, "a weight type without a device kernel");
+    acc = unit_lane_dot(reinterpret_cast<const BlockQ5_1*>(row), cols, x, lane);
   }
   return acc;
 }
 
 // grid: (rows, token groups); one warp computes one row for up to 4 tokens.
-__global__ void matmul_kernel(uint32_t type, const uint8_t* w, size_t row_bytes, int64_t rows,
-                              int64_t cols, const float* x, int n_tokens, float* y) {
+template <DType T>
+__global__ void matmul_kernel(const uint8_t* w, size_t row_bytes, int64_t rows, int64_t cols,
+                              const float* x, int n_tokens, float* y) {
   const int64_t r = blockIdx.x;
   const int lane = threadIdx.x;
   const uint8_t* row = w + r * row_bytes;
   for (int i = 0; i < kTokensPerBlock; ++i) {
     const int t = blockIdx.y * kTokensPerBlock + i;
     if (t >= n_tokens) break;
-    const float v = warp_sum(lane_dot(type, row, cols, x + int64_t(t) * cols, lane));
+    const float v = warp_sum(lane_dot<T>(row, cols, x + int64_t(t) * cols, lane));
     if (lane == 0) y[int64_t(t) * rows + r] = v;
   }
+}
+
+template <DType T>
+void launch_matmul_t(const void* w, size_t row_bytes, int64_t rows, int64_t cols,
+                     const float* x, int n_tokens, float* y, cudaStream_t s) {
+  dim3 grid(unsigned(rows), unsigned((n_tokens + kTokensPerBlock - 1) / kTokensPerBlock));
+  matmul_kernel<T><<<grid, kWarp, 0, s>>>(static_cast<const uint8_t*>(w), row_bytes, rows, cols,
+                                          x, n_tokens, y);
 }
 
 // Fixed shared-memory tree over blockDim.x (a power of two) partial values.
@@ -102,14 +123,28 @@ __global__ void rmsnorm_kernel(const float* x, const float* w, int dim, float ep
     out[int64_t(blockIdx.x) * dim + i] = xt[i] * scale * w[i];
 }
 
+// theta and the scaling as the reference (scalar_ops.cpp rope): the angle in double, then
+// theta * freq_scale / freq_factors[i] when scaled, cos/sin rounded to float and multiplied by
+// attn_factor. Unscaled, the bits are those of the plain formula. freq_factors: device copy or
+// null.
 __global__ void rope_kernel(float* x, int n_heads, int head_dim, const int32_t* pos, int rope_dim,
-                            float base, bool neox) {
+                            float base, bool neox, float freq_scale, float attn_factor,
+                            const float* freq_factors) {
   const int t = blockIdx.x;
   const int half = rope_dim / 2;
+  const bool scaled = freq_scale != 1.f || freq_factors != nullptr;
   for (int idx = threadIdx.x; idx < n_heads * half; idx += blockDim.x) {
     const int h = idx / half, i = idx % half;
-    const double theta = double(pos[t]) * pow(double(base), -2.0 * i / rope_dim);
-    const float c = float(cos(theta)), s = float(sin(theta));
+    double theta = double(pos[t]) * pow(double(base), -2.0 * i / rope_dim);
+    if (scaled) {
+      const double ff = freq_factors ? double(freq_factors[i]) : 1.0;
+      theta = theta * double(freq_scale) / ff;
+    }
+    float c = float(cos(theta)), s = float(sin(theta));
+    if (attn_factor != 1.f) {
+      c = __fmul_rn(c, attn_factor);
+      s = __fmul_rn(s, attn_factor);
+    }
     float* v = x + (int64_t(t) * n_heads + h) * head_dim;
     const int a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
     const float x0 = v[a], x1 = v[b];
@@ -173,13 +208,19 @@ unsigned blocks_for(size_t n) { return unsigned((n + 255) / 256); }
 
 }  // namespace
 
-void launch_matmul(uint32_t type, const void* w, int64_t rows, int64_t cols, const float* x,
-                   int n_tokens, float* y, cudaStream_t s) {
-  size_t rb = type == 0 ? cols * 4 : type == 1 ? cols * 2
-            : type == 8 ? (cols / kBlock) * sizeof(BlockQ8_0) : (cols / kBlock) * sizeof(BlockQ4_0);
-  dim3 grid(unsigned(rows), unsigned((n_tokens + kTokensPerBlock - 1) / kTokensPerBlock));
-  matmul_kernel<<<grid, kWarp, 0, s>>>(type, static_cast<const uint8_t*>(w), rb, rows, cols, x,
-                                       n_tokens, y);
+void launch_matmul(DType type, const void* w, size_t row_bytes, int64_t rows, int64_t cols,
+                   const float* x, int n_tokens, float* y, cudaStream_t s) {
+  switch (type) {
+    case DType::F32: return launch_matmul_t<DType::F32>(w, row_bytes, rows, cols, x, n_tokens, y, s);
+    case DType::F16: return launch_matmul_t<DType::F16>(w, row_bytes, rows, cols, x, n_tokens, y, s);
+    case DType::Q8_0: return launch_matmul_t<DType::Q8_0>(w, row_bytes, rows, cols, x, n_tokens, y, s);
+    case DType::Q4_0: return launch_matmul_t<DType::Q4_0>(w, row_bytes, rows, cols, x, n_tokens, y, s);
+    case DType::Q5_0: return launch_matmul_t<DType::Q5_0>(w, row_bytes, rows, cols, x, n_tokens, y, s);
+    case DType::Q5_1: return launch_matmul_t<DType::Q5_1>(w, row_bytes, rows, cols, x, n_tokens, y, s);
+    case DType::Q4_K: return launch_matmul_t<DType::Q4_K>(w, row_bytes, rows, cols, x, n_tokens, y, s);
+    case DType::Q5_K: return launch_matmul_t<DType::Q5_K>(w, row_bytes, rows, cols, x, n_tokens, y, s);
+    case DType::Q6_K: return launch_matmul_t<DType::Q6_K>(w, row_bytes, rows, cols, x, n_tokens, y, s);
+  }
 }
 
 void launch_rmsnorm(const float* x, const float* w, int n_tokens, int dim, float eps, float* out,
@@ -188,8 +229,10 @@ void launch_rmsnorm(const float* x, const float* w, int n_tokens, int dim, float
 }
 
 void launch_rope(float* x, int n_tokens, int n_heads, int head_dim, const int32_t* pos,
-                 int rope_dim, float base, bool neox, cudaStream_t s) {
-  rope_kernel<<<n_tokens, 128, 0, s>>>(x, n_heads, head_dim, pos, rope_dim, base, neox);
+                 int rope_dim, float base, bool neox, float freq_scale, float attn_factor,
+                 const float* freq_factors, cudaStream_t s) {
+  rope_kernel<<<n_tokens, 128, 0, s>>>(x, n_heads, head_dim, pos, rope_dim, base, neox, freq_scale,
+                                       attn_factor, freq_factors);
 }
 
 void launch_attention(const float* q, const float* k, const float* v, int n_tokens,

@@ -1,13 +1,17 @@
 // The engine on the CUDA backend (skipped without a device): stories260K greedy
-// output, GPU batch invariance, and CPU receipts accepted by a GPU verifier in
-// tolerant mode.
+// output, GPU batch invariance, CPU receipts accepted by a GPU verifier in
+// tolerant mode, and a Q5_0/Q5_1 copy with RoPE scaling and rope_freqs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "inference/engine/engine.hpp"
+#include "inference/gguf/quant.hpp"
+#include "inference/gguf/writer.hpp"
 #include "inference/receipt/ids.hpp"
 #include "inference/receipt/verifier.hpp"
 
@@ -78,6 +82,96 @@ TEST(EngineCuda, GpuVerifierAcceptsCpuReceiptInTolerantMode) {
   auto e = receipt::verify(*m, id, **gpu, *g, receipt::mode_for(g->receipt, **gpu));
   ASSERT_TRUE(e) << e.error().to_string();
   EXPECT_TRUE(e->accepted && e->mode == receipt::Mode::Exact) << e->code << " step " << e->first_bad_step;
+}
+
+// stories260K with its matrices re-quantized (rows of whole 32-value blocks alternately Q5_0 and
+// Q5_1, the K-quant mixes' fallbacks), linear RoPE scaling, attn_factor and a rope_freqs tensor:
+// the paths the CUDA backend used to refuse, through the whole graph.
+Model scaled_q5_stories() {
+  auto f = gguf::File::open(kData + "/models/stories260K.gguf");
+  if (!f) throw std::runtime_error(f.error().to_string());
+  gguf::Writer w;
+  for (const auto& kv : f->metadata()) w.set(kv.key, kv.value);
+  w.set("llama.rope.scaling.factor", gguf::Value::of_f32(2.0f));
+  w.set("llama.rope.scaling.attn_factor", gguf::Value::of_f32(1.1f));
+  int n = 0;
+  for (const auto& t : f->tensors()) {
+    std::vector<uint64_t> ne(t.ne.begin(), t.ne.begin() + t.n_dims);
+    std::vector<uint8_t> data(t.data, t.data + t.n_bytes);
+    gguf::TensorType type = t.type;
+    if (t.n_dims == 2 && t.ne[0] % 32 == 0) {
+      type = n++ % 2 ? gguf::TensorType::Q5_1 : gguf::TensorType::Q5_0;
+      const int64_t cols = int64_t(t.ne[0]);
+      const size_t rb = kernels::row_bytes(kernels::DType(uint32_t(type)), cols);
+      const size_t in_rb = t.n_bytes / t.n_rows();
+      std::vector<float> row(static_cast<size_t>(cols));
+      data.assign(rb * t.n_rows(), 0);
+      for (uint64_t r = 0; r < t.n_rows(); ++r) {
+        auto st = gguf::dequantize_row(t.type, t.data + r * in_rb, row.data(), cols);
+        if (st) st = gguf::quantize_row(type, row.data(), data.data() + r * rb, cols);
+        if (!st) throw std::runtime_error(st.error().to_string());
+      }
+    }
+    auto st = w.add_tensor(t.name, type, ne, std::move(data));
+    if (!st) throw std::runtime_error(st.error().to_string());
+  }
+  if (n == 0) throw std::runtime_error("no matrix re-quantized");
+  auto m0 = Model::open(kData + "/models/stories260K.gguf");
+  if (!m0) throw std::runtime_error(m0.error().to_string());
+  const int half = m0->config().rope.rope_dim / 2;
+  std::vector<float> ff(static_cast<size_t>(half));
+  for (int i = 0; i < half; ++i) ff[size_t(i)] = 1.f + 3.f * float(i) / float(std::max(1, half - 1));
+  std::vector<uint8_t> ffb(ff.size() * 4);
+  std::memcpy(ffb.data(), ff.data(), ffb.size());
+  auto st = w.add_tensor("rope_freqs.weight", gguf::TensorType::F32, {uint64_t(half)}, std::move(ffb));
+  if (!st) throw std::runtime_error(st.error().to_string());
+  auto bytes = w.to_bytes();
+  if (!bytes) throw std::runtime_error(bytes.error().to_string());
+  auto g = gguf::File::from_bytes(*bytes);
+  if (!g) throw std::runtime_error(g.error().to_string());
+  auto m = Model::from_gguf(std::move(*g));
+  if (!m) throw std::runtime_error(m.error().to_string());
+  return std::move(*m);
+}
+
+std::vector<float> all_logits(const Model& m, kernels::Backend& be, const std::vector<int32_t>& t,
+                              bool one_by_one) {
+  std::vector<float> out;
+  auto s = Session::create(m, be, int(t.size()));
+  if (!s) throw std::runtime_error(s.error().to_string());
+  auto keep = [&](int, std::span<const float> l) { out.insert(out.end(), l.begin(), l.end()); };
+  if (!one_by_one) {
+    auto st = s->eval(t, Logits::All, keep);
+    if (!st) throw std::runtime_error(st.error().to_string());
+  } else {
+    for (int32_t tok : t) {
+      auto st = s->eval(std::span<const int32_t>(&tok, 1), Logits::Last, keep);
+      if (!st) throw std::runtime_error(st.error().to_string());
+    }
+  }
+  return out;
+}
+
+TEST(EngineCuda, Q5AndRopeScalingMatchReferenceAndAreBatchInvariantOnGpu) {
+  if (!kernels::cuda_available()) GTEST_SKIP() << "no CUDA device";
+  const Model m = scaled_q5_stories();
+  ASSERT_NE(m.config().rope.freq_factors, nullptr);
+  ASSERT_EQ(m.config().rope.freq_scale, 0.5f);
+  auto gpu = kernels::make_backend({kernels::BackendKind::Cuda, 1});
+  auto ref = kernels::make_backend({kernels::BackendKind::Reference, 1});
+  ASSERT_TRUE(gpu && ref);
+  const std::vector<int32_t> t = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315};
+  const auto a = all_logits(m, **gpu, t, false);
+  const auto b = all_logits(m, **gpu, t, true);
+  const auto r = all_logits(m, **ref, t, false);
+  ASSERT_TRUE((*gpu)->status()) << (*gpu)->status().error().to_string();
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4));
+  ASSERT_EQ(a.size(), r.size());
+  float top = 0.f;
+  for (float v : r) top = std::max(top, std::fabs(v));
+  // float sums against double ones on the same dequantized weights: float noise, not 1e-3
+  for (size_t i = 0; i < r.size(); ++i) ASSERT_NEAR(a[i], r[i], 1e-3f * (1.f + top)) << i;
 }
 
 }  // namespace
