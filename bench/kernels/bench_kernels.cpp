@@ -1,7 +1,8 @@
 // Matmul throughput of the CPU backends per tensor type, one JSON object per line:
 //   {"bench":"matmul","backend":"cpu","type":"Q4_0","rows":4864,"cols":896,
 //    "tokens":1,"threads":1,"ms":..,"gflops":..,"weight_gbps":..}
-// Shapes are the Qwen2.5-0.5B FFN (896 -> 4864) and its down projection.
+// Shapes are the Qwen2.5-0.5B FFN (896 -> 4864) and its down projection; the K-quants (Q4_K,
+// Q5_K, Q6_K) on the down projection, Q5_0/Q5_1 on the FFN shape.
 //
 // bench_kernels --pool [--reps N]: the thread pool on a shared machine. A decode-like sequence
 // (per "layer" the Q4_0 896->4864 matmul, a 4864->896 one and an rmsnorm, 24 layers) with 1 and
@@ -142,6 +143,14 @@ int main(int argc, char** argv) {
         bench(kernels::BackendKind::Cpu, t, 4864, 896, tokens, threads);
         if (!quick) bench(kernels::BackendKind::Cpu, t, 896, 4864, tokens, threads);
       }
+  // The K-quants need rows of whole 256-value super-blocks: the down projection (4864 = 19 x 256
+  // columns); Q5_0/Q5_1, their fallback for the 896-column rows, on the FFN shape.
+  for (auto t : {kernels::DType::Q4_K, kernels::DType::Q5_K, kernels::DType::Q6_K})
+    for (int threads : {1, 2})
+      for (int tokens : {1, 32}) bench(kernels::BackendKind::Cpu, t, 896, 4864, tokens, threads);
+  for (auto t : {kernels::DType::Q5_0, kernels::DType::Q5_1})
+    for (int threads : {1, 2})
+      for (int tokens : {1, 32}) bench(kernels::BackendKind::Cpu, t, 4864, 896, tokens, threads);
   if (!quick) bench(kernels::BackendKind::Reference, kernels::DType::Q4_0, 4864, 896, 1, 1);
   return 0;
 }
