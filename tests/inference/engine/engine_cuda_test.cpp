@@ -10,7 +10,9 @@
 #include <nlohmann/json.hpp>
 
 #include "inference/engine/engine.hpp"
+#include "inference/gguf/kquant_mix.hpp"
 #include "inference/gguf/quant.hpp"
+#include "inference/gguf/random_model.hpp"
 #include "inference/gguf/writer.hpp"
 #include "inference/receipt/ids.hpp"
 #include "inference/receipt/verifier.hpp"
@@ -172,6 +174,47 @@ TEST(EngineCuda, Q5AndRopeScalingMatchReferenceAndAreBatchInvariantOnGpu) {
   for (float v : r) top = std::max(top, std::fabs(v));
   // float sums against double ones on the same dequantized weights: float noise, not 1e-3
   for (size_t i = 0; i < r.size(); ++i) ASSERT_NEAR(a[i], r[i], 1e-3f * (1.f + top)) << i;
+}
+
+// The K-quant mixes on the GPU: a random 256-wide qwen2 model in Q4_K_M (Q4_K, Q6_K) and
+// Q5_K_M (Q5_K, Q6_K; 256-wide rows need no fallback), GPU against the reference, and one
+// prefill against token by token, bit for bit.
+TEST(EngineCuda, KQuantMixesMatchReferenceAndAreBatchInvariantOnGpu) {
+  if (!kernels::cuda_available()) GTEST_SKIP() << "no CUDA device";
+  for (const char* type : {"q4_k_m", "q5_k_m"}) {
+    gguf::RandomModelSpec spec;
+    spec.arch = "qwen2";
+    spec.dim = 256;
+    spec.layers = 4;
+    spec.heads = 4;
+    spec.kv_heads = 2;
+    spec.ffn = 512;
+    spec.vocab = 512;
+    spec.ctx = 128;
+    auto q = gguf::parse_matrix_quant(type);
+    ASSERT_TRUE(q);
+    spec.type = q->type;
+    spec.mix = q->mix;
+    spec.seed = 5;
+    const std::string path = ::testing::TempDir() + "ig_cuda_" + type + ".gguf";
+    ASSERT_TRUE(gguf::write_random_model(spec, path));
+    auto m = Model::open(path);
+    ASSERT_TRUE(m) << m.error().to_string();
+    auto gpu = kernels::make_backend({kernels::BackendKind::Cuda, 1});
+    auto ref = kernels::make_backend({kernels::BackendKind::Reference, 1});
+    ASSERT_TRUE(gpu && ref);
+    const std::vector<int32_t> t = {1, 40, 77, 300, 12, 499, 256, 8, 91, 450};
+    const auto a = all_logits(*m, **gpu, t, false);
+    const auto b = all_logits(*m, **gpu, t, true);
+    const auto r = all_logits(*m, **ref, t, false);
+    ASSERT_TRUE((*gpu)->status()) << (*gpu)->status().error().to_string();
+    ASSERT_EQ(a.size(), b.size());
+    EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4)) << type;
+    ASSERT_EQ(a.size(), r.size());
+    float top = 0.f;
+    for (float v : r) top = std::max(top, std::fabs(v));
+    for (size_t i = 0; i < r.size(); ++i) ASSERT_NEAR(a[i], r[i], 1e-3f * (1.f + top)) << type << " " << i;
+  }
 }
 
 }  // namespace
