@@ -62,6 +62,37 @@ inline void gemm_block(const Block* w, int64_t ws, const float* dw, int64_t dws,
   }
 }
 
+// hsum of the 16 token halves of a full 4-row x 2-pair tile (s[r][p]: token 2p in the low
+// half, 2p + 1 in the high half), computed side by side: for each half v the same additions as
+// hsum, l = v[0..3] + v[4..7], m = (l0 + l2, l1 + l3), m0 + m1, with the halves spread over the
+// lanes of a few registers instead of one horizontal reduction each. out[t * os + r], t < 4.
+inline void hsum16(const __m512 (&s)[4][2], float* out, int64_t os) {
+  constexpr int kLo = _MM_SHUFFLE(2, 0, 2, 0), kHi = _MM_SHUFFLE(3, 1, 3, 1);
+  // l of rows (a, b) of pair p: 128-bit lanes [l(a, 2p), l(a, 2p+1), l(b, 2p), l(b, 2p+1)]
+  __m512 l[2][2];
+  for (int p = 0; p < 2; ++p)
+    for (int h = 0; h < 2; ++h) {
+      const __m512 a = s[2 * h][p], b = s[2 * h + 1][p];
+      l[p][h] = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, kLo), _mm512_shuffle_f32x4(a, b, kHi));
+    }
+  // m of pair p, per 128-bit lane k: [m0, m1 of l[p][0]_k, m0, m1 of l[p][1]_k]
+  __m512 m[2];
+  for (int p = 0; p < 2; ++p)
+    m[p] = _mm512_add_ps(_mm512_shuffle_ps(l[p][0], l[p][1], _MM_SHUFFLE(1, 0, 1, 0)),
+                         _mm512_shuffle_ps(l[p][0], l[p][1], _MM_SHUFFLE(3, 2, 3, 2)));
+  // per lane k: [sum of l[0][0]_k, of l[0][1]_k, of l[1][0]_k, of l[1][1]_k]
+  const __m512 f = _mm512_add_ps(_mm512_shuffle_ps(m[0], m[1], kLo), _mm512_shuffle_ps(m[0], m[1], kHi));
+  // lane k of l[p][h] holds row 2h + k / 2, token 2p + k % 2: gather each token's 4 rows
+  alignas(64) int32_t idx[16];
+  for (int t = 0; t < 4; ++t)
+    for (int r = 0; r < 4; ++r) idx[4 * t + r] = 4 * ((t % 2) + 2 * (r % 2)) + (r / 2) + 2 * (t / 2);
+  const __m512 g = _mm512_permutexvar_ps(_mm512_load_si512(idx), f);
+  _mm_storeu_ps(out, _mm512_castps512_ps128(g));
+  _mm_storeu_ps(out + os, _mm512_extractf32x4_ps(g, 1));
+  _mm_storeu_ps(out + 2 * os, _mm512_extractf32x4_ps(g, 2));
+  _mm_storeu_ps(out + 3 * os, _mm512_extractf32x4_ps(g, 3));
+}
+
 template <int R, int NP, typename P, typename Block>
 void gemm_tile(const Block* w, int64_t ws, const float* dw, int64_t dws, const PairBlock* x,
                int64_t xs, int64_t nb, float* out, int64_t os) {
@@ -74,6 +105,12 @@ void gemm_tile(const Block* w, int64_t ws, const float* dw, int64_t dws, const P
     gemm_block<R, NP, P>(w, ws, dw, dws, x, xs, b + 1, odd);
   }
   if (b < nb) gemm_block<R, NP, P>(w, ws, dw, dws, x, xs, b, even);
+  if constexpr (R == 4 && NP == 2) {
+    __m512 s[4][2];
+    for (int r = 0; r < R; ++r)
+      for (int p = 0; p < NP; ++p) s[r][p] = _mm512_add_ps(even[r][p], odd[r][p]);
+    return hsum16(s, out, os);
+  }
   for (int r = 0; r < R; ++r)
     for (int p = 0; p < NP; ++p) {
       const __m512 s = _mm512_add_ps(even[r][p], odd[r][p]);
