@@ -90,6 +90,7 @@ const DotTable& avx512_table();   // only valid when cpu_has_avx2() and cpu_has_
 bool cpu_has_avxvnni();
 bool cpu_has_avx512f();
 bool cpu_has_avx512vnni();
+bool cpu_has_gfni();  // GF2P8AFFINEQB: the avx512 table's Q4_0 gemm uses it where present
 // AVX-512F, BW, VL and AVX512-VNNI: what the avx512 table needs (not AVX-VNNI, whose VEX
 // dpbusd it replaces by the EVEX one).
 bool cpu_has_avx512();

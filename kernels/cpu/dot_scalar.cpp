@@ -108,6 +108,15 @@ bool cpu_has_avx512f() {
 #endif
 }
 
+bool cpu_has_gfni() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("gfni");
+#else
+  return false;
+#endif
+}
+
 bool cpu_has_avx512vnni() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();

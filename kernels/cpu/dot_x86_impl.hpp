@@ -473,7 +473,7 @@ void q8_0_pairs(const BlockQ8_0* w, int64_t ws, int nr, const PairBlock* x, int6
 namespace ig::kernels::cpu {
 #define IG_Q4_GEMV q4_0_gemv
 #define IG_Q8_GEMV q8_0_gemv
-#define IG_Q4_GEMM q4_0_gemm
+#define IG_Q4_GEMM (cpu_has_gfni() ? q4_0_gemm_gfni : q4_0_gemm)
 #define IG_Q8_GEMM q8_0_gemm
 #define IG_F32_GEMM f32_gemm
 #define IG_F16_GEMM f16_gemm

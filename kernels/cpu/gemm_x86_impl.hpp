@@ -18,6 +18,11 @@
 #include <algorithm>
 #include <vector>
 
+// GFNI for Q4GemmGfni only (chosen at run time, cpu_has_gfni): the code here may use it, and
+// the one instruction that needs it is the explicit gf2p8affine below.
+#pragma GCC push_options
+#pragma GCC target("gfni")
+
 namespace ig::kernels::cpu {
 namespace {
 
@@ -30,6 +35,17 @@ struct Q4Gemm {
     const __m512i shift = _mm512_set_epi64(0x0004000400040004, 0x0004000400040004, 0, 0,
                                            0x0004000400040004, 0x0004000400040004, 0, 0);
     return _mm512_and_si512(_mm512_srlv_epi16(raw, shift), _mm512_set1_epi8(0x0f));
+  }
+};
+// The same bytes in one instruction: a GF(2) affine map per 64-bit lane, "n & 0x0f" for the
+// lanes of the low nibbles and "n >> 4" for those of the high ones.
+struct Q4GemmGfni {
+  static __m512i bytes(const BlockQ4_0& b) {
+    const __m512i raw = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs)));
+    // result bit i = parity(matrix byte 7 - i & n): bytes 7..4 pick bits 0..3 (low nibble) or 4..7
+    constexpr long long kLow = 0x0102040800000000, kHigh = 0x1020408000000000;
+    const __m512i m = _mm512_set_epi64(kHigh, kHigh, kLow, kLow, kHigh, kHigh, kLow, kLow);
+    return _mm512_gf2p8affine_epi64_epi8(raw, m, 0);
   }
 };
 // Q8_0: w ^ 0x80 = w + 128 (the packed init holds -128 * sum(x)).
@@ -174,6 +190,10 @@ void q4_0_gemm(const BlockQ4_0* w, int64_t ws, int64_t nr, const PairBlock* x, i
                float* out, int64_t os) {
   gemm<Q4Gemm>(w, ws, nr, x, np, nb, out, os);
 }
+void q4_0_gemm_gfni(const BlockQ4_0* w, int64_t ws, int64_t nr, const PairBlock* x, int np, int64_t nb,
+                    float* out, int64_t os) {
+  gemm<Q4GemmGfni>(w, ws, nr, x, np, nb, out, os);
+}
 void q8_0_gemm(const BlockQ8_0* w, int64_t ws, int64_t nr, const PairBlock* x, int np, int64_t nb,
                float* out, int64_t os) {
   gemm<Q8Gemm>(w, ws, nr, x, np, nb, out, os);
@@ -181,3 +201,5 @@ void q8_0_gemm(const BlockQ8_0* w, int64_t ws, int64_t nr, const PairBlock* x, i
 
 }  // namespace
 }  // namespace ig::kernels::cpu
+
+#pragma GCC pop_options
