@@ -55,7 +55,7 @@ inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<con
 struct Unpacked {
   __m256i q[8];
   __m256i scale[8];
-  int32_t mins[8];  // Q4_K/Q5_K: the 6-bit mins
+  __m256i mins;     // Q4_K/Q5_K: the 6-bit mins as int16, each twice (m0 m0 m1 m1 .. m7 m7)
 };
 
 inline int32_t block_isum256(const Unpacked& u, const BlockQ8_K& x) {
@@ -97,20 +97,25 @@ inline int32_t block_isum(const Unpacked& u, const BlockQ8_K& x) {
   return block_isum256(u, x);
 }
 
+// sum_j m_j * (bsum_{2j} + bsum_{2j+1}): one madd of the 16 bsums with the paired mins (exact:
+// |m| < 64, |bsum| <= 16 * 127).
 inline int32_t block_msum(const Unpacked& u, const BlockQ8_K& x) {
-  int32_t s = 0;
-  for (int j = 0; j < 8; ++j) s += u.mins[j] * (int32_t(x.bsums[2 * j]) + x.bsums[2 * j + 1]);
-  return s;
+  return hsum_i32(_mm256_madd_epi16(load32(x.bsums), u.mins));
 }
 
+// The eight 6-bit scales and mins of kquant_scale_min, four at a time in 32-bit words: bytes
+// 0-3 of the 12 hold scales 0-3 (low 6 bits) and the top 2 bits of scales 4-7, bytes 4-7 the
+// same for the mins, bytes 8-11 the low 4 bits of scales 4-7 (low nibble) and mins 4-7 (high).
 template <typename Block>
 void unpack_scales_mins(const Block& b, Unpacked& u) {
-  for (int j = 0; j < 8; ++j) {
-    uint8_t sc, m;
-    kquant_scale_min(j, b.scales, sc, m);
-    u.scale[j] = _mm256_set1_epi16(int16_t(sc));
-    u.mins[j] = m;
-  }
+  uint32_t w[3];
+  std::memcpy(w, b.scales, sizeof w);
+  constexpr uint32_t low6 = 0x3f3f3f3f, low4 = 0x0f0f0f0f, top2 = 0x03030303;
+  const uint32_t sc[2] = {w[0] & low6, (w[2] & low4) | (((w[0] >> 6) & top2) << 4)};
+  const uint32_t m[2] = {w[1] & low6, ((w[2] >> 4) & low4) | (((w[1] >> 6) & top2) << 4)};
+  for (int j = 0; j < 8; ++j) u.scale[j] = _mm256_set1_epi16(int16_t((sc[j / 4] >> (8 * (j % 4))) & 0xff));
+  const __m128i m8 = _mm_setr_epi32(int(m[0]), int(m[1]), 0, 0);
+  u.mins = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
 }
 
 inline void unpack(const BlockQ4_K& b, Unpacked& u) {
