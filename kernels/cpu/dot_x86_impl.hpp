@@ -14,6 +14,9 @@
 //            accumulators (even and odd blocks, in block order), then
 //            hsum(acc[0] + acc[1]) by the same lane tree (numerics cpu/2; cpu/1
 //            had one accumulator: two break the FMA latency chain).
+// The AVX-512 variant adds kernels that keep exactly these orders: the prefill gemms
+// (gemm_x86_impl.hpp for Q8_0/Q4_0, dense_gemm_x86_impl.hpp for F16/F32) and the one-token
+// Q8_0/Q4_0 kernel (gemv_x86_impl.hpp).
 #pragma once
 
 // GCC 12's AVX-512 headers build "undefined" vectors by self-assignment (`__m512 __Y = __Y;`),

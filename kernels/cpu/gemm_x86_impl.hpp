@@ -1,5 +1,5 @@
 // Multi-token (prefill) Q8_0/Q4_0 matmul of the AVX-512 variant, included by dot_x86_impl.hpp
-// inside its IG_AVX512 part (it uses hsum and q4_nibbles from there).
+// inside its IG_AVX512 part (it uses hsum from there).
 //
 // Reduction order: exactly that of q4_0_pairs/q8_0_pairs and of the per-token kernels, fixed by
 // `cols` alone. For each (row, token): per 32-block, in block order, the exact int32 lanes
