@@ -87,6 +87,37 @@ inline int32_t block_isum512(const Unpacked& u, const BlockQ8_K& x) {
   }
   return _mm512_reduce_add_epi32(acc);
 }
+
+// A super-block's quants and multipliers two sub-blocks per register, built once for all the
+// tokens of a tile.
+struct Wide {
+  __m512i q[4], scale[4];
+};
+inline Wide widen(const Unpacked& u) {
+  Wide v;
+  for (int k = 0; k < 4; ++k) {
+    v.q[k] = _mm512_inserti64x4(_mm512_castsi256_si512(u.q[2 * k]), u.q[2 * k + 1], 1);
+    v.scale[k] = _mm512_inserti64x4(_mm512_castsi256_si512(u.scale[2 * k]), u.scale[2 * k + 1], 1);
+  }
+  return v;
+}
+// block_isum512's lanes before the final sum, folded to 8 (exact).
+inline __m256i block_lanes512(const Wide& v, const BlockQ8_K& x) {
+  __m512i acc = _mm512_setzero_si512();
+  for (int k = 0; k < 4; ++k)
+    acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(v.q[k], _mm512_loadu_si512(x.qs + 64 * k)), v.scale[k]);
+  return _mm256_add_epi32(_mm512_castsi512_si256(acc), _mm512_extracti64x4_epi64(acc, 1));
+}
+// out[t] = the sum of v[t]'s 8 lanes for t < N <= 4, by one hadd tree for all of them (exact).
+template <int N>
+inline void lane_totals(const __m256i (&v)[N], int32_t* out) {
+  __m256i p[4];
+  for (int t = 0; t < 4; ++t) p[t] = t < N ? v[t] : _mm256_setzero_si256();
+  const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+  alignas(16) int32_t tot[4];
+  _mm_store_si128(reinterpret_cast<__m128i*>(tot), _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)));
+  for (int t = 0; t < N; ++t) out[t] = tot[t];
+}
 #endif
 
 template <int N>
@@ -190,6 +221,25 @@ void min_tile(const Block* w, const BlockQ8_K* x, int64_t xs, int64_t nb, float*
     prefetch_bytes(w + b, kAheadBlocks, sizeof(w[b]));
     unpack(w[b], u);
     const float d = _cvtsh_ss(w[b].d), dmin = _cvtsh_ss(w[b].dmin);
+#if IG_KQ_AVX512
+    if constexpr (N > 1) {  // the tokens' integer sums side by side, then the scalar float steps
+      const Wide v = widen(u);
+      __m256i il[N], ml[N];
+      for (int t = 0; t < N; ++t) {
+        il[t] = block_lanes512(v, x[t * xs + b]);
+        ml[t] = _mm256_madd_epi16(load32(x[t * xs + b].bsums), u.mins);
+      }
+      int32_t isum[N], msum[N];
+      lane_totals<N>(il, isum);
+      lane_totals<N>(ml, msum);
+      for (int t = 0; t < N; ++t) {
+        const float xd = x[t * xs + b].d;
+        acc[t] = acc[t] + (xd * d) * float(isum[t]);
+        acc[t] = acc[t] - (xd * dmin) * float(msum[t]);
+      }
+      continue;
+    }
+#endif
     for (int t = 0; t < N; ++t) {
       const BlockQ8_K& xb = x[t * xs + b];
       const int32_t isum = block_isum<N>(u, xb), msum = block_msum(u, xb);
@@ -209,6 +259,20 @@ void q6_tile(const BlockQ6_K* w, const BlockQ8_K* x, int64_t xs, int64_t nb, flo
     prefetch_bytes(w + b, kAheadBlocks, sizeof(w[b]));
     unpack(w[b], u);
     const float d = _cvtsh_ss(w[b].d);
+#if IG_KQ_AVX512
+    if constexpr (N > 1) {
+      const Wide v = widen(u);
+      const __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales)));
+      __m256i il[N];
+      for (int t = 0; t < N; ++t)  // lanes of isum - q6_offset: 32 x the scaled bsums off
+        il[t] = _mm256_sub_epi32(block_lanes512(v, x[t * xs + b]),
+                                 _mm256_slli_epi32(_mm256_madd_epi16(sc, load32(x[t * xs + b].bsums)), 5));
+      int32_t isum[N];
+      lane_totals<N>(il, isum);
+      for (int t = 0; t < N; ++t) acc[t] = acc[t] + (x[t * xs + b].d * d) * float(isum[t]);
+      continue;
+    }
+#endif
     for (int t = 0; t < N; ++t) {
       const BlockQ8_K& xb = x[t * xs + b];
       const int32_t isum = block_isum<N>(u, xb) - q6_offset(w[b], xb);
