@@ -282,6 +282,47 @@ TEST(KernelsVariants, PairKernelsEqualPerTokenKernelsBitwise) {
   }
 }
 
+// The one-token (decode) kernels against the per-token kernels, bit for bit, for every row
+// count from 1 to 19 (whatever row groups the kernel forms, and a last partial one) and for
+// rows of 1, 29 (odd: a last unpaired block) and 152 blocks.
+TEST(KernelsVariants, GemvKernelsEqualPerTokenKernelsBitwise) {
+  const auto& tab = cpu::best_table();
+  if (!tab.q4_0_gemv || !tab.q8_0_gemv) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  for (int64_t cols : {int64_t(32), int64_t(928), int64_t(4864)}) {
+    const int64_t nb = cols / kBlock, nbp = (nb + 1) / 2;
+    auto x = random_floats(size_t(cols), 83);
+    std::vector<BlockQ8_0> xq(static_cast<size_t>(nb));
+    std::vector<int32_t> xs(static_cast<size_t>(nb * 8));
+    cpu::quantize_row_q8_0(x.data(), cols, xq.data());
+    cpu::q8_lane_sums(xq.data(), nb, xs.data());
+    for (DType type : {DType::Q4_0, DType::Q8_0}) {
+      const bool q4 = type == DType::Q4_0;
+      std::vector<cpu::PairBlock> packed(static_cast<size_t>(nbp));
+      cpu::pack_block_pairs(xq.data(), xs.data(), nb, packed.data(), cpu::gemm_init_shift(q4));
+      auto w = make_weight(type, 19, cols, 84);
+      const auto* base = static_cast<const uint8_t*>(w.view.data);
+      float want[19], got[20];
+      for (int r = 0; r < 19; ++r) {
+        const uint8_t* row = base + size_t(r) * row_bytes(type, cols);
+        if (q4)
+          tab.q4_0(reinterpret_cast<const BlockQ4_0*>(row), nb, 1, xq.data(), xs.data(), nb, 1, nb, want + r, 1);
+        else
+          tab.q8_0(reinterpret_cast<const BlockQ8_0*>(row), nb, 1, xq.data(), xs.data(), nb, 1, nb, want + r, 1);
+      }
+      for (int64_t nr = 1; nr <= 19; ++nr) {
+        std::fill(std::begin(got), std::end(got), -1.0f);
+        if (q4)
+          tab.q4_0_gemv(reinterpret_cast<const BlockQ4_0*>(base), nr, packed.data(), nb, got);
+        else
+          tab.q8_0_gemv(reinterpret_cast<const BlockQ8_0*>(base), nr, packed.data(), nb, got);
+        EXPECT_EQ(0, std::memcmp(want, got, size_t(nr) * sizeof(float)))
+            << dtype_name(type) << " cols " << cols << " rows " << nr;
+        EXPECT_EQ(got[nr], -1.0f) << "wrote past row " << nr;
+      }
+    }
+  }
+}
+
 TEST(KernelsQuantize, ActivationQ8MatchesGgufReference) {
   auto x = random_floats(256, 41, 3.0f);
   std::vector<BlockQ8_0> mine(8);
