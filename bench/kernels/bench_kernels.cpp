@@ -10,6 +10,7 @@
 // for another process on a 2-core machine), the four cases interleaved REPS times:
 //   {"bench":"pool","busy_threads":1,"threads":2,"ms_median":..,"ms_min":..,"cpu_ms_median":..}
 #include <algorithm>
+#include <cstdlib>
 #include <atomic>
 #include <chrono>
 #include <ctime>
@@ -126,10 +127,24 @@ int bench_pool(int reps) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1 && std::string(argv[1]) == "--pool")
-    return bench_pool(argc > 3 && std::string(argv[2]) == "--reps" ? std::max(1, std::stoi(argv[3])) : 7);
+  if (argc > 1 && std::string(argv[1]) == "--pool") {
+    int reps = 7;
+    if (argc == 4 && std::string(argv[2]) == "--reps") {
+      char* end = nullptr;
+      const long v = std::strtol(argv[3], &end, 10);
+      if (*argv[3] == '\0' || *end != '\0' || v < 1 || v > 1000) {
+        std::fprintf(stderr, "bench_kernels: --reps takes 1..1000\n");
+        return 2;
+      }
+      reps = int(v);
+    } else if (argc != 2) {
+      std::fprintf(stderr, "usage: bench_kernels --pool [--reps N]\n");
+      return 2;
+    }
+    return bench_pool(reps);
+  }
   // --prefill: the 64-token matmuls of a Qwen2.5-0.5B prefill, one thread (kernel tuning)
-  if (argc > 1 && std::string(argv[1]) == "--prefill") {
+  if (argc == 2 && std::string(argv[1]) == "--prefill") {
     for (auto t : {kernels::DType::F16, kernels::DType::Q8_0, kernels::DType::Q4_0}) {
       bench(kernels::BackendKind::Cpu, t, 4864, 896, 64, 1);
       bench(kernels::BackendKind::Cpu, t, 896, 4864, 64, 1);
@@ -137,6 +152,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  if (argc > 2 || (argc == 2 && !quick)) {
+    std::fprintf(stderr, "usage: bench_kernels [--quick | --prefill | --pool [--reps N]]\n");
+    return 2;
+  }
   for (auto t : {kernels::DType::F32, kernels::DType::F16, kernels::DType::Q8_0, kernels::DType::Q4_0})
     for (int threads : {1, 2})
       for (int tokens : {1, 32}) {
