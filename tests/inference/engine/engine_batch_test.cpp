@@ -11,6 +11,7 @@
 #include "inference/gguf/kquant_mix.hpp"
 #include "inference/gguf/random_model.hpp"
 #include "tests/inference/engine/logits_helpers.hpp"
+#include "tests/inference/engine/model_files.hpp"
 
 namespace ig::engine {
 namespace {
@@ -26,11 +27,7 @@ struct Spec {
 };
 
 fs::path temp_dir() {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("ig_engine_batch_test_" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
+  static const fs::path dir = testing::test_dir("ig_engine_batch_test");
   return dir;
 }
 
@@ -49,14 +46,7 @@ Model load(const Spec& s) {
   r.type = q->type;
   r.mix = q->mix;
   r.seed = 17;
-  const fs::path p = temp_dir() / (s.arch + "_" + s.type + ".gguf");
-  if (!fs::exists(p)) {
-    auto st = gguf::write_random_model(r, p.string());
-    if (!st) throw std::runtime_error(st.error().to_string());
-  }
-  auto m = Model::open(p.string());
-  if (!m) throw std::runtime_error(m.error().to_string());
-  return std::move(*m);
+  return testing::open_model(testing::write_once(r, temp_dir() / (s.arch + "_" + s.type + ".gguf")));
 }
 
 std::unique_ptr<kernels::Backend> cpu(int threads) {

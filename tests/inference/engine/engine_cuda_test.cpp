@@ -13,6 +13,7 @@
 #include "inference/gguf/kquant_mix.hpp"
 #include "inference/gguf/quant.hpp"
 #include "inference/gguf/random_model.hpp"
+#include "tests/inference/engine/model_files.hpp"
 #include "inference/gguf/writer.hpp"
 #include "inference/receipt/ids.hpp"
 #include "inference/receipt/verifier.hpp"
@@ -196,17 +197,15 @@ TEST(EngineCuda, KQuantMixesMatchReferenceAndAreBatchInvariantOnGpu) {
     spec.type = q->type;
     spec.mix = q->mix;
     spec.seed = 5;
-    const std::string path = ::testing::TempDir() + "ig_cuda_" + type + ".gguf";
-    ASSERT_TRUE(gguf::write_random_model(spec, path));
-    auto m = Model::open(path);
-    ASSERT_TRUE(m) << m.error().to_string();
+    const auto m = testing::open_model(
+        testing::write_once(spec, testing::test_dir("ig_engine_cuda_test") / (std::string(type) + ".gguf")));
     auto gpu = kernels::make_backend({kernels::BackendKind::Cuda, 1});
     auto ref = kernels::make_backend({kernels::BackendKind::Reference, 1});
     ASSERT_TRUE(gpu && ref);
     const std::vector<int32_t> t = {1, 40, 77, 300, 12, 499, 256, 8, 91, 450};
-    const auto a = all_logits(*m, **gpu, t, false);
-    const auto b = all_logits(*m, **gpu, t, true);
-    const auto r = all_logits(*m, **ref, t, false);
+    const auto a = all_logits(m, **gpu, t, false);
+    const auto b = all_logits(m, **gpu, t, true);
+    const auto r = all_logits(m, **ref, t, false);
     ASSERT_TRUE((*gpu)->status()) << (*gpu)->status().error().to_string();
     ASSERT_EQ(a.size(), b.size());
     EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4)) << type;

@@ -27,6 +27,7 @@
 #include "inference/engine/engine.hpp"
 #include "inference/gguf/random_model.hpp"
 #include "inference/tokenizer/tokenizer.hpp"
+#include "tests/inference/engine/model_files.hpp"
 
 namespace ig::engine {
 namespace {
@@ -38,11 +39,7 @@ const fs::path kGolden = INFERGRID_GOLDEN_DIR;
 const fs::path kShared = INFERGRID_SHARED_DATA;
 
 fs::path temp_dir() {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("ig_golden_test_" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
+  static const fs::path dir = testing::test_dir("ig_golden_test");
   return dir;
 }
 
@@ -79,9 +76,7 @@ Model make_model(const gguf::RandomModelSpec& spec, const std::string& name) {
   const fs::path p = temp_dir() / (name + ".gguf");
   auto st = gguf::write_random_model(spec, p.string());
   if (!st) throw std::runtime_error(st.error().to_string());
-  auto m = Model::open(p.string());
-  if (!m) throw std::runtime_error(m.error().to_string());
-  return std::move(*m);
+  return testing::open_model(p);
 }
 
 std::string hex(const Hash32& h) {

@@ -12,6 +12,7 @@
 
 #include "inference/engine/engine.hpp"
 #include "tests/inference/engine/logits_helpers.hpp"
+#include "tests/inference/engine/model_files.hpp"
 #include "inference/gguf/kquant_mix.hpp"
 #include "inference/gguf/random_model.hpp"
 #include "inference/receipt/result.hpp"
@@ -35,11 +36,7 @@ std::string name_of(const Spec& s) {
 }
 
 fs::path temp_dir() {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("ig_engine_kquant_test_" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
+  static const fs::path dir = testing::test_dir("ig_engine_kquant_test");
   return dir;
 }
 
@@ -64,20 +61,9 @@ gguf::RandomModelSpec spec_of(const Spec& s) {
   return r;
 }
 
-fs::path model_path(const Spec& s) {
-  const fs::path p = temp_dir() / (name_of(s) + ".gguf");
-  if (!fs::exists(p)) {
-    auto st = gguf::write_random_model(spec_of(s), p.string());
-    if (!st) throw std::runtime_error(st.error().to_string());
-  }
-  return p;
-}
+fs::path model_path(const Spec& s) { return testing::write_once(spec_of(s), temp_dir() / (name_of(s) + ".gguf")); }
 
-Model load(const Spec& s) {
-  auto m = Model::open(model_path(s).string());
-  if (!m) throw std::runtime_error(m.error().to_string());
-  return std::move(*m);
-}
+Model load(const Spec& s) { return testing::open_model(model_path(s)); }
 
 std::vector<int32_t> tokens(int n, uint32_t seed) { return testing::random_tokens(n, seed, kVocab); }
 using testing::prefill;

@@ -11,6 +11,7 @@
 
 #include "inference/engine/engine.hpp"
 #include "tests/inference/engine/logits_helpers.hpp"
+#include "tests/inference/engine/model_files.hpp"
 #include "inference/gguf/random_model.hpp"
 
 namespace ig::engine {
@@ -30,11 +31,7 @@ std::string name_of(const Spec& s) {
 }
 
 fs::path temp_dir() {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("ig_engine_test_" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
+  static const fs::path dir = testing::test_dir("ig_engine_test");
   return dir;
 }
 
@@ -51,14 +48,7 @@ Model load(const Spec& s) {
   r.type = s.type;
   r.tied = s.tied;
   r.seed = 77;
-  const fs::path p = temp_dir() / (name_of(s) + ".gguf");
-  if (!fs::exists(p)) {
-    auto st = gguf::write_random_model(r, p.string());
-    if (!st) throw std::runtime_error(st.error().to_string());
-  }
-  auto m = Model::open(p.string());
-  if (!m) throw std::runtime_error(m.error().to_string());
-  return std::move(*m);
+  return testing::open_model(testing::write_once(r, temp_dir() / (name_of(s) + ".gguf")));
 }
 
 std::vector<int32_t> tokens(int n, uint32_t seed) { return testing::random_tokens(n, seed, 512); }
