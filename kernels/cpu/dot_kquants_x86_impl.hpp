@@ -19,6 +19,7 @@
 #endif
 
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/cpu/dot_kquants.hpp"
 
@@ -282,14 +283,22 @@ void q6_tile(const BlockQ6_K* w, const BlockQ8_K* x, int64_t xs, int64_t nb, flo
   for (int t = 0; t < N; ++t) out[t * os] = acc[t];
 }
 
+// tile(std::integral_constant<int, N>) for n tokens (1..kKQuantTokens): the tiles take their
+// token count at compile time.
+template <typename Tile>
+inline void for_tokens(int n, const Tile& tile) {
+  static_assert(kKQuantTokens == 4);
+  switch (n) {
+    case 1: return tile(std::integral_constant<int, 1>{});
+    case 2: return tile(std::integral_constant<int, 2>{});
+    case 3: return tile(std::integral_constant<int, 3>{});
+    default: return tile(std::integral_constant<int, 4>{});
+  }
+}
+
 template <typename Block>
 void min_kernel(const Block* w, const BlockQ8_K* x, int64_t xs, int n, int64_t nb, float* out, int64_t os) {
-  switch (n) {
-    case 1: return min_tile<1>(w, x, xs, nb, out, os);
-    case 2: return min_tile<2>(w, x, xs, nb, out, os);
-    case 3: return min_tile<3>(w, x, xs, nb, out, os);
-    default: return min_tile<4>(w, x, xs, nb, out, os);
-  }
+  for_tokens(n, [&](auto N) { min_tile<N>(w, x, xs, nb, out, os); });
 }
 
 void q4_k(const BlockQ4_K* w, const BlockQ8_K* x, int64_t xs, int n, int64_t nb, float* out, int64_t os) {
@@ -299,12 +308,7 @@ void q5_k(const BlockQ5_K* w, const BlockQ8_K* x, int64_t xs, int n, int64_t nb,
   min_kernel(w, x, xs, n, nb, out, os);
 }
 void q6_k(const BlockQ6_K* w, const BlockQ8_K* x, int64_t xs, int n, int64_t nb, float* out, int64_t os) {
-  switch (n) {
-    case 1: return q6_tile<1>(w, x, xs, nb, out, os);
-    case 2: return q6_tile<2>(w, x, xs, nb, out, os);
-    case 3: return q6_tile<3>(w, x, xs, nb, out, os);
-    default: return q6_tile<4>(w, x, xs, nb, out, os);
-  }
+  for_tokens(n, [&](auto N) { q6_tile<N>(w, x, xs, nb, out, os); });
 }
 
 // Q5_0/Q5_1: byte i of the result is 0xff when bit i of the block's qh is set (the 32 high bits
@@ -463,20 +467,10 @@ void q5_1_tile(const BlockQ5_1* w, const BlockQ8_0* x, int64_t xs, int64_t nb, f
 
 void q5_0(const BlockQ5_0* w, const BlockQ8_0* x, const int32_t* xsum, int64_t xs, int n, int64_t nb, float* out,
           int64_t os) {
-  switch (n) {
-    case 1: return q5_0_tile<1>(w, x, xsum, xs, nb, out, os);
-    case 2: return q5_0_tile<2>(w, x, xsum, xs, nb, out, os);
-    case 3: return q5_0_tile<3>(w, x, xsum, xs, nb, out, os);
-    default: return q5_0_tile<4>(w, x, xsum, xs, nb, out, os);
-  }
+  for_tokens(n, [&](auto N) { q5_0_tile<N>(w, x, xsum, xs, nb, out, os); });
 }
 void q5_1(const BlockQ5_1* w, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out, int64_t os) {
-  switch (n) {
-    case 1: return q5_1_tile<1>(w, x, xs, nb, out, os);
-    case 2: return q5_1_tile<2>(w, x, xs, nb, out, os);
-    case 3: return q5_1_tile<3>(w, x, xs, nb, out, os);
-    default: return q5_1_tile<4>(w, x, xs, nb, out, os);
-  }
+  for_tokens(n, [&](auto N) { q5_1_tile<N>(w, x, xs, nb, out, os); });
 }
 
 }  // namespace
