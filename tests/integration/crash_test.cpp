@@ -18,59 +18,6 @@ namespace {
 using json = rpc::json;
 using namespace std::chrono_literals;
 
-// Sends signed transfers from the dev account as fast as the node takes them.
-class LoadGenerator {
- public:
-  LoadGenerator(const NodeProcess& node, std::vector<chain::Address> recipients)
-      : node_(node), key_(node.dev_key()), recipients_(std::move(recipients)) {}
-
-  void start() {
-    stop_ = false;
-    thread_ = std::thread([this] { loop(); });
-  }
-  void stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  uint64_t accepted() const { return accepted_; }
-
- private:
-  void loop() {
-    auto client = rpc::Client::connect(node_.ws_url(), 2s);
-    if (!client) return;
-    auto info = client->call("node_info", json::array());
-    auto acct = client->call("state_getAccount", json::array({chain::address_to_string(key_.public_key())}));
-    if (!info || !acct) return;
-    uint64_t nonce = (*acct)["next_nonce"];
-    const std::string chain_id = (*info)["chain_id"];
-    chain::FeeSchedule fees;  // the development genesis uses the default schedule
-    size_t i = 0;
-    while (!stop_) {
-      wallet::TransferSpec spec{chain_id, recipients_[i++ % recipients_.size()], 1, 0, nonce, 0, ""};
-      spec.fee = wallet::minimum_fee(fees, spec, key_.public_key());
-      auto tx = wallet::sign_transfer(spec, key_);
-      auto sent = client->call("tx_send", json::array({chain::to_hex(chain::encode_tx(*tx))}));
-      if (sent) {
-        ++nonce;
-        ++accepted_;
-      } else if (sent.error().code == "rpc.transport" || sent.error().code == "rpc.timeout") {
-        return;  // the node was killed
-      } else {
-        std::this_thread::sleep_for(20ms);  // mempool full or nonce raced a recheck: resync
-        auto a = client->call("state_getAccount", json::array({chain::address_to_string(key_.public_key())}));
-        if (a) nonce = (*a)["next_nonce"];
-      }
-    }
-  }
-
-  const NodeProcess& node_;
-  chain::SecretKey key_;
-  std::vector<chain::Address> recipients_;
-  std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> accepted_{0};
-  std::thread thread_;
-};
-
 struct CommittedView {
   uint64_t height = 0;
   std::vector<chain::Hash> block_hashes;  // index h-1
@@ -161,7 +108,7 @@ TEST(CrashRecovery, KillNineUnderLoadLeavesWholeBlocksAndLosesNoCommittedTransac
   CommittedView previous;
   uint64_t total_committed_txs = 0;
   for (int round = 0; round < 3; ++round) {
-    LoadGenerator load(node, recipients);
+    TransferLoad load(node, node.dev_key(), recipients, {2s, 20ms, 0});
     load.start();
     const uint64_t start_height = node.head_height();
     node.wait_for_height(start_height + 8 + round * 3);  // a varying point inside the commit stream

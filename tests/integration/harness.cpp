@@ -17,7 +17,11 @@
 #include <sstream>
 #include <thread>
 
+#include "chain/address.hpp"
+#include "chain/codec.hpp"
+#include "chain/genesis.hpp"
 #include "wallet/keystore.hpp"
+#include "wallet/transfer.hpp"
 
 extern char** environ;
 
@@ -230,6 +234,50 @@ void NodeProcess::wait_for_height(uint64_t height, std::chrono::seconds timeout)
   while (head_height() < height) {
     ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "head did not reach " << height;
     std::this_thread::sleep_for(50ms);
+  }
+}
+
+TransferLoad::TransferLoad(const NodeProcess& node, chain::SecretKey key, std::vector<chain::Address> recipients,
+                           LoadOptions options)
+    : node_(node), key_(key), recipients_(std::move(recipients)), opt_(options) {}
+
+void TransferLoad::start() {
+  stop_ = false;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void TransferLoad::stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void TransferLoad::loop() {
+  using json = rpc::json;
+  auto client = rpc::Client::connect(node_.ws_url(), opt_.connect_timeout);
+  if (!client) return;
+  const std::string sender = chain::address_to_string(key_.public_key());
+  auto info = client->call("node_info", json::array());
+  auto acct = client->call("state_getAccount", json::array({sender}));
+  if (!info || !acct) return;
+  uint64_t nonce = (*acct)["next_nonce"];
+  const std::string chain_id = (*info)["chain_id"];
+  chain::FeeSchedule fees;  // the development and test genesis use the default schedule
+  for (size_t i = 0; !stop_; ++i) {
+    wallet::TransferSpec spec{chain_id, recipients_[i % recipients_.size()], 1, 0, nonce, 0, ""};
+    spec.fee = wallet::minimum_fee(fees, spec, key_.public_key());
+    auto tx = wallet::sign_transfer(spec, key_);
+    if (!tx) return;
+    auto sent = client->call("tx_send", json::array({chain::to_hex(chain::encode_tx(*tx))}));
+    if (sent) {
+      ++nonce;
+      ++accepted_;
+      if (opt_.pause_every && accepted_ % opt_.pause_every == 0) std::this_thread::sleep_for(10ms);
+    } else if (sent.error().code == "rpc.transport" || sent.error().code == "rpc.timeout") {
+      return;  // the node was killed
+    } else {
+      std::this_thread::sleep_for(opt_.retry_pause);
+      if (auto a = client->call("state_getAccount", json::array({sender}))) nonce = (*a)["next_nonce"];
+    }
   }
 }
 

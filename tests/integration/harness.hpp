@@ -2,12 +2,15 @@
 // wallet CLI, driven exactly as a person would drive them.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "chain/address.hpp"
 #include "chain/keys.hpp"
 #include "rpc/client.hpp"
 
@@ -70,6 +73,36 @@ class NodeProcess {
   int pid_ = -1;
   uint16_t port_ = 0;
   int starts_ = 0;
+};
+
+// Signed transfers (1 unit each, minimum fee) from `key` to `recipients` in turn, one after
+// another on one connection, as fast as the node takes them; a refused one (mempool full, a
+// nonce raced by a recheck) waits `retry_pause` and re-reads the nonce. It ends on stop() or
+// when the node goes away (killed).
+struct LoadOptions {
+  std::chrono::milliseconds connect_timeout{3000};
+  std::chrono::milliseconds retry_pause{50};
+  uint64_t pause_every = 0;  // > 0: a 10 ms pause after every this many accepted (a load, not a flood)
+};
+class TransferLoad {
+ public:
+  TransferLoad(const NodeProcess& node, chain::SecretKey key, std::vector<chain::Address> recipients,
+               LoadOptions options = {});
+  ~TransferLoad() { stop(); }
+  void start();
+  void stop();
+  uint64_t accepted() const { return accepted_; }
+
+ private:
+  void loop();
+
+  const NodeProcess& node_;
+  chain::SecretKey key_;
+  std::vector<chain::Address> recipients_;
+  LoadOptions opt_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> accepted_{0};
+  std::thread thread_;
 };
 
 }  // namespace ig::itest

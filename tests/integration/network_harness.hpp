@@ -134,60 +134,6 @@ inline std::optional<std::vector<uint64_t>> halted_heads(const std::vector<const
   return std::nullopt;
 }
 
-// Signed transfers from the dev account, as fast as one node takes them.
-class LoadGenerator {
- public:
-  LoadGenerator(const NodeProcess& node, chain::SecretKey key) : node_(node), key_(key) {
-    for (int i = 0; i < 8; ++i) recipients_.push_back(chain::SecretKey::generate().public_key());
-  }
-  ~LoadGenerator() { stop(); }
-  void start() {
-    thread_ = std::thread([this] { loop(); });
-  }
-  void stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  uint64_t accepted() const { return accepted_; }
-
- private:
-  void loop() {
-    auto client = rpc::Client::connect(node_.ws_url(), 3s);
-    if (!client) return;
-    const std::string sender = chain::address_to_string(key_.public_key());
-    auto info = client->call("node_info", json::array());
-    auto acct = client->call("state_getAccount", json::array({sender}));
-    if (!info || !acct) return;
-    uint64_t nonce = (*acct)["next_nonce"];
-    const std::string chain_id = (*info)["chain_id"];
-    chain::FeeSchedule fees;  // testnet genesis: the default schedule
-    for (size_t i = 0; !stop_; ++i) {
-      wallet::TransferSpec spec{chain_id, recipients_[i % recipients_.size()], 1, 0, nonce, 0, ""};
-      spec.fee = wallet::minimum_fee(fees, spec, key_.public_key());
-      auto tx = wallet::sign_transfer(spec, key_);
-      if (!tx) return;
-      auto sent = client->call("tx_send", json::array({chain::to_hex(chain::encode_tx(*tx))}));
-      if (sent) {
-        ++nonce;
-        ++accepted_;
-        if (accepted_ % 20 == 0) std::this_thread::sleep_for(10ms);  // a load, not a flood: the test machine has 2 cores
-      } else if (sent.error().code == "rpc.transport" || sent.error().code == "rpc.timeout") {
-        return;
-      } else {
-        std::this_thread::sleep_for(50ms);
-        if (auto a = client->call("state_getAccount", json::array({sender}))) nonce = (*a)["next_nonce"];
-      }
-    }
-  }
-
-  const NodeProcess& node_;
-  chain::SecretKey key_;
-  std::vector<chain::Address> recipients_;
-  std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> accepted_{0};
-  std::thread thread_;
-};
-
 // A TCP forwarder on 127.0.0.1 in front of one node's P2P port. A proxy cannot tell which node
 // dialled it (every dialer comes from 127.0.0.1 and an ephemeral port), so the partition test
 // gives each ordered pair (i, j) its own proxy: node i reaches node j only through proxy (i, j).

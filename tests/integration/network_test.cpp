@@ -44,7 +44,9 @@ TEST_F(NetworkTest, KilledValidatorCatchesUpBySyncAndSignsAgain) {
   ASSERT_FALSE(HasFatalFailure());
   ASSERT_TRUE(all_reach(all(), 3, 60s));
 
-  LoadGenerator load(*nodes_[0], nodes_[0]->dev_key());
+  std::vector<chain::Address> recipients;
+  for (int i = 0; i < 8; ++i) recipients.push_back(chain::SecretKey::generate().public_key());
+  TransferLoad load(*nodes_[0], nodes_[0]->dev_key(), recipients, {3s, 50ms, 20});
   load.start();
   ASSERT_TRUE(eventually([&] { return load.accepted() >= 50; }, 30s));
 
