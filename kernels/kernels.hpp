@@ -23,9 +23,9 @@
 // same model and tokens, whatever the thread count or batch split. The revision is bumped
 // whenever any kernel of that family changes its reduction order or rounding (an older
 // receipt then verifies in tolerant mode only, which is correct: its bits are no longer ours).
-//   cpu/2         fast CPU backend, AVX2/FMA path (the AVX-VNNI and AVX-512 variants and any
-//                 thread count give the same bits, so they share the tag)
-//   cpu-scalar/1  fast CPU backend on a CPU without AVX2/FMA/F16C (sequential sums: other bits)
+//   cpu/3         fast CPU backend, AVX2/FMA path (the AVX-VNNI, AVX-512 and AMX variants and
+//                 any thread count give the same bits, so they share the tag)
+//   cpu-scalar/2  fast CPU backend on a CPU without AVX2/FMA/F16C (sequential sums: other bits)
 //   reference/1   the reference backend (double accumulation)
 //   cuda/1        the CUDA backend (fixed-order warp reductions with explicit FMAs)
 // What a tag cannot capture: the C library's exp/sin/cos/pow (RoPE tables, softmax) must
@@ -94,9 +94,12 @@ enum class BackendKind { Reference, Cpu, Cuda };
 
 // Numerics tags (see above). Bump a revision when a kernel of that family changes its
 // reduction order or rounding.
-// cpu/2: Q8_0/Q4_0 dots accumulate even and odd blocks apart (kernels/cpu/dot_x86_impl.hpp).
-inline constexpr const char* kNumericsCpu = "cpu/2";
-inline constexpr const char* kNumericsCpuScalar = "cpu-scalar/1";
+// cpu/3: Q8_0/Q4_0 dots take each block's exact int32 dot, then one float step per block
+// (kernels/cpu/dot.hpp), as AMX tiles compute them; cpu/2 accumulated 8 float lanes per block.
+// cpu-scalar/2: the scalar Q8_0/Q4_0 kernels follow cpu/3 too (cpu-scalar/1 rounded the
+// product before adding).
+inline constexpr const char* kNumericsCpu = "cpu/3";
+inline constexpr const char* kNumericsCpuScalar = "cpu-scalar/2";
 inline constexpr const char* kNumericsReference = "reference/1";
 inline constexpr const char* kNumericsCuda = "cuda/1";
 const char* backend_kind_name(BackendKind k);
@@ -108,7 +111,7 @@ class Backend {
   virtual BackendKind kind() const = 0;
   virtual std::string description() const = 0;
   virtual int threads() const { return 1; }
-  // The numerics tag (see above), e.g. "cpu/2": the receipt's `backend` field.
+  // The numerics tag (see above), e.g. "cpu/3": the receipt's `backend` field.
   virtual std::string numerics() const = 0;
   // Sticky error of a backend whose ops can fail asynchronously (CUDA): the
   // first failure is kept, later ops are skipped, and callers check this after
@@ -142,8 +145,8 @@ struct BackendOptions {
   BackendKind kind = BackendKind::Cpu;
   int threads = 0;  // 0: hardware concurrency
   // The fast CPU backend's dot kernels: "" (the best this CPU runs), "scalar", "avx2",
-  // "avxvnni" or "avx512". Only for comparing variants (the verification study, tests):
-  // the AVX ones must give the same bits, "scalar" is the cpu-scalar/1 numerics.
+  // "avxvnni", "avx512" or "avx512-amx". Only for comparing variants (the verification study, tests):
+  // the AVX ones must give the same bits, "scalar" is the cpu-scalar/2 numerics.
   std::string cpu_variant = {};  // (an initializer, so that {kind, threads} still warns about nothing)
 };
 

@@ -92,80 +92,45 @@ void CpuBackend::matmul_dense(const Weight& w, const float* x, int n_tokens, flo
   });
 }
 
+// Q8_0/Q4_0 (numerics cpu/3): the activations quantized to Q8_0 once, then row tiles on the
+// pool. With AMX the full 16-row tiles go through the tile kernels (every token count, decode's
+// one included) and only a last partial tile through the vector kernels; both give the same bits.
 void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, float* y) {
   const int64_t nb = w.cols / kBlock;
   xq_.resize(size_t(nb) * n_tokens);
   const bool q4 = w.type == DType::Q4_0;
-  // Token pairs for the 512-bit gemm kernels (prefill); a last odd token and all
-  // of decode use the per-token kernels. Both give the same bits.
-  const bool have_gemm = q4 ? dot_.q4_0_gemm != nullptr : dot_.q8_0_gemm != nullptr;
-  const int pairs = have_gemm ? n_tokens / 2 : 0;
-  // The tokens after the pairs (decode's one) go through the one-token 512-bit kernels where
-  // the table has them.
-  const bool have_gemv = q4 ? dot_.q4_0_gemv != nullptr : dot_.q8_0_gemv != nullptr;
-  const bool sums = q4 || pairs > 0 || have_gemv;
-  if (sums) xsum_.resize(size_t(nb) * n_tokens * 8);
   run(n_tokens, w.cols, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) {
-      dot_.quantize_q8_0(x + size_t(t) * w.cols, w.cols, xq_.data() + size_t(t) * nb);
-      if (sums) dot_.lane_sums(xq_.data() + size_t(t) * nb, nb, xsum_.data() + size_t(t) * nb * 8);
-    }
+    for (int64_t t = t0; t < t1; ++t) dot_.quantize_q8_0(x + size_t(t) * w.cols, w.cols, xq_.data() + size_t(t) * nb);
   });
-  if (pairs > 0) {
-    pairs_.resize(size_t(pairs) * nb);
-    run(pairs, w.cols * 2, [&](int64_t p0, int64_t p1) {
-      cpu::pack_pairs(xq_.data() + size_t(p0) * 2 * nb, xsum_.data() + size_t(p0) * 2 * nb * 8, nb,
-                      int(p1 - p0), pairs_.data() + size_t(p0) * nb, cpu::gemm_init_shift(q4));
-    });
-  }
-  const int64_t nbp = (nb + 1) / 2;  // block pairs per token
-  if (have_gemv) {
-    single_.resize(size_t((n_tokens - 2 * pairs) * nbp));
-    for (int t = 2 * pairs; t < n_tokens; ++t)
-      cpu::pack_block_pairs(xq_.data() + size_t(t) * nb, xsum_.data() + size_t(t) * nb * 8, nb,
-                            single_.data() + size_t(t - 2 * pairs) * nbp, cpu::gemm_init_shift(q4));
+  const bool amx = q4 ? dot_.q4_0_gemm != nullptr : dot_.q8_0_gemm != nullptr;
+  if (amx) {
+    const int groups = (n_tokens + cpu::kTileTokens - 1) / cpu::kTileTokens;
+    tiles_.resize(size_t(groups) * nb);
+    cpu::pack_token_tiles(xq_.data(), n_tokens, nb, tiles_.data());
   }
   const size_t rb = row_bytes(w.type, w.cols);
   const auto* base = static_cast<const uint8_t*>(w.data);
   // Work items are row tiles, so a thread's rows start on a tile boundary.
   const int64_t tiles = (w.rows + kRowTile - 1) / kRowTile;
   run(tiles, w.cols * n_tokens * kRowTile, [&](int64_t i0, int64_t i1) {
-    const int64_t r0 = i0 * kRowTile, r1 = std::min(w.rows, i1 * kRowTile);
-    if (pairs > 0) {
+    int64_t r0 = i0 * kRowTile;
+    const int64_t r1 = std::min(w.rows, i1 * kRowTile);
+    if (amx) {
+      const int64_t full = (r1 - r0) / 16 * 16;
       const uint8_t* row = base + size_t(r0) * rb;
       if (q4)
-        dot_.q4_0_gemm(reinterpret_cast<const BlockQ4_0*>(row), nb, r1 - r0, pairs_.data(), pairs, nb, y + r0, w.rows);
+        dot_.q4_0_gemm(reinterpret_cast<const BlockQ4_0*>(row), nb, full, tiles_.data(), n_tokens, nb, y + r0, w.rows);
       else
-        dot_.q8_0_gemm(reinterpret_cast<const BlockQ8_0*>(row), nb, r1 - r0, pairs_.data(), pairs, nb, y + r0, w.rows);
-    }
-    if (have_gemv) {
-      for (int t = 2 * pairs; t < n_tokens; ++t) {
-        const uint8_t* row = base + size_t(r0) * rb;
-        const cpu::PairBlock* xt = single_.data() + size_t(t - 2 * pairs) * nbp;
-        float* out = y + size_t(t) * w.rows + r0;
-        if (q4)
-          dot_.q4_0_gemv(reinterpret_cast<const BlockQ4_0*>(row), r1 - r0, xt, nb, out);
-        else
-          dot_.q8_0_gemv(reinterpret_cast<const BlockQ8_0*>(row), r1 - r0, xt, nb, out);
-      }
-      return;
+        dot_.q8_0_gemm(reinterpret_cast<const BlockQ8_0*>(row), nb, full, tiles_.data(), n_tokens, nb, y + r0, w.rows);
+      r0 += full;
     }
     for (int64_t rt = r0; rt < r1; rt += kRowTile) {
-      const int64_t rend = std::min(r1, rt + kRowTile);
-      for (int t0 = 2 * pairs; t0 < n_tokens; t0 += cpu::kQuantTokens) {
-        const int n = std::min(cpu::kQuantTokens, n_tokens - t0);
-        const BlockQ8_0* xt = xq_.data() + size_t(t0) * nb;
-        const int32_t* xs = q4 ? xsum_.data() + size_t(t0) * nb * 8 : nullptr;
-        for (int64_t r = rt; r < rend; r += cpu::kQuantRows) {
-          const int nr = int(std::min<int64_t>(cpu::kQuantRows, rend - r));
-          float* out = y + size_t(t0) * w.rows + r;
-          const void* row = base + size_t(r) * rb;
-          if (q4)
-            dot_.q4_0(static_cast<const BlockQ4_0*>(row), nb, nr, xt, xs, nb, n, nb, out, w.rows);
-          else
-            dot_.q8_0(static_cast<const BlockQ8_0*>(row), nb, nr, xt, xs, nb, n, nb, out, w.rows);
-        }
-      }
+      const int nr = int(std::min(r1, rt + kRowTile) - rt);
+      const void* row = base + size_t(rt) * rb;
+      if (q4)
+        dot_.q4_0(static_cast<const BlockQ4_0*>(row), nb, nr, xq_.data(), nb, n_tokens, nb, y + rt, w.rows);
+      else
+        dot_.q8_0(static_cast<const BlockQ8_0*>(row), nb, nr, xq_.data(), nb, n_tokens, nb, y + rt, w.rows);
     }
   });
 }

@@ -46,9 +46,7 @@ class CpuBackend final : public Backend {
   cpu::ThreadPool pool_;
   std::vector<cpu::Line64> xa_;  // activations on aligned rows for DotTable::f16_gemm/f32_gemm
   std::vector<BlockQ8_0> xq_;  // activations quantized for Q8_0/Q4_0 weights
-  std::vector<int32_t> xsum_;  // their per-lane sums, for Q4_0 (see DotTable::q4_0)
-  std::vector<cpu::PairBlock> pairs_;  // token pairs packed for DotTable::q4_0_gemm/q8_0_gemm
-  std::vector<cpu::PairBlock> single_;  // the other tokens' block pairs for DotTable::q4_0_gemv
+  std::vector<cpu::TokenTile> tiles_;  // ... packed for DotTable::q8_0_gemm/q4_0_gemm (AMX)
   std::vector<BlockQ8_K> xk_;  // activations quantized to Q8_K for the K-quant weights
   std::vector<BlockQ8_0> x5_;  // ... and to Q8_0 for Q5_0/Q5_1 weights
   std::vector<int32_t> x5sum_;  // their q8_lane_sums (Q5_0)

@@ -103,7 +103,8 @@ const KQuantTable& kquant_table_for(const DotTable& t) {
   if (&t == &scalar_table() || !cpu_has_avx2()) return kquant_scalar_table();
   if (&t == &avx2_table()) return kquant_avx2_table();
   if (cpu_has_avxvnni() && &t == &avxvnni_table()) return kquant_avxvnni_table();
-  if (cpu_has_avx512() && &t == &avx512_table()) return kquant_avx512_table();
+  if (cpu_has_avx512() && (&t == &avx512_table() || (cpu_has_amx() && &t == &avx512_amx_table())))
+    return kquant_avx512_table();
   return kquant_avx2_table();  // any other AVX table: these kernels give the same bits
 }
 

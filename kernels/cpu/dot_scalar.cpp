@@ -1,7 +1,14 @@
 // Portable kernels for CPUs without AVX2. Same structure as the AVX2 ones:
-// one accumulator sequence per activation row, independent of n.
+// one accumulator sequence per activation row, independent of n. The q8_0/q4_0 kernels are
+// the plain form of numerics cpu/3 (dot.hpp), which every x86 variant gives bitwise.
 #include <cmath>
 #include <cstring>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "kernels/cpu/dot.hpp"
 #include "kernels/kernels.hpp"
@@ -34,7 +41,7 @@ float q8_row(const BlockQ8_0* w, const BlockQ8_0* xt, int64_t nb) {
   for (int64_t b = 0; b < nb; ++b) {
     int32_t s = 0;
     for (int i = 0; i < kBlock; ++i) s += int32_t(w[b].qs[i]) * xt[b].qs[i];
-    acc += fp16_to_fp32(w[b].d) * fp16_to_fp32(xt[b].d) * float(s);
+    acc = std::fma(fp16_to_fp32(w[b].d) * fp16_to_fp32(xt[b].d), float(s), acc);
   }
   return acc;
 }
@@ -47,19 +54,19 @@ float q4_row(const BlockQ4_0* w, const BlockQ8_0* xt, int64_t nb) {
       s += (int32_t(w[b].qs[i] & 0x0f) - 8) * xt[b].qs[i];
       s += (int32_t(w[b].qs[i] >> 4) - 8) * xt[b].qs[i + kBlock / 2];
     }
-    acc += fp16_to_fp32(w[b].d) * fp16_to_fp32(xt[b].d) * float(s);
+    acc = std::fma(fp16_to_fp32(w[b].d) * fp16_to_fp32(xt[b].d), float(s), acc);
   }
   return acc;
 }
 
-void q8_0(const BlockQ8_0* w, int64_t ws, int nr, const BlockQ8_0* x, const int32_t*, int64_t xs,
-          int n, int64_t nb, float* out, int64_t os) {
+void q8_0(const BlockQ8_0* w, int64_t ws, int nr, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out,
+          int64_t os) {
   for (int r = 0; r < nr; ++r)
     for (int t = 0; t < n; ++t) out[t * os + r] = q8_row(w + r * ws, x + t * xs, nb);
 }
 
-void q4_0(const BlockQ4_0* w, int64_t ws, int nr, const BlockQ8_0* x, const int32_t*, int64_t xs,
-          int n, int64_t nb, float* out, int64_t os) {
+void q4_0(const BlockQ4_0* w, int64_t ws, int nr, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out,
+          int64_t os) {
   for (int r = 0; r < nr; ++r)
     for (int t = 0; t < n; ++t) out[t * os + r] = q4_row(w + r * ws, x + t * xs, nb);
 }
@@ -67,13 +74,14 @@ void q4_0(const BlockQ4_0* w, int64_t ws, int nr, const BlockQ8_0* x, const int3
 }  // namespace
 
 const DotTable& scalar_table() {
-  static const DotTable t{"scalar", f32, f16, q8_0, q4_0, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, dot, quantize_row_q8_0,
+  static const DotTable t{"scalar", f32, f16, q8_0, q4_0, nullptr, nullptr, nullptr, nullptr, dot, quantize_row_q8_0,
                           q8_lane_sums};
   return t;
 }
 
 const DotTable& best_table() {
   static const DotTable& t = !cpu_has_avx2()     ? scalar_table()
+                             : cpu_has_avx512() && cpu_has_amx() ? avx512_amx_table()
                              : cpu_has_avx512()  ? avx512_table()
                              : cpu_has_avxvnni() ? avxvnni_table()
                                                  : avx2_table();
@@ -126,34 +134,40 @@ bool cpu_has_avx512vnni() {
 #endif
 }
 
-void pack_pairs(const BlockQ8_0* x, const int32_t* xsum, int64_t nb, int n_pairs, PairBlock* out,
-                int init_shift) {
-  for (int p = 0; p < n_pairs; ++p)
-    for (int64_t b = 0; b < nb; ++b) {
-      PairBlock& o = out[p * nb + b];
-      for (int h = 0; h < 2; ++h) {
-        const int64_t t = 2 * p + h;
-        const BlockQ8_0& xb = x[t * nb + b];
-        std::memcpy(o.qs + 32 * h, xb.qs, 32);
-        for (int i = 0; i < 8; ++i) o.init[8 * h + i] = xsum[(t * nb + b) * 8 + i] * (1 << init_shift);
-        const float d = fp16_to_fp32(xb.d);
-        for (int i = 0; i < 8; ++i) o.d[8 * h + i] = d;
-      }
-    }
+bool cpu_has_amx() {
+#if defined(__x86_64__)
+  static const bool has = [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;  // CPUID.(EAX=7,ECX=0):EDX bit 24 AMX-TILE, bit 25 AMX-INT8
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d & (1u << 24)) || !(d & (1u << 25))) return false;
+    // Linux hands out the 8 KB tile state only on request (ARCH_REQ_XCOMP_PERM for
+    // XFEATURE_XTILEDATA, Documentation/arch/x86/xstate.rst); it holds for the whole process.
+    constexpr long kReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kReqXcompPerm, kXfeatureXtiledata) == 0;
+  }();
+  return has;
+#else
+  return false;
+#endif
 }
 
-void pack_block_pairs(const BlockQ8_0* x, const int32_t* xsum, int64_t nb, PairBlock* out, int init_shift) {
-  for (int64_t j = 0; j < (nb + 1) / 2; ++j) {
-    PairBlock& o = out[j];
-    for (int h = 0; h < 2; ++h) {
-      const int64_t b = 2 * j + h;
-      const bool in = b < nb;
-      for (int i = 0; i < 32; ++i) o.qs[32 * h + i] = in ? x[b].qs[i] : 0;
-      for (int i = 0; i < 8; ++i) o.init[8 * h + i] = in ? xsum[b * 8 + i] * (1 << init_shift) : 0;
-      const float d = in ? fp16_to_fp32(x[b].d) : 0.0f;
-      for (int i = 0; i < 8; ++i) o.d[8 * h + i] = d;
+void pack_token_tiles(const BlockQ8_0* x, int n, int64_t nb, TokenTile* out) {
+  const int groups = (n + kTileTokens - 1) / kTileTokens;
+  for (int g = 0; g < groups; ++g)
+    for (int64_t b = 0; b < nb; ++b) {
+      TokenTile& o = out[g * nb + b];
+      std::memset(&o, 0, sizeof o);
+      for (int j = 0; j < kTileTokens && g * kTileTokens + j < n; ++j) {
+        const BlockQ8_0& xb = x[int64_t(g * kTileTokens + j) * nb + b];
+        int32_t sum = 0;
+        for (int k = 0; k < 8; ++k)
+          for (int i = 0; i < 4; ++i) {
+            o.qs[k][4 * j + i] = xb.qs[4 * k + i];
+            sum += xb.qs[4 * k + i];
+          }
+        o.d[j] = fp16_to_fp32(xb.d);
+        o.corr[j] = -8 * sum;
+      }
     }
-  }
 }
 
 void q8_lane_sums(const BlockQ8_0* x, int64_t nb, int32_t* out) {

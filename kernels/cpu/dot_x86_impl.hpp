@@ -9,14 +9,14 @@
 //   f32/f16: four 8-lane accumulators over 32-element chunks, then 8-element
 //            chunks into accumulator 0, then ((a0+a1)+(a2+a3)) reduced by a
 //            fixed lane tree, then the scalar tail in order.
-//   q8_0/q4_0: per 32-block exact int32 lanes (8 lanes of 4 products), then
-//            acc[b % 2] = fma(dw*dx, float(lanes), acc[b % 2]) in two 8-lane
-//            accumulators (even and odd blocks, in block order), then
-//            hsum(acc[0] + acc[1]) by the same lane tree (numerics cpu/2; cpu/1
-//            had one accumulator: two break the FMA latency chain).
-// The AVX-512 variant adds kernels that keep exactly these orders: the prefill gemms
-// (gemm_x86_impl.hpp for Q8_0/Q4_0, dense_gemm_x86_impl.hpp for F16/F32) and the one-token
-// Q8_0/Q4_0 kernel (gemv_x86_impl.hpp).
+//   q8_0/q4_0 (numerics cpu/3): per 32-block the exact int32 dot isum, then
+//            acc = fma(dw*dx, float(isum), acc) in block order, one float accumulator
+//            from 0 — llama.cpp's own order (one integer per block, then one float
+//            step), and the form AMX tiles compute (gemm_amx.cpp). cpu/2 accumulated
+//            8 float lanes per block, which tied every fast path to 8-lane vectors.
+//            The x86 kernels here run eight rows side by side, one per lane.
+// The AVX-512 variant adds the F16/F32 prefill gemm (dense_gemm_x86_impl.hpp), which keeps
+// the dense order exactly.
 #pragma once
 
 // GCC 12's AVX-512 headers build "undefined" vectors by self-assignment (`__m512 __Y = __Y;`),
@@ -32,6 +32,7 @@
 #pragma GCC diagnostic pop
 #endif
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/cpu/dot.hpp"
@@ -196,131 +197,87 @@ void f16(const uint16_t* w, const float* x, int64_t xs, int n, int64_t cols, flo
 }
 #endif  // IG_AVX512
 
-// Weight block prepared once per block and reused for every token of the tile.
-struct WBytes {
-  __m256i a;   // signed bytes (or raw Q4 nibbles on the VNNI Q4 path)
-  __m256i ua;  // |a|
-};
-
-// Exact int32 lanes (8 lanes, 4 products each) of sum(w*x) for one block.
-// `a` may hold -128 (Q8_0 weights); the activation never does (|q| <= 127).
-inline __m256i lanes_signed(const WBytes& w, __m256i xq) {
-  const __m256i sx = _mm256_sign_epi8(xq, w.a);
+// Exact int32 lanes (8 lanes, 4 products each) of sum(w*x) for one block, w as signed bytes.
+// `w` may hold -128 (Q8_0 weights); the activation never does (|q| <= 127), so the sign trick
+// (|w| times x with w's sign) stays exact and maddubs cannot saturate (2 * 128 * 127 < 2^15).
+inline __m256i lanes_signed(__m256i w, __m256i xq) {
+  const __m256i uw = _mm256_sign_epi8(w, w);
+  const __m256i sx = _mm256_sign_epi8(xq, w);
 #if IG_VNNI
-  return IG_DPBUSD256(_mm256_setzero_si256(), w.ua, sx);
+  return IG_DPBUSD256(_mm256_setzero_si256(), uw, sx);
 #else
-  return _mm256_madd_epi16(_mm256_set1_epi16(1), _mm256_maddubs_epi16(w.ua, sx));
+  return _mm256_madd_epi16(_mm256_set1_epi16(1), _mm256_maddubs_epi16(uw, sx));
 #endif
 }
 
-inline __m256i q4_nibbles(const uint8_t* qs) {
+// Q4_0 block values n - 8 as signed bytes, in the order of the activation's quants: the low
+// nibbles are values 0..15, the high ones 16..31.
+inline __m256i q4_values(const uint8_t* qs) {
   const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
   const __m256i both = _mm256_insertf128_si256(_mm256_castsi128_si256(raw), _mm_srli_epi16(raw, 4), 1);
-  return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
+  return _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0x0f)), _mm256_set1_epi8(8));
 }
 
-struct Q8Policy {
-  static constexpr bool kOneRow = true;  // 2-row tiles spill registers here
-  static WBytes prep(const BlockQ8_0& b) {
-    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
-    return {a, _mm256_sign_epi8(a, a)};
-  }
-  static __m256i lanes(const WBytes& w, __m256i xq, const int32_t*) { return lanes_signed(w, xq); }
+struct Q8Values {
+  static __m256i get(const BlockQ8_0& b) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)); }
+};
+struct Q4Values {
+  static __m256i get(const BlockQ4_0& b) { return q4_values(b.qs); }
 };
 
-struct Q4Policy {
-  static constexpr bool kOneRow = false;
-#if IG_VNNI
-  // Raw nibbles n in [0,15] are the unsigned operand: sum((n-8)*x) =
-  // sum(n*x) - 8*sum(x), one vpdpbusd starting from the activation's
-  // precomputed per-lane -8*sum(x). Same int32 lanes as the generic path.
-  static WBytes prep(const BlockQ4_0& b) { return {q4_nibbles(b.qs), _mm256_setzero_si256()}; }
-  static __m256i lanes(const WBytes& w, __m256i xq, const int32_t* xsum) {
-    const __m256i init = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xsum));
-    return IG_DPBUSD256(init, w.a, xq);
-  }
-#else
-  static WBytes prep(const BlockQ4_0& b) {
-    const __m256i a = _mm256_sub_epi8(q4_nibbles(b.qs), _mm256_set1_epi8(8));
-    return {a, _mm256_sign_epi8(a, a)};
-  }
-  static __m256i lanes(const WBytes& w, __m256i xq, const int32_t*) { return lanes_signed(w, xq); }
-#endif
-};
+// The eight lanes of v[0..7] each summed: out lane i = sum of v[i]'s lanes (exact integers, so
+// any order gives the same totals).
+inline __m256i sum8x8(const __m256i (&v)[8]) {
+  const __m256i q0 = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+  const __m256i q1 = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
+  return _mm256_add_epi32(_mm256_permute2x128_si256(q0, q1, 0x20), _mm256_permute2x128_si256(q0, q1, 0x31));
+}
 
-// R weight rows (stride ws blocks) x N tokens. For each (row, token) the
-// sequence is: per block in order, acc[b%2] = fma(dw*dx, float(lanes), acc[b%2]);
-// then hsum(acc[0] + acc[1]). Neither R nor N changes it.
-// One block of quant_tile into accumulators acc (the even or the odd ones).
-template <int R, int N, typename P, typename Block>
-inline void quant_block(const Block* w, int64_t ws, const BlockQ8_0* x, const int32_t* xsum, int64_t xs,
-                        int64_t b, __m256 (&acc)[R][N]) {
-  WBytes wb[R];
-  float dw[R];
-  for (int r = 0; r < R; ++r) {
-    wb[r] = P::prep(w[r * ws + b]);
-    dw[r] = _cvtsh_ss(w[r * ws + b].d);
+// Eight rows (row i at w + rows[i]*ws, repeats allowed) times one token: per block the eight
+// exact block sums side by side, then acc = fma(dw*dx, float(isum), acc) lane by lane — the
+// cpu/3 order of each (row, token), whatever rows share the pass.
+template <typename V, typename Block>
+inline __m256 quant_rows8(const Block* w, int64_t ws, const int (&rows)[8], const BlockQ8_0* x, int64_t nb) {
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
+    __m256i lanes[8];
+    alignas(16) uint16_t dh[8];
+    for (int i = 0; i < 8; ++i) {
+      const Block& wb = w[rows[i] * ws + b];
+      lanes[i] = lanes_signed(V::get(wb), xq);
+      dh[i] = wb.d;
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(dh)));
+    const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(_cvtsh_ss(x[b].d)));
+    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sum8x8(lanes)), acc);
   }
-  for (int t = 0; t < N; ++t) {
-    const BlockQ8_0& xb = x[t * xs + b];
-    const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.qs));
-    const float dx = _cvtsh_ss(xb.d);
-    const int32_t* xl = xsum ? xsum + (t * xs + b) * 8 : nullptr;
-    for (int r = 0; r < R; ++r) {
-      const __m256 d = _mm256_set1_ps(dw[r] * dx);
-      acc[r][t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(P::lanes(wb[r], xq, xl)), acc[r][t]);
+  return acc;
+}
+
+template <typename V, typename Block>
+void quant(const Block* w, int64_t ws, int nr, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out,
+           int64_t os) {
+  for (int r0 = 0; r0 < nr; r0 += 8) {
+    const int m = std::min(8, nr - r0);
+    int rows[8];
+    for (int i = 0; i < 8; ++i) rows[i] = r0 + std::min(i, m - 1);  // a short group repeats its last row
+    for (int t = 0; t < n; ++t) {
+      alignas(32) float res[8];
+      _mm256_store_ps(res, quant_rows8<V>(w, ws, rows, x + t * xs, nb));
+      for (int i = 0; i < m; ++i) out[t * os + r0 + i] = res[i];
     }
   }
 }
 
-// R weight rows (stride ws blocks) x N tokens. For each (row, token) the
-// sequence is: per block in order, acc[b%2] = fma(dw*dx, float(lanes), acc[b%2]);
-// then hsum(acc[0] + acc[1]). Neither R nor N changes it.
-template <int R, int N, typename P, typename Block>
-void quant_tile(const Block* w, int64_t ws, const BlockQ8_0* x, const int32_t* xsum, int64_t xs,
-                int64_t nb, float* out, int64_t os) {
-  __m256 even[R][N], odd[R][N];
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < N; ++t) even[r][t] = odd[r][t] = _mm256_setzero_ps();
-  int64_t b = 0;
-  for (; b + 2 <= nb; b += 2) {
-    quant_block<R, N, P>(w, ws, x, xsum, xs, b, even);
-    quant_block<R, N, P>(w, ws, x, xsum, xs, b + 1, odd);
-  }
-  if (b < nb) quant_block<R, N, P>(w, ws, x, xsum, xs, b, even);
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < N; ++t) out[t * os + r] = hsum(_mm256_add_ps(even[r][t], odd[r][t]));
+void q8_0(const BlockQ8_0* w, int64_t ws, int nr, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out,
+          int64_t os) {
+  quant<Q8Values>(w, ws, nr, x, xs, n, nb, out, os);
 }
 
-template <int R, typename P, typename Block>
-void quant_rows(const Block* w, int64_t ws, const BlockQ8_0* x, const int32_t* xsum, int64_t xs,
-                int n, int64_t nb, float* out, int64_t os) {
-  // at most 2 tokens per tile: 2 accumulators x R rows x N tokens stay in the 16 ymm registers
-  for (int t = 0; t < n; t += 2) {
-    const int32_t* xl = xsum ? xsum + t * xs * 8 : nullptr;
-    if (n - t >= 2)
-      quant_tile<R, 2, P>(w, ws, x + t * xs, xl, xs, nb, out + t * os, os);
-    else
-      quant_tile<R, 1, P>(w, ws, x + t * xs, xl, xs, nb, out + t * os, os);
-  }
-}
-
-template <typename P, typename Block>
-void quant(const Block* w, int64_t ws, int nr, const BlockQ8_0* x, const int32_t* xsum, int64_t xs,
-           int n, int64_t nb, float* out, int64_t os) {
-  if (nr == 2 && !P::kOneRow) return quant_rows<2, P>(w, ws, x, xsum, xs, n, nb, out, os);
-  for (int r = 0; r < nr; ++r)
-    quant_rows<1, P>(w + r * ws, ws, x, xsum, xs, n, nb, out + r, os);
-}
-
-void q8_0(const BlockQ8_0* w, int64_t ws, int nr, const BlockQ8_0* x, const int32_t*, int64_t xs,
-          int n, int64_t nb, float* out, int64_t os) {
-  quant<Q8Policy>(w, ws, nr, x, nullptr, xs, n, nb, out, os);
-}
-
-void q4_0(const BlockQ4_0* w, int64_t ws, int nr, const BlockQ8_0* x, const int32_t* xsum,
-          int64_t xs, int n, int64_t nb, float* out, int64_t os) {
-  quant<Q4Policy>(w, ws, nr, x, IG_VNNI ? xsum : nullptr, xs, n, nb, out, os);
+void q4_0(const BlockQ4_0* w, int64_t ws, int nr, const BlockQ8_0* x, int64_t xs, int n, int64_t nb, float* out,
+          int64_t os) {
+  quant<Q4Values>(w, ws, nr, x, xs, n, nb, out, os);
 }
 
 float dot(const float* a, const float* b, int64_t n) {
@@ -384,118 +341,19 @@ void lane_sums(const BlockQ8_0* x, int64_t nb, int32_t* out) {
 }  // namespace
 
 #if IG_AVX512
-// Q4_0 over packed token pairs: each 512-bit lane does exactly what the
-// 256-bit VNNI path does for its token (same dpbusd lanes from the same init,
-// the same float product dw*dx, the same FMA), so each half, reduced by hsum,
-// gives bitwise the q4_0 result.
-// Weight bytes as the unsigned dpbusd operand, and the init shift that turns
-// the packed -8*sum(x) lanes into the matching correction: Q4_0 uses the raw
-// nibbles n (value n-8: init -8*sum), Q8_0 uses w^0x80 = w+128 (init
-// -128*sum = 16 * (-8*sum)). Either way the int32 lanes are the exact
-// sum(w*x) of the per-token kernels.
-struct Q4Pairs {
-  static __m512i bytes(const BlockQ4_0& b) { return _mm512_broadcast_i64x4(q4_nibbles(b.qs)); }
-  static __m512i init(__m512i i8) { return i8; }
-};
-struct Q8Pairs {
-  static __m512i bytes(const BlockQ8_0& b) {
-    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
-    return _mm512_broadcast_i64x4(_mm256_xor_si256(a, _mm256_set1_epi8(char(0x80))));
-  }
-  static __m512i init(__m512i i8) { return _mm512_slli_epi32(i8, 4); }
-};
-
-template <int R, int NP, typename P, typename Block>
-inline void pairs_block(const Block* w, int64_t ws, const PairBlock* x, int64_t xs, int64_t b,
-                        __m512 (&acc)[R][NP]) {
-  __m512i wb[R];
-  __m512 dw[R];
-  for (int r = 0; r < R; ++r) {
-    wb[r] = P::bytes(w[r * ws + b]);
-    dw[r] = _mm512_set1_ps(_cvtsh_ss(w[r * ws + b].d));
-  }
-  for (int p = 0; p < NP; ++p) {
-    const PairBlock& xb = x[p * xs + b];
-    const __m512i xq = _mm512_load_si512(xb.qs);
-    const __m512i init = P::init(_mm512_load_si512(xb.init));
-    const __m512 dx = _mm512_load_ps(xb.d);
-    for (int r = 0; r < R; ++r) {
-      const __m512 d = _mm512_mul_ps(dw[r], dx);
-      acc[r][p] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(init, wb[r], xq)), acc[r][p]);
-    }
-  }
-}
-
-template <int R, int NP, typename P, typename Block>
-void pairs_tile(const Block* w, int64_t ws, const PairBlock* x, int64_t xs, int64_t nb,
-                float* out, int64_t os) {
-  __m512 even[R][NP], odd[R][NP];  // even and odd blocks, as quant_tile
-  for (int r = 0; r < R; ++r)
-    for (int p = 0; p < NP; ++p) even[r][p] = odd[r][p] = _mm512_setzero_ps();
-  int64_t b = 0;
-  for (; b + 2 <= nb; b += 2) {
-    pairs_block<R, NP, P>(w, ws, x, xs, b, even);
-    pairs_block<R, NP, P>(w, ws, x, xs, b + 1, odd);
-  }
-  if (b < nb) pairs_block<R, NP, P>(w, ws, x, xs, b, even);
-  for (int r = 0; r < R; ++r)
-    for (int p = 0; p < NP; ++p) {
-      const __m512 s = _mm512_add_ps(even[r][p], odd[r][p]);
-      const __m256 lo = _mm512_castps512_ps256(s);
-      const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1));
-      out[(2 * p) * os + r] = hsum(lo);
-      out[(2 * p + 1) * os + r] = hsum(hi);
-    }
-}
-
-template <typename P, typename Block>
-void pairs(const Block* w, int64_t ws, int nr, const PairBlock* x, int64_t xs, int np, int64_t nb,
-           float* out, int64_t os) {
-  if (nr == 2) {
-    if (np == 2) return pairs_tile<2, 2, P>(w, ws, x, xs, nb, out, os);
-    return pairs_tile<2, 1, P>(w, ws, x, xs, nb, out, os);
-  }
-  if (np == 2) return pairs_tile<1, 2, P>(w, ws, x, xs, nb, out, os);
-  return pairs_tile<1, 1, P>(w, ws, x, xs, nb, out, os);
-}
-
-void q4_0_pairs(const BlockQ4_0* w, int64_t ws, int nr, const PairBlock* x, int64_t xs, int np,
-                int64_t nb, float* out, int64_t os) {
-  pairs<Q4Pairs>(w, ws, nr, x, xs, np, nb, out, os);
-}
-void q8_0_pairs(const BlockQ8_0* w, int64_t ws, int nr, const PairBlock* x, int64_t xs, int np,
-                int64_t nb, float* out, int64_t os) {
-  pairs<Q8Pairs>(w, ws, nr, x, xs, np, nb, out, os);
-}
-#define IG_Q4_PAIRS q4_0_pairs
-#define IG_Q8_PAIRS q8_0_pairs
 }  // namespace ig::kernels::cpu
-#include "kernels/cpu/gemm_x86_impl.hpp"
 #include "kernels/cpu/dense_gemm_x86_impl.hpp"
-#include "kernels/cpu/gemv_x86_impl.hpp"
 namespace ig::kernels::cpu {
-#define IG_Q4_GEMV q4_0_gemv
-#define IG_Q8_GEMV q8_0_gemv
-#define IG_Q4_GEMM (cpu_has_gfni() ? q4_0_gemm_gfni : q4_0_gemm)
-#define IG_Q8_GEMM q8_0_gemm
 #define IG_F32_GEMM f32_gemm
 #define IG_F16_GEMM f16_gemm
 #else
-#define IG_Q4_GEMV nullptr
-#define IG_Q8_GEMV nullptr
 #define IG_F32_GEMM nullptr
 #define IG_F16_GEMM nullptr
-#define IG_Q4_PAIRS nullptr
-#define IG_Q8_PAIRS nullptr
-#define IG_Q4_GEMM nullptr
-#define IG_Q8_GEMM nullptr
 #endif
 
 const DotTable& IG_TABLE_FN() {
-  static const DotTable t{IG_TABLE_NAME, f32,         f16,       q8_0,       q4_0,      IG_Q4_PAIRS,
-                          IG_Q8_PAIRS,   IG_Q4_GEMM,  IG_Q8_GEMM, IG_Q4_GEMV, IG_Q8_GEMV,
-                          IG_F32_GEMM,   IG_F16_GEMM,
-                          dot,           quantize_q8, lane_sums};
+  static const DotTable t{IG_TABLE_NAME, f32,         f16,        q8_0, q4_0, nullptr, nullptr,
+                          IG_F32_GEMM,   IG_F16_GEMM, dot, quantize_q8, lane_sums};
   return t;
 }
 

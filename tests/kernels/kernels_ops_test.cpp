@@ -135,20 +135,19 @@ TEST_P(KernelsMatmul, ScalarFallbackAgreesWithAvx2) {
     std::vector<BlockQ8_0> xq(8);
     cpu::quantize_row_q8_0(x.data(), cols, xq.data());
     cpu::quantize_row_q8_0(x.data() + cols, cols, xq.data() + 4);
-    std::vector<int32_t> xs(64);
-    cpu::q8_lane_sums(xq.data(), 8, xs.data());
     // two weight rows x two tokens; out[t*2 + r]
     float a4[4], b4[4], c4[4];
     auto call = [&](const cpu::DotTable& tab, float* out, int nr) {
       if (t == DType::Q8_0)
-        tab.q8_0(static_cast<const BlockQ8_0*>(w.view.data), 4, nr, xq.data(), xs.data(), 4, 2, 4, out, 2);
+        tab.q8_0(static_cast<const BlockQ8_0*>(w.view.data), 4, nr, xq.data(), 4, 2, 4, out, 2);
       else
-        tab.q4_0(static_cast<const BlockQ4_0*>(w.view.data), 4, nr, xq.data(), xs.data(), 4, 2, 4, out, 2);
+        tab.q4_0(static_cast<const BlockQ4_0*>(w.view.data), 4, nr, xq.data(), 4, 2, 4, out, 2);
     };
     call(s, a4, 2);
     call(v, b4, 2);
-    for (int i = 0; i < 4; ++i) EXPECT_NEAR(a4[i], b4[i], 1e-4 * (1 + std::fabs(a4[i]))) << dtype_name(t);
-    call(v, c4, 1);  // one row at a time gives the same bits as the 2-row tile
+    // cpu/3: the scalar kernels are the plain form of the vector ones, bit for bit
+    EXPECT_EQ(0, std::memcmp(a4, b4, sizeof a4)) << dtype_name(t);
+    call(v, c4, 1);  // one row at a time gives the same bits as two
     EXPECT_EQ(fp32_to_bits(c4[0]), fp32_to_bits(b4[0]));
     EXPECT_EQ(fp32_to_bits(c4[2]), fp32_to_bits(b4[2]));
     // the VNNI variants' exact integer dots give bitwise the AVX2 results
@@ -177,6 +176,7 @@ TEST(KernelsVariants, AllX86TablesAgreeBitwise) {
   std::vector<const cpu::DotTable*> tables = {&cpu::avx2_table()};
   if (cpu::cpu_has_avxvnni()) tables.push_back(&cpu::avxvnni_table());
   if (cpu::cpu_has_avx512()) tables.push_back(&cpu::avx512_table());
+  if (cpu::cpu_has_avx512() && cpu::cpu_has_amx()) tables.push_back(&cpu::avx512_amx_table());
   RecordProperty("variants", int(tables.size()));
   for (int64_t cols : {8, 31, 64, 100, 172, 896}) {
     auto w32 = random_floats(size_t(cols), 71);
@@ -211,8 +211,9 @@ TEST(KernelsVariants, BackendOfEveryVariantAgreesBitwise) {
   std::vector<std::string> variants = {"avx2"};
   if (cpu::cpu_has_avxvnni()) variants.push_back("avxvnni");
   if (cpu::cpu_has_avx512()) variants.push_back("avx512");
+  if (cpu::cpu_has_avx512() && cpu::cpu_has_amx()) variants.push_back("avx512-amx");
   RecordProperty("variants", int(variants.size()));
-  const int64_t rows = 67;
+  const int64_t rows = 67;  // AMX: four 16-row tiles and 3 rows for the vector kernels
   for (DType t : kAllTypes) {
     const int64_t cols = (t == DType::F32 || t == DType::F16) ? 904 : 928;  // 29 blocks: an odd last one
     auto w = make_weight(t, rows, cols, 91);
@@ -224,6 +225,9 @@ TEST(KernelsVariants, BackendOfEveryVariantAgreesBitwise) {
       ASSERT_TRUE(b);
       for (int tk = 0; tk < T; ++tk) (*b)->matmul(w.view, x.data() + tk * cols, 1, want.data() + tk * rows);
     }
+    // cpu/3's Q8_0/Q4_0 are the scalar kernels' bits as well
+    const bool q = t == DType::Q8_0 || t == DType::Q4_0;
+    if (q) variants.push_back("scalar");
     for (const auto& v : variants)
       for (int threads : {1, 2})
         for (int n : {1, 2, 3, 5, 8, 19}) {
@@ -237,88 +241,115 @@ TEST(KernelsVariants, BackendOfEveryVariantAgreesBitwise) {
           ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * 4))
               << dtype_name(t) << " variant " << v << " threads " << threads << " batch " << n;
         }
+    if (q) variants.pop_back();
   }
 }
 
-TEST(KernelsVariants, PairKernelsEqualPerTokenKernelsBitwise) {
-  const auto& tab = cpu::best_table();
-  if (!tab.q4_0_pairs || !tab.q8_0_pairs) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
-  const int64_t cols = 256, nb = cols / kBlock;
-  const int T = 4;
-  auto x = random_floats(size_t(T * cols), 82);
-  std::vector<BlockQ8_0> xq(size_t(T * nb));
-  std::vector<int32_t> xs(size_t(T * nb * 8));
-  for (int t = 0; t < T; ++t) {
-    cpu::quantize_row_q8_0(x.data() + t * cols, cols, xq.data() + t * nb);
-    cpu::q8_lane_sums(xq.data() + t * nb, nb, xs.data() + t * nb * 8);
+// Numerics cpu/3 written out from its definition (kernels/cpu/dot.hpp): per block the exact
+// integer dot of the weight's and the activation's quants, then acc = fma(dw*dx, float(isum),
+// acc) in block order. Every table's Q8_0/Q4_0 kernel gives exactly these bits.
+float cpu3_dot(DType type, const uint8_t* row, const BlockQ8_0* x, int64_t nb) {
+  float acc = 0;
+  for (int64_t b = 0; b < nb; ++b) {
+    int32_t isum = 0;
+    float dw;
+    if (type == DType::Q8_0) {
+      const auto& wb = reinterpret_cast<const BlockQ8_0*>(row)[b];
+      for (int i = 0; i < 32; ++i) isum += int32_t(wb.qs[i]) * x[b].qs[i];
+      dw = fp16_to_fp32(wb.d);
+    } else {
+      const auto& wb = reinterpret_cast<const BlockQ4_0*>(row)[b];
+      for (int i = 0; i < 16; ++i)
+        isum += (int32_t(wb.qs[i] & 15) - 8) * x[b].qs[i] + (int32_t(wb.qs[i] >> 4) - 8) * x[b].qs[i + 16];
+      dw = fp16_to_fp32(wb.d);
+    }
+    const float d = dw * fp16_to_fp32(x[b].d);
+    acc = std::fma(d, float(isum), acc);
   }
-  std::vector<cpu::PairBlock> pairs(size_t(2 * nb));
-  cpu::pack_pairs(xq.data(), xs.data(), nb, 2, pairs.data());
-  for (DType type : {DType::Q4_0, DType::Q8_0}) {
-    auto w = make_weight(type, 3, cols, 81);
-    const size_t rb = row_bytes(type, cols);
-    const auto* base = static_cast<const uint8_t*>(w.view.data);
-    auto single = [&](const uint8_t* row, int nr, float* out) {
-      if (type == DType::Q4_0)
-        tab.q4_0(reinterpret_cast<const BlockQ4_0*>(row), nb, nr, xq.data(), xs.data(), nb, T, nb, out, 3);
-      else
-        tab.q8_0(reinterpret_cast<const BlockQ8_0*>(row), nb, nr, xq.data(), xs.data(), nb, T, nb, out, 3);
-    };
-    auto paired = [&](const uint8_t* row, int nr, const cpu::PairBlock* p, int np, float* out) {
-      if (type == DType::Q4_0)
-        tab.q4_0_pairs(reinterpret_cast<const BlockQ4_0*>(row), nb, nr, p, nb, np, nb, out, 3);
-      else
-        tab.q8_0_pairs(reinterpret_cast<const BlockQ8_0*>(row), nb, nr, p, nb, np, nb, out, 3);
-    };
-    float a[T * 3], b[T * 3], c[2 * 3];
-    single(base, 2, a);
-    single(base + 2 * rb, 1, a + 2);
-    paired(base, 2, pairs.data(), 2, b);
-    paired(base + 2 * rb, 1, pairs.data(), 2, b + 2);
-    EXPECT_EQ(0, std::memcmp(a, b, sizeof a)) << dtype_name(type);
-    paired(base, 2, pairs.data() + nb, 1, c);  // the second pair alone
-    EXPECT_EQ(0, std::memcmp(a + 6, c, 2 * sizeof(float))) << dtype_name(type);
-    EXPECT_EQ(0, std::memcmp(a + 9, c + 3, 2 * sizeof(float))) << dtype_name(type);
-  }
+  return acc;
 }
 
-// The one-token (decode) kernels against the per-token kernels, bit for bit, for every row
-// count from 1 to 19 (whatever row groups the kernel forms, and a last partial one) and for
-// rows of 1, 29 (odd: a last unpaired block) and 152 blocks.
-TEST(KernelsVariants, GemvKernelsEqualPerTokenKernelsBitwise) {
-  const auto& tab = cpu::best_table();
-  if (!tab.q4_0_gemv || !tab.q8_0_gemv) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+std::vector<const cpu::DotTable*> quant_tables() {
+  std::vector<const cpu::DotTable*> tables = {&cpu::scalar_table()};
+  if (cpu_has_avx2()) tables.push_back(&cpu::avx2_table());
+  if (cpu_has_avx2() && cpu::cpu_has_avxvnni()) tables.push_back(&cpu::avxvnni_table());
+  if (cpu_has_avx2() && cpu::cpu_has_avx512()) tables.push_back(&cpu::avx512_table());
+  return tables;
+}
+
+// Every row count from 1 to 19 (short row groups repeat a row internally), 1..3 tokens, rows
+// of 1, 29 and 152 blocks, with weights that include -128 (the sign trick's edge) and
+// activations at the +-127 extremes.
+TEST(KernelsVariants, QuantKernelsFollowCpu3Bitwise) {
   for (int64_t cols : {int64_t(32), int64_t(928), int64_t(4864)}) {
-    const int64_t nb = cols / kBlock, nbp = (nb + 1) / 2;
-    auto x = random_floats(size_t(cols), 83);
-    std::vector<BlockQ8_0> xq(static_cast<size_t>(nb));
-    std::vector<int32_t> xs(static_cast<size_t>(nb * 8));
-    cpu::quantize_row_q8_0(x.data(), cols, xq.data());
-    cpu::q8_lane_sums(xq.data(), nb, xs.data());
+    const int64_t nb = cols / kBlock;
+    const int T = 3;
+    auto x = random_floats(size_t(T * cols), 85);
+    std::vector<BlockQ8_0> xq(size_t(T * nb));
+    for (int t = 0; t < T; ++t) cpu::quantize_row_q8_0(x.data() + t * cols, cols, xq.data() + t * nb);
     for (DType type : {DType::Q4_0, DType::Q8_0}) {
-      const bool q4 = type == DType::Q4_0;
-      std::vector<cpu::PairBlock> packed(static_cast<size_t>(nbp));
-      cpu::pack_block_pairs(xq.data(), xs.data(), nb, packed.data(), cpu::gemm_init_shift(q4));
-      auto w = make_weight(type, 19, cols, 84);
-      const auto* base = static_cast<const uint8_t*>(w.view.data);
-      float want[19], got[20];
-      for (int r = 0; r < 19; ++r) {
-        const uint8_t* row = base + size_t(r) * row_bytes(type, cols);
-        if (q4)
-          tab.q4_0(reinterpret_cast<const BlockQ4_0*>(row), nb, 1, xq.data(), xs.data(), nb, 1, nb, want + r, 1);
-        else
-          tab.q8_0(reinterpret_cast<const BlockQ8_0*>(row), nb, 1, xq.data(), xs.data(), nb, 1, nb, want + r, 1);
-      }
-      for (int64_t nr = 1; nr <= 19; ++nr) {
-        std::fill(std::begin(got), std::end(got), -1.0f);
-        if (q4)
-          tab.q4_0_gemv(reinterpret_cast<const BlockQ4_0*>(base), nr, packed.data(), nb, got);
-        else
-          tab.q8_0_gemv(reinterpret_cast<const BlockQ8_0*>(base), nr, packed.data(), nb, got);
-        EXPECT_EQ(0, std::memcmp(want, got, size_t(nr) * sizeof(float)))
-            << dtype_name(type) << " cols " << cols << " rows " << nr;
-        EXPECT_EQ(got[nr], -1.0f) << "wrote past row " << nr;
-      }
+      auto w = make_weight(type, 19, cols, 86);
+      auto* base = static_cast<uint8_t*>(const_cast<void*>(w.view.data));
+      const size_t rb = row_bytes(type, cols);
+      if (type == DType::Q8_0) reinterpret_cast<BlockQ8_0*>(base + rb)[0].qs[3] = -128;
+      std::vector<float> want(size_t(T * 19));
+      for (int t = 0; t < T; ++t)
+        for (int r = 0; r < 19; ++r) want[size_t(t * 19 + r)] = cpu3_dot(type, base + r * rb, xq.data() + t * nb, nb);
+      for (const auto* tab : quant_tables())
+        for (int nr = 1; nr <= 19; ++nr) {
+          std::vector<float> got(size_t(T * 19), -1.0f);
+          if (type == DType::Q4_0)
+            tab->q4_0(reinterpret_cast<const BlockQ4_0*>(base), nb, nr, xq.data(), nb, T, nb, got.data(), 19);
+          else
+            tab->q8_0(reinterpret_cast<const BlockQ8_0*>(base), nb, nr, xq.data(), nb, T, nb, got.data(), 19);
+          for (int t = 0; t < T; ++t) {
+            EXPECT_EQ(0, std::memcmp(want.data() + t * 19, got.data() + t * 19, size_t(nr) * 4))
+                << tab->name << " " << dtype_name(type) << " cols " << cols << " rows " << nr << " token " << t;
+            if (nr < 19) {
+              EXPECT_EQ(got[size_t(t * 19 + nr)], -1.0f) << "wrote past row " << nr;
+            }
+          }
+        }
+    }
+  }
+}
+
+// The AMX tile kernels against the definition, bit for bit: one token (decode), a partial
+// group, exactly one group of 16, and groups plus a remainder; 1, 29 and 152 blocks (an odd
+// last block of the two-block pipeline); 16 and 48 rows. Outputs outside the rows and tokens
+// asked for stay untouched.
+TEST(KernelsVariants, AmxGemmFollowsCpu3Bitwise) {
+  if (!cpu_has_avx2() || !cpu::cpu_has_avx512() || !cpu::cpu_has_amx()) GTEST_SKIP() << "no AMX-INT8 on this CPU";
+  const auto& tab = cpu::avx512_amx_table();
+  ASSERT_TRUE(tab.q8_0_gemm && tab.q4_0_gemm);
+  for (int64_t cols : {int64_t(32), int64_t(928), int64_t(4864)}) {
+    const int64_t nb = cols / kBlock;
+    for (int n : {1, 2, 15, 16, 17, 35}) {
+      auto x = random_floats(size_t(n * cols), 87 + n);
+      std::vector<BlockQ8_0> xq(size_t(n * nb));
+      for (int t = 0; t < n; ++t) cpu::quantize_row_q8_0(x.data() + t * cols, cols, xq.data() + t * nb);
+      std::vector<cpu::TokenTile> tiles(size_t((n + 15) / 16 * nb));
+      cpu::pack_token_tiles(xq.data(), n, nb, tiles.data());
+      for (DType type : {DType::Q4_0, DType::Q8_0})
+        for (int64_t rows : {int64_t(16), int64_t(48)}) {
+          auto w = make_weight(type, rows, cols, 88);
+          const auto* base = static_cast<const uint8_t*>(w.view.data);
+          const size_t rb = row_bytes(type, cols);
+          const int64_t os = rows + 1;  // a spare column per token catches writes past the rows
+          std::vector<float> got(size_t((n + 1) * os), -1.0f);
+          if (type == DType::Q4_0)
+            tab.q4_0_gemm(reinterpret_cast<const BlockQ4_0*>(base), nb, rows, tiles.data(), n, nb, got.data(), os);
+          else
+            tab.q8_0_gemm(reinterpret_cast<const BlockQ8_0*>(base), nb, rows, tiles.data(), n, nb, got.data(), os);
+          for (int t = 0; t < n; ++t) {
+            for (int64_t r = 0; r < rows; ++r)
+              ASSERT_EQ(fp32_to_bits(got[size_t(t * os + r)]),
+                        fp32_to_bits(cpu3_dot(type, base + r * rb, xq.data() + t * nb, nb)))
+                  << dtype_name(type) << " cols " << cols << " tokens " << n << " token " << t << " row " << r;
+            EXPECT_EQ(got[size_t(t * os + rows)], -1.0f);
+          }
+          EXPECT_EQ(got[size_t(n * os)], -1.0f) << "wrote past token " << n;
+        }
     }
   }
 }

@@ -153,7 +153,7 @@ TEST(ReceiptRunTask, TheReceiptCommitsToTextParamsOutputAndBackend) {
   }
   EXPECT_EQ(std::string(backend(kernels::BackendKind::Reference)->numerics()), "reference/1");
   const std::string cpu = backend()->numerics();
-  EXPECT_EQ(cpu, kernels::cpu_has_avx2() ? "cpu/2" : "cpu-scalar/1");
+  EXPECT_EQ(cpu, kernels::cpu_has_avx2() ? "cpu/3" : "cpu-scalar/2");
   EXPECT_EQ(backend(kernels::BackendKind::Cpu, 2)->numerics(), cpu);  // threads do not change the bits
 }
 
