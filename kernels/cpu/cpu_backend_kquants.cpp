@@ -61,11 +61,27 @@ void CpuBackend::matmul_q5(const cpu::KQuantTable& kq, const Weight& w, const fl
   if (q5_0) x5sum_.resize(size_t(nb) * n_tokens * 8);
   run(n_tokens, w.cols, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
-      cpu::quantize_row_q8_0(x + size_t(t) * w.cols, w.cols, x5_.data() + size_t(t) * nb);
+      dot_.quantize_q8_0(x + size_t(t) * w.cols, w.cols, x5_.data() + size_t(t) * nb);
       if (q5_0) dot_.lane_sums(x5_.data() + size_t(t) * nb, nb, x5sum_.data() + size_t(t) * nb * 8);
     }
   });
-  run(w.rows, w.cols * n_tokens, [&](int64_t r0, int64_t r1) {
+  // With AMX, Q5_0's full 16-row tiles go through the tile kernel (the same bits, dot.hpp).
+  const bool amx = q5_0 && dot_.q5_0_gemm != nullptr;
+  if (amx) {
+    tiles_.resize(size_t((n_tokens + cpu::kTileTokens - 1) / cpu::kTileTokens) * nb);
+    cpu::pack_token_tiles(x5_.data(), n_tokens, nb, tiles_.data());
+  }
+  const int64_t items = amx ? (w.rows + kKRowTile - 1) / kKRowTile : w.rows;
+  const int64_t per_item = amx ? kKRowTile : 1;
+  run(items, w.cols * n_tokens * per_item, [&](int64_t i0, int64_t i1) {
+    int64_t r0 = i0 * per_item;
+    const int64_t r1 = std::min(w.rows, i1 * per_item);
+    if (amx) {
+      const int64_t full = (r1 - r0) / 16 * 16;
+      dot_.q5_0_gemm(reinterpret_cast<const BlockQ5_0*>(static_cast<const uint8_t*>(w.data) + size_t(r0) * row_bytes(w.type, w.cols)),
+                     nb, full, tiles_.data(), n_tokens, nb, y + r0, w.rows);
+      r0 += full;
+    }
     dot_row_tiles(w, x5_.data(), nb, n_tokens, y, r0, r1,
                   [&](const uint8_t* row, const BlockQ8_0* xt, int n, float* out) {
                     if (q5_0)

@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "kernels/formats.hpp"
+#include "kernels/q5_formats.hpp"
 
 namespace ig::kernels::cpu {
 
@@ -32,6 +33,7 @@ struct alignas(64) TokenTile {
   int8_t qs[8][64];
   float d[kTileTokens];      // each token's scale
   int32_t corr[kTileTokens];  // -8 * (sum of the token's 32 quants): Q4_0's offset correction
+  int32_t corr5[kTileTokens];  // -16 * (the same sum): Q5_0's
 };
 struct DotTable {
   const char* name;
@@ -54,6 +56,10 @@ struct DotTable {
   void (*q8_0_gemm)(const BlockQ8_0* w, int64_t ws, int64_t nr, const TokenTile* x, int n, int64_t nb,
                     float* out, int64_t os);
   void (*q4_0_gemm)(const BlockQ4_0* w, int64_t ws, int64_t nr, const TokenTile* x, int n, int64_t nb,
+                    float* out, int64_t os);
+  // Q5_0 (the K-quant mixes' fallback) on the same tiles, bitwise equal to the KQuantTable's
+  // q5_0: per block acc = acc + (dx*dw) * float(isum), ggml's loop form (dot_kquants.hpp).
+  void (*q5_0_gemm)(const BlockQ5_0* w, int64_t ws, int64_t nr, const TokenTile* x, int n, int64_t nb,
                     float* out, int64_t os);
   // Optional (null without AVX-512): nr rows of `cols` elements (row r at w + r*cols) times n
   // tokens, out[t*os + r]; bitwise the same as f32/f16 on each row and token. Fastest with x

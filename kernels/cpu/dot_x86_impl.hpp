@@ -352,7 +352,7 @@ namespace ig::kernels::cpu {
 #endif
 
 const DotTable& IG_TABLE_FN() {
-  static const DotTable t{IG_TABLE_NAME, f32,         f16,        q8_0, q4_0, nullptr, nullptr,
+  static const DotTable t{IG_TABLE_NAME, f32,         f16,     q8_0, q4_0, nullptr, nullptr, nullptr,
                           IG_F32_GEMM,   IG_F16_GEMM, dot, quantize_q8, lane_sums};
   return t;
 }

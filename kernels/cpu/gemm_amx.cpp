@@ -28,6 +28,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/dot.hpp"
@@ -92,11 +93,28 @@ void unpack_q4(const BlockQ4_0* w, int64_t ws, int64_t nb, uint8_t* u) {
   _tile_loadd(A, w[b].qs, ws * int64_t(sizeof(BlockQ8_0)));                  \
   _tile_loadd(B, x.qs, 64);                                                  \
   _tile_dpbssd(C, A, B)
-#define IG_Q4_PRODUCT(C, A, B)                                               \
-  _tile_loadd(C, x.corr, 0); /* every row starts from the tokens' corrections */ \
+#define IG_U_PRODUCT(C, A, B, CORR)                                           \
+  _tile_loadd(C, x.CORR, 0); /* every row starts from the tokens' corrections */ \
   _tile_loadd(A, u + b * 512, 32);                                           \
   _tile_loadd(B, x.qs, 64);                                                  \
   _tile_dpbusd(C, A, B)
+
+// Q5_0 values q (0..31, value q - 16) as the unsigned A operand, laid out as unpack_q4: the
+// nibbles with bit i of qh as bit 4 of value i.
+void unpack_q5(const BlockQ5_0* w, int64_t ws, int64_t nb, uint8_t* u) {
+  const __m256i low = _mm256_set1_epi8(0x0f), bit4 = _mm256_set1_epi8(0x10);
+  for (int64_t b = 0; b < nb; ++b)
+    for (int i = 0; i < 16; ++i) {
+      const BlockQ5_0& blk = w[i * ws + b];
+      const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.qs));
+      const __m256i nib = _mm256_and_si256(
+          _mm256_inserti128_si256(_mm256_castsi128_si256(raw), _mm_srli_epi16(raw, 4), 1), low);
+      uint32_t qh;
+      std::memcpy(&qh, blk.qh, 4);
+      const __m256i high = _mm256_maskz_mov_epi8(__mmask32(qh), bit4);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(u + b * 512 + 32 * i), _mm256_or_si256(nib, high));
+    }
+}
 
 struct Q8Tiles {
   const BlockQ8_0* w;
@@ -106,23 +124,39 @@ struct Q8Tiles {
 };
 struct Q4Tiles {
   const uint8_t* u;  // unpack_q4
-  void product0(const TokenTile& x, int64_t b) const { IG_Q4_PRODUCT(0, 2, 4); }
-  void product1(const TokenTile& x, int64_t b) const { IG_Q4_PRODUCT(1, 3, 5); }
+  void product0(const TokenTile& x, int64_t b) const { IG_U_PRODUCT(0, 2, 4, corr); }
+  void product1(const TokenTile& x, int64_t b) const { IG_U_PRODUCT(1, 3, 5, corr); }
+};
+struct Q5Tiles {
+  const uint8_t* u;  // unpack_q5
+  void product0(const TokenTile& x, int64_t b) const { IG_U_PRODUCT(0, 2, 4, corr5); }
+  void product1(const TokenTile& x, int64_t b) const { IG_U_PRODUCT(1, 3, 5, corr5); }
 };
 #undef IG_Q8_PRODUCT
-#undef IG_Q4_PRODUCT
+#undef IG_U_PRODUCT
+
+// The float step of one block: cpu/3's fma, or ggml's loop form for Q5_0 (a product, then an
+// add: the KQuantTable's q5_0).
+struct FmaStep {
+  static __m512 apply(__m512 d, __m512 isum, __m512 acc) { return _mm512_fmadd_ps(d, isum, acc); }
+};
+struct MulAddStep {
+  static __m512 apply(__m512 d, __m512 isum, __m512 acc) { return _mm512_add_ps(acc, _mm512_mul_ps(d, isum)); }
+};
 
 // One token: C (16 rows x 1) is a vector over rows.
+template <typename Step>
 inline void step_one(const int32_t* c, const float* dw, float dx, __m512& acc) {
   const __m512 d = _mm512_mul_ps(_mm512_load_ps(dw), _mm512_set1_ps(dx));
-  acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(_mm512_load_si512(c)), acc);
+  acc = Step::apply(d, _mm512_cvtepi32_ps(_mm512_load_si512(c)), acc);
 }
 // Several tokens: row i of C is a vector over tokens.
+template <typename Step>
 inline void step_many(const int32_t (*c)[16], const float* dw, const float* dx, __m512 (&acc)[16]) {
   const __m512 vdx = _mm512_load_ps(dx);
   for (int i = 0; i < 16; ++i) {
     const __m512 d = _mm512_mul_ps(_mm512_set1_ps(dw[i]), vdx);
-    acc[i] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(_mm512_load_si512(c[i])), acc[i]);
+    acc[i] = Step::apply(d, _mm512_cvtepi32_ps(_mm512_load_si512(c[i])), acc[i]);
   }
 }
 
@@ -137,7 +171,7 @@ struct Prefetch {
 };
 
 // 16 rows x one group of n (1..16) tokens, x = the group's nb TokenTiles.
-template <typename Tiles>
+template <typename Step, typename Tiles>
 void tile_group(const Tiles& tiles, const float* dw, const TokenTile* x, int n, int64_t nb, float* out,
                 int64_t os, const Prefetch& pf) {
   configure(n);
@@ -152,14 +186,14 @@ void tile_group(const Tiles& tiles, const float* dw, const TokenTile* x, int n, 
       tiles.product1(x[b + 1], b + 1);
       _tile_stored(0, c0, cs);
       _tile_stored(1, c1, cs);
-      step_one(c0[0], dw + b * 16, x[b].d[0], acc);
-      step_one(c1[0], dw + (b + 1) * 16, x[b + 1].d[0], acc);
+      step_one<Step>(c0[0], dw + b * 16, x[b].d[0], acc);
+      step_one<Step>(c1[0], dw + (b + 1) * 16, x[b + 1].d[0], acc);
     }
     if (b < nb) {
       pf.block(b);
       tiles.product0(x[b], b);
       _tile_stored(0, c0, cs);
-      step_one(c0[0], dw + b * 16, x[b].d[0], acc);
+      step_one<Step>(c0[0], dw + b * 16, x[b].d[0], acc);
     }
     _mm512_storeu_ps(out, acc);
     return;
@@ -173,14 +207,14 @@ void tile_group(const Tiles& tiles, const float* dw, const TokenTile* x, int n, 
     tiles.product1(x[b + 1], b + 1);
     _tile_stored(0, c0, cs);
     _tile_stored(1, c1, cs);
-    step_many(c0, dw + b * 16, x[b].d, acc);
-    step_many(c1, dw + (b + 1) * 16, x[b + 1].d, acc);
+    step_many<Step>(c0, dw + b * 16, x[b].d, acc);
+    step_many<Step>(c1, dw + (b + 1) * 16, x[b + 1].d, acc);
   }
   if (b < nb) {
     pf.block(b);
     tiles.product0(x[b], b);
     _tile_stored(0, c0, cs);
-    step_many(c0, dw + b * 16, x[b].d, acc);
+    step_many<Step>(c0, dw + b * 16, x[b].d, acc);
   }
   alignas(64) float res[16][16];
   for (int i = 0; i < 16; ++i) _mm512_store_ps(res[i], acc[i]);
@@ -188,11 +222,14 @@ void tile_group(const Tiles& tiles, const float* dw, const TokenTile* x, int n, 
     for (int i = 0; i < 16; ++i) out[t * os + i] = res[i][t];
 }
 
-template <bool kQ4, typename Block>
+template <typename Block>
 void gemm(const Block* w, int64_t ws, int64_t nr, const TokenTile* x, int n, int64_t nb, float* out, int64_t os) {
+  constexpr bool kQ8 = std::is_same_v<Block, BlockQ8_0>, kQ5 = std::is_same_v<Block, BlockQ5_0>;
+  using Step = std::conditional_t<kQ5, MulAddStep, FmaStep>;
+  using Tiles = std::conditional_t<kQ8, Q8Tiles, std::conditional_t<kQ5, Q5Tiles, Q4Tiles>>;
   thread_local std::vector<Line64> dw, u;
   dw.resize(size_t(nb));  // 16 floats per block
-  if constexpr (kQ4) u.resize(size_t(nb) * 8);  // 512 bytes per block
+  if constexpr (!kQ8) u.resize(size_t(nb) * 8);  // 512 bytes per block
   const int groups = (n + kTileTokens - 1) / kTileTokens;
   for (int64_t r0 = 0; r0 + 16 <= nr; r0 += 16) {
     const Block* wt = w + r0 * ws;
@@ -205,11 +242,15 @@ void gemm(const Block* w, int64_t ws, int64_t nr, const TokenTile* x, int n, int
     for (int g = 0; g < groups; ++g) {
       const int ng = std::min(kTileTokens, n - g * kTileTokens);
       float* o = out + int64_t(g * kTileTokens) * os + r0;
-      if constexpr (kQ4) {
-        if (g == 0) unpack_q4(wt, ws, nb, reinterpret_cast<uint8_t*>(u.data()));
-        tile_group(Q4Tiles{reinterpret_cast<const uint8_t*>(u.data())}, dw.data()->v, x + g * nb, ng, nb, o, os, pf);
+      auto* ub = reinterpret_cast<uint8_t*>(u.data());
+      if constexpr (kQ8) {
+        tile_group<Step>(Tiles{wt, ws}, dw.data()->v, x + g * nb, ng, nb, o, os, pf);
       } else {
-        tile_group(Q8Tiles{wt, ws}, dw.data()->v, x + g * nb, ng, nb, o, os, pf);
+        if (g == 0) {
+          if constexpr (kQ5) unpack_q5(wt, ws, nb, ub);
+          else unpack_q4(wt, ws, nb, ub);
+        }
+        tile_group<Step>(Tiles{ub}, dw.data()->v, x + g * nb, ng, nb, o, os, pf);
       }
       pf = Prefetch{};  // the first group brought the next tile in
     }
@@ -218,11 +259,15 @@ void gemm(const Block* w, int64_t ws, int64_t nr, const TokenTile* x, int n, int
 
 void q8_0_gemm(const BlockQ8_0* w, int64_t ws, int64_t nr, const TokenTile* x, int n, int64_t nb, float* out,
                int64_t os) {
-  gemm<false>(w, ws, nr, x, n, nb, out, os);
+  gemm(w, ws, nr, x, n, nb, out, os);
 }
 void q4_0_gemm(const BlockQ4_0* w, int64_t ws, int64_t nr, const TokenTile* x, int n, int64_t nb, float* out,
                int64_t os) {
-  gemm<true>(w, ws, nr, x, n, nb, out, os);
+  gemm(w, ws, nr, x, n, nb, out, os);
+}
+void q5_0_gemm(const BlockQ5_0* w, int64_t ws, int64_t nr, const TokenTile* x, int n, int64_t nb, float* out,
+               int64_t os) {
+  gemm(w, ws, nr, x, n, nb, out, os);
 }
 
 }  // namespace
@@ -233,6 +278,7 @@ const DotTable& avx512_amx_table() {
     a.name = "avx512+vnni+amx";
     a.q8_0_gemm = q8_0_gemm;
     a.q4_0_gemm = q4_0_gemm;
+    a.q5_0_gemm = q5_0_gemm;
     return a;
   }();
   return t;

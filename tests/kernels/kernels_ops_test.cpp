@@ -10,6 +10,7 @@
 
 #include "inference/gguf/quant.hpp"
 #include "kernels/cpu/dot.hpp"
+#include "kernels/cpu/dot_kquants.hpp"
 #include "kernels/cpu/thread_pool.hpp"
 #include "kernels/formats.hpp"
 #include "kernels/kernels.hpp"
@@ -317,11 +318,12 @@ TEST(KernelsVariants, QuantKernelsFollowCpu3Bitwise) {
 // The AMX tile kernels against the definition, bit for bit: one token (decode), a partial
 // group, exactly one group of 16, and groups plus a remainder; 1, 29 and 152 blocks (an odd
 // last block of the two-block pipeline); 16 and 48 rows. Outputs outside the rows and tokens
-// asked for stay untouched.
+// asked for stay untouched. Q5_0 (the K-quant mixes' fallback) against the scalar K-quant
+// kernel, whose ggml loop form it keeps.
 TEST(KernelsVariants, AmxGemmFollowsCpu3Bitwise) {
   if (!cpu_has_avx2() || !cpu::cpu_has_avx512() || !cpu::cpu_has_amx()) GTEST_SKIP() << "no AMX-INT8 on this CPU";
   const auto& tab = cpu::avx512_amx_table();
-  ASSERT_TRUE(tab.q8_0_gemm && tab.q4_0_gemm);
+  ASSERT_TRUE(tab.q8_0_gemm && tab.q4_0_gemm && tab.q5_0_gemm);
   for (int64_t cols : {int64_t(32), int64_t(928), int64_t(4864)}) {
     const int64_t nb = cols / kBlock;
     for (int n : {1, 2, 15, 16, 17, 35}) {
@@ -330,7 +332,7 @@ TEST(KernelsVariants, AmxGemmFollowsCpu3Bitwise) {
       for (int t = 0; t < n; ++t) cpu::quantize_row_q8_0(x.data() + t * cols, cols, xq.data() + t * nb);
       std::vector<cpu::TokenTile> tiles(size_t((n + 15) / 16 * nb));
       cpu::pack_token_tiles(xq.data(), n, nb, tiles.data());
-      for (DType type : {DType::Q4_0, DType::Q8_0})
+      for (DType type : {DType::Q4_0, DType::Q8_0, DType::Q5_0})
         for (int64_t rows : {int64_t(16), int64_t(48)}) {
           auto w = make_weight(type, rows, cols, 88);
           const auto* base = static_cast<const uint8_t*>(w.view.data);
@@ -339,12 +341,20 @@ TEST(KernelsVariants, AmxGemmFollowsCpu3Bitwise) {
           std::vector<float> got(size_t((n + 1) * os), -1.0f);
           if (type == DType::Q4_0)
             tab.q4_0_gemm(reinterpret_cast<const BlockQ4_0*>(base), nb, rows, tiles.data(), n, nb, got.data(), os);
-          else
+          else if (type == DType::Q8_0)
             tab.q8_0_gemm(reinterpret_cast<const BlockQ8_0*>(base), nb, rows, tiles.data(), n, nb, got.data(), os);
+          else
+            tab.q5_0_gemm(reinterpret_cast<const BlockQ5_0*>(base), nb, rows, tiles.data(), n, nb, got.data(), os);
+          auto want = [&](int64_t r, int t) {
+            if (type != DType::Q5_0) return cpu3_dot(type, base + r * rb, xq.data() + t * nb, nb);
+            float v;
+            cpu::kquant_scalar_table().q5_0(reinterpret_cast<const BlockQ5_0*>(base + r * rb), xq.data() + t * nb,
+                                            nullptr, nb, 1, nb, &v, 1);
+            return v;
+          };
           for (int t = 0; t < n; ++t) {
             for (int64_t r = 0; r < rows; ++r)
-              ASSERT_EQ(fp32_to_bits(got[size_t(t * os + r)]),
-                        fp32_to_bits(cpu3_dot(type, base + r * rb, xq.data() + t * nb, nb)))
+              ASSERT_EQ(fp32_to_bits(got[size_t(t * os + r)]), fp32_to_bits(want(r, t)))
                   << dtype_name(type) << " cols " << cols << " tokens " << n << " token " << t << " row " << r;
             EXPECT_EQ(got[size_t(t * os + rows)], -1.0f);
           }

@@ -454,6 +454,7 @@ TEST_P(KQuantMatmul, BatchThreadAndVariantInvariantBitwise) {
   if (cpu_has_avx2()) variants.push_back("avx2");
   if (cpu_has_avx2() && cpu::cpu_has_avxvnni()) variants.push_back("avxvnni");
   if (make_backend({BackendKind::Cpu, 1, "avx512"})) variants.push_back("avx512");
+  if (make_backend({BackendKind::Cpu, 1, "avx512-amx"})) variants.push_back("avx512-amx");  // Q5_0 on AMX tiles
   variants.push_back("");  // the default choice
   RecordProperty("variants", int(variants.size()));
   for (const auto& v : variants)

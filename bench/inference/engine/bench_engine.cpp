@@ -15,7 +15,7 @@
 // is one command each):
 //   bench_engine -m FILE[,FILE..] [-p N[,N..]] [-n N[,N..]] [-t T[,T..]] [-r REPS]
 //                [--parallel S[,S..]] [--verify N] [--no-warmup] [--backend cpu|reference|cuda]
-//                [--variant avx512|avxvnni|avx2|scalar]
+//                [--variant avx512-amx|avx512|avxvnni|avx2|scalar]
 // -p 512 -n 128 -t <hardware threads> -r 5 by default, as llama-bench. For every (file, threads)
 // it warms up (one prefill and a few decode steps, untimed), then runs the repetitions, each a
 // prefill of N random tokens into an empty context (pp N) and the generation of N tokens one
@@ -473,7 +473,7 @@ int bench_main(int argc, char** argv) {
   o.threads = {int(std::max(1u, std::thread::hardware_concurrency()))};
   auto usage = [] {
     std::fprintf(stderr, "usage: bench_engine -m FILE[,FILE..] [-p N,..] [-n N,..] [-t T,..] [-r REPS] "
-                         "[--parallel S,..] [--verify N] [--no-warmup] [--backend cpu|reference|cuda] [--variant avx512|avxvnni|avx2|scalar]\n");
+                         "[--parallel S,..] [--verify N] [--no-warmup] [--backend cpu|reference|cuda] [--variant avx512-amx|avx512|avxvnni|avx2|scalar]\n");
     return 2;
   };
   for (int i = 1; i < argc; ++i) {
