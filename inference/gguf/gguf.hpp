@@ -116,7 +116,9 @@ struct TensorInfo {
 
 class File {
  public:
-  // Memory-maps and validates a GGUF file.
+  // Memory-maps and validates a GGUF file. Files of 32 MB or more are then copied into anonymous
+  // memory advised for transparent huge pages (the file mapping dropped chunk by chunk), which
+  // spares decode a TLB miss per 4 KB of weights; smaller ones stay mapped.
   static Expected<File> open(const std::string& path);
   // Validates an in-memory image (copied into a 64-byte-aligned buffer of exactly its size).
   static Expected<File> from_bytes(std::span<const uint8_t> bytes);

@@ -310,6 +310,34 @@ Expected<File> File::from_bytes(std::span<const uint8_t> bytes) {
   return Parser::parse(std::move(s));
 }
 
+namespace {
+
+// Files from this size on are copied out of the page cache into anonymous memory advised for
+// transparent huge pages: decode streams every weight once per token, and with 4 KB pages each
+// 4 KB costs a TLB miss (measured on Qwen2.5-0.5B Q8_0, 1 thread: decode 14.8 -> 17.5 tok/s,
+// prefill 283 -> 316). Smaller files (tests, vocabularies) stay mapped.
+constexpr size_t kCopyToAnonymousBytes = size_t(32) << 20;
+
+// Copies the n bytes at the file mapping `map` into a fresh anonymous mapping and unmaps the
+// file; each 64 MB chunk of the file mapping is dropped as soon as it is copied, so the peak
+// resident size stays about n. Returns `map` unchanged when no anonymous memory is available.
+void* copy_to_huge_pages(void* map, size_t n) {
+  void* anon = mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (anon == MAP_FAILED) return map;
+  madvise(anon, n, MADV_HUGEPAGE);  // advice only: without THP the copy still works
+  constexpr size_t kChunk = size_t(64) << 20;
+  for (size_t o = 0; o < n; o += kChunk) {
+    const size_t len = std::min(kChunk, n - o);
+    std::memcpy(static_cast<uint8_t*>(anon) + o, static_cast<const uint8_t*>(map) + o, len);
+    madvise(static_cast<uint8_t*>(map) + o, len, MADV_DONTNEED);
+  }
+  munmap(map, n);
+  mprotect(anon, n, PROT_READ);  // the weights are read-only from here on, as the file mapping was
+  return anon;
+}
+
+}  // namespace
+
 Expected<File> File::open(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return fail("gguf.io", "cannot open '" + path + "': " + std::strerror(errno));
@@ -326,6 +354,7 @@ Expected<File> File::open(const std::string& path) {
   const int map_errno = errno;
   ::close(fd);
   if (map == MAP_FAILED) return fail("gguf.io", "cannot map '" + path + "': " + std::strerror(map_errno));
+  if (static_cast<size_t>(st.st_size) >= kCopyToAnonymousBytes) map = copy_to_huge_pages(map, static_cast<size_t>(st.st_size));
   auto s = std::make_shared<Storage>();
   s->map = map;
   s->data = static_cast<const uint8_t*>(map);

@@ -16,7 +16,7 @@
 //            8 float lanes per block, which tied every fast path to 8-lane vectors.
 //            The x86 kernels here run eight rows side by side, one per lane.
 // The AVX-512 variant adds the F16/F32 prefill gemm (dense_gemm_x86_impl.hpp), which keeps
-// the dense order exactly.
+// the dense order exactly, and the one-token Q8_0/Q4_0 kernel (gemv_x86_impl.hpp).
 #pragma once
 
 // GCC 12's AVX-512 headers build "undefined" vectors by self-assignment (`__m512 __Y = __Y;`),
@@ -343,17 +343,23 @@ void lane_sums(const BlockQ8_0* x, int64_t nb, int32_t* out) {
 #if IG_AVX512
 }  // namespace ig::kernels::cpu
 #include "kernels/cpu/dense_gemm_x86_impl.hpp"
+#include "kernels/cpu/gemv_x86_impl.hpp"
 namespace ig::kernels::cpu {
 #define IG_F32_GEMM f32_gemm
 #define IG_F16_GEMM f16_gemm
+#define IG_Q8_GEMV q8_0_gemv
+#define IG_Q4_GEMV q4_0_gemv
 #else
 #define IG_F32_GEMM nullptr
 #define IG_F16_GEMM nullptr
+#define IG_Q8_GEMV nullptr
+#define IG_Q4_GEMV nullptr
 #endif
 
 const DotTable& IG_TABLE_FN() {
-  static const DotTable t{IG_TABLE_NAME, f32,         f16,     q8_0, q4_0, nullptr, nullptr, nullptr,
-                          IG_F32_GEMM,   IG_F16_GEMM, dot, quantize_q8, lane_sums};
+  static const DotTable t{IG_TABLE_NAME, f32,         f16,        q8_0,        q4_0,        nullptr, nullptr,
+                          IG_Q8_GEMV,    IG_Q4_GEMV,  nullptr,    IG_F32_GEMM, IG_F16_GEMM, dot,     quantize_q8,
+                          lane_sums};
   return t;
 }
 

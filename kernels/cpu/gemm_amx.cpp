@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "kernels/cpu/dot.hpp"
+#include "kernels/cpu/nibbles_x86.hpp"
 
 namespace ig::kernels::cpu {
 namespace {
@@ -46,8 +47,8 @@ struct alignas(64) TileConfig {
 };
 
 // Tiles 0/1: C of blocks b and b+1 (16 rows x n int32); 2/3: A (16 rows x 32 bytes);
-// 4/5: B (8 rows x 4n bytes). Two blocks in flight let one tile product run while the
-// other's results go through the float step.
+// 4/5: B (8 rows x 4n bytes); 7: the rows' scale words (row_scales). Two blocks in flight let
+// one tile product run while the other's results go through the float step.
 void configure(int n) {
   thread_local int configured = 0;  // the tile configuration is per thread
   if (configured == n) return;
@@ -57,33 +58,30 @@ void configure(int n) {
     c.rows[2 + t] = 16, c.colsb[2 + t] = 32;
     c.rows[4 + t] = 8, c.colsb[4 + t] = uint16_t(4 * n);
   }
+  c.rows[7] = 16, c.colsb[7] = 4;
   _tile_loadconfig(&c);
   configured = n;
 }
 
-// The 16 rows' scales of every block as floats, dw[b * 16 + i] for row i (one gather per
-// block: the 4 bytes at each block's start hold its fp16 scale first).
+// The 16 rows' scales of every block as floats, dw[b * 16 + i] for row i. Each block starts with
+// its fp16 scale: tile 7 (16 rows x 4 bytes) loads those words of the 16 rows with the row
+// stride in one instruction, where a gather would wait on 16 separate loads.
 template <typename Block>
 void row_scales(const Block* w, int64_t ws, int64_t nb, float* dw) {
-  const __m512i offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                             _mm512_set1_epi32(int(ws * int64_t(sizeof(Block)))));
+  alignas(64) int32_t words[16];
   for (int64_t b = 0; b < nb; ++b) {
-    const __m512i raw = _mm512_i32gather_epi32(offsets, reinterpret_cast<const void*>(w + b), 1);
-    _mm512_store_ps(dw + b * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(raw)));
+    _tile_loadd(7, w + b, ws * int64_t(sizeof(Block)));
+    _tile_stored(7, words, 4);
+    _mm512_store_ps(dw + b * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_load_si512(words))));
   }
 }
 
 // Q4_0 nibbles of 16 rows as the unsigned A operand, u[b * 512 + 32 * i + k] = value k of row
 // i in block b, plus 8 (low nibbles are values 0..15, high ones 16..31).
 void unpack_q4(const BlockQ4_0* w, int64_t ws, int64_t nb, uint8_t* u) {
-  const __m128i low = _mm_set1_epi8(0x0f);
   for (int64_t b = 0; b < nb; ++b)
-    for (int i = 0; i < 16; ++i) {
-      const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[i * ws + b].qs));
-      uint8_t* o = u + b * 512 + 32 * i;
-      _mm_store_si128(reinterpret_cast<__m128i*>(o), _mm_and_si128(raw, low));
-      _mm_store_si128(reinterpret_cast<__m128i*>(o + 16), _mm_and_si128(_mm_srli_epi16(raw, 4), low));
-    }
+    for (int i = 0; i < 16; i += 2)
+      _mm512_store_si512(u + b * 512 + 32 * i, nibbles2(w[i * ws + b].qs, w[(i + 1) * ws + b].qs));
 }
 
 // GCC's tile intrinsics paste the tile number into the instruction text, so each tile set is
@@ -102,17 +100,16 @@ void unpack_q4(const BlockQ4_0* w, int64_t ws, int64_t nb, uint8_t* u) {
 // Q5_0 values q (0..31, value q - 16) as the unsigned A operand, laid out as unpack_q4: the
 // nibbles with bit i of qh as bit 4 of value i.
 void unpack_q5(const BlockQ5_0* w, int64_t ws, int64_t nb, uint8_t* u) {
-  const __m256i low = _mm256_set1_epi8(0x0f), bit4 = _mm256_set1_epi8(0x10);
+  const __m512i bit4 = _mm512_set1_epi8(0x10);
   for (int64_t b = 0; b < nb; ++b)
-    for (int i = 0; i < 16; ++i) {
-      const BlockQ5_0& blk = w[i * ws + b];
-      const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.qs));
-      const __m256i nib = _mm256_and_si256(
-          _mm256_inserti128_si256(_mm256_castsi128_si256(raw), _mm_srli_epi16(raw, 4), 1), low);
-      uint32_t qh;
-      std::memcpy(&qh, blk.qh, 4);
-      const __m256i high = _mm256_maskz_mov_epi8(__mmask32(qh), bit4);
-      _mm256_store_si256(reinterpret_cast<__m256i*>(u + b * 512 + 32 * i), _mm256_or_si256(nib, high));
+    for (int i = 0; i < 16; i += 2) {
+      const BlockQ5_0& r0 = w[i * ws + b];
+      const BlockQ5_0& r1 = w[(i + 1) * ws + b];
+      uint32_t h0, h1;
+      std::memcpy(&h0, r0.qh, 4);
+      std::memcpy(&h1, r1.qh, 4);
+      const __m512i high = _mm512_maskz_mov_epi8(__mmask64(h0) | (__mmask64(h1) << 32), bit4);
+      _mm512_store_si512(u + b * 512 + 32 * i, _mm512_or_si512(nibbles2(r0.qs, r1.qs), high));
     }
 }
 
@@ -233,6 +230,7 @@ void gemm(const Block* w, int64_t ws, int64_t nr, const TokenTile* x, int n, int
   const int groups = (n + kTileTokens - 1) / kTileTokens;
   for (int64_t r0 = 0; r0 + 16 <= nr; r0 += 16) {
     const Block* wt = w + r0 * ws;
+    configure(std::min(n, kTileTokens));
     row_scales(wt, ws, nb, dw.data()->v);
     Prefetch pf;
     if (r0 + 32 <= nr) {

@@ -1,0 +1,104 @@
+// One-token (decode) Q8_0/Q4_0 matmul of the AVX-512 variant, numerics cpu/3, included by
+// dot_x86_impl.hpp inside its IG_AVX512 part. Bitwise the q8_0/q4_0 kernels: per (row, block)
+// the exact int32 dot, then acc = fma(dw*dx, float(isum), acc) in block order.
+//
+// Decode reads every weight once per token, so this kernel is built to keep up with memory:
+// 16 rows per pass, two rows per 512-bit dpbusd (the activation block in both halves), the 8
+// partial vectors folded into the 16 rows' block totals by a fixed shuffle tree (reduce16;
+// exact integers, so the tree's order does not matter), then one 16-lane float step. The next
+// 16 rows are prefetched into L2 while these compute. AMX tiles (gemm_amx.cpp) would spend a
+// whole tile product, and its latency, on one token here.
+#pragma once
+
+#include <algorithm>
+#include <vector>
+
+#include "kernels/cpu/nibbles_x86.hpp"
+
+namespace ig::kernels::cpu {
+namespace {
+
+// v[p]: lanes 0-7 partial sums of row 2p, lanes 8-15 of row 2p + 1. Returns the 16 row totals,
+// row 4j + k in lane 4k + j.
+inline __m512i reduce16(const __m512i (&v)[8]) {
+  __m512i s[4];  // s[q], 128-bit lane k: row 4q + k's four partial sums
+  for (int q = 0; q < 4; ++q) {
+    const __m512i a = v[2 * q], b = v[2 * q + 1];
+    s[q] = _mm512_add_epi32(_mm512_shuffle_i32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0)),
+                            _mm512_shuffle_i32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+  }
+  const __m512i t0 = _mm512_add_epi32(_mm512_unpacklo_epi32(s[0], s[1]), _mm512_unpackhi_epi32(s[0], s[1]));
+  const __m512i t1 = _mm512_add_epi32(_mm512_unpacklo_epi32(s[2], s[3]), _mm512_unpackhi_epi32(s[2], s[3]));
+  return _mm512_add_epi32(_mm512_unpacklo_epi64(t0, t1), _mm512_unpackhi_epi64(t0, t1));
+}
+
+// Weight bytes of rows i and j of one block as dpbusd's unsigned operand, and the correction
+// that makes the dot exact: Q8_0 enters as w + 128 (w ^ 0x80), corrected by -128 * sum(x);
+// Q4_0 as its nibbles n (value n - 8), corrected by -8 * sum(x).
+struct Q8Gemv {
+  static constexpr int kOffset = 128;
+  static __m512i bytes2(const BlockQ8_0& i, const BlockQ8_0& j) {
+    const __m512i w = _mm512_inserti64x4(
+        _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(i.qs))),
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(j.qs)), 1);
+    return _mm512_xor_si512(w, _mm512_set1_epi8(char(0x80)));
+  }
+};
+struct Q4Gemv {
+  static constexpr int kOffset = 8;
+  static __m512i bytes2(const BlockQ4_0& i, const BlockQ4_0& j) { return nibbles2(i.qs, j.qs); }
+};
+
+template <typename P, typename Block>
+void gemv(const Block* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t nb, float* out) {
+  // Per block: the activation in both halves, its scale, and the correction.
+  thread_local std::vector<Line64> xs;
+  thread_local std::vector<float> dx;
+  thread_local std::vector<int32_t> corr;
+  xs.resize(size_t(nb)), dx.resize(size_t(nb)), corr.resize(size_t(nb));
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
+    _mm512_store_si512(xs[size_t(b)].v, _mm512_broadcast_i64x4(q));
+    int32_t sum = 0;
+    for (int i = 0; i < 32; ++i) sum += x[b].qs[i];
+    dx[size_t(b)] = _cvtsh_ss(x[b].d);
+    corr[size_t(b)] = -P::kOffset * sum;
+  }
+  const int64_t rb = ws * int64_t(sizeof(Block));
+  // lane 4k + j holds row 4j + k (reduce16): the scales are gathered in that order, and the
+  // results put back in row order once per 16 rows
+  alignas(64) int32_t off[16], back[16];
+  for (int l = 0; l < 16; ++l) off[l] = int32_t((4 * (l % 4) + l / 4) * rb);
+  for (int r = 0; r < 16; ++r) back[r] = 4 * (r % 4) + r / 4;
+  const __m512i offsets = _mm512_load_si512(off), unpermute = _mm512_load_si512(back);
+  const int64_t share = (16 * rb + 64 * nb - 1) / (64 * nb) * 64;  // next rows' bytes per block
+  for (int64_t r0 = 0; r0 + 16 <= nr; r0 += 16) {
+    const Block* wt = w + r0 * ws;
+    const char* next = r0 + 32 <= nr ? reinterpret_cast<const char*>(wt + 16 * ws) : nullptr;
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+      if (next)
+        for (int64_t o = b * share; o < (b + 1) * share; o += 64) _mm_prefetch(next + o, _MM_HINT_T1);
+      const __m512i xq = _mm512_load_si512(xs[size_t(b)].v);
+      __m512i v[8];
+      for (int p = 0; p < 8; ++p)
+        v[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), P::bytes2(wt[2 * p * ws + b], wt[(2 * p + 1) * ws + b]), xq);
+      const __m512i isum = _mm512_add_epi32(reduce16(v), _mm512_set1_epi32(corr[size_t(b)]));
+      const __m512 dw = _mm512_cvtph_ps(
+          _mm512_cvtepi32_epi16(_mm512_i32gather_epi32(offsets, reinterpret_cast<const void*>(wt + b), 1)));
+      const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(dx[size_t(b)]));
+      acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(isum), acc);
+    }
+    _mm512_storeu_ps(out + r0, _mm512_permutexvar_ps(unpermute, acc));
+  }
+}
+
+void q8_0_gemv(const BlockQ8_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t nb, float* out) {
+  gemv<Q8Gemv>(w, ws, nr, x, nb, out);
+}
+void q4_0_gemv(const BlockQ4_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t nb, float* out) {
+  gemv<Q4Gemv>(w, ws, nr, x, nb, out);
+}
+
+}  // namespace
+}  // namespace ig::kernels::cpu
