@@ -46,21 +46,39 @@ struct alignas(64) TileConfig {
   uint8_t rows[16] = {};
 };
 
-// Tiles 0/1: C of blocks b and b+1 (16 rows x n int32); 2/3: A (16 rows x 32 bytes);
-// 4/5: B (8 rows x 4n bytes); 7: the rows' scale words (row_scales). Two blocks in flight let
-// one tile product run while the other's results go through the float step.
-void configure(int n) {
-  thread_local int configured = 0;  // the tile configuration is per thread
-  if (configured == n) return;
+// GCC 12's AMX intrinsics under-declare their memory operands: _tile_loadconfig names only 8
+// bytes of the 64-byte configuration (so the compiler may drop the stores of the rest, and did)
+// and _tile_loadd names none (so a store it reads may be moved past it). Both are written here
+// with the whole operand, or a memory clobber; _tile_stored already has one.
+inline void load_tile_config(const TileConfig& c) { __asm__ volatile("ldtilecfg %0" ::"m"(c)); }
+#define IG_TILE_LOADD(dst, base, stride) \
+  __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #dst ::"r"(static_cast<const void*>(base)), "r"(int64_t(stride)) : "memory")
+
+// Two tile layouts. For one group of n (1..16) tokens (tile_group): tiles 0/1 hold C of blocks
+// b and b+1 (16 rows x n int32), 2/3 A (16 rows x 32 bytes), 4/5 B (8 rows x 4n bytes), so one
+// tile product runs while the other's results go through the float step. For 2..4 full groups
+// (kGroups, tile_groups): 0..3 hold C of each group for one block, 4 the block's A, 5/6 the
+// groups' B in turn. Both: 7 holds the rows' scale words (row_scales).
+constexpr int kGroups = 0;
+void configure(int layout) {
+  thread_local int configured = -1;  // the tile configuration is per thread
+  if (configured == layout) return;
   TileConfig c;
-  for (int t = 0; t < 2; ++t) {
-    c.rows[t] = 16, c.colsb[t] = uint16_t(4 * n);
-    c.rows[2 + t] = 16, c.colsb[2 + t] = 32;
-    c.rows[4 + t] = 8, c.colsb[4 + t] = uint16_t(4 * n);
+  if (layout == kGroups) {
+    for (int t = 0; t < 4; ++t) c.rows[t] = 16, c.colsb[t] = 64;
+    c.rows[4] = 16, c.colsb[4] = 32;
+    c.rows[5] = c.rows[6] = 8, c.colsb[5] = c.colsb[6] = 64;
+  } else {
+    const int n = layout;
+    for (int t = 0; t < 2; ++t) {
+      c.rows[t] = 16, c.colsb[t] = uint16_t(4 * n);
+      c.rows[2 + t] = 16, c.colsb[2 + t] = 32;
+      c.rows[4 + t] = 8, c.colsb[4 + t] = uint16_t(4 * n);
+    }
   }
   c.rows[7] = 16, c.colsb[7] = 4;
-  _tile_loadconfig(&c);
-  configured = n;
+  load_tile_config(c);
+  configured = layout;
 }
 
 // The 16 rows' scales of every block as floats, dw[b * 16 + i] for row i. Each block starts with
@@ -70,7 +88,7 @@ template <typename Block>
 void row_scales(const Block* w, int64_t ws, int64_t nb, float* dw) {
   alignas(64) int32_t words[16];
   for (int64_t b = 0; b < nb; ++b) {
-    _tile_loadd(7, w + b, ws * int64_t(sizeof(Block)));
+    IG_TILE_LOADD(7, w + b, ws * int64_t(sizeof(Block)));
     _tile_stored(7, words, 4);
     _mm512_store_ps(dw + b * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_load_si512(words))));
   }
@@ -88,13 +106,13 @@ void unpack_q4(const BlockQ4_0* w, int64_t ws, int64_t nb, uint8_t* u) {
 // spelled out with literal numbers: slot 0 uses tiles C0/A2/B4, slot 1 C1/A3/B5.
 #define IG_Q8_PRODUCT(C, A, B)                                               \
   _tile_zero(C);                                                             \
-  _tile_loadd(A, w[b].qs, ws * int64_t(sizeof(BlockQ8_0)));                  \
-  _tile_loadd(B, x.qs, 64);                                                  \
+  IG_TILE_LOADD(A, w[b].qs, ws * int64_t(sizeof(BlockQ8_0)));                  \
+  IG_TILE_LOADD(B, x.qs, 64);                                                  \
   _tile_dpbssd(C, A, B)
 #define IG_U_PRODUCT(C, A, B, CORR)                                           \
-  _tile_loadd(C, x.CORR, 0); /* every row starts from the tokens' corrections */ \
-  _tile_loadd(A, u + b * 512, 32);                                           \
-  _tile_loadd(B, x.qs, 64);                                                  \
+  IG_TILE_LOADD(C, x.CORR, 0); /* every row starts from the tokens' corrections */ \
+  IG_TILE_LOADD(A, u + b * 512, 32);                                           \
+  IG_TILE_LOADD(B, x.qs, 64);                                                  \
   _tile_dpbusd(C, A, B)
 
 // Q5_0 values q (0..31, value q - 16) as the unsigned A operand, laid out as unpack_q4: the
@@ -219,6 +237,78 @@ void tile_group(const Tiles& tiles, const float* dw, const TokenTile* x, int n, 
     for (int i = 0; i < 16; ++i) out[t * os + i] = res[i][t];
 }
 
+// Several tokens, accumulators in memory (tile_groups: four groups' 16 rows do not fit the
+// registers); the same operations as step_many.
+template <typename Step>
+inline void step_many_mem(const int32_t (*c)[16], const float* dw, const float* dx, float (*acc)[16]) {
+  const __m512 vdx = _mm512_load_ps(dx);
+  for (int i = 0; i < 16; ++i) {
+    const __m512 d = _mm512_mul_ps(_mm512_set1_ps(dw[i]), vdx);
+    _mm512_store_ps(acc[i], Step::apply(d, _mm512_cvtepi32_ps(_mm512_load_si512(c[i])), _mm512_load_ps(acc[i])));
+  }
+}
+
+// 16 rows x G (2..4) full groups of 16 tokens, block by block: the block's A tile is loaded once
+// for every group and the G tile products are independent, so they overlap. LOAD_A fills tile
+// 4, INIT(C, x) starts C from zero or the corrections, DP(C, A, B) is the tile product.
+#define IG_TILE_GROUPS(LOAD_A, INIT, DP)                                                         \
+  configure(kGroups);                                                                          \
+  alignas(64) int32_t c[4][16][16];                                                            \
+  alignas(64) float acc[4][16][16] = {};                                                       \
+  for (int64_t b = 0; b < nb; ++b) {                                                           \
+    pf.block(b);                                                                               \
+    LOAD_A;                                                                                    \
+    INIT(0, x[b]);                                                                             \
+    IG_TILE_LOADD(5, x[b].qs, 64);                                                               \
+    DP(0, 4, 5);                                                                               \
+    INIT(1, x[nb + b]);                                                                        \
+    IG_TILE_LOADD(6, x[nb + b].qs, 64);                                                          \
+    DP(1, 4, 6);                                                                               \
+    if (G > 2) {                                                                               \
+      INIT(2, x[2 * nb + b]);                                                                  \
+      IG_TILE_LOADD(5, x[2 * nb + b].qs, 64);                                                    \
+      DP(2, 4, 5);                                                                             \
+    }                                                                                          \
+    if (G > 3) {                                                                               \
+      INIT(3, x[3 * nb + b]);                                                                  \
+      IG_TILE_LOADD(6, x[3 * nb + b].qs, 64);                                                    \
+      DP(3, 4, 6);                                                                             \
+    }                                                                                          \
+    _tile_stored(0, c[0], 64);                                                                 \
+    _tile_stored(1, c[1], 64);                                                                 \
+    if (G > 2) _tile_stored(2, c[2], 64);                                                      \
+    if (G > 3) _tile_stored(3, c[3], 64);                                                      \
+    for (int g = 0; g < G; ++g) step_many_mem<Step>(c[g], dw + b * 16, x[g * nb + b].d, acc[g]); \
+  }                                                                                            \
+  for (int g = 0; g < G; ++g)                                                                  \
+    for (int t = 0; t < 16; ++t)                                                               \
+      for (int i = 0; i < 16; ++i) out[(16 * g + t) * os + i] = acc[g][i][t]
+#define IG_ZERO_C(C, xt) _tile_zero(C)
+#define IG_CORR_C(C, xt) IG_TILE_LOADD(C, (xt).corr, 0)
+#define IG_CORR5_C(C, xt) IG_TILE_LOADD(C, (xt).corr5, 0)
+
+template <typename Step>
+void tile_groups(const Q8Tiles& t, const float* dw, const TokenTile* x, int G, int64_t nb, float* out, int64_t os,
+                 const Prefetch& pf) {
+  const BlockQ8_0* w = t.w;
+  const int64_t stride = t.ws * int64_t(sizeof(BlockQ8_0));
+  IG_TILE_GROUPS(IG_TILE_LOADD(4, w[b].qs, stride), IG_ZERO_C, _tile_dpbssd);
+}
+template <typename Step>
+void tile_groups(const Q4Tiles& t, const float* dw, const TokenTile* x, int G, int64_t nb, float* out, int64_t os,
+                 const Prefetch& pf) {
+  IG_TILE_GROUPS(IG_TILE_LOADD(4, t.u + b * 512, 32), IG_CORR_C, _tile_dpbusd);
+}
+template <typename Step>
+void tile_groups(const Q5Tiles& t, const float* dw, const TokenTile* x, int G, int64_t nb, float* out, int64_t os,
+                 const Prefetch& pf) {
+  IG_TILE_GROUPS(IG_TILE_LOADD(4, t.u + b * 512, 32), IG_CORR5_C, _tile_dpbusd);
+}
+#undef IG_TILE_GROUPS
+#undef IG_ZERO_C
+#undef IG_CORR_C
+#undef IG_CORR5_C
+
 template <typename Block>
 void gemm(const Block* w, int64_t ws, int64_t nr, const TokenTile* x, int n, int64_t nb, float* out, int64_t os) {
   constexpr bool kQ8 = std::is_same_v<Block, BlockQ8_0>, kQ5 = std::is_same_v<Block, BlockQ5_0>;
@@ -230,27 +320,35 @@ void gemm(const Block* w, int64_t ws, int64_t nr, const TokenTile* x, int n, int
   const int groups = (n + kTileTokens - 1) / kTileTokens;
   for (int64_t r0 = 0; r0 + 16 <= nr; r0 += 16) {
     const Block* wt = w + r0 * ws;
-    configure(std::min(n, kTileTokens));
+    if (n < 2 * kTileTokens) configure(std::min(n, kTileTokens));  // row_scales' tile 7 is the same in both layouts
+    else configure(kGroups);
     row_scales(wt, ws, nb, dw.data()->v);
     Prefetch pf;
     if (r0 + 32 <= nr) {
       pf.p = reinterpret_cast<const char*>(wt + 16 * ws);
       pf.share = (16 * ws * int64_t(sizeof(Block)) + 64 * nb - 1) / (64 * nb) * 64;
     }
-    for (int g = 0; g < groups; ++g) {
+    auto* ub = reinterpret_cast<uint8_t*>(u.data());
+    Tiles tiles;
+    if constexpr (kQ8) {
+      tiles = Tiles{wt, ws};
+    } else {
+      if constexpr (kQ5) unpack_q5(wt, ws, nb, ub);
+      else unpack_q4(wt, ws, nb, ub);
+      tiles = Tiles{ub};
+    }
+    // Full groups two to four at a time, then what is left one group at a time.
+    const int full = n / kTileTokens;
+    int g = 0;
+    for (; full - g >= 2; g += std::min(4, full - g)) {
+      const int G = std::min(4, full - g);
+      tile_groups<Step>(tiles, dw.data()->v, x + g * nb, G, nb, out + int64_t(g * kTileTokens) * os + r0, os, pf);
+      pf = Prefetch{};  // the first pass brought the next tile in
+    }
+    for (; g < groups; ++g) {
       const int ng = std::min(kTileTokens, n - g * kTileTokens);
-      float* o = out + int64_t(g * kTileTokens) * os + r0;
-      auto* ub = reinterpret_cast<uint8_t*>(u.data());
-      if constexpr (kQ8) {
-        tile_group<Step>(Tiles{wt, ws}, dw.data()->v, x + g * nb, ng, nb, o, os, pf);
-      } else {
-        if (g == 0) {
-          if constexpr (kQ5) unpack_q5(wt, ws, nb, ub);
-          else unpack_q4(wt, ws, nb, ub);
-        }
-        tile_group<Step>(Tiles{ub}, dw.data()->v, x + g * nb, ng, nb, o, os, pf);
-      }
-      pf = Prefetch{};  // the first group brought the next tile in
+      tile_group<Step>(tiles, dw.data()->v, x + g * nb, ng, nb, out + int64_t(g * kTileTokens) * os + r0, os, pf);
+      pf = Prefetch{};
     }
   }
 }

@@ -356,7 +356,7 @@ TEST(KernelsVariants, AmxGemmFollowsCpu3Bitwise) {
   ASSERT_TRUE(tab.q8_0_gemm && tab.q4_0_gemm && tab.q5_0_gemm);
   for (int64_t cols : {int64_t(32), int64_t(928), int64_t(4864)}) {
     const int64_t nb = cols / kBlock;
-    for (int n : {1, 2, 15, 16, 17, 35}) {
+    for (int n : {1, 2, 15, 16, 17, 35, 53, 69}) {  // 35, 53, 69: two, three, four groups at once, then a rest
       auto x = random_floats(size_t(n * cols), 87 + n);
       std::vector<BlockQ8_0> xq(size_t(n * nb));
       for (int t = 0; t < n; ++t) cpu::quantize_row_q8_0(x.data() + t * cols, cols, xq.data() + t * nb);
