@@ -65,17 +65,25 @@ void CpuBackend::matmul_q5(const cpu::KQuantTable& kq, const Weight& w, const fl
       if (q5_0) dot_.lane_sums(x5_.data() + size_t(t) * nb, nb, x5sum_.data() + size_t(t) * nb * 8);
     }
   });
-  // With AMX, Q5_0's full 16-row tiles go through the tile kernel (the same bits, dot.hpp).
-  const bool amx = q5_0 && dot_.q5_0_gemm != nullptr;
+  // Q5_0's full 16-row tiles of one token (decode) go through the AVX-512 one-token kernel, of
+  // several tokens through the AMX tile kernel where the CPU has it (the same bits, dot.hpp).
+  const bool gemv = q5_0 && n_tokens == 1 && dot_.q5_0_gemv != nullptr;
+  const bool amx = q5_0 && !gemv && dot_.q5_0_gemm != nullptr;
   if (amx) {
     tiles_.resize(size_t((n_tokens + cpu::kTileTokens - 1) / cpu::kTileTokens) * nb);
     cpu::pack_token_tiles(x5_.data(), n_tokens, nb, tiles_.data());
   }
-  const int64_t items = amx ? (w.rows + kKRowTile - 1) / kKRowTile : w.rows;
-  const int64_t per_item = amx ? kKRowTile : 1;
+  const int64_t items = amx || gemv ? (w.rows + kKRowTile - 1) / kKRowTile : w.rows;
+  const int64_t per_item = amx || gemv ? kKRowTile : 1;
   run(items, w.cols * n_tokens * per_item, [&](int64_t i0, int64_t i1) {
     int64_t r0 = i0 * per_item;
     const int64_t r1 = std::min(w.rows, i1 * per_item);
+    if (gemv) {
+      const int64_t full = (r1 - r0) / 16 * 16;
+      dot_.q5_0_gemv(reinterpret_cast<const BlockQ5_0*>(static_cast<const uint8_t*>(w.data) + size_t(r0) * row_bytes(w.type, w.cols)),
+                     nb, full, x5_.data(), nb, y + r0);
+      r0 += full;
+    }
     if (amx) {
       const int64_t full = (r1 - r0) / 16 * 16;
       dot_.q5_0_gemm(reinterpret_cast<const BlockQ5_0*>(static_cast<const uint8_t*>(w.data) + size_t(r0) * row_bytes(w.type, w.cols)),

@@ -61,6 +61,8 @@ struct DotTable {
   // of 16, ws blocks apart) times x (nb blocks), out[r].
   void (*q8_0_gemv)(const BlockQ8_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t nb, float* out);
   void (*q4_0_gemv)(const BlockQ4_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t nb, float* out);
+  // Q5_0 likewise, bitwise the KQuantTable's q5_0.
+  void (*q5_0_gemv)(const BlockQ5_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t nb, float* out);
   // Q5_0 (the K-quant mixes' fallback) on the same tiles, bitwise equal to the KQuantTable's
   // q5_0: per block acc = acc + (dx*dw) * float(isum), ggml's loop form (dot_kquants.hpp).
   void (*q5_0_gemm)(const BlockQ5_0* w, int64_t ws, int64_t nr, const TokenTile* x, int n, int64_t nb,

@@ -1,6 +1,7 @@
 // One-token (decode) Q8_0/Q4_0 matmul of the AVX-512 variant, numerics cpu/3, included by
 // dot_x86_impl.hpp inside its IG_AVX512 part. Bitwise the q8_0/q4_0 kernels: per (row, block)
-// the exact int32 dot, then acc = fma(dw*dx, float(isum), acc) in block order.
+// the exact int32 dot, then acc = fma(dw*dx, float(isum), acc) in block order. Q5_0 (the
+// K-quant mixes' fallback) the same way with its own float step (acc + (dx*dw)*isum).
 //
 // Decode reads every weight once per token, so this kernel is built to keep up with memory:
 // 16 rows per pass, two rows per 512-bit dpbusd (the activation block in both halves), the 8
@@ -11,6 +12,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "kernels/cpu/nibbles_x86.hpp"
@@ -48,8 +50,27 @@ struct Q4Gemv {
   static constexpr int kOffset = 8;
   static __m512i bytes2(const BlockQ4_0& i, const BlockQ4_0& j) { return nibbles2(i.qs, j.qs); }
 };
+// Q5_0 as its 5-bit q (value q - 16): the nibbles with bit k of qh as bit 4 of value k.
+struct Q5Gemv {
+  static constexpr int kOffset = 16;
+  static __m512i bytes2(const BlockQ5_0& i, const BlockQ5_0& j) {
+    uint32_t hi, hj;
+    std::memcpy(&hi, i.qh, 4);
+    std::memcpy(&hj, j.qh, 4);
+    const __m512i high = _mm512_maskz_mov_epi8(__mmask64(hi) | (__mmask64(hj) << 32), _mm512_set1_epi8(0x10));
+    return _mm512_or_si512(nibbles2(i.qs, j.qs), high);
+  }
+};
 
-template <typename P, typename Block>
+// The float step of one block: cpu/3's fma, or ggml's loop form for Q5_0 (dot_kquants.hpp).
+struct GemvFma {
+  static __m512 apply(__m512 d, __m512 isum, __m512 acc) { return _mm512_fmadd_ps(d, isum, acc); }
+};
+struct GemvMulAdd {
+  static __m512 apply(__m512 d, __m512 isum, __m512 acc) { return _mm512_add_ps(acc, _mm512_mul_ps(d, isum)); }
+};
+
+template <typename P, typename Step, typename Block>
 void gemv(const Block* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t nb, float* out) {
   // Per block: the activation in both halves, its scale, and the correction.
   thread_local std::vector<Line64> xs;
@@ -87,17 +108,20 @@ void gemv(const Block* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t nb
       const __m512 dw = _mm512_cvtph_ps(
           _mm512_cvtepi32_epi16(_mm512_i32gather_epi32(offsets, reinterpret_cast<const void*>(wt + b), 1)));
       const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(dx[size_t(b)]));
-      acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(isum), acc);
+      acc = Step::apply(d, _mm512_cvtepi32_ps(isum), acc);
     }
     _mm512_storeu_ps(out + r0, _mm512_permutexvar_ps(unpermute, acc));
   }
 }
 
 void q8_0_gemv(const BlockQ8_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t nb, float* out) {
-  gemv<Q8Gemv>(w, ws, nr, x, nb, out);
+  gemv<Q8Gemv, GemvFma>(w, ws, nr, x, nb, out);
 }
 void q4_0_gemv(const BlockQ4_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t nb, float* out) {
-  gemv<Q4Gemv>(w, ws, nr, x, nb, out);
+  gemv<Q4Gemv, GemvFma>(w, ws, nr, x, nb, out);
+}
+void q5_0_gemv(const BlockQ5_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t nb, float* out) {
+  gemv<Q5Gemv, GemvMulAdd>(w, ws, nr, x, nb, out);
 }
 
 }  // namespace

@@ -320,13 +320,13 @@ TEST(KernelsVariants, QuantKernelsFollowCpu3Bitwise) {
 TEST(KernelsVariants, GemvFollowsCpu3Bitwise) {
   if (!cpu_has_avx2() || !cpu::cpu_has_avx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   const auto& tab = cpu::avx512_table();
-  ASSERT_TRUE(tab.q8_0_gemv && tab.q4_0_gemv);
+  ASSERT_TRUE(tab.q8_0_gemv && tab.q4_0_gemv && tab.q5_0_gemv);
   for (int64_t cols : {int64_t(32), int64_t(928), int64_t(4864)}) {
     const int64_t nb = cols / kBlock;
     auto x = random_floats(size_t(cols), 89);
     std::vector<BlockQ8_0> xq(static_cast<size_t>(nb));
     cpu::quantize_row_q8_0(x.data(), cols, xq.data());
-    for (DType type : {DType::Q4_0, DType::Q8_0})
+    for (DType type : {DType::Q4_0, DType::Q8_0, DType::Q5_0})
       for (int64_t rows : {int64_t(16), int64_t(48)}) {
         auto w = make_weight(type, rows, cols, 90);
         auto* base = static_cast<uint8_t*>(const_cast<void*>(w.view.data));
@@ -335,10 +335,19 @@ TEST(KernelsVariants, GemvFollowsCpu3Bitwise) {
         std::vector<float> got(size_t(rows + 1), -1.0f);
         if (type == DType::Q4_0)
           tab.q4_0_gemv(reinterpret_cast<const BlockQ4_0*>(base), nb, rows, xq.data(), nb, got.data());
-        else
+        else if (type == DType::Q8_0)
           tab.q8_0_gemv(reinterpret_cast<const BlockQ8_0*>(base), nb, rows, xq.data(), nb, got.data());
+        else
+          tab.q5_0_gemv(reinterpret_cast<const BlockQ5_0*>(base), nb, rows, xq.data(), nb, got.data());
+        auto want = [&](int64_t r) {
+          if (type != DType::Q5_0) return cpu3_dot(type, base + r * rb, xq.data(), nb);
+          float v;  // Q5_0 keeps the K-quant kernels' loop form
+          cpu::kquant_scalar_table().q5_0(reinterpret_cast<const BlockQ5_0*>(base + r * rb), xq.data(), nullptr, nb,
+                                          1, nb, &v, 1);
+          return v;
+        };
         for (int64_t r = 0; r < rows; ++r)
-          ASSERT_EQ(fp32_to_bits(got[size_t(r)]), fp32_to_bits(cpu3_dot(type, base + r * rb, xq.data(), nb)))
+          ASSERT_EQ(fp32_to_bits(got[size_t(r)]), fp32_to_bits(want(r)))
               << dtype_name(type) << " cols " << cols << " rows " << rows << " row " << r;
         EXPECT_EQ(got[size_t(rows)], -1.0f) << "wrote past row " << rows;
       }
