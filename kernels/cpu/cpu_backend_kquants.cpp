@@ -65,9 +65,9 @@ void CpuBackend::matmul_q5(const cpu::KQuantTable& kq, const Weight& w, const fl
       if (q5_0) dot_.lane_sums(x5_.data() + size_t(t) * nb, nb, x5sum_.data() + size_t(t) * nb * 8);
     }
   });
-  // Q5_0's full 16-row tiles of one token (decode) go through the AVX-512 one-token kernel, of
+  // Q5_0's full 16-row tiles of up to kGemvTokens tokens (decode) go through the AVX-512 gemv, of
   // several tokens through the AMX tile kernel where the CPU has it (the same bits, dot.hpp).
-  const bool gemv = q5_0 && n_tokens == 1 && dot_.q5_0_gemv != nullptr;
+  const bool gemv = q5_0 && n_tokens <= cpu::kGemvTokens && dot_.q5_0_gemv != nullptr;
   const bool amx = q5_0 && !gemv && dot_.q5_0_gemm != nullptr;
   if (amx) {
     tiles_.resize(size_t((n_tokens + cpu::kTileTokens - 1) / cpu::kTileTokens) * nb);
@@ -81,7 +81,7 @@ void CpuBackend::matmul_q5(const cpu::KQuantTable& kq, const Weight& w, const fl
     if (gemv) {
       const int64_t full = (r1 - r0) / 16 * 16;
       dot_.q5_0_gemv(reinterpret_cast<const BlockQ5_0*>(static_cast<const uint8_t*>(w.data) + size_t(r0) * row_bytes(w.type, w.cols)),
-                     nb, full, x5_.data(), nb, y + r0);
+                     nb, full, x5_.data(), n_tokens, nb, y + r0, w.rows);
       r0 += full;
     }
     if (amx) {

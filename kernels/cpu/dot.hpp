@@ -18,6 +18,9 @@
 namespace ig::kernels::cpu {
 
 inline constexpr int kDenseTokens = 4;
+// Up to this many tokens (a miner's batched decode) the Q8_0/Q4_0/Q5_0 matmuls take the gemv
+// kernels, which stream the weights; from here on the AMX tiles (prefill).
+inline constexpr int kGemvTokens = 4;
 
 // 64 bytes of floats on a cache line: the gemm kernels' scratch and activation copies, whose
 // 512-bit loads would otherwise each split over two lines.
@@ -57,12 +60,16 @@ struct DotTable {
                     float* out, int64_t os);
   void (*q4_0_gemm)(const BlockQ4_0* w, int64_t ws, int64_t nr, const TokenTile* x, int n, int64_t nb,
                     float* out, int64_t os);
-  // Optional (null without AVX-512): ONE token (decode), bitwise q8_0/q4_0. nr rows (a multiple
-  // of 16, ws blocks apart) times x (nb blocks), out[r].
-  void (*q8_0_gemv)(const BlockQ8_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t nb, float* out);
-  void (*q4_0_gemv)(const BlockQ4_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t nb, float* out);
+  // Optional (null without AVX-512): decode, n (1..kGemvTokens) tokens, bitwise q8_0/q4_0. nr
+  // rows (a multiple of 16, ws blocks apart) times x (token t's nb blocks at x + t*nb),
+  // out[t*os + r].
+  void (*q8_0_gemv)(const BlockQ8_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int n, int64_t nb, float* out,
+                    int64_t os);
+  void (*q4_0_gemv)(const BlockQ4_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int n, int64_t nb, float* out,
+                    int64_t os);
   // Q5_0 likewise, bitwise the KQuantTable's q5_0.
-  void (*q5_0_gemv)(const BlockQ5_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t nb, float* out);
+  void (*q5_0_gemv)(const BlockQ5_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int n, int64_t nb, float* out,
+                    int64_t os);
   // Q5_0 (the K-quant mixes' fallback) on the same tiles, bitwise equal to the KQuantTable's
   // q5_0: per block acc = acc + (dx*dw) * float(isum), ggml's loop form (dot_kquants.hpp).
   void (*q5_0_gemm)(const BlockQ5_0* w, int64_t ws, int64_t nr, const TokenTile* x, int n, int64_t nb,

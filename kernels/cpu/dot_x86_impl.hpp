@@ -139,6 +139,7 @@ void dense512_n(Load16 w16, Load w, const float* x, int64_t xs, int64_t cols, fl
   for (int t = 0; t < N; ++t) A[t] = B[t] = _mm512_setzero_ps();
   int64_t c = 0;
   for (; c + 32 <= cols; c += 32) {
+    w.prefetch(c);  // a few tokens (batched decode) still stream F16 rows from memory
     const __m512 wa = w16(c), wb = w16(c + 16);
     for (int t = 0; t < N; ++t) {
       const float* xt = x + t * xs + c;

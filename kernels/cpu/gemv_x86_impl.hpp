@@ -1,4 +1,4 @@
-// One-token (decode) Q8_0/Q4_0 matmul of the AVX-512 variant, numerics cpu/3, included by
+// Decode (1..kGemvTokens tokens) Q8_0/Q4_0 matmul of the AVX-512 variant, numerics cpu/3, included by
 // dot_x86_impl.hpp inside its IG_AVX512 part. Bitwise the q8_0/q4_0 kernels: per (row, block)
 // the exact int32 dot, then acc = fma(dw*dx, float(isum), acc) in block order. Q5_0 (the
 // K-quant mixes' fallback) the same way with its own float step (acc + (dx*dw)*isum).
@@ -70,20 +70,23 @@ struct GemvMulAdd {
   static __m512 apply(__m512 d, __m512 isum, __m512 acc) { return _mm512_add_ps(acc, _mm512_mul_ps(d, isum)); }
 };
 
-template <typename P, typename Step, typename Block>
-void gemv(const Block* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t nb, float* out) {
-  // Per block: the activation in both halves, its scale, and the correction.
+// T (1..kGemvTokens) tokens, token t's blocks at x + t * nb: the weight bytes of a block are
+// prepared once for all of them, each token then has its own dpbusd, tree and float step.
+template <typename P, typename Step, int T, typename Block>
+void gemv_t(const Block* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t nb, float* out, int64_t os) {
+  // Per (token, block): the activation in both halves, its scale, and the correction.
   thread_local std::vector<Line64> xs;
   thread_local std::vector<float> dx;
   thread_local std::vector<int32_t> corr;
-  xs.resize(size_t(nb)), dx.resize(size_t(nb)), corr.resize(size_t(nb));
-  for (int64_t b = 0; b < nb; ++b) {
-    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
-    _mm512_store_si512(xs[size_t(b)].v, _mm512_broadcast_i64x4(q));
+  const size_t m = size_t(T * nb);
+  xs.resize(m), dx.resize(m), corr.resize(m);
+  for (size_t i = 0; i < m; ++i) {  // i = t * nb + b
+    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qs));
+    _mm512_store_si512(xs[i].v, _mm512_broadcast_i64x4(q));
     int32_t sum = 0;
-    for (int i = 0; i < 32; ++i) sum += x[b].qs[i];
-    dx[size_t(b)] = _cvtsh_ss(x[b].d);
-    corr[size_t(b)] = -P::kOffset * sum;
+    for (int k = 0; k < 32; ++k) sum += x[i].qs[k];
+    dx[i] = _cvtsh_ss(x[i].d);
+    corr[i] = -P::kOffset * sum;
   }
   const int64_t rb = ws * int64_t(sizeof(Block));
   // lane 4k + j holds row 4j + k (reduce16): the scales are gathered in that order, and the
@@ -96,32 +99,50 @@ void gemv(const Block* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t nb
   for (int64_t r0 = 0; r0 + 16 <= nr; r0 += 16) {
     const Block* wt = w + r0 * ws;
     const char* next = r0 + 32 <= nr ? reinterpret_cast<const char*>(wt + 16 * ws) : nullptr;
-    __m512 acc = _mm512_setzero_ps();
+    __m512 acc[T];
+    for (auto& a : acc) a = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
       if (next)
         for (int64_t o = b * share; o < (b + 1) * share; o += 64) _mm_prefetch(next + o, _MM_HINT_T1);
-      const __m512i xq = _mm512_load_si512(xs[size_t(b)].v);
-      __m512i v[8];
-      for (int p = 0; p < 8; ++p)
-        v[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), P::bytes2(wt[2 * p * ws + b], wt[(2 * p + 1) * ws + b]), xq);
-      const __m512i isum = _mm512_add_epi32(reduce16(v), _mm512_set1_epi32(corr[size_t(b)]));
+      __m512i wb[8];
+      for (int p = 0; p < 8; ++p) wb[p] = P::bytes2(wt[2 * p * ws + b], wt[(2 * p + 1) * ws + b]);
       const __m512 dw = _mm512_cvtph_ps(
           _mm512_cvtepi32_epi16(_mm512_i32gather_epi32(offsets, reinterpret_cast<const void*>(wt + b), 1)));
-      const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(dx[size_t(b)]));
-      acc = Step::apply(d, _mm512_cvtepi32_ps(isum), acc);
+      for (int t = 0; t < T; ++t) {
+        const size_t i = size_t(t * nb + b);
+        const __m512i xq = _mm512_load_si512(xs[i].v);
+        __m512i v[8];
+        for (int p = 0; p < 8; ++p) v[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wb[p], xq);
+        const __m512i isum = _mm512_add_epi32(reduce16(v), _mm512_set1_epi32(corr[i]));
+        const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(dx[i]));
+        acc[t] = Step::apply(d, _mm512_cvtepi32_ps(isum), acc[t]);
+      }
     }
-    _mm512_storeu_ps(out + r0, _mm512_permutexvar_ps(unpermute, acc));
+    for (int t = 0; t < T; ++t) _mm512_storeu_ps(out + t * os + r0, _mm512_permutexvar_ps(unpermute, acc[t]));
   }
 }
 
-void q8_0_gemv(const BlockQ8_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t nb, float* out) {
-  gemv<Q8Gemv, GemvFma>(w, ws, nr, x, nb, out);
+template <typename P, typename Step, typename Block>
+void gemv(const Block* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int n, int64_t nb, float* out, int64_t os) {
+  switch (n) {
+    case 1: return gemv_t<P, Step, 1>(w, ws, nr, x, nb, out, os);
+    case 2: return gemv_t<P, Step, 2>(w, ws, nr, x, nb, out, os);
+    case 3: return gemv_t<P, Step, 3>(w, ws, nr, x, nb, out, os);
+    default: return gemv_t<P, Step, 4>(w, ws, nr, x, nb, out, os);
+  }
 }
-void q4_0_gemv(const BlockQ4_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t nb, float* out) {
-  gemv<Q4Gemv, GemvFma>(w, ws, nr, x, nb, out);
+
+void q8_0_gemv(const BlockQ8_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int n, int64_t nb, float* out,
+               int64_t os) {
+  gemv<Q8Gemv, GemvFma>(w, ws, nr, x, n, nb, out, os);
 }
-void q5_0_gemv(const BlockQ5_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t nb, float* out) {
-  gemv<Q5Gemv, GemvMulAdd>(w, ws, nr, x, nb, out);
+void q4_0_gemv(const BlockQ4_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int n, int64_t nb, float* out,
+               int64_t os) {
+  gemv<Q4Gemv, GemvFma>(w, ws, nr, x, n, nb, out, os);
+}
+void q5_0_gemv(const BlockQ5_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int n, int64_t nb, float* out,
+               int64_t os) {
+  gemv<Q5Gemv, GemvMulAdd>(w, ws, nr, x, n, nb, out, os);
 }
 
 }  // namespace

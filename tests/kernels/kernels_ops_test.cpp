@@ -315,42 +315,49 @@ TEST(KernelsVariants, QuantKernelsFollowCpu3Bitwise) {
   }
 }
 
-// The AVX-512 one-token (decode) kernels against the definition, bit for bit: 1, 29 and 152
-// blocks, 16 and 48 rows (its shuffle tree and the row order it restores), weights with -128.
+// The AVX-512 decode kernels against the definition, bit for bit: 1..4 tokens, 1, 29 and 152
+// blocks, 16 and 48 rows (its shuffle tree and the row order it restores), weights with -128;
+// Q5_0 against the scalar K-quant kernel, whose loop form it keeps.
 TEST(KernelsVariants, GemvFollowsCpu3Bitwise) {
   if (!cpu_has_avx2() || !cpu::cpu_has_avx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   const auto& tab = cpu::avx512_table();
   ASSERT_TRUE(tab.q8_0_gemv && tab.q4_0_gemv && tab.q5_0_gemv);
   for (int64_t cols : {int64_t(32), int64_t(928), int64_t(4864)}) {
     const int64_t nb = cols / kBlock;
-    auto x = random_floats(size_t(cols), 89);
-    std::vector<BlockQ8_0> xq(static_cast<size_t>(nb));
-    cpu::quantize_row_q8_0(x.data(), cols, xq.data());
-    for (DType type : {DType::Q4_0, DType::Q8_0, DType::Q5_0})
-      for (int64_t rows : {int64_t(16), int64_t(48)}) {
-        auto w = make_weight(type, rows, cols, 90);
-        auto* base = static_cast<uint8_t*>(const_cast<void*>(w.view.data));
-        const size_t rb = row_bytes(type, cols);
-        if (type == DType::Q8_0) reinterpret_cast<BlockQ8_0*>(base + 5 * rb)[nb - 1].qs[7] = -128;
-        std::vector<float> got(size_t(rows + 1), -1.0f);
-        if (type == DType::Q4_0)
-          tab.q4_0_gemv(reinterpret_cast<const BlockQ4_0*>(base), nb, rows, xq.data(), nb, got.data());
-        else if (type == DType::Q8_0)
-          tab.q8_0_gemv(reinterpret_cast<const BlockQ8_0*>(base), nb, rows, xq.data(), nb, got.data());
-        else
-          tab.q5_0_gemv(reinterpret_cast<const BlockQ5_0*>(base), nb, rows, xq.data(), nb, got.data());
-        auto want = [&](int64_t r) {
-          if (type != DType::Q5_0) return cpu3_dot(type, base + r * rb, xq.data(), nb);
-          float v;  // Q5_0 keeps the K-quant kernels' loop form
-          cpu::kquant_scalar_table().q5_0(reinterpret_cast<const BlockQ5_0*>(base + r * rb), xq.data(), nullptr, nb,
-                                          1, nb, &v, 1);
-          return v;
-        };
-        for (int64_t r = 0; r < rows; ++r)
-          ASSERT_EQ(fp32_to_bits(got[size_t(r)]), fp32_to_bits(want(r)))
-              << dtype_name(type) << " cols " << cols << " rows " << rows << " row " << r;
-        EXPECT_EQ(got[size_t(rows)], -1.0f) << "wrote past row " << rows;
-      }
+    for (int n = 1; n <= cpu::kGemvTokens; ++n) {
+      auto x = random_floats(size_t(n * cols), 89 + n);
+      std::vector<BlockQ8_0> xq(size_t(n * nb));
+      for (int t = 0; t < n; ++t) cpu::quantize_row_q8_0(x.data() + t * cols, cols, xq.data() + t * nb);
+      for (DType type : {DType::Q4_0, DType::Q8_0, DType::Q5_0})
+        for (int64_t rows : {int64_t(16), int64_t(48)}) {
+          auto w = make_weight(type, rows, cols, 90);
+          auto* base = static_cast<uint8_t*>(const_cast<void*>(w.view.data));
+          const size_t rb = row_bytes(type, cols);
+          if (type == DType::Q8_0) reinterpret_cast<BlockQ8_0*>(base + 5 * rb)[nb - 1].qs[7] = -128;
+          const int64_t os = rows + 1;  // a spare column per token catches writes past the rows
+          std::vector<float> got(size_t((n + 1) * os), -1.0f);
+          if (type == DType::Q4_0)
+            tab.q4_0_gemv(reinterpret_cast<const BlockQ4_0*>(base), nb, rows, xq.data(), n, nb, got.data(), os);
+          else if (type == DType::Q8_0)
+            tab.q8_0_gemv(reinterpret_cast<const BlockQ8_0*>(base), nb, rows, xq.data(), n, nb, got.data(), os);
+          else
+            tab.q5_0_gemv(reinterpret_cast<const BlockQ5_0*>(base), nb, rows, xq.data(), n, nb, got.data(), os);
+          auto want = [&](int64_t r, int t) {
+            if (type != DType::Q5_0) return cpu3_dot(type, base + r * rb, xq.data() + t * nb, nb);
+            float v;  // Q5_0 keeps the K-quant kernels' loop form
+            cpu::kquant_scalar_table().q5_0(reinterpret_cast<const BlockQ5_0*>(base + r * rb), xq.data() + t * nb,
+                                            nullptr, nb, 1, nb, &v, 1);
+            return v;
+          };
+          for (int t = 0; t < n; ++t) {
+            for (int64_t r = 0; r < rows; ++r)
+              ASSERT_EQ(fp32_to_bits(got[size_t(t * os + r)]), fp32_to_bits(want(r, t)))
+                  << dtype_name(type) << " cols " << cols << " tokens " << n << " row " << r;
+            EXPECT_EQ(got[size_t(t * os + rows)], -1.0f) << "wrote past row " << rows;
+          }
+          EXPECT_EQ(got[size_t(n * os)], -1.0f) << "wrote past token " << n;
+        }
+    }
   }
 }
 
