@@ -63,21 +63,34 @@ int32_t argmax(std::span<const float> l) {
   return best;
 }
 
-// The first k ids in candidate order.
+// The first k ids in candidate order. For k below the vocabulary one pass keeps the best k seen
+// so far in a heap whose top is the worst of them: nearly every logit of a 150k vocabulary is
+// rejected by one comparison with that top (a selection over all ids, as before, cost about a
+// millisecond per sampled step, a fifth of verifying a sampled Q4_0 output). The comparator is a
+// strict total order, so the first k and their order are unique: the same ids in the same
+// order as a full sort.
 std::vector<int32_t> top_ids(std::span<const float> l, size_t k) {
-  std::vector<int32_t> ids(l.size());
-  std::iota(ids.begin(), ids.end(), 0);
   auto cmp = [&](int32_t a, int32_t b) { return before(l, a, b); };
-  // The comparator is a strict total order, so the first k and their order
-  // are unique: selection then sort gives what a full sort would.
-  if (k < ids.size()) {
-    std::nth_element(ids.begin(), ids.begin() + std::ptrdiff_t(k), ids.end(), cmp);
-    ids.resize(k);
+  if (k >= l.size()) {
+    std::vector<int32_t> ids(l.size());
+    std::iota(ids.begin(), ids.end(), 0);
     std::sort(ids.begin(), ids.end(), cmp);
-  } else {
-    std::sort(ids.begin(), ids.end(), cmp);
+    return ids;
   }
-  return ids;
+  std::vector<int32_t> heap;  // std::*_heap with cmp: front() is the last in candidate order
+  heap.reserve(k);
+  for (int32_t i = 0; i < int32_t(l.size()); ++i) {
+    if (heap.size() < k) {
+      heap.push_back(i);
+      std::push_heap(heap.begin(), heap.end(), cmp);
+    } else if (cmp(i, heap.front())) {
+      std::pop_heap(heap.begin(), heap.end(), cmp);
+      heap.back() = i;
+      std::push_heap(heap.begin(), heap.end(), cmp);
+    }
+  }
+  std::sort(heap.begin(), heap.end(), cmp);
+  return heap;
 }
 
 }  // namespace

@@ -109,6 +109,12 @@ TEST(EngineSampler, TopKSelectionMatchesAFullSortWithTies) {
     EXPECT_EQ(choose_token(l, all, step), choose_token(l, k1000, step));
   }
   EXPECT_EQ(rank_of(l, order[5]), 5);
+  // the candidate list itself is the full sort's prefix, id for id, for every k (the one-pass
+  // top-k selection keeps the ties' order by id)
+  for (uint32_t k : {1u, 2u, 37u, 100u, 999u}) {
+    const Candidates c = candidates(l, params(2000, k));
+    ASSERT_EQ(c.ids, std::vector<int32_t>(order.begin(), order.begin() + k)) << "k " << k;
+  }
 }
 
 TEST(EngineSampler, ValidateRejectsBadParams) {
