@@ -349,8 +349,8 @@ namespace ig::kernels::cpu {
 #define IG_F32_GEMM f32_gemm
 #define IG_F16_GEMM f16_gemm
 #define IG_Q8_GEMV q8_0_gemv
-#define IG_Q4_GEMV q4_0_gemv
-#define IG_Q5_GEMV q5_0_gemv
+#define IG_Q4_GEMV (cpu_has_gfni() ? q4_0_gemv_gfni : q4_0_gemv)
+#define IG_Q5_GEMV (cpu_has_gfni() ? q5_0_gemv_gfni : q5_0_gemv)
 #else
 #define IG_F32_GEMM nullptr
 #define IG_F16_GEMM nullptr

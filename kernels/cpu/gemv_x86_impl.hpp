@@ -15,6 +15,11 @@
 #include <cstring>
 #include <vector>
 
+// GFNI for the *_gfni kernels only (chosen at run time, cpu_has_gfni): the code of this header
+// is compiled with it allowed, and the one instruction that needs it is the explicit
+// gf2p8affine of nibbles2_gfni.
+#pragma GCC push_options
+#pragma GCC target("gfni")
 #include "kernels/cpu/nibbles_x86.hpp"
 
 namespace ig::kernels::cpu {
@@ -50,7 +55,12 @@ struct Q4Gemv {
   static constexpr int kOffset = 8;
   static __m512i bytes2(const BlockQ4_0& i, const BlockQ4_0& j) { return nibbles2(i.qs, j.qs); }
 };
+struct Q4GemvGfni {
+  static constexpr int kOffset = 8;
+  static __m512i bytes2(const BlockQ4_0& i, const BlockQ4_0& j) { return nibbles2_gfni(i.qs, j.qs); }
+};
 // Q5_0 as its 5-bit q (value q - 16): the nibbles with bit k of qh as bit 4 of value k.
+template <bool kGfni>
 struct Q5Gemv {
   static constexpr int kOffset = 16;
   static __m512i bytes2(const BlockQ5_0& i, const BlockQ5_0& j) {
@@ -58,7 +68,7 @@ struct Q5Gemv {
     std::memcpy(&hi, i.qh, 4);
     std::memcpy(&hj, j.qh, 4);
     const __m512i high = _mm512_maskz_mov_epi8(__mmask64(hi) | (__mmask64(hj) << 32), _mm512_set1_epi8(0x10));
-    return _mm512_or_si512(nibbles2(i.qs, j.qs), high);
+    return _mm512_or_si512(kGfni ? nibbles2_gfni(i.qs, j.qs) : nibbles2(i.qs, j.qs), high);
   }
 };
 
@@ -142,8 +152,18 @@ void q4_0_gemv(const BlockQ4_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, i
 }
 void q5_0_gemv(const BlockQ5_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int n, int64_t nb, float* out,
                int64_t os) {
-  gemv<Q5Gemv, GemvMulAdd>(w, ws, nr, x, n, nb, out, os);
+  gemv<Q5Gemv<false>, GemvMulAdd>(w, ws, nr, x, n, nb, out, os);
+}
+void q4_0_gemv_gfni(const BlockQ4_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int n, int64_t nb, float* out,
+                    int64_t os) {
+  gemv<Q4GemvGfni, GemvFma>(w, ws, nr, x, n, nb, out, os);
+}
+void q5_0_gemv_gfni(const BlockQ5_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int n, int64_t nb, float* out,
+                    int64_t os) {
+  gemv<Q5Gemv<true>, GemvMulAdd>(w, ws, nr, x, n, nb, out, os);
 }
 
 }  // namespace
 }  // namespace ig::kernels::cpu
+
+#pragma GCC pop_options

@@ -21,4 +21,17 @@ inline __m512i nibbles2(const uint8_t* row_i, const uint8_t* row_j) {
   return _mm512_and_si512(_mm512_srlv_epi16(raw, shift), _mm512_set1_epi8(0x0f));
 }
 
+// The same 64 bytes with one GF(2) affine map per 64-bit lane in place of the shift and the mask:
+// "n & 0x0f" for the even 128-bit lanes, "n >> 4" for the odd ones (bit i of each result byte is
+// the parity of matrix byte 7 - i AND n). Callers compile with GFNI enabled too and call it only
+// where cpu_has_gfni().
+__attribute__((target("gfni"))) inline __m512i nibbles2_gfni(const uint8_t* row_i, const uint8_t* row_j) {
+  const __m512i raw = _mm512_inserti64x4(
+      _mm512_castsi256_si512(_mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row_i)))),
+      _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row_j))), 1);
+  constexpr long long kLow = 0x0102040800000000, kHigh = 0x1020408000000000;
+  const __m512i m = _mm512_set_epi64(kHigh, kHigh, kLow, kLow, kHigh, kHigh, kLow, kLow);
+  return _mm512_gf2p8affine_epi64_epi8(raw, m, 0);
+}
+
 }  // namespace ig::kernels::cpu
