@@ -94,8 +94,9 @@ void CpuBackend::matmul_dense(const Weight& w, const float* x, int n_tokens, flo
 
 // Q8_0/Q4_0 (numerics cpu/3): the activations quantized to Q8_0 once, then row tiles on the
 // pool. The full 16-row tiles of up to kGemvTokens tokens (decode) go through the AVX-512 gemv
-// kernels, those of more tokens through the AMX tile kernels where the CPU has them, everything
-// else through the vector kernels; all give the same bits.
+// kernels, those of more tokens through the AMX tile kernels where the CPU has them (else the
+// gemv kernels again, kGemvTokens tokens at a time), everything else through the vector
+// kernels; all give the same bits.
 void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, float* y) {
   const int64_t nb = w.cols / kBlock;
   xq_.resize(size_t(nb) * n_tokens);
@@ -103,8 +104,11 @@ void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, flo
   run(n_tokens, w.cols, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) dot_.quantize_q8_0(x + size_t(t) * w.cols, w.cols, xq_.data() + size_t(t) * nb);
   });
-  const bool gemv = n_tokens <= cpu::kGemvTokens && (q4 ? dot_.q4_0_gemv != nullptr : dot_.q8_0_gemv != nullptr);
-  const bool amx = !gemv && (q4 ? dot_.q4_0_gemm != nullptr : dot_.q8_0_gemm != nullptr);
+  const bool have_gemv = q4 ? dot_.q4_0_gemv != nullptr : dot_.q8_0_gemv != nullptr;
+  const bool amx = n_tokens > cpu::kGemvTokens && (q4 ? dot_.q4_0_gemm != nullptr : dot_.q8_0_gemm != nullptr);
+  // Without AMX, an AVX-512 prefill runs the decode kernels on each 16-row tile for groups of
+  // kGemvTokens tokens in turn, the tile's weights staying in cache between groups.
+  const bool gemv = have_gemv && !amx;
   if (amx) {
     const int groups = (n_tokens + cpu::kTileTokens - 1) / cpu::kTileTokens;
     tiles_.resize(size_t(groups) * nb);
@@ -119,11 +123,19 @@ void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, flo
     const int64_t r1 = std::min(w.rows, i1 * kRowTile);
     if (gemv) {
       const int64_t full = (r1 - r0) / 16 * 16;
-      const uint8_t* row = base + size_t(r0) * rb;
-      if (q4)
-        dot_.q4_0_gemv(reinterpret_cast<const BlockQ4_0*>(row), nb, full, xq_.data(), n_tokens, nb, y + r0, w.rows);
-      else
-        dot_.q8_0_gemv(reinterpret_cast<const BlockQ8_0*>(row), nb, full, xq_.data(), n_tokens, nb, y + r0, w.rows);
+      const int64_t tile = n_tokens <= cpu::kGemvTokens ? full : 16;  // decode: all rows in one call
+      for (int64_t rt = r0; rt < r0 + full; rt += tile) {
+        const uint8_t* row = base + size_t(rt) * rb;
+        for (int t0 = 0; t0 < n_tokens; t0 += cpu::kGemvTokens) {
+          const int n = std::min(cpu::kGemvTokens, n_tokens - t0);
+          const BlockQ8_0* xt = xq_.data() + size_t(t0) * nb;
+          float* out = y + size_t(t0) * w.rows + rt;
+          if (q4)
+            dot_.q4_0_gemv(reinterpret_cast<const BlockQ4_0*>(row), nb, tile, xt, n, nb, out, w.rows);
+          else
+            dot_.q8_0_gemv(reinterpret_cast<const BlockQ8_0*>(row), nb, tile, xt, n, nb, out, w.rows);
+        }
+      }
       r0 += full;
     }
     if (amx) {

@@ -66,9 +66,10 @@ void CpuBackend::matmul_q5(const cpu::KQuantTable& kq, const Weight& w, const fl
     }
   });
   // Q5_0's full 16-row tiles of up to kGemvTokens tokens (decode) go through the AVX-512 gemv, of
-  // several tokens through the AMX tile kernel where the CPU has it (the same bits, dot.hpp).
-  const bool gemv = q5_0 && n_tokens <= cpu::kGemvTokens && dot_.q5_0_gemv != nullptr;
-  const bool amx = q5_0 && !gemv && dot_.q5_0_gemm != nullptr;
+  // more tokens through the AMX tile kernel where the CPU has it, else through the gemv again,
+  // kGemvTokens tokens at a time per tile (the same bits, dot.hpp).
+  const bool amx = q5_0 && n_tokens > cpu::kGemvTokens && dot_.q5_0_gemm != nullptr;
+  const bool gemv = q5_0 && !amx && dot_.q5_0_gemv != nullptr;
   if (amx) {
     tiles_.resize(size_t((n_tokens + cpu::kTileTokens - 1) / cpu::kTileTokens) * nb);
     cpu::pack_token_tiles(x5_.data(), n_tokens, nb, tiles_.data());
@@ -80,8 +81,13 @@ void CpuBackend::matmul_q5(const cpu::KQuantTable& kq, const Weight& w, const fl
     const int64_t r1 = std::min(w.rows, i1 * per_item);
     if (gemv) {
       const int64_t full = (r1 - r0) / 16 * 16;
-      dot_.q5_0_gemv(reinterpret_cast<const BlockQ5_0*>(static_cast<const uint8_t*>(w.data) + size_t(r0) * row_bytes(w.type, w.cols)),
-                     nb, full, x5_.data(), n_tokens, nb, y + r0, w.rows);
+      const int64_t tile = n_tokens <= cpu::kGemvTokens ? full : 16;  // decode: all rows in one call
+      const auto* base = static_cast<const uint8_t*>(w.data);
+      for (int64_t rt = r0; rt < r0 + full; rt += tile)
+        for (int t0 = 0; t0 < n_tokens; t0 += cpu::kGemvTokens)
+          dot_.q5_0_gemv(reinterpret_cast<const BlockQ5_0*>(base + size_t(rt) * row_bytes(w.type, w.cols)), nb, tile,
+                         x5_.data() + size_t(t0) * nb, std::min(cpu::kGemvTokens, n_tokens - t0), nb,
+                         y + size_t(t0) * w.rows + rt, w.rows);
       r0 += full;
     }
     if (amx) {
