@@ -83,7 +83,7 @@ Expected<std::unique_ptr<Backend>> make_backend(const BackendOptions& opt) {
                                    : v == "avx2" && avx2                              ? &cpu::avx2_table()
                                    : v == "avxvnni" && avx2 && cpu::cpu_has_avxvnni() ? &cpu::avxvnni_table()
                                    : v == "avx512" && avx2 && cpu::cpu_has_avx512() ? &cpu::avx512_table()
-                                   : v == "avx512-amx" && avx2 && cpu::cpu_has_avx512() && cpu::cpu_has_amx()
+                                   : v == "avx512-amx" && avx2 && cpu::cpu_has_avx512() && cpu::cpu_has_amx() && cpu::cpu_has_gfni()
                                        ? &cpu::avx512_amx_table()
                                        : nullptr;
       if (!table) return fail("kernels.bad_variant", "CPU variant '" + v + "' is unknown or this CPU cannot run it");

@@ -92,7 +92,7 @@ const DotTable& scalar_table();
 const DotTable& avx2_table();     // only valid when cpu_has_avx2()
 const DotTable& avxvnni_table();  // only valid when cpu_has_avx2() and cpu_has_avxvnni()
 const DotTable& avx512_table();   // only valid when cpu_has_avx2() and cpu_has_avx512()
-// avx512_table with the AMX-INT8 gemm kernels; only valid when cpu_has_amx() too.
+// avx512_table with the AMX-INT8 gemm kernels; only valid when cpu_has_amx() and cpu_has_gfni() too.
 const DotTable& avx512_amx_table();
 bool cpu_has_avxvnni();
 bool cpu_has_avx512f();

@@ -8,15 +8,7 @@
 // scalar ones of dot_kquants.hpp, so every variant gives the bits of the scalar kernel.
 #pragma once
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "kernels/cpu/intrinsics.hpp"  // <immintrin.h>, GCC 12 warnings silenced
 
 #include <cstring>
 #include <type_traits>

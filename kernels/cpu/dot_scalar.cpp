@@ -81,7 +81,7 @@ const DotTable& scalar_table() {
 
 const DotTable& best_table() {
   static const DotTable& t = !cpu_has_avx2()     ? scalar_table()
-                             : cpu_has_avx512() && cpu_has_amx() ? avx512_amx_table()
+                             : cpu_has_avx512() && cpu_has_amx() && cpu_has_gfni() ? avx512_amx_table()
                              : cpu_has_avx512()  ? avx512_table()
                              : cpu_has_avxvnni() ? avxvnni_table()
                                                  : avx2_table();

@@ -19,18 +19,7 @@
 // the dense order exactly, and the one-token Q8_0/Q4_0 kernel (gemv_x86_impl.hpp).
 #pragma once
 
-// GCC 12's AVX-512 headers build "undefined" vectors by self-assignment (`__m512 __Y = __Y;`),
-// which its own -Wuninitialized then reports at every cast such as _mm512_castps512_ps256:
-// GCC bug 105593, fixed in GCC 13. The values are never read. Silenced for this header only.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "kernels/cpu/intrinsics.hpp"  // <immintrin.h>, GCC 12 warnings silenced
 
 #include <algorithm>
 #include <cmath>

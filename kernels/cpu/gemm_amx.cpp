@@ -1,6 +1,7 @@
 // Q8_0/Q4_0 matmul on AMX-INT8 tiles (Sapphire Rapids and later), numerics cpu/3: bitwise the
 // q8_0/q4_0 kernels of every x86 variant (dot_x86_impl.hpp) and the scalar form (dot_scalar.cpp).
-// Compiled with -mamx-tile -mamx-int8 and the AVX-512 flags; only called when cpu_has_amx().
+// Compiled with -mamx-tile -mamx-int8, -mgfni and the AVX-512 flags; only called when
+// cpu_has_amx() and cpu_has_gfni() (every AMX CPU so far has GFNI).
 //
 // One tile product gives what cpu/3 needs, the exact int32 dot of each 32-block: for 16 weight
 // rows and up to 16 tokens of one block b,
@@ -14,17 +15,7 @@
 //
 // Intel's AMX reference: Intel 64 and IA-32 Architectures Software Developer's Manual, vol. 1
 // ch. 18 ("Programming with Intel AMX"), and the TDPBSSD/TDPBUSD/TILELOADD entries of vol. 2.
-// GCC 12's AVX-512 headers trip its own -Wmaybe-uninitialized (GCC bug 105593, fixed in 13),
-// silenced for the header only, as in dot_x86_impl.hpp.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "kernels/cpu/intrinsics.hpp"  // <immintrin.h>, GCC 12 warnings silenced
 
 #include <algorithm>
 #include <cstring>
@@ -99,7 +90,7 @@ void row_scales(const Block* w, int64_t ws, int64_t nb, float* dw) {
 void unpack_q4(const BlockQ4_0* w, int64_t ws, int64_t nb, uint8_t* u) {
   for (int64_t b = 0; b < nb; ++b)
     for (int i = 0; i < 16; i += 2)
-      _mm512_store_si512(u + b * 512 + 32 * i, nibbles2(w[i * ws + b].qs, w[(i + 1) * ws + b].qs));
+      _mm512_store_si512(u + b * 512 + 32 * i, nibbles2_gfni(w[i * ws + b].qs, w[(i + 1) * ws + b].qs));
 }
 
 // GCC's tile intrinsics paste the tile number into the instruction text, so each tile set is
@@ -127,7 +118,7 @@ void unpack_q5(const BlockQ5_0* w, int64_t ws, int64_t nb, uint8_t* u) {
       std::memcpy(&h0, r0.qh, 4);
       std::memcpy(&h1, r1.qh, 4);
       const __m512i high = _mm512_maskz_mov_epi8(__mmask64(h0) | (__mmask64(h1) << 32), bit4);
-      _mm512_store_si512(u + b * 512 + 32 * i, _mm512_or_si512(nibbles2(r0.qs, r1.qs), high));
+      _mm512_store_si512(u + b * 512 + 32 * i, _mm512_or_si512(nibbles2_gfni(r0.qs, r1.qs), high));
     }
 }
 

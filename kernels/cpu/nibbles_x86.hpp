@@ -2,7 +2,7 @@
 // AMX tile kernels (gemm_amx.cpp); both TUs are compiled with AVX-512BW.
 #pragma once
 
-#include <immintrin.h>
+#include "kernels/cpu/intrinsics.hpp"
 
 #include <cstdint>
 

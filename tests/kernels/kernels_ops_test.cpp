@@ -177,7 +177,7 @@ TEST(KernelsVariants, AllX86TablesAgreeBitwise) {
   std::vector<const cpu::DotTable*> tables = {&cpu::avx2_table()};
   if (cpu::cpu_has_avxvnni()) tables.push_back(&cpu::avxvnni_table());
   if (cpu::cpu_has_avx512()) tables.push_back(&cpu::avx512_table());
-  if (cpu::cpu_has_avx512() && cpu::cpu_has_amx()) tables.push_back(&cpu::avx512_amx_table());
+  if (cpu::cpu_has_avx512() && cpu::cpu_has_amx() && cpu::cpu_has_gfni()) tables.push_back(&cpu::avx512_amx_table());
   RecordProperty("variants", int(tables.size()));
   for (int64_t cols : {8, 31, 64, 100, 172, 896}) {
     auto w32 = random_floats(size_t(cols), 71);
@@ -212,7 +212,7 @@ TEST(KernelsVariants, BackendOfEveryVariantAgreesBitwise) {
   std::vector<std::string> variants = {"avx2"};
   if (cpu::cpu_has_avxvnni()) variants.push_back("avxvnni");
   if (cpu::cpu_has_avx512()) variants.push_back("avx512");
-  if (cpu::cpu_has_avx512() && cpu::cpu_has_amx()) variants.push_back("avx512-amx");
+  if (cpu::cpu_has_avx512() && cpu::cpu_has_amx() && cpu::cpu_has_gfni()) variants.push_back("avx512-amx");
   RecordProperty("variants", int(variants.size()));
   const int64_t rows = 67;  // AMX: four 16-row tiles and 3 rows for the vector kernels
   for (DType t : kAllTypes) {
@@ -268,6 +268,15 @@ float cpu3_dot(DType type, const uint8_t* row, const BlockQ8_0* x, int64_t nb) {
     acc = std::fma(d, float(isum), acc);
   }
   return acc;
+}
+
+// What a fast kernel must give for one row: cpu/3 for Q8_0/Q4_0; for Q5_0 (the K-quant mixes'
+// fallback) the scalar K-quant kernel, whose loop form the tile and decode kernels keep.
+float expected_dot(DType type, const uint8_t* row, const BlockQ8_0* x, int64_t nb) {
+  if (type != DType::Q5_0) return cpu3_dot(type, row, x, nb);
+  float v;
+  cpu::kquant_scalar_table().q5_0(reinterpret_cast<const BlockQ5_0*>(row), x, nullptr, nb, 1, nb, &v, 1);
+  return v;
 }
 
 std::vector<const cpu::DotTable*> quant_tables() {
@@ -342,13 +351,7 @@ TEST(KernelsVariants, GemvFollowsCpu3Bitwise) {
             tab.q8_0_gemv(reinterpret_cast<const BlockQ8_0*>(base), nb, rows, xq.data(), n, nb, got.data(), os);
           else
             tab.q5_0_gemv(reinterpret_cast<const BlockQ5_0*>(base), nb, rows, xq.data(), n, nb, got.data(), os);
-          auto want = [&](int64_t r, int t) {
-            if (type != DType::Q5_0) return cpu3_dot(type, base + r * rb, xq.data() + t * nb, nb);
-            float v;  // Q5_0 keeps the K-quant kernels' loop form
-            cpu::kquant_scalar_table().q5_0(reinterpret_cast<const BlockQ5_0*>(base + r * rb), xq.data() + t * nb,
-                                            nullptr, nb, 1, nb, &v, 1);
-            return v;
-          };
+          auto want = [&](int64_t r, int t) { return expected_dot(type, base + r * rb, xq.data() + t * nb, nb); };
           for (int t = 0; t < n; ++t) {
             for (int64_t r = 0; r < rows; ++r)
               ASSERT_EQ(fp32_to_bits(got[size_t(t * os + r)]), fp32_to_bits(want(r, t)))
@@ -367,7 +370,8 @@ TEST(KernelsVariants, GemvFollowsCpu3Bitwise) {
 // asked for stay untouched. Q5_0 (the K-quant mixes' fallback) against the scalar K-quant
 // kernel, whose ggml loop form it keeps.
 TEST(KernelsVariants, AmxGemmFollowsCpu3Bitwise) {
-  if (!cpu_has_avx2() || !cpu::cpu_has_avx512() || !cpu::cpu_has_amx()) GTEST_SKIP() << "no AMX-INT8 on this CPU";
+  if (!cpu_has_avx2() || !cpu::cpu_has_avx512() || !cpu::cpu_has_amx() || !cpu::cpu_has_gfni())
+    GTEST_SKIP() << "no AMX-INT8 (with GFNI) on this CPU";
   const auto& tab = cpu::avx512_amx_table();
   ASSERT_TRUE(tab.q8_0_gemm && tab.q4_0_gemm && tab.q5_0_gemm);
   for (int64_t cols : {int64_t(32), int64_t(928), int64_t(4864)}) {
@@ -391,13 +395,7 @@ TEST(KernelsVariants, AmxGemmFollowsCpu3Bitwise) {
             tab.q8_0_gemm(reinterpret_cast<const BlockQ8_0*>(base), nb, rows, tiles.data(), n, nb, got.data(), os);
           else
             tab.q5_0_gemm(reinterpret_cast<const BlockQ5_0*>(base), nb, rows, tiles.data(), n, nb, got.data(), os);
-          auto want = [&](int64_t r, int t) {
-            if (type != DType::Q5_0) return cpu3_dot(type, base + r * rb, xq.data() + t * nb, nb);
-            float v;
-            cpu::kquant_scalar_table().q5_0(reinterpret_cast<const BlockQ5_0*>(base + r * rb), xq.data() + t * nb,
-                                            nullptr, nb, 1, nb, &v, 1);
-            return v;
-          };
+          auto want = [&](int64_t r, int t) { return expected_dot(type, base + r * rb, xq.data() + t * nb, nb); };
           for (int t = 0; t < n; ++t) {
             for (int64_t r = 0; r < rows; ++r)
               ASSERT_EQ(fp32_to_bits(got[size_t(t * os + r)]), fp32_to_bits(want(r, t)))
