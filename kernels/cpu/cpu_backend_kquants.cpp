@@ -41,7 +41,23 @@ void CpuBackend::matmul_kquant(const Weight& w, const float* x, int n_tokens, fl
     for (int64_t t = t0; t < t1; ++t)
       quantize_row_q8_k(x + size_t(t) * w.cols, w.cols, xk_.data() + size_t(t) * nb);
   });
-  run(w.rows, w.cols * n_tokens, [&](int64_t r0, int64_t r1) {
+  // Q4_K prefill (more than kGemvTokens tokens) on AMX tiles where the CPU has them, the full
+  // 16-row tiles; the rest, and decode, on the K-quant kernels (the same bits, dot.hpp).
+  const bool amx = w.type == DType::Q4_K && n_tokens > cpu::kGemvTokens && dot_.q4_k_gemm != nullptr;
+  if (amx) {
+    ktiles_.resize(size_t((n_tokens + cpu::kTileTokens - 1) / cpu::kTileTokens) * nb);
+    cpu::pack_k_token_tiles(xk_.data(), n_tokens, nb, ktiles_.data());
+  }
+  const int64_t per_item = amx ? kKRowTile : 1;
+  run((w.rows + per_item - 1) / per_item, w.cols * n_tokens * per_item, [&](int64_t i0, int64_t i1) {
+    int64_t r0 = i0 * per_item;
+    const int64_t r1 = std::min(w.rows, i1 * per_item);
+    if (amx) {
+      const int64_t full = (r1 - r0) / 16 * 16;
+      dot_.q4_k_gemm(reinterpret_cast<const BlockQ4_K*>(static_cast<const uint8_t*>(w.data) + size_t(r0) * row_bytes(w.type, w.cols)),
+                     nb, full, ktiles_.data(), n_tokens, nb, y + r0, w.rows);
+      r0 += full;
+    }
     dot_row_tiles(w, xk_.data(), nb, n_tokens, y, r0, r1,
                   [&](const uint8_t* row, const BlockQ8_K* xt, int n, float* out) {
                     switch (w.type) {

@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "kernels/formats.hpp"
+#include "kernels/kquants.hpp"
 #include "kernels/q5_formats.hpp"
 
 namespace ig::kernels::cpu {
@@ -38,6 +39,15 @@ struct alignas(64) TokenTile {
   int32_t corr[kTileTokens];  // -8 * (sum of the token's 32 quants): Q4_0's offset correction
   int32_t corr5[kTileTokens];  // -16 * (the same sum): Q5_0's
 };
+// One super-block of up to kTileTokens tokens' Q8_K activations for the AMX Q4_K kernel
+// (pack_k_token_tiles): qs[j] is sub-block j in the TokenTile layout, bsum[p] holds each token's
+// 32-value sums of sub-blocks 2p and 2p + 1 as an int16 pair (lane t: low half 2p), d the scales.
+struct alignas(64) KTokenTile {
+  int8_t qs[8][8][64];
+  int16_t bsum[4][2 * kTileTokens];
+  float d[kTileTokens];
+};
+
 struct DotTable {
   const char* name;
   // out[t*os] = dot(w[0..cols), x[t*xs + 0..cols)) for t < n
@@ -73,6 +83,10 @@ struct DotTable {
   // Q5_0 (the K-quant mixes' fallback) on the same tiles, bitwise equal to the KQuantTable's
   // q5_0: per block acc = acc + (dx*dw) * float(isum), ggml's loop form (dot_kquants.hpp).
   void (*q5_0_gemm)(const BlockQ5_0* w, int64_t ws, int64_t nr, const TokenTile* x, int n, int64_t nb,
+                    float* out, int64_t os);
+  // Optional (null without AMX-INT8): Q4_K rows (a multiple of 16, ws super-blocks apart) times n
+  // tokens packed by pack_k_token_tiles, out[t*os + r]; bitwise the KQuantTable's q4_k.
+  void (*q4_k_gemm)(const BlockQ4_K* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb,
                     float* out, int64_t os);
   // Optional (null without AVX-512): nr rows of `cols` elements (row r at w + r*cols) times n
   // tokens, out[t*os + r]; bitwise the same as f32/f16 on each row and token. Fastest with x
@@ -111,6 +125,12 @@ const DotTable& best_table();
 void quantize_row_q8_0(const float* x, int64_t cols, BlockQ8_0* out);
 // out[8*b + i] = -8 * (qs[4i] + qs[4i+1] + qs[4i+2] + qs[4i+3]) of block b.
 void q8_lane_sums(const BlockQ8_0* x, int64_t nb, int32_t* out);
+// Packs n tokens' Q8_K activations (n rows of nb super-blocks) into ceil(n/16) groups:
+// out[g*nb + b] (KTokenTile). Defined with the AMX kernels; only for the avx512-amx table.
+void pack_k_token_tiles(const BlockQ8_K* x, int n, int64_t nb, KTokenTile* out);
+void q4_k_gemm_amx(const BlockQ4_K* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb, float* out,
+                   int64_t os);
+
 // Packs n tokens' activations (x: n rows of nb blocks) into ceil(n/16) groups of 16 tokens:
 // out[g*nb + b] holds block b of tokens 16g..16g+15 (see TokenTile).
 void pack_token_tiles(const BlockQ8_0* x, int n, int64_t nb, TokenTile* out);

@@ -22,28 +22,12 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/cpu/amx_tiles.hpp"
 #include "kernels/cpu/dot.hpp"
 #include "kernels/cpu/nibbles_x86.hpp"
 
 namespace ig::kernels::cpu {
 namespace {
-
-// LDTILECFG's 64-byte operand, palette 1.
-struct alignas(64) TileConfig {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t colsb[16] = {};
-  uint8_t rows[16] = {};
-};
-
-// GCC 12's AMX intrinsics under-declare their memory operands: _tile_loadconfig names only 8
-// bytes of the 64-byte configuration (so the compiler may drop the stores of the rest, and did)
-// and _tile_loadd names none (so a store it reads may be moved past it). Both are written here
-// with the whole operand, or a memory clobber; _tile_stored already has one.
-inline void load_tile_config(const TileConfig& c) { __asm__ volatile("ldtilecfg %0" ::"m"(c)); }
-#define IG_TILE_LOADD(dst, base, stride) \
-  __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #dst ::"r"(static_cast<const void*>(base)), "r"(int64_t(stride)) : "memory")
 
 // Two tile layouts. For one group of n (1..16) tokens (tile_group): tiles 0/1 hold C of blocks
 // b and b+1 (16 rows x n int32), 2/3 A (16 rows x 32 bytes), 4/5 B (8 rows x 4n bytes), so one
@@ -52,9 +36,8 @@ inline void load_tile_config(const TileConfig& c) { __asm__ volatile("ldtilecfg 
 // groups' B in turn. Both: 7 holds the rows' scale words (row_scales).
 constexpr int kGroups = 0;
 void configure(int layout) {
-  thread_local int configured = -1;  // the tile configuration is per thread
-  if (configured == layout) return;
-  TileConfig c;
+  if (!amx::need_layout(layout)) return;
+  amx::TileConfig c;
   if (layout == kGroups) {
     for (int t = 0; t < 4; ++t) c.rows[t] = 16, c.colsb[t] = 64;
     c.rows[4] = 16, c.colsb[4] = 32;
@@ -68,8 +51,7 @@ void configure(int layout) {
     }
   }
   c.rows[7] = 16, c.colsb[7] = 4;
-  load_tile_config(c);
-  configured = layout;
+  amx::load_tile_config(c);
 }
 
 // The 16 rows' scales of every block as floats, dw[b * 16 + i] for row i. Each block starts with
@@ -366,6 +348,7 @@ const DotTable& avx512_amx_table() {
     a.q8_0_gemm = q8_0_gemm;
     a.q4_0_gemm = q4_0_gemm;
     a.q5_0_gemm = q5_0_gemm;
+    a.q4_k_gemm = q4_k_gemm_amx;
     return a;
   }();
   return t;

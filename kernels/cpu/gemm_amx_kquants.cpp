@@ -1,0 +1,138 @@
+// Q4_K matmul on AMX-INT8 tiles for prefill (5 tokens or more), bitwise the K-quant kernels of
+// dot_kquants.hpp: per super-block the exact integers
+//   isum = sum_j sc_j * s_j,  s_j = sum over sub-block j (32 values) of q * a,
+//   msum = sum_j m_j * (bsum_2j + bsum_2j+1),
+// then acc = acc + (dx*d) * float(isum); acc = acc - (dx*dmin) * float(msum), separately
+// rounded, in super-block order. One tile product gives s_j for 16 rows x 16 tokens (A: the rows'
+// nibbles of sub-block j, unpacked once per 16-row tile; B: the tokens' quants of sub-block j in
+// the VNNI layout); the row scales multiply them in int32 lanes (one lane per token), the mins
+// go through vpmaddwd on the tokens' paired 16-value sums, and the float steps run over 16
+// lanes. Compiled with the AMX and AVX-512 flags of gemm_amx.cpp; only called when
+// cpu_has_amx() and cpu_has_gfni().
+#include "kernels/cpu/intrinsics.hpp"  // <immintrin.h>, GCC 12 warnings silenced
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels/cpu/amx_tiles.hpp"
+#include "kernels/cpu/dot.hpp"
+
+namespace ig::kernels::cpu {
+
+void pack_k_token_tiles(const BlockQ8_K* x, int n, int64_t nb, KTokenTile* out) {
+  const int groups = (n + kTileTokens - 1) / kTileTokens;
+  for (int g = 0; g < groups; ++g)
+    for (int64_t b = 0; b < nb; ++b) {
+      KTokenTile& o = out[g * nb + b];
+      std::memset(&o, 0, sizeof o);
+      for (int t = 0; t < kTileTokens && g * kTileTokens + t < n; ++t) {
+        const BlockQ8_K& xb = x[int64_t(g * kTileTokens + t) * nb + b];
+        for (int j = 0; j < 8; ++j) {
+          for (int k = 0; k < 8; ++k)
+            for (int i = 0; i < 4; ++i) o.qs[j][k][4 * t + i] = xb.qs[32 * j + 4 * k + i];
+          const int32_t pair = int32_t(xb.bsums[2 * j]) + xb.bsums[2 * j + 1];  // |pair| <= 32 * 127
+          o.bsum[j / 2][2 * t + j % 2] = int16_t(pair);
+        }
+        o.d[t] = xb.d;
+      }
+    }
+}
+
+namespace {
+
+// Tiles: 0 C (16 rows x n int32), 1 A (16 rows x 32 bytes), 2 B (8 rows x 4n bytes).
+constexpr int kLayoutBase = 100;  // keys of this file's layouts (gemm_amx.cpp uses 0..16)
+void configure_k(int n) {
+  if (!amx::need_layout(kLayoutBase + n)) return;
+  amx::TileConfig c;
+  c.rows[0] = 16, c.colsb[0] = uint16_t(4 * n);
+  c.rows[1] = 16, c.colsb[1] = 32;
+  c.rows[2] = 8, c.colsb[2] = uint16_t(4 * n);
+  amx::load_tile_config(c);
+}
+
+// One 16-row tile's weights, per super-block: the eight sub-blocks' nibbles as unsigned bytes
+// (u[(b*8 + j)*512 + 32*r + k]), the scales (sc[b*8 + j][r], int32 for vpmulld), the mins as
+// int16 pairs (m[b*4 + p][r] = m_2p | m_2p+1 << 16, for vpmaddwd) and d, dmin as floats.
+struct Q4KTile {
+  std::vector<Line64> u, sc, m, d, dmin;  // Line64: 16 lanes, one per row
+  void unpack(const BlockQ4_K* w, int64_t ws, int64_t nb) {
+    u.resize(size_t(nb) * 64), sc.resize(size_t(nb) * 8), m.resize(size_t(nb) * 4), d.resize(size_t(nb)),
+        dmin.resize(size_t(nb));
+    const __m256i low = _mm256_set1_epi8(0x0f);
+    for (int64_t b = 0; b < nb; ++b)
+      for (int r = 0; r < 16; ++r) {
+        const BlockQ4_K& blk = w[r * ws + b];
+        auto* ub = reinterpret_cast<uint8_t*>(u.data()) + size_t(b) * 8 * 512 + 32 * r;
+        for (int p = 0; p < 4; ++p) {
+          const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs + 32 * p));
+          _mm256_store_si256(reinterpret_cast<__m256i*>(ub + (2 * p) * 512), _mm256_and_si256(q, low));
+          _mm256_store_si256(reinterpret_cast<__m256i*>(ub + (2 * p + 1) * 512),
+                             _mm256_and_si256(_mm256_srli_epi16(q, 4), low));
+        }
+        uint8_t s[8], mn[8];
+        for (int j = 0; j < 8; ++j) kquant_scale_min(j, blk.scales, s[j], mn[j]);
+        for (int j = 0; j < 8; ++j) reinterpret_cast<int32_t*>(sc[size_t(b * 8 + j)].v)[r] = s[j];
+        for (int p = 0; p < 4; ++p)
+          reinterpret_cast<int32_t*>(m[size_t(b * 4 + p)].v)[r] = int32_t(mn[2 * p]) | (int32_t(mn[2 * p + 1]) << 16);
+        d[size_t(b)].v[r] = _cvtsh_ss(blk.d);
+        dmin[size_t(b)].v[r] = _cvtsh_ss(blk.dmin);
+      }
+  }
+};
+
+// 16 rows x one group of n (1..16) tokens; lanes are tokens, one accumulator per row.
+void q4_k_group(const Q4KTile& w, const KTokenTile* x, int n, int64_t nb, float* out, int64_t os) {
+  configure_k(n);
+  alignas(64) int32_t c[16][16];
+  __m512 acc[16];
+  for (auto& a : acc) a = _mm512_setzero_ps();
+  const auto* u = reinterpret_cast<const uint8_t*>(w.u.data());
+  for (int64_t b = 0; b < nb; ++b) {
+    const KTokenTile& xt = x[b];
+    __m512i isum[16];
+    for (auto& v : isum) v = _mm512_setzero_si512();
+    for (int j = 0; j < 8; ++j) {
+      _tile_zero(0);
+      IG_TILE_LOADD(1, u + (b * 8 + j) * 512, 32);
+      IG_TILE_LOADD(2, xt.qs[j], 64);
+      _tile_dpbusd(0, 1, 2);
+      _tile_stored(0, c, 64);
+      const int32_t* scj = reinterpret_cast<const int32_t*>(w.sc[size_t(b * 8 + j)].v);
+      for (int r = 0; r < 16; ++r)
+        isum[r] = _mm512_add_epi32(isum[r], _mm512_mullo_epi32(_mm512_set1_epi32(scj[r]), _mm512_load_si512(c[r])));
+    }
+    const __m512 dx = _mm512_load_ps(xt.d);
+    for (int r = 0; r < 16; ++r) {
+      __m512i msum = _mm512_setzero_si512();
+      for (int p = 0; p < 4; ++p)
+        msum = _mm512_add_epi32(msum, _mm512_madd_epi16(_mm512_set1_epi32(reinterpret_cast<const int32_t*>(w.m[size_t(b * 4 + p)].v)[r]),
+                                                        _mm512_load_si512(xt.bsum[p])));
+      const __m512 dd = _mm512_mul_ps(dx, _mm512_set1_ps(w.d[size_t(b)].v[r]));
+      const __m512 dm = _mm512_mul_ps(dx, _mm512_set1_ps(w.dmin[size_t(b)].v[r]));
+      acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(dd, _mm512_cvtepi32_ps(isum[r])));
+      acc[r] = _mm512_sub_ps(acc[r], _mm512_mul_ps(dm, _mm512_cvtepi32_ps(msum)));
+    }
+  }
+  alignas(64) float res[16][16];
+  for (int r = 0; r < 16; ++r) _mm512_store_ps(res[r], acc[r]);
+  for (int t = 0; t < n; ++t)
+    for (int r = 0; r < 16; ++r) out[t * os + r] = res[r][t];
+}
+
+}  // namespace
+
+void q4_k_gemm_amx(const BlockQ4_K* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb, float* out,
+                   int64_t os) {
+  thread_local Q4KTile tile;
+  const int groups = (n + kTileTokens - 1) / kTileTokens;
+  for (int64_t r0 = 0; r0 + 16 <= nr; r0 += 16) {
+    tile.unpack(w + r0 * ws, ws, nb);
+    for (int g = 0; g < groups; ++g)
+      q4_k_group(tile, x + g * nb, std::min(kTileTokens, n - g * kTileTokens), nb,
+                 out + int64_t(g * kTileTokens) * os + r0, os);
+  }
+}
+
+}  // namespace ig::kernels::cpu
