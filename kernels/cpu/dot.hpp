@@ -42,9 +42,11 @@ struct alignas(64) TokenTile {
 // One super-block of up to kTileTokens tokens' Q8_K activations for the AMX Q4_K kernel
 // (pack_k_token_tiles): qs[j] is sub-block j in the TokenTile layout, bsum[p] holds each token's
 // 32-value sums of sub-blocks 2p and 2p + 1 as an int16 pair (lane t: low half 2p), d the scales.
+// bsum16[j] holds the 16-value sums of sub-block j's halves as an int16 pair (Q6_K's groups).
 struct alignas(64) KTokenTile {
   int8_t qs[8][8][64];
   int16_t bsum[4][2 * kTileTokens];
+  int16_t bsum16[8][2 * kTileTokens];
   float d[kTileTokens];
 };
 
@@ -88,6 +90,9 @@ struct DotTable {
   // tokens packed by pack_k_token_tiles, out[t*os + r]; bitwise the KQuantTable's q4_k.
   void (*q4_k_gemm)(const BlockQ4_K* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb,
                     float* out, int64_t os);
+  // The same for Q6_K, bitwise the KQuantTable's q6_k.
+  void (*q6_k_gemm)(const BlockQ6_K* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb,
+                    float* out, int64_t os);
   // Optional (null without AVX-512): nr rows of `cols` elements (row r at w + r*cols) times n
   // tokens, out[t*os + r]; bitwise the same as f32/f16 on each row and token. Fastest with x
   // 64-byte aligned and xs a multiple of 16.
@@ -129,6 +134,8 @@ void q8_lane_sums(const BlockQ8_0* x, int64_t nb, int32_t* out);
 // out[g*nb + b] (KTokenTile). Defined with the AMX kernels; only for the avx512-amx table.
 void pack_k_token_tiles(const BlockQ8_K* x, int n, int64_t nb, KTokenTile* out);
 void q4_k_gemm_amx(const BlockQ4_K* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb, float* out,
+                   int64_t os);
+void q6_k_gemm_amx(const BlockQ6_K* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb, float* out,
                    int64_t os);
 
 // Packs n tokens' activations (x: n rows of nb blocks) into ceil(n/16) groups of 16 tokens:

@@ -1,5 +1,6 @@
-// Q4_K matmul on AMX-INT8 tiles for prefill (5 tokens or more), bitwise the K-quant kernels of
-// dot_kquants.hpp: per super-block the exact integers
+// Q4_K and Q6_K matmuls on AMX-INT8 tiles for prefill (5 tokens or more), bitwise the K-quant
+// kernels of dot_kquants.hpp. Q4_K (Q6_K below, with 16-value groups) takes per super-block the
+// exact integers
 //   isum = sum_j sc_j * s_j,  s_j = sum over sub-block j (32 values) of q * a,
 //   msum = sum_j m_j * (bsum_2j + bsum_2j+1),
 // then acc = acc + (dx*d) * float(isum); acc = acc - (dx*dmin) * float(msum), separately
@@ -33,6 +34,8 @@ void pack_k_token_tiles(const BlockQ8_K* x, int n, int64_t nb, KTokenTile* out) 
             for (int i = 0; i < 4; ++i) o.qs[j][k][4 * t + i] = xb.qs[32 * j + 4 * k + i];
           const int32_t pair = int32_t(xb.bsums[2 * j]) + xb.bsums[2 * j + 1];  // |pair| <= 32 * 127
           o.bsum[j / 2][2 * t + j % 2] = int16_t(pair);
+          o.bsum16[j][2 * t] = xb.bsums[2 * j];
+          o.bsum16[j][2 * t + 1] = xb.bsums[2 * j + 1];
         }
         o.d[t] = xb.d;
       }
@@ -121,7 +124,103 @@ void q4_k_group(const Q4KTile& w, const KTokenTile* x, int n, int64_t nb, float*
     for (int r = 0; r < 16; ++r) out[t * os + r] = res[r][t];
 }
 
+// Q6_K: 16 groups of 16 values per super-block, each with an int8 scale; value q - 32 with q
+// (0..63) from 4 low bits (ql) and 2 high bits (qh). Tiles: 0 C, 1 A (16 rows x 16 bytes), 2 B
+// (4 rows x 4n bytes: half of a sub-block's TokenTile rows).
+void configure_q6(int n) {
+  if (!amx::need_layout(2 * kLayoutBase + n)) return;
+  amx::TileConfig c;
+  c.rows[0] = 16, c.colsb[0] = uint16_t(4 * n);
+  c.rows[1] = 16, c.colsb[1] = 16;
+  c.rows[2] = 4, c.colsb[2] = uint16_t(4 * n);
+  amx::load_tile_config(c);
+}
+
+// One 16-row tile's Q6_K weights, per super-block: the 16 groups' q as unsigned bytes
+// (u[(b*16 + g)*256 + 16*r + k]), the scales as int32 (sc[b*16 + g][r], for vpmulld) and as
+// int16 pairs of groups 2j, 2j + 1 (sp[b*8 + j][r], for vpmaddwd), and d.
+struct Q6KTile {
+  std::vector<Line64> u, sc, sp, d;
+  void unpack(const BlockQ6_K* w, int64_t ws, int64_t nb) {
+    u.resize(size_t(nb) * 64), sc.resize(size_t(nb) * 16), sp.resize(size_t(nb) * 8), d.resize(size_t(nb));
+    const __m256i low = _mm256_set1_epi8(0x0f), two = _mm256_set1_epi8(3);
+    for (int64_t b = 0; b < nb; ++b)
+      for (int r = 0; r < 16; ++r) {
+        const BlockQ6_K& blk = w[r * ws + b];
+        auto* ub = reinterpret_cast<uint8_t*>(u.data()) + size_t(b) * 16 * 256 + 16 * r;
+        for (int h = 0; h < 2; ++h) {  // q6_k_value: values 128h + 32k + l
+          const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qh + 32 * h));
+          for (int k = 0; k < 4; ++k) {
+            const __m256i ql = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.ql + 64 * h + 32 * (k & 1)));
+            const __m256i lo = k < 2 ? _mm256_and_si256(ql, low) : _mm256_and_si256(_mm256_srli_epi16(ql, 4), low);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), two);
+            alignas(32) uint8_t q[32];
+            _mm256_store_si256(reinterpret_cast<__m256i*>(q), _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4)));
+            const int j = 4 * h + k;  // sub-block: groups 2j, 2j + 1
+            std::memcpy(ub + (2 * j) * 256, q, 16);
+            std::memcpy(ub + (2 * j + 1) * 256, q + 16, 16);
+          }
+        }
+        for (int g = 0; g < 16; ++g) reinterpret_cast<int32_t*>(sc[size_t(b * 16 + g)].v)[r] = blk.scales[g];
+        for (int j = 0; j < 8; ++j)
+          reinterpret_cast<int32_t*>(sp[size_t(b * 8 + j)].v)[r] =
+              int32_t(uint16_t(int16_t(blk.scales[2 * j]))) | (int32_t(uint16_t(int16_t(blk.scales[2 * j + 1]))) << 16);
+        d[size_t(b)].v[r] = _cvtsh_ss(blk.d);
+      }
+  }
+};
+
+// 16 rows x one group of n tokens: isum = sum_g sc_g * (C_g - 32 * bsum_g), exact.
+void q6_k_group(const Q6KTile& w, const KTokenTile* x, int n, int64_t nb, float* out, int64_t os) {
+  configure_q6(n);
+  alignas(64) int32_t c[16][16];
+  __m512 acc[16];
+  for (auto& a : acc) a = _mm512_setzero_ps();
+  const auto* u = reinterpret_cast<const uint8_t*>(w.u.data());
+  for (int64_t b = 0; b < nb; ++b) {
+    const KTokenTile& xt = x[b];
+    __m512i isum[16];
+    for (auto& v : isum) v = _mm512_setzero_si512();
+    for (int g = 0; g < 16; ++g) {
+      _tile_zero(0);
+      IG_TILE_LOADD(1, u + (b * 16 + g) * 256, 16);
+      IG_TILE_LOADD(2, xt.qs[g / 2][4 * (g % 2)], 64);
+      _tile_dpbusd(0, 1, 2);
+      _tile_stored(0, c, 64);
+      const int32_t* scg = reinterpret_cast<const int32_t*>(w.sc[size_t(b * 16 + g)].v);
+      for (int r = 0; r < 16; ++r)
+        isum[r] = _mm512_add_epi32(isum[r], _mm512_mullo_epi32(_mm512_set1_epi32(scg[r]), _mm512_load_si512(c[r])));
+    }
+    const __m512 dx = _mm512_load_ps(xt.d);
+    for (int r = 0; r < 16; ++r) {
+      __m512i corr = _mm512_setzero_si512();  // sum_g sc_g * bsum_g
+      for (int j = 0; j < 8; ++j)
+        corr = _mm512_add_epi32(corr, _mm512_madd_epi16(_mm512_set1_epi32(reinterpret_cast<const int32_t*>(w.sp[size_t(b * 8 + j)].v)[r]),
+                                                        _mm512_load_si512(xt.bsum16[j])));
+      const __m512i total = _mm512_sub_epi32(isum[r], _mm512_slli_epi32(corr, 5));
+      const __m512 dd = _mm512_mul_ps(dx, _mm512_set1_ps(w.d[size_t(b)].v[r]));
+      acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(dd, _mm512_cvtepi32_ps(total)));
+    }
+  }
+  alignas(64) float res[16][16];
+  for (int r = 0; r < 16; ++r) _mm512_store_ps(res[r], acc[r]);
+  for (int t = 0; t < n; ++t)
+    for (int r = 0; r < 16; ++r) out[t * os + r] = res[r][t];
+}
+
 }  // namespace
+
+void q6_k_gemm_amx(const BlockQ6_K* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb, float* out,
+                   int64_t os) {
+  thread_local Q6KTile tile;
+  const int groups = (n + kTileTokens - 1) / kTileTokens;
+  for (int64_t r0 = 0; r0 + 16 <= nr; r0 += 16) {
+    tile.unpack(w + r0 * ws, ws, nb);
+    for (int g = 0; g < groups; ++g)
+      q6_k_group(tile, x + g * nb, std::min(kTileTokens, n - g * kTileTokens), nb,
+                 out + int64_t(g * kTileTokens) * os + r0, os);
+  }
+}
 
 void q4_k_gemm_amx(const BlockQ4_K* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb, float* out,
                    int64_t os) {
