@@ -41,9 +41,10 @@ void CpuBackend::matmul_kquant(const Weight& w, const float* x, int n_tokens, fl
     for (int64_t t = t0; t < t1; ++t)
       quantize_row_q8_k(x + size_t(t) * w.cols, w.cols, xk_.data() + size_t(t) * nb);
   });
-  // Q4_K/Q6_K prefill (more than kGemvTokens tokens) on AMX tiles where the CPU has them, the full
+  // Q4_K/Q5_K/Q6_K prefill (more than kGemvTokens tokens) on AMX tiles where the CPU has them, the full
   // 16-row tiles; the rest, and decode, on the K-quant kernels (the same bits, dot.hpp).
   const bool amx = n_tokens > cpu::kGemvTokens && ((w.type == DType::Q4_K && dot_.q4_k_gemm != nullptr) ||
+                                                    (w.type == DType::Q5_K && dot_.q5_k_gemm != nullptr) ||
                                                     (w.type == DType::Q6_K && dot_.q6_k_gemm != nullptr));
   if (amx) {
     ktiles_.resize(size_t((n_tokens + cpu::kTileTokens - 1) / cpu::kTileTokens) * nb);
@@ -58,6 +59,8 @@ void CpuBackend::matmul_kquant(const Weight& w, const float* x, int n_tokens, fl
       const uint8_t* rows = static_cast<const uint8_t*>(w.data) + size_t(r0) * row_bytes(w.type, w.cols);
       if (w.type == DType::Q4_K)
         dot_.q4_k_gemm(reinterpret_cast<const BlockQ4_K*>(rows), nb, full, ktiles_.data(), n_tokens, nb, y + r0, w.rows);
+      else if (w.type == DType::Q5_K)
+        dot_.q5_k_gemm(reinterpret_cast<const BlockQ5_K*>(rows), nb, full, ktiles_.data(), n_tokens, nb, y + r0, w.rows);
       else
         dot_.q6_k_gemm(reinterpret_cast<const BlockQ6_K*>(rows), nb, full, ktiles_.data(), n_tokens, nb, y + r0, w.rows);
       r0 += full;

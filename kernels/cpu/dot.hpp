@@ -90,7 +90,9 @@ struct DotTable {
   // tokens packed by pack_k_token_tiles, out[t*os + r]; bitwise the KQuantTable's q4_k.
   void (*q4_k_gemm)(const BlockQ4_K* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb,
                     float* out, int64_t os);
-  // The same for Q6_K, bitwise the KQuantTable's q6_k.
+  // The same for Q5_K and Q6_K, bitwise the KQuantTable's q5_k / q6_k.
+  void (*q5_k_gemm)(const BlockQ5_K* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb,
+                    float* out, int64_t os);
   void (*q6_k_gemm)(const BlockQ6_K* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb,
                     float* out, int64_t os);
   // Optional (null without AVX-512): nr rows of `cols` elements (row r at w + r*cols) times n
@@ -134,6 +136,8 @@ void q8_lane_sums(const BlockQ8_0* x, int64_t nb, int32_t* out);
 // out[g*nb + b] (KTokenTile). Defined with the AMX kernels; only for the avx512-amx table.
 void pack_k_token_tiles(const BlockQ8_K* x, int n, int64_t nb, KTokenTile* out);
 void q4_k_gemm_amx(const BlockQ4_K* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb, float* out,
+                   int64_t os);
+void q5_k_gemm_amx(const BlockQ5_K* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb, float* out,
                    int64_t os);
 void q6_k_gemm_amx(const BlockQ6_K* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb, float* out,
                    int64_t os);

@@ -349,6 +349,7 @@ const DotTable& avx512_amx_table() {
     a.q4_0_gemm = q4_0_gemm;
     a.q5_0_gemm = q5_0_gemm;
     a.q4_k_gemm = q4_k_gemm_amx;
+    a.q5_k_gemm = q5_k_gemm_amx;
     a.q6_k_gemm = q6_k_gemm_amx;
     return a;
   }();

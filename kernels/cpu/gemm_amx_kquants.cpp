@@ -1,4 +1,4 @@
-// Q4_K and Q6_K matmuls on AMX-INT8 tiles for prefill (5 tokens or more), bitwise the K-quant
+// Q4_K, Q5_K and Q6_K matmuls on AMX-INT8 tiles for prefill (5 tokens or more), bitwise the K-quant
 // kernels of dot_kquants.hpp. Q4_K (Q6_K below, with 16-value groups) takes per super-block the
 // exact integers
 //   isum = sum_j sc_j * s_j,  s_j = sum over sub-block j (32 values) of q * a,
@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/amx_tiles.hpp"
@@ -58,21 +59,29 @@ void configure_k(int n) {
 // One 16-row tile's weights, per super-block: the eight sub-blocks' nibbles as unsigned bytes
 // (u[(b*8 + j)*512 + 32*r + k]), the scales (sc[b*8 + j][r], int32 for vpmulld), the mins as
 // int16 pairs (m[b*4 + p][r] = m_2p | m_2p+1 << 16, for vpmaddwd) and d, dmin as floats.
+// Q5_K the same, with bit j of its qh bytes as bit 4 of sub-block j's values.
 struct Q4KTile {
   std::vector<Line64> u, sc, m, d, dmin;  // Line64: 16 lanes, one per row
-  void unpack(const BlockQ4_K* w, int64_t ws, int64_t nb) {
+  template <typename Block>
+  void unpack(const Block* w, int64_t ws, int64_t nb) {
     u.resize(size_t(nb) * 64), sc.resize(size_t(nb) * 8), m.resize(size_t(nb) * 4), d.resize(size_t(nb)),
         dmin.resize(size_t(nb));
     const __m256i low = _mm256_set1_epi8(0x0f);
     for (int64_t b = 0; b < nb; ++b)
       for (int r = 0; r < 16; ++r) {
-        const BlockQ4_K& blk = w[r * ws + b];
+        const Block& blk = w[r * ws + b];
         auto* ub = reinterpret_cast<uint8_t*>(u.data()) + size_t(b) * 8 * 512 + 32 * r;
         for (int p = 0; p < 4; ++p) {
           const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs + 32 * p));
-          _mm256_store_si256(reinterpret_cast<__m256i*>(ub + (2 * p) * 512), _mm256_and_si256(q, low));
-          _mm256_store_si256(reinterpret_cast<__m256i*>(ub + (2 * p + 1) * 512),
-                             _mm256_and_si256(_mm256_srli_epi16(q, 4), low));
+          __m256i lo = _mm256_and_si256(q, low), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low);
+          if constexpr (std::is_same_v<Block, BlockQ5_K>) {
+            const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qh));
+            const __m256i one = _mm256_set1_epi8(1);
+            lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * p), one), 4));
+            hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * p + 1), one), 4));
+          }
+          _mm256_store_si256(reinterpret_cast<__m256i*>(ub + (2 * p) * 512), lo);
+          _mm256_store_si256(reinterpret_cast<__m256i*>(ub + (2 * p + 1) * 512), hi);
         }
         uint8_t s[8], mn[8];
         for (int j = 0; j < 8; ++j) kquant_scale_min(j, blk.scales, s[j], mn[j]);
@@ -222,8 +231,9 @@ void q6_k_gemm_amx(const BlockQ6_K* w, int64_t ws, int64_t nr, const KTokenTile*
   }
 }
 
-void q4_k_gemm_amx(const BlockQ4_K* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb, float* out,
-                   int64_t os) {
+namespace {
+template <typename Block>
+void min_gemm(const Block* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb, float* out, int64_t os) {
   thread_local Q4KTile tile;
   const int groups = (n + kTileTokens - 1) / kTileTokens;
   for (int64_t r0 = 0; r0 + 16 <= nr; r0 += 16) {
@@ -232,6 +242,16 @@ void q4_k_gemm_amx(const BlockQ4_K* w, int64_t ws, int64_t nr, const KTokenTile*
       q4_k_group(tile, x + g * nb, std::min(kTileTokens, n - g * kTileTokens), nb,
                  out + int64_t(g * kTileTokens) * os + r0, os);
   }
+}
+}  // namespace
+
+void q4_k_gemm_amx(const BlockQ4_K* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb, float* out,
+                   int64_t os) {
+  min_gemm(w, ws, nr, x, n, nb, out, os);
+}
+void q5_k_gemm_amx(const BlockQ5_K* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb, float* out,
+                   int64_t os) {
+  min_gemm(w, ws, nr, x, n, nb, out, os);
 }
 
 }  // namespace ig::kernels::cpu

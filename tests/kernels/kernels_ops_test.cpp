@@ -408,14 +408,14 @@ TEST(KernelsVariants, AmxGemmFollowsCpu3Bitwise) {
   }
 }
 
-// The AMX Q4_K and Q6_K kernels against the scalar K-quant kernels, bit for bit: partial and
+// The AMX Q4_K, Q5_K and Q6_K kernels against the scalar K-quant kernels, bit for bit: partial and
 // full token groups and groups plus a rest, 1 and 14 super-blocks, 16 and 48 rows; nothing
 // written past the rows and tokens asked for.
 TEST(KernelsVariants, AmxKQuantGemmGivesTheScalarBits) {
   if (!cpu_has_avx2() || !cpu::cpu_has_avx512() || !cpu::cpu_has_amx() || !cpu::cpu_has_gfni())
     GTEST_SKIP() << "no AMX-INT8 (with GFNI) on this CPU";
   const auto& tab = cpu::avx512_amx_table();
-  ASSERT_TRUE(tab.q4_k_gemm && tab.q6_k_gemm);
+  ASSERT_TRUE(tab.q4_k_gemm && tab.q5_k_gemm && tab.q6_k_gemm);
   const auto& kq = cpu::kquant_scalar_table();
   for (int64_t cols : {int64_t(256), int64_t(3584)}) {
     const int64_t nb = cols / kQK_K;
@@ -425,7 +425,7 @@ TEST(KernelsVariants, AmxKQuantGemmGivesTheScalarBits) {
       for (int t = 0; t < n; ++t) quantize_row_q8_k(x.data() + t * cols, cols, xk.data() + t * nb);
       std::vector<cpu::KTokenTile> tiles(size_t((n + 15) / 16 * nb));
       cpu::pack_k_token_tiles(xk.data(), n, nb, tiles.data());
-      for (DType type : {DType::Q4_K, DType::Q6_K})
+      for (DType type : {DType::Q4_K, DType::Q5_K, DType::Q6_K})
         for (int64_t rows : {int64_t(16), int64_t(48)}) {
           auto w = make_weight(type, rows, cols, 96);
           const auto* base = static_cast<const uint8_t*>(w.view.data);
@@ -434,6 +434,8 @@ TEST(KernelsVariants, AmxKQuantGemmGivesTheScalarBits) {
           std::vector<float> got(size_t((n + 1) * os), -1.0f);
           if (type == DType::Q4_K)
             tab.q4_k_gemm(reinterpret_cast<const BlockQ4_K*>(base), nb, rows, tiles.data(), n, nb, got.data(), os);
+          else if (type == DType::Q5_K)
+            tab.q5_k_gemm(reinterpret_cast<const BlockQ5_K*>(base), nb, rows, tiles.data(), n, nb, got.data(), os);
           else
             tab.q6_k_gemm(reinterpret_cast<const BlockQ6_K*>(base), nb, rows, tiles.data(), n, nb, got.data(), os);
           for (int t = 0; t < n; ++t) {
@@ -441,6 +443,8 @@ TEST(KernelsVariants, AmxKQuantGemmGivesTheScalarBits) {
               float want;
               if (type == DType::Q4_K)
                 kq.q4_k(reinterpret_cast<const BlockQ4_K*>(base + r * rb), xk.data() + t * nb, nb, 1, nb, &want, 1);
+              else if (type == DType::Q5_K)
+                kq.q5_k(reinterpret_cast<const BlockQ5_K*>(base + r * rb), xk.data() + t * nb, nb, 1, nb, &want, 1);
               else
                 kq.q6_k(reinterpret_cast<const BlockQ6_K*>(base + r * rb), xk.data() + t * nb, nb, 1, nb, &want, 1);
               ASSERT_EQ(fp32_to_bits(got[size_t(t * os + r)]), fp32_to_bits(want))
