@@ -20,7 +20,7 @@
 //    at most U+10FFFF, complete) is replaced by U+FFFD. So `text` is always valid UTF-8 and
 //    survives JSON unchanged, and every machine derives the same text from the same ids.
 //  - Backend tag: backend_tag() = kernels::Backend::numerics() (kernels/kernels.hpp), e.g.
-//    "cpu/1". A verifier with the same tag checks bit for bit, any other tolerantly
+//    "cpu/3". A verifier with the same tag checks bit for bit, any other tolerantly
 //    (verifier.hpp, mode_for).
 //
 // The result file (to_json; what `infergrid-infer generate --receipt` writes):

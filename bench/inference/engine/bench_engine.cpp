@@ -511,7 +511,22 @@ int bench_main(int argc, char** argv) {
 
 }  // namespace
 
+// The three forms: any GGUF file (-m), the machine's read speed (--bandwidth), the fixed suite.
+void print_usage() {
+  std::fprintf(stderr,
+               "usage: bench_engine -m FILE[,FILE..] [-p N,..] [-n N,..] [-t T,..] [-r REPS] [--parallel S,..]\n"
+               "                    [--verify N] [--no-warmup] [--backend cpu|reference|cuda]\n"
+               "                    [--variant avx512-amx|avx512|avxvnni|avx2|scalar]\n"
+               "       bench_engine --bandwidth [-t T,..]\n"
+               "       bench_engine [--quick] [--vocab N] [--types f16,q8_0,q4_0] [--threads 1,2]\n");
+}
+
 int run_main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "-h" || std::string(argv[i]) == "--help") {
+      print_usage();
+      return 0;
+    }
   if (argc >= 2 && std::string(argv[1]) == "--bandwidth") {
     std::vector<int> threads = {1, 2};
     if (argc == 4 && (std::string(argv[2]) == "-t" || std::string(argv[2]) == "--threads")) threads = int_list(argv[3]);
