@@ -33,7 +33,7 @@ namespace {
 // b and b+1 (16 rows x n int32), 2/3 A (16 rows x 32 bytes), 4/5 B (8 rows x 4n bytes), so one
 // tile product runs while the other's results go through the float step. For 2..4 full groups
 // (kGroups, tile_groups): 0..3 hold C of each group for one block, 4 the block's A, 5/6 the
-// groups' B in turn. Both: 7 holds the rows' scale words (row_scales).
+// groups' B in turn.
 constexpr int kGroups = 0;
 void configure(int layout) {
   if (!amx::need_layout(layout)) return;
@@ -50,20 +50,18 @@ void configure(int layout) {
       c.rows[4 + t] = 8, c.colsb[4 + t] = uint16_t(4 * n);
     }
   }
-  c.rows[7] = 16, c.colsb[7] = 4;
   amx::load_tile_config(c);
 }
 
-// The 16 rows' scales of every block as floats, dw[b * 16 + i] for row i. Each block starts with
-// its fp16 scale: tile 7 (16 rows x 4 bytes) loads those words of the 16 rows with the row
-// stride in one instruction, where a gather would wait on 16 separate loads.
+// The 16 rows' scales of every block as floats, dw[b * 16 + i] for row i: sixteen independent
+// 2-byte loads per block (a tile load and store per block, tried first, serialized on the one
+// tile register; a gather waits on its 16 loads), then one conversion.
 template <typename Block>
 void row_scales(const Block* w, int64_t ws, int64_t nb, float* dw) {
-  alignas(64) int32_t words[16];
+  alignas(32) uint16_t h[16];
   for (int64_t b = 0; b < nb; ++b) {
-    IG_TILE_LOADD(7, w + b, ws * int64_t(sizeof(Block)));
-    _tile_stored(7, words, 4);
-    _mm512_store_ps(dw + b * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_load_si512(words))));
+    for (int i = 0; i < 16; ++i) h[i] = w[i * ws + b].d;
+    _mm512_store_ps(dw + b * 16, _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(h))));
   }
 }
 
@@ -293,8 +291,6 @@ void gemm(const Block* w, int64_t ws, int64_t nr, const TokenTile* x, int n, int
   const int groups = (n + kTileTokens - 1) / kTileTokens;
   for (int64_t r0 = 0; r0 + 16 <= nr; r0 += 16) {
     const Block* wt = w + r0 * ws;
-    if (n < 2 * kTileTokens) configure(std::min(n, kTileTokens));  // row_scales' tile 7 is the same in both layouts
-    else configure(kGroups);
     row_scales(wt, ws, nb, dw.data()->v);
     Prefetch pf;
     if (r0 + 32 <= nr) {
