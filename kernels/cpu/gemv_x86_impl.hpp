@@ -99,12 +99,13 @@ void gemv_t(const Block* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t 
     corr[i] = -P::kOffset * sum;
   }
   const int64_t rb = ws * int64_t(sizeof(Block));
-  // lane 4k + j holds row 4j + k (reduce16): the scales are gathered in that order, and the
+  // lane 4k + j holds row 4j + k (reduce16): the scales are read in that order, and the
   // results put back in row order once per 16 rows
-  alignas(64) int32_t off[16], back[16];
-  for (int l = 0; l < 16; ++l) off[l] = int32_t((4 * (l % 4) + l / 4) * rb);
+  alignas(64) int32_t back[16];
+  int lane_row[16];
+  for (int l = 0; l < 16; ++l) lane_row[l] = 4 * (l % 4) + l / 4;
   for (int r = 0; r < 16; ++r) back[r] = 4 * (r % 4) + r / 4;
-  const __m512i offsets = _mm512_load_si512(off), unpermute = _mm512_load_si512(back);
+  const __m512i unpermute = _mm512_load_si512(back);
   const int64_t share = (16 * rb + 64 * nb - 1) / (64 * nb) * 64;  // next rows' bytes per block
   for (int64_t r0 = 0; r0 + 16 <= nr; r0 += 16) {
     const Block* wt = w + r0 * ws;
@@ -116,8 +117,10 @@ void gemv_t(const Block* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t 
         for (int64_t o = b * share; o < (b + 1) * share; o += 64) _mm_prefetch(next + o, _MM_HINT_T1);
       __m512i wb[8];
       for (int p = 0; p < 8; ++p) wb[p] = P::bytes2(wt[2 * p * ws + b], wt[(2 * p + 1) * ws + b]);
-      const __m512 dw = _mm512_cvtph_ps(
-          _mm512_cvtepi32_epi16(_mm512_i32gather_epi32(offsets, reinterpret_cast<const void*>(wt + b), 1)));
+      // sixteen independent loads (a gather waits on all of its 16 before anything uses it)
+      alignas(32) uint16_t h[16];
+      for (int l = 0; l < 16; ++l) h[l] = wt[lane_row[l] * ws + b].d;
+      const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(h)));
       for (int t = 0; t < T; ++t) {
         const size_t i = size_t(t * nb + b);
         const __m512i xq = _mm512_load_si512(xs[i].v);
