@@ -135,6 +135,90 @@ void gemv_t(const Block* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t 
   }
 }
 
+// Q4_0 with four rows per register, where the pairs above spend more shuffles than the data is
+// worth: 128-bit lane group i holds row 4q + i's 16 packed bytes, whose low nibbles are values
+// 0..15 and high nibbles 16..31, so two dpbusd (against the activation's values 0..15, then
+// 16..31, each repeated in the four groups) leave every row's partial sums in its own group.
+// Four such registers fold to the 16 rows' totals in two shuffle levels, row 4q + i in lane
+// 4i + q (reduce16's order). Bitwise the same sums as gemv_t<Q4Gemv...>.
+template <int T, bool kGfni>
+void gemv_q4_t(const BlockQ4_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t nb, float* out, int64_t os) {
+  thread_local std::vector<Line64> xlo, xhi;
+  thread_local std::vector<float> dx;
+  thread_local std::vector<int32_t> corr;
+  const size_t m = size_t(T * nb);
+  xlo.resize(m), xhi.resize(m), dx.resize(m), corr.resize(m);
+  for (size_t i = 0; i < m; ++i) {  // i = t * nb + b
+    _mm512_store_si512(xlo[i].v, _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].qs))));
+    _mm512_store_si512(xhi[i].v, _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].qs + 16))));
+    int32_t sum = 0;
+    for (int k = 0; k < 32; ++k) sum += x[i].qs[k];
+    dx[i] = _cvtsh_ss(x[i].d);
+    corr[i] = -8 * sum;
+  }
+  alignas(64) int32_t back[16];
+  int lane_row[16];
+  for (int l = 0; l < 16; ++l) lane_row[l] = 4 * (l % 4) + l / 4;
+  for (int r = 0; r < 16; ++r) back[r] = 4 * (r % 4) + r / 4;
+  const __m512i unpermute = _mm512_load_si512(back);
+  const int64_t rb = ws * int64_t(sizeof(BlockQ4_0));
+  const int64_t share = (16 * rb + 64 * nb - 1) / (64 * nb) * 64;
+  constexpr long long kLow = 0x0102040800000000, kHigh = 0x1020408000000000;  // nibbles2_gfni's maps
+  for (int64_t r0 = 0; r0 + 16 <= nr; r0 += 16) {
+    const BlockQ4_0* wt = w + r0 * ws;
+    const char* next = r0 + 32 <= nr ? reinterpret_cast<const char*>(wt + 16 * ws) : nullptr;
+    __m512 acc[T];
+    for (auto& a : acc) a = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+      if (next)
+        for (int64_t o = b * share; o < (b + 1) * share; o += 64) _mm_prefetch(next + o, _MM_HINT_T1);
+      __m512i lo[4], hi[4];
+      for (int q = 0; q < 4; ++q) {
+        const BlockQ4_0* r = wt + 4 * q * ws + b;
+        __m512i raw = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r->qs)));
+        raw = _mm512_inserti32x4(raw, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r[ws].qs)), 1);
+        raw = _mm512_inserti32x4(raw, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r[2 * ws].qs)), 2);
+        raw = _mm512_inserti32x4(raw, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r[3 * ws].qs)), 3);
+        if constexpr (kGfni) {
+          lo[q] = _mm512_gf2p8affine_epi64_epi8(raw, _mm512_set1_epi64(kLow), 0);
+          hi[q] = _mm512_gf2p8affine_epi64_epi8(raw, _mm512_set1_epi64(kHigh), 0);
+        } else {
+          lo[q] = _mm512_and_si512(raw, _mm512_set1_epi8(0x0f));
+          hi[q] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), _mm512_set1_epi8(0x0f));
+        }
+      }
+      alignas(32) uint16_t h[16];
+      for (int l = 0; l < 16; ++l) h[l] = wt[lane_row[l] * ws + b].d;
+      const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(h)));
+      for (int t = 0; t < T; ++t) {
+        const size_t i = size_t(t * nb + b);
+        const __m512i xl = _mm512_load_si512(xlo[i].v), xh = _mm512_load_si512(xhi[i].v);
+        __m512i v[4];
+        for (int q = 0; q < 4; ++q)
+          v[q] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[q], xl), hi[q], xh);
+        const __m512i t0 = _mm512_add_epi32(_mm512_unpacklo_epi32(v[0], v[1]), _mm512_unpackhi_epi32(v[0], v[1]));
+        const __m512i t1 = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2], v[3]), _mm512_unpackhi_epi32(v[2], v[3]));
+        const __m512i tot = _mm512_add_epi32(_mm512_unpacklo_epi64(t0, t1), _mm512_unpackhi_epi64(t0, t1));
+        const __m512i isum = _mm512_add_epi32(tot, _mm512_set1_epi32(corr[i]));
+        const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(dx[i]));
+        acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(isum), acc[t]);
+      }
+    }
+    for (int t = 0; t < T; ++t) _mm512_storeu_ps(out + t * os + r0, _mm512_permutexvar_ps(unpermute, acc[t]));
+  }
+}
+
+template <bool kGfni>
+void gemv_q4(const BlockQ4_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int n, int64_t nb, float* out,
+             int64_t os) {
+  switch (n) {
+    case 1: return gemv_q4_t<1, kGfni>(w, ws, nr, x, nb, out, os);
+    case 2: return gemv_q4_t<2, kGfni>(w, ws, nr, x, nb, out, os);
+    case 3: return gemv_q4_t<3, kGfni>(w, ws, nr, x, nb, out, os);
+    default: return gemv_q4_t<4, kGfni>(w, ws, nr, x, nb, out, os);
+  }
+}
+
 template <typename P, typename Step, typename Block>
 void gemv(const Block* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int n, int64_t nb, float* out, int64_t os) {
   switch (n) {
@@ -151,7 +235,7 @@ void q8_0_gemv(const BlockQ8_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, i
 }
 void q4_0_gemv(const BlockQ4_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int n, int64_t nb, float* out,
                int64_t os) {
-  gemv<Q4Gemv, GemvFma>(w, ws, nr, x, n, nb, out, os);
+  gemv_q4<false>(w, ws, nr, x, n, nb, out, os);
 }
 void q5_0_gemv(const BlockQ5_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int n, int64_t nb, float* out,
                int64_t os) {
@@ -159,7 +243,7 @@ void q5_0_gemv(const BlockQ5_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, i
 }
 void q4_0_gemv_gfni(const BlockQ4_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int n, int64_t nb, float* out,
                     int64_t os) {
-  gemv<Q4GemvGfni, GemvFma>(w, ws, nr, x, n, nb, out, os);
+  gemv_q4<true>(w, ws, nr, x, n, nb, out, os);
 }
 void q5_0_gemv_gfni(const BlockQ5_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int n, int64_t nb, float* out,
                     int64_t os) {
