@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "kernels/cpu/intrinsics.hpp"
+
 namespace ig::kernels::cpu::amx {
 
 // LDTILECFG's 64-byte operand, palette 1.
@@ -30,6 +32,14 @@ inline bool need_layout(int key) {
   if (current_layout == key) return false;
   current_layout = key;
   return true;
+}
+
+// 16 row accumulators whose lanes are tokens, written as out[t*os + r] for the first n tokens.
+inline void store_by_token(const __m512 (&acc)[16], int n, float* out, int64_t os) {
+  alignas(64) float res[16][16];
+  for (int r = 0; r < 16; ++r) _mm512_store_ps(res[r], acc[r]);
+  for (int t = 0; t < n; ++t)
+    for (int r = 0; r < 16; ++r) out[t * os + r] = res[r][t];
 }
 
 }  // namespace ig::kernels::cpu::amx

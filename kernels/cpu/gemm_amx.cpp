@@ -202,10 +202,7 @@ void tile_group(const Tiles& tiles, const float* dw, const TokenTile* x, int n, 
     _tile_stored(0, c0, cs);
     step_many<Step>(c0, dw + b * 16, x[b].d, acc);
   }
-  alignas(64) float res[16][16];
-  for (int i = 0; i < 16; ++i) _mm512_store_ps(res[i], acc[i]);
-  for (int t = 0; t < n; ++t)
-    for (int i = 0; i < 16; ++i) out[t * os + i] = res[i][t];
+  amx::store_by_token(acc, n, out, os);
 }
 
 // Several tokens, accumulators in memory (tile_groups: four groups' 16 rows do not fit the

@@ -127,10 +127,7 @@ void q4_k_group(const Q4KTile& w, const KTokenTile* x, int n, int64_t nb, float*
       acc[r] = _mm512_sub_ps(acc[r], _mm512_mul_ps(dm, _mm512_cvtepi32_ps(msum)));
     }
   }
-  alignas(64) float res[16][16];
-  for (int r = 0; r < 16; ++r) _mm512_store_ps(res[r], acc[r]);
-  for (int t = 0; t < n; ++t)
-    for (int r = 0; r < 16; ++r) out[t * os + r] = res[r][t];
+  amx::store_by_token(acc, n, out, os);
 }
 
 // Q6_K: 16 groups of 16 values per super-block, each with an int8 scale; value q - 32 with q
@@ -211,47 +208,37 @@ void q6_k_group(const Q6KTile& w, const KTokenTile* x, int n, int64_t nb, float*
       acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(dd, _mm512_cvtepi32_ps(total)));
     }
   }
-  alignas(64) float res[16][16];
-  for (int r = 0; r < 16; ++r) _mm512_store_ps(res[r], acc[r]);
-  for (int t = 0; t < n; ++t)
-    for (int r = 0; r < 16; ++r) out[t * os + r] = res[r][t];
+  amx::store_by_token(acc, n, out, os);
 }
 
-}  // namespace
-
-void q6_k_gemm_amx(const BlockQ6_K* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb, float* out,
-                   int64_t os) {
-  thread_local Q6KTile tile;
+// 16-row tiles of nr rows: each tile's weights unpacked once (Tile::unpack), then every group of
+// 16 tokens through group(tile, x, n, nb, out, os).
+template <typename Tile, typename Block, typename Group>
+void k_gemm(const Block* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb, float* out, int64_t os,
+            Group group) {
+  thread_local Tile tile;
   const int groups = (n + kTileTokens - 1) / kTileTokens;
   for (int64_t r0 = 0; r0 + 16 <= nr; r0 += 16) {
     tile.unpack(w + r0 * ws, ws, nb);
     for (int g = 0; g < groups; ++g)
-      q6_k_group(tile, x + g * nb, std::min(kTileTokens, n - g * kTileTokens), nb,
-                 out + int64_t(g * kTileTokens) * os + r0, os);
+      group(tile, x + g * nb, std::min(kTileTokens, n - g * kTileTokens), nb, out + int64_t(g * kTileTokens) * os + r0,
+            os);
   }
 }
 
-namespace {
-template <typename Block>
-void min_gemm(const Block* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb, float* out, int64_t os) {
-  thread_local Q4KTile tile;
-  const int groups = (n + kTileTokens - 1) / kTileTokens;
-  for (int64_t r0 = 0; r0 + 16 <= nr; r0 += 16) {
-    tile.unpack(w + r0 * ws, ws, nb);
-    for (int g = 0; g < groups; ++g)
-      q4_k_group(tile, x + g * nb, std::min(kTileTokens, n - g * kTileTokens), nb,
-                 out + int64_t(g * kTileTokens) * os + r0, os);
-  }
-}
 }  // namespace
 
 void q4_k_gemm_amx(const BlockQ4_K* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb, float* out,
                    int64_t os) {
-  min_gemm(w, ws, nr, x, n, nb, out, os);
+  k_gemm<Q4KTile>(w, ws, nr, x, n, nb, out, os, q4_k_group);
 }
 void q5_k_gemm_amx(const BlockQ5_K* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb, float* out,
                    int64_t os) {
-  min_gemm(w, ws, nr, x, n, nb, out, os);
+  k_gemm<Q4KTile>(w, ws, nr, x, n, nb, out, os, q4_k_group);
+}
+void q6_k_gemm_amx(const BlockQ6_K* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb, float* out,
+                   int64_t os) {
+  k_gemm<Q6KTile>(w, ws, nr, x, n, nb, out, os, q6_k_group);
 }
 
 }  // namespace ig::kernels::cpu

@@ -39,6 +39,29 @@ inline __m512i reduce16(const __m512i (&v)[8]) {
   return _mm512_add_epi32(_mm512_unpacklo_epi64(t0, t1), _mm512_unpackhi_epi64(t0, t1));
 }
 
+// reduce16's lane order: lane 4k + j holds row 4j + k (k < 4, j < 4).
+inline int lane_row(int l) { return 4 * (l % 4) + l / 4; }
+
+// The scales of 16 rows (row r at w[r * ws]) in reduce16's lane order, by sixteen independent
+// loads (a gather waits on all of its 16 before anything uses it).
+template <typename Block>
+inline __m512 lane_scales(const Block* w, int64_t ws) {
+  alignas(32) uint16_t h[16];
+  for (int l = 0; l < 16; ++l) h[l] = w[lane_row(l) * ws].d;
+  return _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(h)));
+}
+
+// acc (reduce16's lane order) stored as out[0..16) in row order.
+inline void store_rows(__m512 acc, float* out) {
+  const __m512i unpermute = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  _mm512_storeu_ps(out, _mm512_permutexvar_ps(unpermute, acc));
+}
+
+// Block b's share of the next 16 rows' bytes (share per block, whole lines) into L2.
+inline void prefetch_share(const char* next, int64_t share, int64_t b) {
+  for (int64_t o = b * share; o < (b + 1) * share; o += 64) _mm_prefetch(next + o, _MM_HINT_T1);
+}
+
 // Weight bytes of rows i and j of one block as dpbusd's unsigned operand, and the correction
 // that makes the dot exact: Q8_0 enters as w + 128 (w ^ 0x80), corrected by -128 * sum(x);
 // Q4_0 as its nibbles n (value n - 8), corrected by -8 * sum(x).
@@ -101,11 +124,6 @@ void gemv_t(const Block* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t 
   const int64_t rb = ws * int64_t(sizeof(Block));
   // lane 4k + j holds row 4j + k (reduce16): the scales are read in that order, and the
   // results put back in row order once per 16 rows
-  alignas(64) int32_t back[16];
-  int lane_row[16];
-  for (int l = 0; l < 16; ++l) lane_row[l] = 4 * (l % 4) + l / 4;
-  for (int r = 0; r < 16; ++r) back[r] = 4 * (r % 4) + r / 4;
-  const __m512i unpermute = _mm512_load_si512(back);
   const int64_t share = (16 * rb + 64 * nb - 1) / (64 * nb) * 64;  // next rows' bytes per block
   for (int64_t r0 = 0; r0 + 16 <= nr; r0 += 16) {
     const Block* wt = w + r0 * ws;
@@ -114,13 +132,10 @@ void gemv_t(const Block* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t 
     for (auto& a : acc) a = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
       if (next)
-        for (int64_t o = b * share; o < (b + 1) * share; o += 64) _mm_prefetch(next + o, _MM_HINT_T1);
+        prefetch_share(next, share, b);
       __m512i wb[8];
       for (int p = 0; p < 8; ++p) wb[p] = P::bytes2(wt[2 * p * ws + b], wt[(2 * p + 1) * ws + b]);
-      // sixteen independent loads (a gather waits on all of its 16 before anything uses it)
-      alignas(32) uint16_t h[16];
-      for (int l = 0; l < 16; ++l) h[l] = wt[lane_row[l] * ws + b].d;
-      const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(h)));
+      const __m512 dw = lane_scales(wt + b, ws);
       for (int t = 0; t < T; ++t) {
         const size_t i = size_t(t * nb + b);
         const __m512i xq = _mm512_load_si512(xs[i].v);
@@ -131,7 +146,7 @@ void gemv_t(const Block* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t 
         acc[t] = Step::apply(d, _mm512_cvtepi32_ps(isum), acc[t]);
       }
     }
-    for (int t = 0; t < T; ++t) _mm512_storeu_ps(out + t * os + r0, _mm512_permutexvar_ps(unpermute, acc[t]));
+    for (int t = 0; t < T; ++t) store_rows(acc[t], out + t * os + r0);
   }
 }
 
@@ -156,11 +171,6 @@ void gemv_q4_t(const BlockQ4_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, i
     dx[i] = _cvtsh_ss(x[i].d);
     corr[i] = -8 * sum;
   }
-  alignas(64) int32_t back[16];
-  int lane_row[16];
-  for (int l = 0; l < 16; ++l) lane_row[l] = 4 * (l % 4) + l / 4;
-  for (int r = 0; r < 16; ++r) back[r] = 4 * (r % 4) + r / 4;
-  const __m512i unpermute = _mm512_load_si512(back);
   const int64_t rb = ws * int64_t(sizeof(BlockQ4_0));
   const int64_t share = (16 * rb + 64 * nb - 1) / (64 * nb) * 64;
   constexpr long long kLow = 0x0102040800000000, kHigh = 0x1020408000000000;  // nibbles2_gfni's maps
@@ -171,7 +181,7 @@ void gemv_q4_t(const BlockQ4_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, i
     for (auto& a : acc) a = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
       if (next)
-        for (int64_t o = b * share; o < (b + 1) * share; o += 64) _mm_prefetch(next + o, _MM_HINT_T1);
+        prefetch_share(next, share, b);
       __m512i lo[4], hi[4];
       for (int q = 0; q < 4; ++q) {
         const BlockQ4_0* r = wt + 4 * q * ws + b;
@@ -187,9 +197,7 @@ void gemv_q4_t(const BlockQ4_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, i
           hi[q] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), _mm512_set1_epi8(0x0f));
         }
       }
-      alignas(32) uint16_t h[16];
-      for (int l = 0; l < 16; ++l) h[l] = wt[lane_row[l] * ws + b].d;
-      const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(h)));
+      const __m512 dw = lane_scales(wt + b, ws);
       for (int t = 0; t < T; ++t) {
         const size_t i = size_t(t * nb + b);
         const __m512i xl = _mm512_load_si512(xlo[i].v), xh = _mm512_load_si512(xhi[i].v);
@@ -204,7 +212,7 @@ void gemv_q4_t(const BlockQ4_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, i
         acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(isum), acc[t]);
       }
     }
-    for (int t = 0; t < T; ++t) _mm512_storeu_ps(out + t * os + r0, _mm512_permutexvar_ps(unpermute, acc[t]));
+    for (int t = 0; t < T; ++t) store_rows(acc[t], out + t * os + r0);
   }
 }
 
