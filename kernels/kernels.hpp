@@ -63,11 +63,20 @@ bool dtype_supported(uint32_t ggml_type);
 size_t row_bytes(DType t, int64_t cols);
 bool row_shape_valid(DType t, int64_t cols);
 
+// How a Weight's bytes are ordered. Every backend reads every layout (the result does not
+// depend on it); a layout other than Rows exists for the speed of one kernel family.
+enum class Layout : uint8_t {
+  Rows,     // GGUF order: row r's blocks at data + r * row_bytes
+  Q4_0x16,  // Q4_0 only: each whole group of 16 rows as BlockQ4_0x16 units (formats.hpp), the
+            // rows past the last whole group in GGUF order after them (kernels/interleave.hpp)
+};
+
 struct Weight {
   DType type = DType::F32;
   const void* data = nullptr;
   int64_t rows = 0;  // output features
   int64_t cols = 0;  // input features (contiguous)
+  Layout layout = Layout::Rows;
 };
 
 // theta_i = pos * freq_scale * freq_base^(-2i/rope_dim) / freq_factors[i], and the rotated
@@ -156,5 +165,8 @@ Expected<std::unique_ptr<Backend>> make_backend(const BackendOptions& opt);
 bool cuda_available();
 // True when the fast CPU backend runs its AVX2/FMA/F16C path on this CPU.
 bool cpu_has_avx2();
+// True when the fast CPU backend's best kernels on this CPU read Layout::Q4_0x16 directly
+// (AVX-512): a model loaded here interleaves its Q4_0 matrices (engine::ModelOptions).
+bool cpu_reads_q4_0x16();
 
 }  // namespace ig::kernels

@@ -6,6 +6,8 @@
 #include <set>
 #include <string_view>
 
+#include "kernels/interleave.hpp"
+
 namespace ig::engine {
 namespace {
 
@@ -187,12 +189,33 @@ bool ModelConfig::is_eog(int32_t id) const {
   return std::binary_search(eog_ids.begin(), eog_ids.end(), id);
 }
 
-Expected<Model> Model::open(const std::string& path) {
+Expected<Model> Model::open(const std::string& path, const ModelOptions& opt) {
   IG_TRY_ASSIGN(f, gguf::File::open(path));
-  return from_gguf(std::move(f));
+  return from_gguf(std::move(f), opt);
 }
 
-Expected<Model> Model::from_gguf(gguf::File file) {
+namespace {
+
+// Regroups every Q4_0 matrix of at least 16 rows into Layout::Q4_0x16, once per tensor (tied
+// embeddings are one tensor seen twice).
+Status interleave_q4_0_matrices(gguf::File& file, const std::vector<kernels::Weight*>& weights) {
+  for (size_t i = 0; i < weights.size(); ++i) {
+    kernels::Weight& w = *weights[i];
+    if (w.type != kernels::DType::Q4_0 || w.rows < 16 || w.layout != kernels::Layout::Rows) continue;
+    const gguf::TensorInfo* t = nullptr;
+    for (const auto& info : file.tensors())
+      if (info.data == w.data) t = &info;
+    if (t == nullptr) return fail("engine.bad_tensor", "a Q4_0 matrix is not a tensor of the file");
+    IG_TRY(file.rewrite_tensor_data(*t, [&](uint8_t* p) { kernels::interleave_q4_0(p, w.rows, w.cols); }));
+    for (kernels::Weight* same : weights)
+      if (same->data == w.data) same->layout = kernels::Layout::Q4_0x16;
+  }
+  return {};
+}
+
+}  // namespace
+
+Expected<Model> Model::from_gguf(gguf::File file, const ModelOptions& opt) {
   Model m;
   IG_TRY_ASSIGN(cfg, read_config(file));
   Reader r{file, {}};
@@ -227,6 +250,12 @@ Expected<Model> Model::from_gguf(gguf::File file) {
                   "tensor " + t.name + " is not part of the " + std::string(arch_name(cfg.arch)) +
                       " graph (" + std::to_string(file.tensors().size()) + " tensors, " +
                       std::to_string(r.used.size()) + " used)");
+  if (opt.interleave_q4_0) {
+    std::vector<kernels::Weight*> ws{&m.token_embd_, &m.output_};
+    for (auto& l : m.layers_)
+      for (kernels::Weight* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) ws.push_back(w);
+    IG_TRY(interleave_q4_0_matrices(file, ws));
+  }
   m.file_ = std::move(file);
   return m;
 }

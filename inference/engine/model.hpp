@@ -64,11 +64,21 @@ struct LayerWeights {
   kernels::Weight w_gate, w_up, w_down;
 };
 
+// How a model lays out its weights in memory. Every backend reads every layout with the same
+// results; the choice only changes speed.
+struct ModelOptions {
+  // Regroup each Q4_0 matrix's whole groups of 16 rows in place (kernels::Layout::Q4_0x16) when
+  // the fast CPU kernels of this machine read that layout (AVX-512): decode then needs no
+  // horizontal sums. No memory is added, and the model id stays the file's hash.
+  bool interleave_q4_0 = kernels::cpu_reads_q4_0x16();
+};
+
 class Model {
  public:
-  // Checks architecture, hyper-parameters and every tensor's type and shape.
-  static Expected<Model> from_gguf(gguf::File file);
-  static Expected<Model> open(const std::string& path);
+  // Checks architecture, hyper-parameters and every tensor's type and shape, then lays the
+  // weights out as `opt` asks (rewriting `file`'s tensor bytes, shared with its copies).
+  static Expected<Model> from_gguf(gguf::File file, const ModelOptions& opt = {});
+  static Expected<Model> open(const std::string& path, const ModelOptions& opt = {});
 
   const ModelConfig& config() const { return cfg_; }
   const gguf::File& file() const { return file_; }

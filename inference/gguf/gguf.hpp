@@ -14,6 +14,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "common/expected.hpp"
+#include "common/sha256.hpp"
 
 namespace ig::gguf {
 
@@ -127,7 +129,16 @@ class File {
   uint32_t alignment() const { return alignment_; }
   uint64_t data_offset() const { return data_offset_; }  // absolute start of the data section
   uint64_t file_size() const { return size_; }
-  std::span<const uint8_t> raw() const;                   // the whole file image
+  std::span<const uint8_t> raw() const;                   // the whole file image (as rewritten)
+
+  // SHA-256 of the file image as opened: the on-chain model id (receipt::model_id). Computed
+  // once, before any rewrite_tensor_data, and shared by the copies of this File.
+  const Hash32& image_sha256() const;
+  // Lets `rewrite` permute tensor t's n_bytes in place (engine::Model regroups Q4_0 matrices
+  // for the CPU kernels, kernels::Layout): image_sha256 is taken first, so it stays the file's,
+  // and every copy of this File sees the new bytes. Errors: gguf.io when the memory cannot be
+  // made writable (the image is read-only again afterwards either way).
+  Status rewrite_tensor_data(const TensorInfo& t, const std::function<void(uint8_t*)>& rewrite);
 
   // Metadata in file order, and lookups by key.
   const std::vector<KeyValue>& metadata() const { return kvs_; }

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <mutex>
 #include <new>
 #include <numeric>
 
@@ -24,6 +25,10 @@ struct File::Storage {
   size_t size = 0;
   void* map = nullptr;
   uint8_t* owned = nullptr;
+  // image_sha256, taken once: lazily, or before the first rewrite_tensor_data.
+  mutable std::once_flag sha_once;
+  mutable Hash32 sha{};
+  std::mutex rewrite_mutex;  // one rewrite (and its page protection change) at a time
 
   Storage() = default;
   Storage(const Storage&) = delete;
@@ -37,6 +42,35 @@ struct File::Storage {
 std::span<const uint8_t> File::raw() const {
   if (!storage_) return {};  // a default-constructed File is empty
   return {storage_->data, storage_->size};
+}
+
+const Hash32& File::image_sha256() const {
+  static const Hash32 kEmpty = sha256(std::span<const uint8_t>{});
+  if (!storage_) return kEmpty;
+  std::call_once(storage_->sha_once, [&] { storage_->sha = sha256(raw()); });
+  return storage_->sha;
+}
+
+Status File::rewrite_tensor_data(const TensorInfo& t, const std::function<void(uint8_t*)>& rewrite) {
+  if (!storage_ || t.data < storage_->data || t.n_bytes > storage_->size ||
+      size_t(t.data - storage_->data) > storage_->size - t.n_bytes)
+    return fail("gguf.io", "tensor " + t.name + " is not in this file's image");
+  image_sha256();
+  auto& s = const_cast<Storage&>(*storage_);
+  std::lock_guard lock(s.rewrite_mutex);
+  auto* p = const_cast<uint8_t*>(t.data);
+  if (s.owned != nullptr) {  // from_bytes: a heap copy, always writable
+    rewrite(p);
+    return {};
+  }
+  // A mapping (of the file, private, or the anonymous copy): writable for the rewrite only. The
+  // pages of a private file mapping become private copies; the file is never written. The whole
+  // mapping changes protection at once: changing part of it would split its huge pages.
+  if (mprotect(s.map, s.size, PROT_READ | PROT_WRITE) != 0)
+    return fail("gguf.io", "cannot make tensor " + t.name + " writable: " + std::strerror(errno));
+  rewrite(p);
+  mprotect(s.map, s.size, PROT_READ);
+  return {};
 }
 
 namespace {

@@ -2,7 +2,7 @@
 
 namespace ig::receipt {
 
-ig::Hash32 model_id(const gguf::File& file) { return sha256(file.raw()); }
+ig::Hash32 model_id(const gguf::File& file) { return file.image_sha256(); }
 
 std::string to_hex(std::span<const uint8_t> bytes) {
   static const char* k = "0123456789abcdef";

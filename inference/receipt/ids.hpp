@@ -14,7 +14,8 @@
 
 namespace ig::receipt {
 
-// The on-chain model id: SHA-256 of the whole GGUF file.
+// The on-chain model id: SHA-256 of the whole GGUF file as opened (File::image_sha256, so a
+// model's in-place weight layout does not change it).
 ig::Hash32 model_id(const gguf::File& file);
 
 // Lower-case hex.

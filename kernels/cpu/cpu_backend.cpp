@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/interleave.hpp"
 #include "kernels/reference/scalar_ops.hpp"
 
 namespace ig::kernels {
@@ -96,7 +97,8 @@ void CpuBackend::matmul_dense(const Weight& w, const float* x, int n_tokens, flo
 // pool. The full 16-row tiles of up to kGemvTokens tokens (decode) go through the AVX-512 gemv
 // kernels, those of more tokens through the AMX tile kernels where the CPU has them (else the
 // gemv kernels again, kGemvTokens tokens at a time), everything else through the vector
-// kernels; all give the same bits.
+// kernels; all give the same bits. A Q4_0 matrix in Layout::Q4_0x16 runs its decode on the
+// kernel made for that layout, and its other paths on each group regrouped back into rows.
 void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, float* y) {
   const int64_t nb = w.cols / kBlock;
   xq_.resize(size_t(nb) * n_tokens);
@@ -104,58 +106,86 @@ void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, flo
   run(n_tokens, w.cols, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) dot_.quantize_q8_0(x + size_t(t) * w.cols, w.cols, xq_.data() + size_t(t) * nb);
   });
-  const bool have_gemv = q4 ? dot_.q4_0_gemv != nullptr : dot_.q8_0_gemv != nullptr;
   const bool amx = n_tokens > cpu::kGemvTokens && (q4 ? dot_.q4_0_gemm != nullptr : dot_.q8_0_gemm != nullptr);
-  // Without AMX, an AVX-512 prefill runs the decode kernels on each 16-row tile for groups of
-  // kGemvTokens tokens in turn, the tile's weights staying in cache between groups.
-  const bool gemv = have_gemv && !amx;
   if (amx) {
     const int groups = (n_tokens + cpu::kTileTokens - 1) / cpu::kTileTokens;
     tiles_.resize(size_t(groups) * nb);
     cpu::pack_token_tiles(xq_.data(), n_tokens, nb, tiles_.data());
   }
+  const bool x16 = w.layout == Layout::Q4_0x16;
+  const bool x16_gemv = x16 && n_tokens <= cpu::kGemvTokens && dot_.q4_0x16_gemv != nullptr;
+  const int64_t grouped = x16 ? q4_0x16_grouped_rows(w.rows) : 0;
   const size_t rb = row_bytes(w.type, w.cols);
   const auto* base = static_cast<const uint8_t*>(w.data);
-  // Work items are row tiles, so a thread's rows start on a tile boundary.
+  // Work items are row tiles, so a thread's rows start on a tile boundary (for Q4_0x16, a group).
   const int64_t tiles = (w.rows + kRowTile - 1) / kRowTile;
   run(tiles, w.cols * n_tokens * kRowTile, [&](int64_t i0, int64_t i1) {
     int64_t r0 = i0 * kRowTile;
     const int64_t r1 = std::min(w.rows, i1 * kRowTile);
-    if (gemv) {
-      const int64_t full = (r1 - r0) / 16 * 16;
-      const int64_t tile = n_tokens <= cpu::kGemvTokens ? full : 16;  // decode: all rows in one call
-      for (int64_t rt = r0; rt < r0 + full; rt += tile) {
-        const uint8_t* row = base + size_t(rt) * rb;
-        for (int t0 = 0; t0 < n_tokens; t0 += cpu::kGemvTokens) {
-          const int n = std::min(cpu::kGemvTokens, n_tokens - t0);
-          const BlockQ8_0* xt = xq_.data() + size_t(t0) * nb;
-          float* out = y + size_t(t0) * w.rows + rt;
-          if (q4)
-            dot_.q4_0_gemv(reinterpret_cast<const BlockQ4_0*>(row), nb, tile, xt, n, nb, out, w.rows);
-          else
-            dot_.q8_0_gemv(reinterpret_cast<const BlockQ8_0*>(row), nb, tile, xt, n, nb, out, w.rows);
-        }
+    const int64_t g1 = std::min(r1, grouped);  // grouped rows of this range end here
+    if (x16_gemv && r0 < g1) {
+      dot_.q4_0x16_gemv(reinterpret_cast<const BlockQ4_0x16*>(base + size_t(r0) * rb), (g1 - r0) / 16, xq_.data(),
+                        n_tokens, nb, y + r0, w.rows);
+      r0 = g1;
+    }
+    if (r0 < g1) {  // each group regrouped into rows, then as below
+      thread_local std::vector<BlockQ4_0> rows;
+      rows.resize(size_t(16 * nb));
+      for (; r0 < g1; r0 += 16) {
+        const auto* group = reinterpret_cast<const BlockQ4_0x16*>(base + size_t(r0) * rb);
+        for (int r = 0; r < 16; ++r) q4_0x16_row(group, nb, r, rows.data() + r * nb);
+        row_tiles(reinterpret_cast<const uint8_t*>(rows.data()), 16, n_tokens, amx, y + r0, w);
       }
-      r0 += full;
     }
-    if (amx) {
-      const int64_t full = (r1 - r0) / 16 * 16;
-      const uint8_t* row = base + size_t(r0) * rb;
-      if (q4)
-        dot_.q4_0_gemm(reinterpret_cast<const BlockQ4_0*>(row), nb, full, tiles_.data(), n_tokens, nb, y + r0, w.rows);
-      else
-        dot_.q8_0_gemm(reinterpret_cast<const BlockQ8_0*>(row), nb, full, tiles_.data(), n_tokens, nb, y + r0, w.rows);
-      r0 += full;
-    }
-    for (int64_t rt = r0; rt < r1; rt += kRowTile) {
-      const int nr = int(std::min(r1, rt + kRowTile) - rt);
-      const void* row = base + size_t(rt) * rb;
-      if (q4)
-        dot_.q4_0(static_cast<const BlockQ4_0*>(row), nb, nr, xq_.data(), nb, n_tokens, nb, y + rt, w.rows);
-      else
-        dot_.q8_0(static_cast<const BlockQ8_0*>(row), nb, nr, xq_.data(), nb, n_tokens, nb, y + rt, w.rows);
-    }
+    if (r0 < r1) row_tiles(base + size_t(r0) * rb, r1 - r0, n_tokens, amx, y + r0, w);
   });
+}
+
+// nr rows of w in GGUF order (row r at rows + r * row_bytes: a thread's share, or one group
+// regrouped) times the activations in xq_ (tiles_ when amx): y[t*w.rows + r].
+void CpuBackend::row_tiles(const uint8_t* rows, int64_t nr, int n_tokens, bool amx, float* y, const Weight& w) {
+  const int64_t nb = w.cols / kBlock;
+  const size_t rb = row_bytes(w.type, w.cols);
+  int64_t r0 = 0;
+  const int64_t r1 = nr;
+  const bool q4 = w.type == DType::Q4_0;
+  const bool gemv = !amx && (q4 ? dot_.q4_0_gemv != nullptr : dot_.q8_0_gemv != nullptr);
+  if (gemv) {
+    // Without AMX, an AVX-512 prefill runs the decode kernels on each 16-row tile for groups of
+    // kGemvTokens tokens in turn, the tile's weights staying in cache between groups.
+    const int64_t full = (r1 - r0) / 16 * 16;
+    const int64_t tile = n_tokens <= cpu::kGemvTokens ? full : 16;  // decode: all rows in one call
+    for (int64_t rt = r0; rt < r0 + full; rt += tile) {
+      const uint8_t* row = rows + size_t(rt) * rb;
+      for (int t0 = 0; t0 < n_tokens; t0 += cpu::kGemvTokens) {
+        const int n = std::min(cpu::kGemvTokens, n_tokens - t0);
+        const BlockQ8_0* xt = xq_.data() + size_t(t0) * nb;
+        float* out = y + size_t(t0) * w.rows + rt;
+        if (q4)
+          dot_.q4_0_gemv(reinterpret_cast<const BlockQ4_0*>(row), nb, tile, xt, n, nb, out, w.rows);
+        else
+          dot_.q8_0_gemv(reinterpret_cast<const BlockQ8_0*>(row), nb, tile, xt, n, nb, out, w.rows);
+      }
+    }
+    r0 += full;
+  }
+  if (amx) {
+    const int64_t full = (r1 - r0) / 16 * 16;
+    const uint8_t* row = rows + size_t(r0) * rb;
+    if (q4)
+      dot_.q4_0_gemm(reinterpret_cast<const BlockQ4_0*>(row), nb, full, tiles_.data(), n_tokens, nb, y + r0, w.rows);
+    else
+      dot_.q8_0_gemm(reinterpret_cast<const BlockQ8_0*>(row), nb, full, tiles_.data(), n_tokens, nb, y + r0, w.rows);
+    r0 += full;
+  }
+  for (int64_t rt = r0; rt < r1; rt += kRowTile) {
+    const int nr = int(std::min(r1, rt + kRowTile) - rt);
+    const void* row = rows + size_t(rt) * rb;
+    if (q4)
+      dot_.q4_0(static_cast<const BlockQ4_0*>(row), nb, nr, xq_.data(), nb, n_tokens, nb, y + rt, w.rows);
+    else
+      dot_.q8_0(static_cast<const BlockQ8_0*>(row), nb, nr, xq_.data(), nb, n_tokens, nb, y + rt, w.rows);
+  }
 }
 
 void CpuBackend::get_rows(const Weight& w, const int32_t* ids, int n, float* out) {

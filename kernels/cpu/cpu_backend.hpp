@@ -39,6 +39,7 @@ class CpuBackend final : public Backend {
   void run(int64_t n, int64_t work_per_item, const cpu::ThreadPool::Fn& fn);
   void matmul_dense(const Weight& w, const float* x, int n_tokens, float* y);
   void matmul_quant(const Weight& w, const float* x, int n_tokens, float* y);
+  void row_tiles(const uint8_t* rows, int64_t nr, int n_tokens, bool amx, float* y, const Weight& w);
   void matmul_kquant(const Weight& w, const float* x, int n_tokens, float* y);  // Q4_K/Q5_K/Q6_K, Q5_0/Q5_1
   void matmul_q5(const cpu::KQuantTable& kq, const Weight& w, const float* x, int n_tokens, float* y);
 

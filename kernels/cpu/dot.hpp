@@ -107,6 +107,11 @@ struct DotTable {
   // quantize_row_q8_0 and q8_lane_sums below, vectorized; bitwise the same results.
   void (*quantize_q8_0)(const float* x, int64_t cols, BlockQ8_0* out);
   void (*lane_sums)(const BlockQ8_0* x, int64_t nb, int32_t* out);
+  // Optional (null without AVX-512): decode on Layout::Q4_0x16, bitwise q4_0. `groups` groups of
+  // 16 rows (group g's nb units at w + g*nb) times n (1..kGemvTokens) tokens (token t's nb
+  // blocks at x + t*nb), out[t*os + 16g + r] for row r of group g.
+  void (*q4_0x16_gemv)(const BlockQ4_0x16* w, int64_t groups, const BlockQ8_0* x, int n, int64_t nb, float* out,
+                       int64_t os);
 };
 
 const DotTable& scalar_table();

@@ -17,9 +17,11 @@
 #include <cstring>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "kernels/cuda/cuda_entry.hpp"
 #include "kernels/cuda/device_kernels.cuh"
+#include "kernels/interleave.hpp"
 #include "kernels/reference/scalar_ops.hpp"
 
 namespace ig::kernels {
@@ -175,17 +177,22 @@ class CudaBackend final : public Backend {
   const void* weight(const Weight& w) {
     auto it = weights_.find(w.data);
     if (it != weights_.end() && it->second.type == w.type && it->second.rows == w.rows &&
-        it->second.cols == w.cols)
+        it->second.cols == w.cols && it->second.layout == w.layout)
       return it->second.buf.as<void>();
     if (!error_.empty()) return nullptr;
     const size_t bytes = row_bytes(w.type, w.cols) * size_t(w.rows);
+    // The device kernels read GGUF rows: a regrouped matrix (Layout::Q4_0x16) goes up in that
+    // order, regrouped back on the host once.
+    std::vector<uint8_t> rows;
+    if (w.layout != Layout::Rows) rows = rows_layout_bytes(w);
+    const void* src = w.layout != Layout::Rows ? static_cast<const void*>(rows.data()) : w.data;
     DeviceBuffer buf;
     if (!check(buf.reserve(bytes), "cudaMalloc weights") ||
-        !check(cudaMemcpy(buf.as<void>(), w.data, bytes, cudaMemcpyHostToDevice), "upload weights"))
+        !check(cudaMemcpy(buf.as<void>(), src, bytes, cudaMemcpyHostToDevice), "upload weights"))
       return nullptr;
     const void* p = buf.as<void>();
     if (it != weights_.end()) weights_.erase(it);
-    weights_.emplace(w.data, DeviceWeight{std::move(buf), w.type, w.rows, w.cols});
+    weights_.emplace(w.data, DeviceWeight{std::move(buf), w.type, w.rows, w.cols, w.layout});
     return p;
   }
   // RopeParams::freq_factors (rope_dim/2 floats): like a weight, a host pointer into the mapped
@@ -209,6 +216,7 @@ class CudaBackend final : public Backend {
     DeviceBuffer buf;
     DType type;
     int64_t rows, cols;
+    Layout layout;
   };
   struct DeviceFactors {
     DeviceBuffer buf;

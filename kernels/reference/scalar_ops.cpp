@@ -1,8 +1,10 @@
 #include "kernels/reference/scalar_ops.hpp"
 
 #include <cmath>
+#include <vector>
 
 #include "kernels/formats.hpp"
+#include "kernels/interleave.hpp"
 #include "kernels/kquants.hpp"
 #include "kernels/q5_formats.hpp"
 
@@ -30,7 +32,13 @@ void dequantize_row(const Weight& w, int64_t r, float* out) {
       return;
     }
     case DType::Q4_0: {
-      const auto* b = reinterpret_cast<const BlockQ4_0*>(base);
+      const BlockQ4_0* b = reinterpret_cast<const BlockQ4_0*>(base);
+      thread_local std::vector<BlockQ4_0> regrouped;
+      if (w.layout != Layout::Rows) {  // gathered back from its group
+        regrouped.resize(size_t(w.cols / kBlock));
+        q4_0_row(w, r, regrouped.data());
+        b = regrouped.data();
+      }
       for (int64_t k = 0; k < w.cols / kBlock; ++k) {
         float d = fp16_to_fp32(b[k].d);
         for (int i = 0; i < kBlock / 2; ++i) {

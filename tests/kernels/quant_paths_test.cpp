@@ -11,6 +11,7 @@
 #include "kernels/cpu/dot.hpp"
 #include "kernels/cpu/dot_kquants.hpp"
 #include "kernels/formats.hpp"
+#include "kernels/interleave.hpp"
 #include "kernels/kernels.hpp"
 #include "weights.hpp"
 
@@ -134,6 +135,41 @@ TEST(KernelsVariants, GemvFollowsCpu3Bitwise) {
           }
           EXPECT_EQ(got[size_t(n * os)], -1.0f) << "wrote past token " << n;
         }
+    }
+  }
+}
+
+// The AVX-512 decode kernel of Layout::Q4_0x16 against the definition on the rows before
+// regrouping, bit for bit: 1..4 tokens, 1, 29 and 152 blocks, one and three groups; nothing
+// written past the groups and tokens asked for.
+TEST(KernelsVariants, RegroupedQ4GemvFollowsCpu3Bitwise) {
+  if (!cpu_has_avx2() || !cpu::cpu_has_avx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  const auto& tab = cpu::avx512_table();
+  ASSERT_TRUE(tab.q4_0x16_gemv);
+  for (int64_t cols : {int64_t(32), int64_t(928), int64_t(4864)}) {
+    const int64_t nb = cols / kBlock;
+    for (int n = 1; n <= cpu::kGemvTokens; ++n) {
+      auto x = random_floats(size_t(n * cols), 93 + n);
+      std::vector<BlockQ8_0> xq(size_t(n * nb));
+      for (int t = 0; t < n; ++t) cpu::quantize_row_q8_0(x.data() + t * cols, cols, xq.data() + t * nb);
+      for (int64_t groups : {int64_t(1), int64_t(3)}) {
+        const int64_t rows = 16 * groups;
+        auto w = make_weight(DType::Q4_0, rows, cols, 94);
+        std::vector<uint8_t> units = w.bytes;
+        interleave_q4_0(units.data(), rows, cols);
+        const int64_t os = rows + 1;  // a spare column per token catches writes past the groups
+        std::vector<float> got(size_t((n + 1) * os), -1.0f);
+        tab.q4_0x16_gemv(reinterpret_cast<const BlockQ4_0x16*>(units.data()), groups, xq.data(), n, nb, got.data(), os);
+        const size_t rb = row_bytes(DType::Q4_0, cols);
+        for (int t = 0; t < n; ++t) {
+          for (int64_t r = 0; r < rows; ++r)
+            ASSERT_EQ(fp32_to_bits(got[size_t(t * os + r)]),
+                      fp32_to_bits(cpu3_dot(DType::Q4_0, w.bytes.data() + r * rb, xq.data() + t * nb, nb)))
+                << "cols " << cols << " tokens " << n << " row " << r;
+          EXPECT_EQ(got[size_t(t * os + rows)], -1.0f) << "wrote past row " << rows;
+        }
+        EXPECT_EQ(got[size_t(n * os)], -1.0f) << "wrote past token " << n;
+      }
     }
   }
 }

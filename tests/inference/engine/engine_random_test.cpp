@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <unistd.h>
 
@@ -154,6 +156,38 @@ std::vector<Spec> all_specs() {
 
 INSTANTIATE_TEST_SUITE_P(Models, EngineRandom, ::testing::ValuesIn(all_specs()),
                          [](const auto& i) { return name_of(i.param); });
+
+// A Q4_0 model regrouped at load (ModelOptions::interleave_q4_0, the default on AVX-512 CPUs)
+// and the same file in GGUF order: the model id stays the file's SHA-256, and every backend
+// gives bitwise the same logits, in one prefill and token by token (tied and separate heads).
+TEST(EngineRandomModel, RegroupedQ4_0ModelGivesTheFilesLogitsAndId) {
+  for (bool tied : {false, true}) {
+    const Spec spec{"qwen2", gguf::TensorType::Q4_0, tied};
+    const fs::path path = temp_dir() / (name_of(spec) + ".gguf");
+    load(spec);  // writes the file once
+    auto plain = Model::open(path.string(), ModelOptions{.interleave_q4_0 = false});
+    auto grouped = Model::open(path.string(), ModelOptions{.interleave_q4_0 = true});
+    ASSERT_TRUE(plain && grouped);
+    EXPECT_EQ(plain->layers()[1].w_down.layout, kernels::Layout::Rows);
+    for (const auto* w : {&grouped->token_embd(), &grouped->output(), &grouped->layers()[1].w_down,
+                          &grouped->layers()[0].wk})
+      EXPECT_EQ(w->layout, kernels::Layout::Q4_0x16);
+    std::ifstream in(path, std::ios::binary);
+    const std::vector<uint8_t> disk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(grouped->file().image_sha256(), sha256(disk)) << "the model id is the file's";
+    EXPECT_FALSE(std::equal(disk.begin(), disk.end(), grouped->file().raw().begin())) << "nothing was regrouped";
+    const auto t = tokens(20, 8);
+    for (auto kind : {kernels::BackendKind::Reference, kernels::BackendKind::Cpu}) {
+      auto be = backend(kind, 2);
+      const auto want = prefill(*plain, *be, t);
+      const auto got = prefill(*grouped, *be, t);
+      const auto steps = stepwise(*grouped, *be, t);
+      ASSERT_EQ(want.size(), got.size());
+      EXPECT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * 4)) << kernels::backend_kind_name(kind);
+      EXPECT_EQ(0, std::memcmp(want.data(), steps.data(), want.size() * 4)) << kernels::backend_kind_name(kind);
+    }
+  }
+}
 
 TEST(EngineRandomModel, Qwen2HasBiasesNeoxRopeAndTiedOutput) {
   const Model m = load({"qwen2", gguf::TensorType::F32, true});

@@ -1,0 +1,118 @@
+// Layout::Q4_0x16 (kernels/interleave.hpp): the regrouping is a permutation that gives every row
+// back, it follows the layout formats.hpp documents, and a regrouped matrix gives bitwise the
+// same products and embedding rows as the GGUF-order one on every backend, variant, thread count
+// and token count.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/dot.hpp"
+#include "kernels/formats.hpp"
+#include "kernels/interleave.hpp"
+#include "kernels/kernels.hpp"
+#include "weights.hpp"
+
+namespace ig::kernels {
+namespace {
+
+using testing::make_weight;
+using testing::random_floats;
+
+// 67 rows: four whole groups and 3 rows left in GGUF order; 29 blocks a row.
+constexpr int64_t kRows = 67, kCols = 928, kNb = kCols / kBlock;
+
+struct Regrouped {
+  testing::OwnedWeight rows;  // GGUF order
+  std::vector<uint8_t> bytes;
+  Weight view;
+};
+
+Regrouped regrouped(int64_t rows, int64_t cols, uint32_t seed) {
+  Regrouped r{make_weight(DType::Q4_0, rows, cols, seed), {}, {}};
+  r.bytes = r.rows.bytes;
+  interleave_q4_0(r.bytes.data(), rows, cols);
+  r.view = Weight{DType::Q4_0, r.bytes.data(), rows, cols, Layout::Q4_0x16};
+  return r;
+}
+
+TEST(Q4_0x16, RegroupingFollowsTheDocumentedLayout) {
+  const auto w = regrouped(kRows, kCols, 31);
+  const auto* src = reinterpret_cast<const BlockQ4_0*>(w.rows.bytes.data());
+  const auto* units = reinterpret_cast<const BlockQ4_0x16*>(w.bytes.data());
+  for (int64_t g = 0; g < kRows / 16; ++g)
+    for (int64_t b = 0; b < kNb; ++b)
+      for (int r = 0; r < 16; ++r) {
+        const BlockQ4_0& row = src[(16 * g + r) * kNb + b];
+        const BlockQ4_0x16& u = units[g * kNb + b];
+        ASSERT_EQ(u.d[r], row.d) << "group " << g << " block " << b << " row " << r;
+        for (int q = 0; q < 4; ++q)
+          for (int j = 0; j < 4; ++j) ASSERT_EQ(u.qs[64 * q + 4 * r + j], row.qs[4 * q + j]);
+      }
+  // the rows past the last whole group stay in GGUF order
+  const size_t tail = size_t(64) * row_bytes(DType::Q4_0, kCols);
+  EXPECT_EQ(0, std::memcmp(w.bytes.data() + tail, w.rows.bytes.data() + tail, w.bytes.size() - tail));
+  EXPECT_NE(0, std::memcmp(w.bytes.data(), w.rows.bytes.data(), tail));  // the groups did move
+}
+
+TEST(Q4_0x16, EveryRowComesBack) {
+  for (int64_t rows : {int64_t(1), int64_t(15), int64_t(16), kRows}) {
+    const auto w = regrouped(rows, kCols, 32);
+    EXPECT_EQ(rows_layout_bytes(w.view), w.rows.bytes) << rows << " rows";
+    std::vector<BlockQ4_0> row(static_cast<size_t>(kNb));
+    for (int64_t r = 0; r < rows; ++r) {
+      q4_0_row(w.view, r, row.data());
+      ASSERT_EQ(0, std::memcmp(row.data(), w.rows.bytes.data() + size_t(r) * row_bytes(DType::Q4_0, kCols),
+                               row.size() * sizeof(BlockQ4_0)))
+          << "row " << r << " of " << rows;
+    }
+  }
+}
+
+std::vector<BackendOptions> all_backends() {
+  std::vector<BackendOptions> out = {{BackendKind::Reference, 1}, {BackendKind::Cpu, 1, "scalar"}};
+  if (cpu_has_avx2()) out.push_back({BackendKind::Cpu, 2, "avx2"});
+  if (cpu_has_avx2() && cpu::cpu_has_avxvnni()) out.push_back({BackendKind::Cpu, 1, "avxvnni"});
+  if (cpu_has_avx2() && cpu::cpu_has_avx512()) {
+    out.push_back({BackendKind::Cpu, 1, "avx512"});
+    out.push_back({BackendKind::Cpu, 2, "avx512"});
+  }
+  if (cpu_has_avx2() && cpu::cpu_has_avx512() && cpu::cpu_has_amx() && cpu::cpu_has_gfni()) {
+    out.push_back({BackendKind::Cpu, 1, "avx512-amx"});
+    out.push_back({BackendKind::Cpu, 2, "avx512-amx"});
+  }
+  if (cuda_available()) out.push_back({BackendKind::Cuda, 1});
+  return out;
+}
+
+// Decode (1..4 tokens: the regrouped kernel where the variant has it), the AMX and vector paths
+// (5, 19, 70 tokens: each group regrouped back), and embedding lookups of grouped and tail rows.
+TEST(Q4_0x16, EveryBackendGivesTheRowOrderBitsOnARegroupedMatrix) {
+  const auto w = regrouped(kRows, kCols, 33);
+  const int T = 70;
+  const auto x = random_floats(size_t(T * kCols), 34);
+  int checked = 0;
+  for (const auto& opt : all_backends()) {
+    auto be = make_backend(opt);
+    ASSERT_TRUE(be) << opt.cpu_variant;
+    const std::string name = std::string(backend_kind_name(opt.kind)) + " " + opt.cpu_variant + " " +
+                             std::to_string(opt.threads) + " threads";
+    for (int n : {1, 2, 3, 4, 5, 19, 70}) {
+      std::vector<float> want(size_t(n * kRows)), got(size_t(n * kRows), -1.0f);
+      (*be)->matmul(w.rows.view, x.data(), n, want.data());
+      (*be)->matmul(w.view, x.data(), n, got.data());
+      ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * 4)) << name << ", " << n << " tokens";
+      ++checked;
+    }
+    const int32_t ids[] = {0, 17, 63, 64, 66};
+    std::vector<float> want(5 * kCols), got(5 * kCols);
+    (*be)->get_rows(w.rows.view, ids, 5, want.data());
+    (*be)->get_rows(w.view, ids, 5, got.data());
+    EXPECT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * 4)) << name << ", get_rows";
+  }
+  RecordProperty("matmuls_compared", checked);
+}
+
+}  // namespace
+}  // namespace ig::kernels
