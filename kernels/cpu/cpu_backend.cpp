@@ -97,8 +97,9 @@ void CpuBackend::matmul_dense(const Weight& w, const float* x, int n_tokens, flo
 // pool. The full 16-row tiles of up to kGemvTokens tokens (decode) go through the AVX-512 gemv
 // kernels, those of more tokens through the AMX tile kernels where the CPU has them (else the
 // gemv kernels again, kGemvTokens tokens at a time), everything else through the vector
-// kernels; all give the same bits. A Q4_0 matrix in Layout::Q4_0x16 runs its decode on the
-// kernel made for that layout, and its other paths on each group regrouped back into rows.
+// kernels; all give the same bits. A Q4_0 matrix in Layout::Q4_0x16 runs on the kernels made
+// for that layout (decode; AMX prefill), or where the table has none, on each group regrouped
+// back into rows.
 void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, float* y) {
   const int64_t nb = w.cols / kBlock;
   xq_.resize(size_t(nb) * n_tokens);
@@ -107,13 +108,20 @@ void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, flo
     for (int64_t t = t0; t < t1; ++t) dot_.quantize_q8_0(x + size_t(t) * w.cols, w.cols, xq_.data() + size_t(t) * nb);
   });
   const bool amx = n_tokens > cpu::kGemvTokens && (q4 ? dot_.q4_0_gemm != nullptr : dot_.q8_0_gemm != nullptr);
-  if (amx) {
-    const int groups = (n_tokens + cpu::kTileTokens - 1) / cpu::kTileTokens;
+  const bool x16 = w.layout == Layout::Q4_0x16;
+  // the kernels made for the regrouped layout, for this many tokens (else each group regrouped back)
+  const bool x16_gemv = x16 && n_tokens <= cpu::kGemvTokens && dot_.q4_0x16_gemv != nullptr;
+  const bool x16_gemm = x16 && n_tokens > cpu::kGemvTokens && dot_.q4_0x16_gemm != nullptr;
+  const int groups = (n_tokens + cpu::kTileTokens - 1) / cpu::kTileTokens;
+  if (x16_gemm) {
+    token_rows_.resize(size_t(groups) * nb);
+    run(groups, nb * cpu::kTileTokens * 32, [&](int64_t g0, int64_t g1) {
+      cpu::pack_token_rows(xq_.data(), n_tokens, nb, int(g0), int(g1), token_rows_.data());
+    });
+  } else if (amx) {
     tiles_.resize(size_t(groups) * nb);
     cpu::pack_token_tiles(xq_.data(), n_tokens, nb, tiles_.data());
   }
-  const bool x16 = w.layout == Layout::Q4_0x16;
-  const bool x16_gemv = x16 && n_tokens <= cpu::kGemvTokens && dot_.q4_0x16_gemv != nullptr;
   const int64_t grouped = x16 ? q4_0x16_grouped_rows(w.rows) : 0;
   const size_t rb = row_bytes(w.type, w.cols);
   const auto* base = static_cast<const uint8_t*>(w.data);
@@ -123,9 +131,12 @@ void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, flo
     int64_t r0 = i0 * kRowTile;
     const int64_t r1 = std::min(w.rows, i1 * kRowTile);
     const int64_t g1 = std::min(r1, grouped);  // grouped rows of this range end here
-    if (x16_gemv && r0 < g1) {
-      dot_.q4_0x16_gemv(reinterpret_cast<const BlockQ4_0x16*>(base + size_t(r0) * rb), (g1 - r0) / 16, xq_.data(),
-                        n_tokens, nb, y + r0, w.rows);
+    if ((x16_gemv || x16_gemm) && r0 < g1) {
+      const auto* units = reinterpret_cast<const BlockQ4_0x16*>(base + size_t(r0) * rb);
+      if (x16_gemv)
+        dot_.q4_0x16_gemv(units, (g1 - r0) / 16, xq_.data(), n_tokens, nb, y + r0, w.rows);
+      else
+        dot_.q4_0x16_gemm(units, (g1 - r0) / 16, token_rows_.data(), n_tokens, nb, y + r0, w.rows);
       r0 = g1;
     }
     if (r0 < g1) {  // each group regrouped into rows, then as below
@@ -137,7 +148,9 @@ void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, flo
         row_tiles(reinterpret_cast<const uint8_t*>(rows.data()), 16, n_tokens, amx, y + r0, w);
       }
     }
-    if (r0 < r1) row_tiles(base + size_t(r0) * rb, r1 - r0, n_tokens, amx, y + r0, w);
+    // (the rows past the last whole group are fewer than 16: the vector kernels, never the tiles
+    // left unpacked for a regrouped matrix)
+    if (r0 < r1) row_tiles(base + size_t(r0) * rb, r1 - r0, n_tokens, amx && !x16, y + r0, w);
   });
 }
 

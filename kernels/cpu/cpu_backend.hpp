@@ -48,6 +48,7 @@ class CpuBackend final : public Backend {
   std::vector<cpu::Line64> xa_;  // activations on aligned rows for DotTable::f16_gemm/f32_gemm
   std::vector<BlockQ8_0> xq_;  // activations quantized for Q8_0/Q4_0 weights
   std::vector<cpu::TokenTile> tiles_;  // ... packed for DotTable::q8_0_gemm/q4_0_gemm (AMX)
+  std::vector<cpu::TokenRows> token_rows_;  // ... and for DotTable::q4_0x16_gemm
   std::vector<BlockQ8_K> xk_;  // activations quantized to Q8_K for the K-quant weights
   std::vector<cpu::KTokenTile> ktiles_;  // ... packed for DotTable::q4_k_gemm (AMX)
   std::vector<BlockQ8_0> x5_;  // ... and to Q8_0 for Q5_0/Q5_1 weights

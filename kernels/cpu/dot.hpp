@@ -50,6 +50,17 @@ struct alignas(64) KTokenTile {
   float d[kTileTokens];
 };
 
+// One block of up to kTileTokens tokens' Q8_0 activations as rows (pack_token_rows): the A
+// operand of the Layout::Q4_0x16 tile kernel. qs[t][0..32) = token t's quants; qs[t][32..36) =
+// four digits c0..c3 of its Q4_0 offset correction -8 * sum(quants) = 128 * (c0 + c1 + c2) + 8 * c3
+// (c3 in 0..15), which the tile product multiplies by the weights' constant row (128, 128, 128, 8)
+// and so adds exactly. d[t] = its scale. Tokens past the group's end are all 0.
+inline constexpr int kTokenRowBytes = 36;
+struct alignas(64) TokenRows {
+  int8_t qs[kTileTokens][kTokenRowBytes];
+  float d[kTileTokens];
+};
+
 struct DotTable {
   const char* name;
   // out[t*os] = dot(w[0..cols), x[t*xs + 0..cols)) for t < n
@@ -112,6 +123,10 @@ struct DotTable {
   // blocks at x + t*nb), out[t*os + 16g + r] for row r of group g.
   void (*q4_0x16_gemv)(const BlockQ4_0x16* w, int64_t groups, const BlockQ8_0* x, int n, int64_t nb, float* out,
                        int64_t os);
+  // Optional (null without AMX-INT8): the same for any number of tokens on AMX tiles (prefill),
+  // the tokens packed by pack_token_rows (group g's block b at x[g*nb + b]).
+  void (*q4_0x16_gemm)(const BlockQ4_0x16* w, int64_t groups, const TokenRows* x, int n, int64_t nb, float* out,
+                       int64_t os);
 };
 
 const DotTable& scalar_table();
@@ -150,5 +165,10 @@ void q6_k_gemm_amx(const BlockQ6_K* w, int64_t ws, int64_t nr, const KTokenTile*
 // Packs n tokens' activations (x: n rows of nb blocks) into ceil(n/16) groups of 16 tokens:
 // out[g*nb + b] holds block b of tokens 16g..16g+15 (see TokenTile).
 void pack_token_tiles(const BlockQ8_0* x, int n, int64_t nb, TokenTile* out);
+// Packs tokens [g0*16, min(n, g1*16)) of n tokens' activations (n rows of nb blocks) as token
+// groups g0..g1 of ceil(n/16): out[g*nb + b] holds block b of tokens 16g..16g+15 (TokenRows).
+void pack_token_rows(const BlockQ8_0* x, int n, int64_t nb, int g0, int g1, TokenRows* out);
+// Sets t.q4_0x16_gemm (gemm_amx_q4x16.cpp); for the avx512-amx table.
+void add_q4_0x16_gemm(DotTable& t);
 
 }  // namespace ig::kernels::cpu

@@ -1,6 +1,7 @@
 // Portable kernels for CPUs without AVX2. Same structure as the AVX2 ones:
 // one accumulator sequence per activation row, independent of n. The q8_0/q4_0 kernels are
 // the plain form of numerics cpu/3 (dot.hpp), which every x86 variant gives bitwise.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -75,7 +76,7 @@ void q4_0(const BlockQ4_0* w, int64_t ws, int nr, const BlockQ8_0* x, int64_t xs
 
 const DotTable& scalar_table() {
   static const DotTable t{"scalar", f32, f16, q8_0, q4_0, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, dot, quantize_row_q8_0,
-                          q8_lane_sums, nullptr};
+                          q8_lane_sums, nullptr, nullptr};
   return t;
 }
 
@@ -167,6 +168,26 @@ void pack_token_tiles(const BlockQ8_0* x, int n, int64_t nb, TokenTile* out) {
         o.d[j] = fp16_to_fp32(xb.d);
         o.corr[j] = -8 * sum;
         o.corr5[j] = -16 * sum;
+      }
+    }
+}
+
+void pack_token_rows(const BlockQ8_0* x, int n, int64_t nb, int g0, int g1, TokenRows* out) {
+  for (int g = g0; g < g1; ++g)
+    for (int64_t b = 0; b < nb; ++b) {
+      TokenRows& o = out[g * nb + b];
+      std::memset(&o, 0, sizeof o);
+      for (int j = 0; j < kTileTokens && g * kTileTokens + j < n; ++j) {
+        const BlockQ8_0& xb = x[int64_t(g * kTileTokens + j) * nb + b];
+        std::memcpy(o.qs[j], xb.qs, 32);
+        int32_t sum = 0;
+        for (int k = 0; k < 32; ++k) sum += xb.qs[k];
+        // -8 * sum = 8 * v, v = -sum in [-4096, 4096]: v = 16 * m + c3 with c3 in 0..15, then
+        // m (in [-256, 256]) spread over three int8 digits
+        const int32_t v = -sum, c3 = ((v % 16) + 16) % 16, m = (v - c3) / 16;
+        const int32_t c0 = std::clamp(m, -128, 127), c1 = std::clamp(m - c0, -128, 127), c2 = m - c0 - c1;
+        o.qs[j][32] = int8_t(c0), o.qs[j][33] = int8_t(c1), o.qs[j][34] = int8_t(c2), o.qs[j][35] = int8_t(c3);
+        o.d[j] = fp16_to_fp32(xb.d);
       }
     }
 }

@@ -353,7 +353,7 @@ namespace ig::kernels::cpu {
 const DotTable& IG_TABLE_FN() {
   static const DotTable t{IG_TABLE_NAME, f32,         f16,        q8_0,        q4_0,        nullptr, nullptr,
                           IG_Q8_GEMV,    IG_Q4_GEMV,  IG_Q5_GEMV, nullptr,     nullptr,     nullptr,     nullptr,
-                          IG_F32_GEMM,   IG_F16_GEMM, dot,         quantize_q8, lane_sums,  IG_Q4X16_GEMV};
+                          IG_F32_GEMM,   IG_F16_GEMM, dot,         quantize_q8, lane_sums,  IG_Q4X16_GEMV, nullptr};
   return t;
 }
 

@@ -173,7 +173,6 @@ void gemv_q4_t(const BlockQ4_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, i
   }
   const int64_t rb = ws * int64_t(sizeof(BlockQ4_0));
   const int64_t share = (16 * rb + 64 * nb - 1) / (64 * nb) * 64;
-  constexpr long long kLow = 0x0102040800000000, kHigh = 0x1020408000000000;  // nibbles2_gfni's maps
   for (int64_t r0 = 0; r0 + 16 <= nr; r0 += 16) {
     const BlockQ4_0* wt = w + r0 * ws;
     const char* next = r0 + 32 <= nr ? reinterpret_cast<const char*>(wt + 16 * ws) : nullptr;
@@ -189,13 +188,8 @@ void gemv_q4_t(const BlockQ4_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, i
         raw = _mm512_inserti32x4(raw, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r[ws].qs)), 1);
         raw = _mm512_inserti32x4(raw, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r[2 * ws].qs)), 2);
         raw = _mm512_inserti32x4(raw, _mm_loadu_si128(reinterpret_cast<const __m128i*>(r[3 * ws].qs)), 3);
-        if constexpr (kGfni) {
-          lo[q] = _mm512_gf2p8affine_epi64_epi8(raw, _mm512_set1_epi64(kLow), 0);
-          hi[q] = _mm512_gf2p8affine_epi64_epi8(raw, _mm512_set1_epi64(kHigh), 0);
-        } else {
-          lo[q] = _mm512_and_si512(raw, _mm512_set1_epi8(0x0f));
-          hi[q] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), _mm512_set1_epi8(0x0f));
-        }
+        lo[q] = kGfni ? low_nibbles_gfni(raw) : low_nibbles(raw);
+        hi[q] = kGfni ? high_nibbles_gfni(raw) : high_nibbles(raw);
       }
       const __m512 dw = lane_scales(wt + b, ws);
       for (int t = 0; t < T; ++t) {
@@ -233,7 +227,6 @@ void gemv_q4x16_t(const BlockQ4_0x16* w, int64_t groups, const BlockQ8_0* x, int
     dx[i] = _cvtsh_ss(x[i].d);
     corr[i] = -8 * sum;
   }
-  constexpr long long kLow = 0x0102040800000000, kHigh = 0x1020408000000000;  // nibbles2_gfni's maps
   for (int64_t g = 0; g < groups; ++g) {
     const BlockQ4_0x16* wg = w + g * nb;
     __m512 acc[T];
@@ -247,13 +240,8 @@ void gemv_q4x16_t(const BlockQ4_0x16* w, int64_t groups, const BlockQ8_0* x, int
       __m512i lo[4], hi[4];
       for (int q = 0; q < 4; ++q) {
         const __m512i raw = _mm512_loadu_si512(u.qs + 64 * q);
-        if constexpr (kGfni) {
-          lo[q] = _mm512_gf2p8affine_epi64_epi8(raw, _mm512_set1_epi64(kLow), 0);
-          hi[q] = _mm512_gf2p8affine_epi64_epi8(raw, _mm512_set1_epi64(kHigh), 0);
-        } else {
-          lo[q] = _mm512_and_si512(raw, _mm512_set1_epi8(0x0f));
-          hi[q] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), _mm512_set1_epi8(0x0f));
-        }
+        lo[q] = kGfni ? low_nibbles_gfni(raw) : low_nibbles(raw);
+        hi[q] = kGfni ? high_nibbles_gfni(raw) : high_nibbles(raw);
       }
       const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(u.d)));
       for (int t = 0; t < T; ++t) {

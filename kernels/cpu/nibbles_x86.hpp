@@ -1,5 +1,5 @@
-// Q4_0/Q5_0 nibble unpacking shared by the AVX-512 one-token kernels (gemv_x86_impl.hpp) and the
-// AMX tile kernels (gemm_amx.cpp); both TUs are compiled with AVX-512BW.
+// Q4_0/Q5_0 nibble unpacking shared by the AVX-512 decode kernels (gemv_x86_impl.hpp) and the
+// AMX tile kernels (gemm_amx.cpp, gemm_amx_q4x16.cpp); all are compiled with AVX-512BW.
 #pragma once
 
 #include "kernels/cpu/intrinsics.hpp"
@@ -33,5 +33,17 @@ __attribute__((target("gfni"))) inline __m512i nibbles2_gfni(const uint8_t* row_
   const __m512i m = _mm512_set_epi64(kHigh, kHigh, kLow, kLow, kHigh, kHigh, kLow, kLow);
   return _mm512_gf2p8affine_epi64_epi8(raw, m, 0);
 }
+
+// The low and the high nibble of each of 64 packed bytes, as bytes: nibbles2_gfni's two maps over
+// the whole register (Layout::Q4_0x16, whose registers need no lane rearranging).
+__attribute__((target("gfni"))) inline __m512i low_nibbles_gfni(__m512i raw) {
+  return _mm512_gf2p8affine_epi64_epi8(raw, _mm512_set1_epi64(0x0102040800000000), 0);
+}
+__attribute__((target("gfni"))) inline __m512i high_nibbles_gfni(__m512i raw) {
+  return _mm512_gf2p8affine_epi64_epi8(raw, _mm512_set1_epi64(0x1020408000000000), 0);
+}
+// The same by shift and mask, for AVX-512 CPUs without GFNI.
+inline __m512i low_nibbles(__m512i raw) { return _mm512_and_si512(raw, _mm512_set1_epi8(0x0f)); }
+inline __m512i high_nibbles(__m512i raw) { return _mm512_and_si512(_mm512_srli_epi16(raw, 4), _mm512_set1_epi8(0x0f)); }
 
 }  // namespace ig::kernels::cpu

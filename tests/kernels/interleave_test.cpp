@@ -70,6 +70,29 @@ TEST(Q4_0x16, EveryRowComesBack) {
   }
 }
 
+// The Q4_0 offset correction travels as four digits after each token's quants (TokenRows): they
+// must give -8 * sum exactly at the extremes of the sum and in between, with the last digit in
+// 0..15 and the first three in int8.
+TEST(Q4_0x16, TokenRowsCarryTheExactCorrection) {
+  std::vector<BlockQ8_0> x(3 * 17);  // 17 tokens (a group and one), 3 blocks each
+  for (size_t i = 0; i < x.size(); ++i)
+    for (int k = 0; k < 32; ++k)
+      x[i].qs[k] = int8_t(i % 5 == 0 ? -128 : i % 5 == 1 ? 127 : int((i * 37 + size_t(k) * 11) % 256) - 128);
+  std::vector<cpu::TokenRows> rows(2 * 3);
+  cpu::pack_token_rows(x.data(), 17, 3, 0, 2, rows.data());
+  for (int t = 0; t < 17; ++t)
+    for (int b = 0; b < 3; ++b) {
+      int32_t sum = 0;
+      for (int k = 0; k < 32; ++k) sum += x[size_t(t * 3 + b)].qs[k];
+      const int8_t* q = rows[size_t((t / 16) * 3 + b)].qs[t % 16];
+      EXPECT_EQ(0, std::memcmp(q, x[size_t(t * 3 + b)].qs, 32));
+      EXPECT_GE(q[35], 0);
+      EXPECT_LE(q[35], 15);
+      EXPECT_EQ(128 * (q[32] + q[33] + q[34]) + 8 * q[35], -8 * sum) << "token " << t << " block " << b;
+    }
+  for (int k = 0; k < cpu::kTokenRowBytes; ++k) EXPECT_EQ(rows[3].qs[1][k], 0) << "past the last token";
+}
+
 std::vector<BackendOptions> all_backends() {
   std::vector<BackendOptions> out = {{BackendKind::Reference, 1}, {BackendKind::Cpu, 1, "scalar"}};
   if (cpu_has_avx2()) out.push_back({BackendKind::Cpu, 2, "avx2"});

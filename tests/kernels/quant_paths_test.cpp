@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <vector>
 
 #include "kernels/cpu/dot.hpp"
@@ -139,16 +140,16 @@ TEST(KernelsVariants, GemvFollowsCpu3Bitwise) {
   }
 }
 
-// The AVX-512 decode kernel of Layout::Q4_0x16 against the definition on the rows before
-// regrouping, bit for bit: 1..4 tokens, 1, 29 and 152 blocks, one and three groups; nothing
-// written past the groups and tokens asked for.
-TEST(KernelsVariants, RegroupedQ4GemvFollowsCpu3Bitwise) {
-  if (!cpu_has_avx2() || !cpu::cpu_has_avx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
-  const auto& tab = cpu::avx512_table();
-  ASSERT_TRUE(tab.q4_0x16_gemv);
+// The kernels of Layout::Q4_0x16 against the definition on the rows before regrouping, bit for
+// bit: 1, 29 and 152 blocks, one and three groups, the given token counts; nothing written past
+// the groups and tokens asked for. First the AVX-512 decode kernel, 1..4 tokens.
+// kernel(units, groups, xq (n tokens' nb blocks each), n, nb, out, os)
+using RegroupedKernel =
+    std::function<void(const BlockQ4_0x16*, int64_t, const std::vector<BlockQ8_0>&, int, int64_t, float*, int64_t)>;
+void check_regrouped_kernel(const RegroupedKernel& kernel, std::initializer_list<int> token_counts) {
   for (int64_t cols : {int64_t(32), int64_t(928), int64_t(4864)}) {
     const int64_t nb = cols / kBlock;
-    for (int n = 1; n <= cpu::kGemvTokens; ++n) {
+    for (int n : token_counts) {
       auto x = random_floats(size_t(n * cols), 93 + n);
       std::vector<BlockQ8_0> xq(size_t(n * nb));
       for (int t = 0; t < n; ++t) cpu::quantize_row_q8_0(x.data() + t * cols, cols, xq.data() + t * nb);
@@ -159,7 +160,7 @@ TEST(KernelsVariants, RegroupedQ4GemvFollowsCpu3Bitwise) {
         interleave_q4_0(units.data(), rows, cols);
         const int64_t os = rows + 1;  // a spare column per token catches writes past the groups
         std::vector<float> got(size_t((n + 1) * os), -1.0f);
-        tab.q4_0x16_gemv(reinterpret_cast<const BlockQ4_0x16*>(units.data()), groups, xq.data(), n, nb, got.data(), os);
+        kernel(reinterpret_cast<const BlockQ4_0x16*>(units.data()), groups, xq, n, nb, got.data(), os);
         const size_t rb = row_bytes(DType::Q4_0, cols);
         for (int t = 0; t < n; ++t) {
           for (int64_t r = 0; r < rows; ++r)
@@ -172,6 +173,31 @@ TEST(KernelsVariants, RegroupedQ4GemvFollowsCpu3Bitwise) {
       }
     }
   }
+}
+
+TEST(KernelsVariants, RegroupedQ4GemvFollowsCpu3Bitwise) {
+  if (!cpu_has_avx2() || !cpu::cpu_has_avx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  ASSERT_TRUE(cpu::avx512_table().q4_0x16_gemv);
+  check_regrouped_kernel([](const BlockQ4_0x16* w, int64_t groups, const std::vector<BlockQ8_0>& xq, int n, int64_t nb,
+                            float* out, int64_t os) { cpu::avx512_table().q4_0x16_gemv(w, groups, xq.data(), n, nb, out, os); },
+                         {1, 2, 3, 4});
+}
+
+// Its AMX prefill kernel likewise: a partial token group, one group, a group and a rest, and
+// several groups with a rest (the tiles' rows are the tokens here).
+TEST(KernelsVariants, RegroupedQ4AmxGemmFollowsCpu3Bitwise) {
+  if (!cpu_has_avx2() || !cpu::cpu_has_avx512() || !cpu::cpu_has_amx() || !cpu::cpu_has_gfni())
+    GTEST_SKIP() << "no AMX-INT8 (with GFNI) on this CPU";
+  ASSERT_TRUE(cpu::avx512_amx_table().q4_0x16_gemm);
+  check_regrouped_kernel(
+      [](const BlockQ4_0x16* w, int64_t groups, const std::vector<BlockQ8_0>& xq, int n, int64_t nb, float* out,
+         int64_t os) {
+        const int tg = (n + cpu::kTileTokens - 1) / cpu::kTileTokens;
+        std::vector<cpu::TokenRows> rows(size_t(tg * nb));
+        cpu::pack_token_rows(xq.data(), n, nb, 0, tg, rows.data());
+        cpu::avx512_amx_table().q4_0x16_gemm(w, groups, rows.data(), n, nb, out, os);
+      },
+      {1, 5, 15, 16, 17, 35, 69});
 }
 
 // The AMX tile kernels against the definition, bit for bit: one token (decode), a partial

@@ -15,7 +15,9 @@
 // is one command each):
 //   bench_engine -m FILE[,FILE..] [-p N[,N..]] [-n N[,N..]] [-t T[,T..]] [-r REPS]
 //                [--parallel S[,S..]] [--verify N] [--no-warmup] [--backend cpu|reference|cuda]
-//                [--variant avx512-amx|avx512|avxvnni|avx2|scalar]
+//                [--variant avx512-amx|avx512|avxvnni|avx2|scalar] [--layout rows]
+// --layout rows keeps Q4_0 matrices in GGUF row order instead of regrouping them for this CPU's
+// kernels (engine::ModelOptions), to measure what the regrouping gives.
 // -p 512 -n 128 -t <hardware threads> -r 5 by default, as llama-bench. For every (file, threads)
 // it warms up (one prefill and a few decode steps, untimed), then runs the repetitions, each a
 // prefill of N random tokens into an empty context (pp N) and the generation of N tokens one
@@ -197,6 +199,7 @@ struct BenchOptions {
   bool warmup = true;
   kernels::BackendKind kind = kernels::BackendKind::Cpu;
   std::string variant;
+  engine::ModelOptions layout;
 };
 
 std::vector<int> int_list(const std::string& s) {
@@ -369,7 +372,7 @@ void bench_verification(const std::string& file, const std::string& type, const 
 
 int bench_files(const BenchOptions& o) {
   for (const auto& path : o.models) {
-    auto m = engine::Model::open(path);
+    auto m = engine::Model::open(path, o.layout);
     if (!m) { std::fprintf(stderr, "%s: %s\n", path.c_str(), m.error().to_string().c_str()); return 1; }
     const std::string file = fs::path(path).filename().string();
     const std::string type = model_type(*m);
@@ -473,7 +476,7 @@ int bench_main(int argc, char** argv) {
   o.threads = {int(std::max(1u, std::thread::hardware_concurrency()))};
   auto usage = [] {
     std::fprintf(stderr, "usage: bench_engine -m FILE[,FILE..] [-p N,..] [-n N,..] [-t T,..] [-r REPS] "
-                         "[--parallel S,..] [--verify N] [--no-warmup] [--backend cpu|reference|cuda] [--variant avx512-amx|avx512|avxvnni|avx2|scalar]\n");
+                         "[--parallel S,..] [--verify N] [--no-warmup] [--backend cpu|reference|cuda] [--variant avx512-amx|avx512|avxvnni|avx2|scalar] [--layout rows]\n");
     return 2;
   };
   for (int i = 1; i < argc; ++i) {
@@ -492,7 +495,10 @@ int bench_main(int argc, char** argv) {
       if (!k) return usage();
       o.kind = *k;
     } else if (a == "--variant" && has) o.variant = argv[++i];
-    else return usage();
+    else if (a == "--layout" && has && std::string(argv[i + 1]) == "rows") {
+      o.layout.interleave_q4_0 = false;
+      ++i;
+    } else return usage();
   }
   std::erase_if(o.prompt, [](int n) { return n <= 0; });
   std::erase_if(o.gen, [](int n) { return n <= 0; });
@@ -516,7 +522,7 @@ void print_usage() {
   std::fprintf(stderr,
                "usage: bench_engine -m FILE[,FILE..] [-p N,..] [-n N,..] [-t T,..] [-r REPS] [--parallel S,..]\n"
                "                    [--verify N] [--no-warmup] [--backend cpu|reference|cuda]\n"
-               "                    [--variant avx512-amx|avx512|avxvnni|avx2|scalar]\n"
+               "                    [--variant avx512-amx|avx512|avxvnni|avx2|scalar] [--layout rows]\n"
                "       bench_engine --bandwidth [-t T,..]\n"
                "       bench_engine [--quick] [--vocab N] [--types f16,q8_0,q4_0] [--threads 1,2]\n");
 }

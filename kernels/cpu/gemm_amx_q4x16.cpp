@@ -1,0 +1,175 @@
+// Q4_0 prefill on AMX-INT8 tiles for Layout::Q4_0x16 (formats.hpp), numerics cpu/3: bitwise the
+// q4_0 kernels. Compiled and called as gemm_amx.cpp (AMX-INT8, GFNI, the AVX-512 flags).
+//
+// gemm_amx.cpp puts the weights in A and the tokens in B. A regrouped unit is already the other
+// way round: dword i of its chunk q is row i's values 4q..4q+3, which is B's VNNI row q for 16
+// output columns. So here the weights are B (a unit's low nibbles are B rows 0..3, its high
+// nibbles rows 4..7, with no rearranging) and the tokens' Q8_0 quants are A, loaded straight from
+// the activation blocks with the token stride:
+//   C[token][row] = sum_k A[token][k] * B[k][row]   (TDPBSUD: signed A, unsigned B)
+// The nibbles n stand for n - 8: the exact correction -8 * sum(x) of each token rides in the same
+// product, as four digits after its quants (A columns 32..35, TokenRows) times a constant fifth
+// row of B (128, 128, 128, 8). Then per (token, row), in block order, acc = fma(dw * dx,
+// float(C), acc), each token's accumulator a vector over the 16 rows.
+#include "kernels/cpu/intrinsics.hpp"  // <immintrin.h>, GCC 12 warnings silenced
+
+#include <algorithm>
+#include <vector>
+
+#include "kernels/cpu/amx_tiles.hpp"
+#include "kernels/cpu/dot.hpp"
+#include "kernels/cpu/nibbles_x86.hpp"
+
+namespace ig::kernels::cpu {
+namespace {
+
+// B's rows per block: the 8 of nibbles and the correction row.
+constexpr int kBRows = kTokenRowBytes / 4;
+
+// For m (1..16) tokens: tiles 0/1 hold C of blocks b and b+1 (m tokens x 16 rows int32), 2/3 A
+// (m tokens x 36 bytes), 4/5 B (9 x 64 bytes), so one product runs while the other's results go
+// through the float step. Keys 32 + m: gemm_amx.cpp's layouts use 0..16.
+void configure(int m) {
+  if (!amx::need_layout(32 + m)) return;
+  amx::TileConfig c;
+  for (int t = 0; t < 2; ++t) {
+    c.rows[t] = uint8_t(m), c.colsb[t] = 64;
+    c.rows[2 + t] = uint8_t(m), c.colsb[2 + t] = kTokenRowBytes;
+    c.rows[4 + t] = kBRows, c.colsb[4 + t] = 64;
+  }
+  amx::load_tile_config(c);
+}
+
+// One group's nb units as B tiles (v[b * kBRows + k]: B row k of block b) and its scales as floats
+// (dw[b]: lane i row i's). The next group's units are prefetched into L2 meanwhile: the groups
+// lie one after another, and this group's products give the loads time to land.
+void unpack_group(const BlockQ4_0x16* u, int64_t nb, Line64* v, Line64* dw) {
+  for (int64_t b = 0; b < nb; ++b) {
+    const char* next = reinterpret_cast<const char*>(u + nb + b);
+    for (int j = 0; j < 5; ++j) _mm_prefetch(next + 64 * j, _MM_HINT_T1);  // 288 bytes: 5 lines
+    for (int q = 0; q < 4; ++q) {
+      const __m512i raw = _mm512_loadu_si512(u[b].qs + 64 * q);
+      _mm512_store_si512(v[b * kBRows + q].v, low_nibbles_gfni(raw));
+      _mm512_store_si512(v[b * kBRows + 4 + q].v, high_nibbles_gfni(raw));
+    }
+    _mm512_store_si512(v[b * kBRows + 8].v, _mm512_set1_epi32(0x08808080));  // bytes 128, 128, 128, 8
+    _mm512_store_ps(dw[b].v, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(u[b].d))));
+  }
+}
+
+// The float step of one block for the 16 token lanes of a group (lanes past its tokens have
+// d = 0 and are never stored).
+inline void step(const int32_t (*c)[16], const float* dw, const TokenRows& x, __m512 (&acc)[16]) {
+  const __m512 vdw = _mm512_load_ps(dw);
+  for (int t = 0; t < 16; ++t) {
+    const __m512 d = _mm512_mul_ps(vdw, _mm512_set1_ps(x.d[t]));
+    acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(_mm512_load_si512(c[t])), acc[t]);
+  }
+}
+
+#define IG_X16_PRODUCT(C, A, B, blk)                       \
+  _tile_zero(C);                                           \
+  IG_TILE_LOADD(A, x[blk].qs, kTokenRowBytes);             \
+  IG_TILE_LOADD(B, v[(blk) * kBRows].v, 64);               \
+  _tile_dpbsud(C, A, B)
+
+// m (1..16) tokens (x: their group's nb blocks) times one unpacked group: out[t*os + i].
+void tile_group(const Line64* v, const Line64* dw, const TokenRows* x, int m, int64_t nb, float* out, int64_t os) {
+  configure(m);
+  alignas(64) int32_t c0[16][16] = {}, c1[16][16] = {};  // rows past m stay 0
+  __m512 acc[16];
+  for (auto& a : acc) a = _mm512_setzero_ps();
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    IG_X16_PRODUCT(0, 2, 4, b);
+    IG_X16_PRODUCT(1, 3, 5, b + 1);
+    _tile_stored(0, c0, 64);
+    _tile_stored(1, c1, 64);
+    step(c0, dw[b].v, x[b], acc);
+    step(c1, dw[b + 1].v, x[b + 1], acc);
+  }
+  if (b < nb) {
+    IG_X16_PRODUCT(0, 2, 4, b);
+    _tile_stored(0, c0, 64);
+    step(c0, dw[b].v, x[b], acc);
+  }
+  for (int t = 0; t < m; ++t) _mm512_storeu_ps(out + t * os, acc[t]);
+}
+#undef IG_X16_PRODUCT
+
+// G (2..4) full groups of 16 tokens (group g's blocks at x + g * nb) times one unpacked weight
+// group, block by block: the block's B tile is loaded once for every token group and the G tile
+// products are independent, so they overlap; the accumulators (G x 16 tokens) live in memory.
+// Tiles 0..3: C of each token group, 4: B, 5/6: the groups' A in turn.
+constexpr int kGroupsLayout = 64;
+void tile_groups(const Line64* v, const Line64* dw, const TokenRows* x, int G, int64_t nb, float* out, int64_t os) {
+  if (amx::need_layout(kGroupsLayout)) {
+    amx::TileConfig c;
+    for (int t = 0; t < 4; ++t) c.rows[t] = 16, c.colsb[t] = 64;
+    c.rows[4] = kBRows, c.colsb[4] = 64;
+    c.rows[5] = c.rows[6] = 16, c.colsb[5] = c.colsb[6] = kTokenRowBytes;
+    amx::load_tile_config(c);
+  }
+  alignas(64) int32_t c[4][16][16];
+  alignas(64) float acc[4][16][16] = {};
+  for (int64_t b = 0; b < nb; ++b) {
+    IG_TILE_LOADD(4, v[b * kBRows].v, 64);
+    _tile_zero(0);
+    IG_TILE_LOADD(5, x[b].qs, kTokenRowBytes);
+    _tile_dpbsud(0, 5, 4);
+    _tile_zero(1);
+    IG_TILE_LOADD(6, x[nb + b].qs, kTokenRowBytes);
+    _tile_dpbsud(1, 6, 4);
+    if (G > 2) {
+      _tile_zero(2);
+      IG_TILE_LOADD(5, x[2 * nb + b].qs, kTokenRowBytes);
+      _tile_dpbsud(2, 5, 4);
+    }
+    if (G > 3) {
+      _tile_zero(3);
+      IG_TILE_LOADD(6, x[3 * nb + b].qs, kTokenRowBytes);
+      _tile_dpbsud(3, 6, 4);
+    }
+    _tile_stored(0, c[0], 64);
+    _tile_stored(1, c[1], 64);
+    if (G > 2) _tile_stored(2, c[2], 64);
+    if (G > 3) _tile_stored(3, c[3], 64);
+    const __m512 vdw = _mm512_load_ps(dw[b].v);
+    for (int g = 0; g < G; ++g) {
+      const TokenRows& xg = x[g * nb + b];
+      for (int t = 0; t < 16; ++t) {  // step(), with the accumulators in memory
+        const __m512 d = _mm512_mul_ps(vdw, _mm512_set1_ps(xg.d[t]));
+        const __m512 isum = _mm512_cvtepi32_ps(_mm512_load_si512(c[g][t]));
+        _mm512_store_ps(acc[g][t], _mm512_fmadd_ps(d, isum, _mm512_load_ps(acc[g][t])));
+      }
+    }
+  }
+  for (int g = 0; g < G; ++g)
+    for (int t = 0; t < 16; ++t) _mm512_storeu_ps(out + (16 * g + t) * os, _mm512_load_ps(acc[g][t]));
+}
+
+void q4_0x16_gemm(const BlockQ4_0x16* w, int64_t groups, const TokenRows* x, int n, int64_t nb, float* out,
+                  int64_t os) {
+  thread_local std::vector<Line64> v, dw;
+  v.resize(size_t(nb * kBRows));
+  dw.resize(size_t(nb));
+  const int full = n / kTileTokens, tgroups = (n + kTileTokens - 1) / kTileTokens;
+  for (int64_t g = 0; g < groups; ++g) {
+    unpack_group(w + g * nb, nb, v.data(), dw.data());
+    // Full token groups two to four at a time, then what is left one group at a time.
+    int tg = 0;
+    for (; full - tg >= 2; tg += std::min(4, full - tg))
+      tile_groups(v.data(), dw.data(), x + tg * nb, std::min(4, full - tg), nb, out + tg * kTileTokens * os + 16 * g,
+                  os);
+    for (; tg < tgroups; ++tg) {
+      const int t0 = tg * kTileTokens;
+      tile_group(v.data(), dw.data(), x + tg * nb, std::min(kTileTokens, n - t0), nb, out + t0 * os + 16 * g, os);
+    }
+  }
+}
+
+}  // namespace
+
+void add_q4_0x16_gemm(DotTable& t) { t.q4_0x16_gemm = q4_0x16_gemm; }
+
+}  // namespace ig::kernels::cpu
