@@ -19,21 +19,27 @@ struct BlockQ4_0 {
   uint16_t d;               // fp16 scale
   uint8_t qs[kBlock / 2];   // element i: low nibble of qs[i]; element i+16: high nibble; value = d*(n-8)
 };
-// Q4_0 rows interleaved by 16 (Layout::Q4_0x16, kernels/interleave.hpp): block b of rows
+// Rows interleaved by 16 (Layout::Interleaved16, kernels/interleave.hpp): block b of rows
 // 16g..16g+15 as one unit, so that a 512-bit register holds one 4-byte piece of each of the 16
-// rows and dpbusd adds every row's products in its own lane, with no horizontal sums. The same
-// 288 bytes as the 16 rows' blocks, permuted: d[r] is row r's scale, and dword r of chunk q
-// (qs[64q + 4r .. 64q + 4r + 3]) is row r's qs[4q .. 4q + 3]: values 4q..4q+3 in the low
-// nibbles, 16+4q..16+4q+3 in the high ones. (llama.cpp's CPU repack, ggml-cpu/repack.cpp
+// rows and dpbusd adds every row's products in its own lane, with no horizontal sums (and the
+// AMX tiles take a unit's quants as their B operand). The same bytes as the 16 rows' blocks,
+// permuted: d[r] is row r's scale, and dword r of chunk q (qs[64q + 4r .. 64q + 4r + 3]) is row
+// r's qs[4q .. 4q + 3]. For Q4_0 those are values 4q..4q+3 in the low nibbles and 16+4q..16+4q+3
+// in the high ones; for Q8_0, values 4q..4q+3. (llama.cpp's CPU repack, ggml-cpu/repack.cpp
 // block_q4_0x8, interleaves 8 rows the same way for AVX2.)
 struct BlockQ4_0x16 {
   uint16_t d[16];
-  uint8_t qs[256];
+  uint8_t qs[16 * kBlock / 2];
+};
+struct BlockQ8_0x16 {
+  uint16_t d[16];
+  int8_t qs[16 * kBlock];
 };
 #pragma pack(pop)
 static_assert(sizeof(BlockQ8_0) == 34);
 static_assert(sizeof(BlockQ4_0) == 18);
 static_assert(sizeof(BlockQ4_0x16) == 16 * sizeof(BlockQ4_0));
+static_assert(sizeof(BlockQ8_0x16) == 16 * sizeof(BlockQ8_0));
 
 inline float fp32_from_bits(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
 inline uint32_t fp32_to_bits(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }

@@ -67,8 +67,9 @@ bool row_shape_valid(DType t, int64_t cols);
 // depend on it); a layout other than Rows exists for the speed of one kernel family.
 enum class Layout : uint8_t {
   Rows,     // GGUF order: row r's blocks at data + r * row_bytes
-  Q4_0x16,  // Q4_0 only: each whole group of 16 rows as BlockQ4_0x16 units (formats.hpp), the
-            // rows past the last whole group in GGUF order after them (kernels/interleave.hpp)
+  Interleaved16,  // Q4_0/Q8_0: each whole group of 16 rows as BlockQ4_0x16 / BlockQ8_0x16 units
+                  // (formats.hpp), the rows past the last whole group in GGUF order after them
+                  // (kernels/interleave.hpp)
 };
 
 struct Weight {
@@ -165,8 +166,8 @@ Expected<std::unique_ptr<Backend>> make_backend(const BackendOptions& opt);
 bool cuda_available();
 // True when the fast CPU backend runs its AVX2/FMA/F16C path on this CPU.
 bool cpu_has_avx2();
-// True when the fast CPU backend's best kernels on this CPU read Layout::Q4_0x16 directly
+// True when the fast CPU backend's best kernels on this CPU read Layout::Interleaved16 directly
 // (AVX-512): a model loaded here interleaves its Q4_0 matrices (engine::ModelOptions).
-bool cpu_reads_q4_0x16();
+bool cpu_reads_interleaved16();
 
 }  // namespace ig::kernels

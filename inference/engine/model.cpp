@@ -196,19 +196,19 @@ Expected<Model> Model::open(const std::string& path, const ModelOptions& opt) {
 
 namespace {
 
-// Regroups every Q4_0 matrix of at least 16 rows into Layout::Q4_0x16, once per tensor (tied
-// embeddings are one tensor seen twice).
-Status interleave_q4_0_matrices(gguf::File& file, const std::vector<kernels::Weight*>& weights) {
-  for (size_t i = 0; i < weights.size(); ++i) {
-    kernels::Weight& w = *weights[i];
-    if (w.type != kernels::DType::Q4_0 || w.rows < 16 || w.layout != kernels::Layout::Rows) continue;
+// Regroups every Q4_0 and Q8_0 matrix of at least 16 rows into Layout::Interleaved16, once per
+// tensor (tied embeddings are one tensor seen twice).
+Status interleave_matrices(gguf::File& file, const std::vector<kernels::Weight*>& weights) {
+  for (kernels::Weight* wp : weights) {
+    const kernels::Weight w = *wp;
+    if (!kernels::interleavable(w.type) || w.rows < 16 || w.layout != kernels::Layout::Rows) continue;
     const gguf::TensorInfo* t = nullptr;
     for (const auto& info : file.tensors())
       if (info.data == w.data) t = &info;
-    if (t == nullptr) return fail("engine.bad_tensor", "a Q4_0 matrix is not a tensor of the file");
-    IG_TRY(file.rewrite_tensor_data(*t, [&](uint8_t* p) { kernels::interleave_q4_0(p, w.rows, w.cols); }));
+    if (t == nullptr) return fail("engine.bad_tensor", "a matrix is not a tensor of the file");
+    IG_TRY(file.rewrite_tensor_data(*t, [&](uint8_t* p) { kernels::interleave(w.type, p, w.rows, w.cols); }));
     for (kernels::Weight* same : weights)
-      if (same->data == w.data) same->layout = kernels::Layout::Q4_0x16;
+      if (same->data == w.data) same->layout = kernels::Layout::Interleaved16;
   }
   return {};
 }
@@ -250,11 +250,11 @@ Expected<Model> Model::from_gguf(gguf::File file, const ModelOptions& opt) {
                   "tensor " + t.name + " is not part of the " + std::string(arch_name(cfg.arch)) +
                       " graph (" + std::to_string(file.tensors().size()) + " tensors, " +
                       std::to_string(r.used.size()) + " used)");
-  if (opt.interleave_q4_0) {
+  if (opt.interleave) {
     std::vector<kernels::Weight*> ws{&m.token_embd_, &m.output_};
     for (auto& l : m.layers_)
       for (kernels::Weight* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) ws.push_back(w);
-    IG_TRY(interleave_q4_0_matrices(file, ws));
+    IG_TRY(interleave_matrices(file, ws));
   }
   m.file_ = std::move(file);
   return m;

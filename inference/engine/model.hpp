@@ -67,10 +67,11 @@ struct LayerWeights {
 // How a model lays out its weights in memory. Every backend reads every layout with the same
 // results; the choice only changes speed.
 struct ModelOptions {
-  // Regroup each Q4_0 matrix's whole groups of 16 rows in place (kernels::Layout::Q4_0x16) when
-  // the fast CPU kernels of this machine read that layout (AVX-512): decode then needs no
-  // horizontal sums. No memory is added, and the model id stays the file's hash.
-  bool interleave_q4_0 = kernels::cpu_reads_q4_0x16();
+  // Regroup each Q4_0 and Q8_0 matrix's whole groups of 16 rows in place
+  // (kernels::Layout::Interleaved16) when the fast CPU kernels of this machine read that layout
+  // (AVX-512): decode then needs no horizontal sums. No memory is added, and the model id stays
+  // the file's hash.
+  bool interleave = kernels::cpu_reads_interleaved16();
 };
 
 class Model {

@@ -97,9 +97,9 @@ void CpuBackend::matmul_dense(const Weight& w, const float* x, int n_tokens, flo
 // pool. The full 16-row tiles of up to kGemvTokens tokens (decode) go through the AVX-512 gemv
 // kernels, those of more tokens through the AMX tile kernels where the CPU has them (else the
 // gemv kernels again, kGemvTokens tokens at a time), everything else through the vector
-// kernels; all give the same bits. A Q4_0 matrix in Layout::Q4_0x16 runs on the kernels made
-// for that layout (decode; AMX prefill), or where the table has none, on each group regrouped
-// back into rows.
+// kernels; all give the same bits. A matrix in Layout::Interleaved16 runs on the kernels made for
+// that layout (decode; AMX prefill), or where the table has none, on each group regrouped back
+// into rows.
 void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, float* y) {
   const int64_t nb = w.cols / kBlock;
   xq_.resize(size_t(nb) * n_tokens);
@@ -108,10 +108,10 @@ void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, flo
     for (int64_t t = t0; t < t1; ++t) dot_.quantize_q8_0(x + size_t(t) * w.cols, w.cols, xq_.data() + size_t(t) * nb);
   });
   const bool amx = n_tokens > cpu::kGemvTokens && (q4 ? dot_.q4_0_gemm != nullptr : dot_.q8_0_gemm != nullptr);
-  const bool x16 = w.layout == Layout::Q4_0x16;
+  const bool x16 = w.layout == Layout::Interleaved16;
   // the kernels made for the regrouped layout, for this many tokens (else each group regrouped back)
-  const bool x16_gemv = x16 && n_tokens <= cpu::kGemvTokens && dot_.q4_0x16_gemv != nullptr;
-  const bool x16_gemm = x16 && n_tokens > cpu::kGemvTokens && dot_.q4_0x16_gemm != nullptr;
+  const bool x16_gemv = x16 && n_tokens <= cpu::kGemvTokens && (q4 ? dot_.q4_0x16_gemv != nullptr : dot_.q8_0x16_gemv != nullptr);
+  const bool x16_gemm = x16 && n_tokens > cpu::kGemvTokens && (q4 ? dot_.q4_0x16_gemm != nullptr : dot_.q8_0x16_gemm != nullptr);
   const int groups = (n_tokens + cpu::kTileTokens - 1) / cpu::kTileTokens;
   if (x16_gemm) {
     token_rows_.resize(size_t(groups) * nb);
@@ -122,7 +122,7 @@ void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, flo
     tiles_.resize(size_t(groups) * nb);
     cpu::pack_token_tiles(xq_.data(), n_tokens, nb, tiles_.data());
   }
-  const int64_t grouped = x16 ? q4_0x16_grouped_rows(w.rows) : 0;
+  const int64_t grouped = x16 ? interleaved_rows(w.rows) : 0;
   const size_t rb = row_bytes(w.type, w.cols);
   const auto* base = static_cast<const uint8_t*>(w.data);
   // Work items are row tiles, so a thread's rows start on a tile boundary (for Q4_0x16, a group).
@@ -132,20 +132,22 @@ void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, flo
     const int64_t r1 = std::min(w.rows, i1 * kRowTile);
     const int64_t g1 = std::min(r1, grouped);  // grouped rows of this range end here
     if ((x16_gemv || x16_gemm) && r0 < g1) {
-      const auto* units = reinterpret_cast<const BlockQ4_0x16*>(base + size_t(r0) * rb);
-      if (x16_gemv)
-        dot_.q4_0x16_gemv(units, (g1 - r0) / 16, xq_.data(), n_tokens, nb, y + r0, w.rows);
-      else
-        dot_.q4_0x16_gemm(units, (g1 - r0) / 16, token_rows_.data(), n_tokens, nb, y + r0, w.rows);
+      const uint8_t* units = base + size_t(r0) * rb;
+      const int64_t ng = (g1 - r0) / 16;
+      const auto* q4u = reinterpret_cast<const BlockQ4_0x16*>(units);
+      const auto* q8u = reinterpret_cast<const BlockQ8_0x16*>(units);
+      if (x16_gemv && q4) dot_.q4_0x16_gemv(q4u, ng, xq_.data(), n_tokens, nb, y + r0, w.rows);
+      else if (x16_gemv) dot_.q8_0x16_gemv(q8u, ng, xq_.data(), n_tokens, nb, y + r0, w.rows);
+      else if (q4) dot_.q4_0x16_gemm(q4u, ng, token_rows_.data(), n_tokens, nb, y + r0, w.rows);
+      else dot_.q8_0x16_gemm(q8u, ng, token_rows_.data(), n_tokens, nb, y + r0, w.rows);
       r0 = g1;
     }
     if (r0 < g1) {  // each group regrouped into rows, then as below
-      thread_local std::vector<BlockQ4_0> rows;
-      rows.resize(size_t(16 * nb));
+      thread_local std::vector<uint8_t> rows;
+      rows.resize(16 * rb);
       for (; r0 < g1; r0 += 16) {
-        const auto* group = reinterpret_cast<const BlockQ4_0x16*>(base + size_t(r0) * rb);
-        for (int r = 0; r < 16; ++r) q4_0x16_row(group, nb, r, rows.data() + r * nb);
-        row_tiles(reinterpret_cast<const uint8_t*>(rows.data()), 16, n_tokens, amx, y + r0, w);
+        for (int r = 0; r < 16; ++r) gguf_row(w, r0 + r, rows.data() + r * rb);
+        row_tiles(rows.data(), 16, n_tokens, amx, y + r0, w);
       }
     }
     // (the rows past the last whole group are fewer than 16: the vector kernels, never the tiles

@@ -51,13 +51,15 @@ struct alignas(64) KTokenTile {
 };
 
 // One block of up to kTileTokens tokens' Q8_0 activations as rows (pack_token_rows): the A
-// operand of the Layout::Q4_0x16 tile kernel. qs[t][0..32) = token t's quants; qs[t][32..36) =
-// four digits c0..c3 of its Q4_0 offset correction -8 * sum(quants) = 128 * (c0 + c1 + c2) + 8 * c3
-// (c3 in 0..15), which the tile product multiplies by the weights' constant row (128, 128, 128, 8)
-// and so adds exactly. d[t] = its scale. Tokens past the group's end are all 0.
-inline constexpr int kTokenRowBytes = 36;
+// operand of the Layout::Interleaved16 tile kernels. qs[t][0..32) = token t's quants;
+// qs[t][32..36) = four digits c0..c3 of its Q4_0 offset correction -8 * sum(quants) =
+// 128 * (c0 + c1 + c2) + 8 * c3 (c3 in 0..15), which the Q4_0 tile product multiplies by the
+// weights' constant row (128, 128, 128, 8) and so adds exactly; the rest of the row is 0. Each
+// row fills a cache line (tile loads of rows split over two lines were 5% slower on Q8_0
+// prefill). d[t] = its scale. Tokens past the group's end are all 0.
+inline constexpr int kTokenRowBytes = 36;  // of each row, what the products read
 struct alignas(64) TokenRows {
-  int8_t qs[kTileTokens][kTokenRowBytes];
+  int8_t qs[kTileTokens][64];
   float d[kTileTokens];
 };
 
@@ -118,14 +120,18 @@ struct DotTable {
   // quantize_row_q8_0 and q8_lane_sums below, vectorized; bitwise the same results.
   void (*quantize_q8_0)(const float* x, int64_t cols, BlockQ8_0* out);
   void (*lane_sums)(const BlockQ8_0* x, int64_t nb, int32_t* out);
-  // Optional (null without AVX-512): decode on Layout::Q4_0x16, bitwise q4_0. `groups` groups of
-  // 16 rows (group g's nb units at w + g*nb) times n (1..kGemvTokens) tokens (token t's nb
-  // blocks at x + t*nb), out[t*os + 16g + r] for row r of group g.
+  // Optional (null without AVX-512): decode on Layout::Interleaved16, bitwise q4_0 / q8_0.
+  // `groups` groups of 16 rows (group g's nb units at w + g*nb) times n (1..kGemvTokens) tokens
+  // (token t's nb blocks at x + t*nb), out[t*os + 16g + r] for row r of group g.
   void (*q4_0x16_gemv)(const BlockQ4_0x16* w, int64_t groups, const BlockQ8_0* x, int n, int64_t nb, float* out,
+                       int64_t os);
+  void (*q8_0x16_gemv)(const BlockQ8_0x16* w, int64_t groups, const BlockQ8_0* x, int n, int64_t nb, float* out,
                        int64_t os);
   // Optional (null without AMX-INT8): the same for any number of tokens on AMX tiles (prefill),
   // the tokens packed by pack_token_rows (group g's block b at x[g*nb + b]).
   void (*q4_0x16_gemm)(const BlockQ4_0x16* w, int64_t groups, const TokenRows* x, int n, int64_t nb, float* out,
+                       int64_t os);
+  void (*q8_0x16_gemm)(const BlockQ8_0x16* w, int64_t groups, const TokenRows* x, int n, int64_t nb, float* out,
                        int64_t os);
 };
 
@@ -168,7 +174,7 @@ void pack_token_tiles(const BlockQ8_0* x, int n, int64_t nb, TokenTile* out);
 // Packs tokens [g0*16, min(n, g1*16)) of n tokens' activations (n rows of nb blocks) as token
 // groups g0..g1 of ceil(n/16): out[g*nb + b] holds block b of tokens 16g..16g+15 (TokenRows).
 void pack_token_rows(const BlockQ8_0* x, int n, int64_t nb, int g0, int g1, TokenRows* out);
-// Sets t.q4_0x16_gemm (gemm_amx_q4x16.cpp); for the avx512-amx table.
-void add_q4_0x16_gemm(DotTable& t);
+// Sets t.q4_0x16_gemm and t.q8_0x16_gemm (gemm_amx_x16.cpp); for the avx512-amx table.
+void add_x16_gemm(DotTable& t);
 
 }  // namespace ig::kernels::cpu

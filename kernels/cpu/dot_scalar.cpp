@@ -76,7 +76,7 @@ void q4_0(const BlockQ4_0* w, int64_t ws, int nr, const BlockQ8_0* x, int64_t xs
 
 const DotTable& scalar_table() {
   static const DotTable t{"scalar", f32, f16, q8_0, q4_0, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, dot, quantize_row_q8_0,
-                          q8_lane_sums, nullptr, nullptr};
+                          q8_lane_sums, nullptr, nullptr, nullptr, nullptr};
   return t;
 }
 
@@ -228,5 +228,5 @@ bool cpu_has_avx2() {
   static const bool has = cpu::has_avx2_fma_f16c();
   return has;
 }
-bool cpu_reads_q4_0x16() { return cpu::best_table().q4_0x16_gemv != nullptr; }
+bool cpu_reads_interleaved16() { return cpu::best_table().q4_0x16_gemv != nullptr && cpu::best_table().q8_0x16_gemv != nullptr; }
 }  // namespace ig::kernels

@@ -341,6 +341,7 @@ namespace ig::kernels::cpu {
 #define IG_Q4_GEMV (cpu_has_gfni() ? q4_0_gemv_gfni : q4_0_gemv)
 #define IG_Q5_GEMV (cpu_has_gfni() ? q5_0_gemv_gfni : q5_0_gemv)
 #define IG_Q4X16_GEMV (cpu_has_gfni() ? q4_0x16_gemv_gfni : q4_0x16_gemv)
+#define IG_Q8X16_GEMV q8_0x16_gemv
 #else
 #define IG_F32_GEMM nullptr
 #define IG_F16_GEMM nullptr
@@ -348,12 +349,13 @@ namespace ig::kernels::cpu {
 #define IG_Q4_GEMV nullptr
 #define IG_Q5_GEMV nullptr
 #define IG_Q4X16_GEMV nullptr
+#define IG_Q8X16_GEMV nullptr
 #endif
 
 const DotTable& IG_TABLE_FN() {
   static const DotTable t{IG_TABLE_NAME, f32,         f16,        q8_0,        q4_0,        nullptr, nullptr,
                           IG_Q8_GEMV,    IG_Q4_GEMV,  IG_Q5_GEMV, nullptr,     nullptr,     nullptr,     nullptr,
-                          IG_F32_GEMM,   IG_F16_GEMM, dot,         quantize_q8, lane_sums,  IG_Q4X16_GEMV, nullptr};
+                          IG_F32_GEMM,   IG_F16_GEMM, dot,         quantize_q8, lane_sums,  IG_Q4X16_GEMV, IG_Q8X16_GEMV, nullptr, nullptr};
   return t;
 }
 

@@ -344,7 +344,7 @@ const DotTable& avx512_amx_table() {
     a.q4_k_gemm = q4_k_gemm_amx;
     a.q5_k_gemm = q5_k_gemm_amx;
     a.q6_k_gemm = q6_k_gemm_amx;
-    add_q4_0x16_gemm(a);
+    add_x16_gemm(a);
     return a;
   }();
   return t;

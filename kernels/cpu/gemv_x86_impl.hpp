@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 // GFNI for the *_gfni kernels only (chosen at run time, cpu_has_gfni): the code of this header
@@ -210,13 +211,14 @@ void gemv_q4_t(const BlockQ4_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, i
   }
 }
 
-// Layout::Q4_0x16 (formats.hpp): lane r of every register is row r of the group, so a block's
-// eight dpbusd (each against one broadcast dword of the activation) leave the 16 rows' exact
-// sums in their own lanes: no shuffles at all, and each group's weights are one contiguous run
-// that the hardware prefetcher follows. Bitwise the q4_0 kernels.
-template <int T, bool kGfni>
-void gemv_q4x16_t(const BlockQ4_0x16* w, int64_t groups, const BlockQ8_0* x, int64_t nb, float* out,
-                  int64_t os) {
+// Layout::Interleaved16 (formats.hpp): lane r of every register is row r of the group, so a
+// block's eight dpbusd (each against one broadcast dword of the activation) leave the 16 rows'
+// exact sums in their own lanes: no shuffles at all, and the weights are one contiguous run that
+// a prefetch 4 KB ahead keeps streaming. The unsigned operands, as above: Q8_0 w ^ 0x80 (w + 128),
+// Q4_0 the nibbles (value + 8), corrected by -128 or -8 * sum(x). Bitwise the q8_0/q4_0 kernels.
+template <typename Unit, int T, bool kGfni>
+void gemv_x16_t(const Unit* w, int64_t groups, const BlockQ8_0* x, int64_t nb, float* out, int64_t os) {
+  constexpr bool kQ4 = std::is_same_v<Unit, BlockQ4_0x16>;
   thread_local std::vector<float> dx;
   thread_local std::vector<int32_t> corr;
   const size_t m = size_t(T * nb);
@@ -225,35 +227,40 @@ void gemv_q4x16_t(const BlockQ4_0x16* w, int64_t groups, const BlockQ8_0* x, int
     int32_t sum = 0;
     for (int k = 0; k < 32; ++k) sum += x[i].qs[k];
     dx[i] = _cvtsh_ss(x[i].d);
-    corr[i] = -8 * sum;
+    corr[i] = -(kQ4 ? 8 : 128) * sum;
   }
   for (int64_t g = 0; g < groups; ++g) {
-    const BlockQ4_0x16* wg = w + g * nb;
+    const Unit* wg = w + g * nb;
     __m512 acc[T];
     for (auto& a : acc) a = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
-      const BlockQ4_0x16& u = wg[b];
-      // The weights 4 KB ahead into L2: the hardware prefetcher alone leaves decode at 36 tok/s
-      // (Qwen2.5-0.5B Q4_0, 1 thread, here), with this 47; nearer or into L1 is slower.
+      const Unit& u = wg[b];
+      // The weights 4 KB ahead into L2: the hardware prefetcher alone leaves Q4_0 decode at 36
+      // tok/s (Qwen2.5-0.5B, 1 thread, here), with this 47; nearer or into L1 is slower.
       const char* ahead = reinterpret_cast<const char*>(&u) + 4096;
-      for (int j = 0; j < 5; ++j) _mm_prefetch(ahead + 64 * j, _MM_HINT_T1);  // 288 bytes: 5 lines
-      __m512i lo[4], hi[4];
-      for (int q = 0; q < 4; ++q) {
-        const __m512i raw = _mm512_loadu_si512(u.qs + 64 * q);
-        lo[q] = kGfni ? low_nibbles_gfni(raw) : low_nibbles(raw);
-        hi[q] = kGfni ? high_nibbles_gfni(raw) : high_nibbles(raw);
+      for (size_t o = 0; o < sizeof(Unit); o += 64) _mm_prefetch(ahead + o, _MM_HINT_T1);
+      _mm_prefetch(ahead + sizeof(Unit) - 1, _MM_HINT_T1);  // a unit is not whole lines
+      __m512i ops[8];  // ops[k]: against the activation's dword k (its values 4k..4k+3)
+      if constexpr (kQ4) {
+        for (int q = 0; q < 4; ++q) {
+          const __m512i raw = _mm512_loadu_si512(u.qs + 64 * q);
+          ops[q] = kGfni ? low_nibbles_gfni(raw) : low_nibbles(raw);
+          ops[4 + q] = kGfni ? high_nibbles_gfni(raw) : high_nibbles(raw);
+        }
+      } else {
+        for (int k = 0; k < 8; ++k) ops[k] = _mm512_xor_si512(_mm512_loadu_si512(u.qs + 64 * k), _mm512_set1_epi8(char(0x80)));
       }
       const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(u.d)));
       for (int t = 0; t < T; ++t) {
         const size_t i = size_t(t * nb + b);
         const int8_t* xq = x[i].qs;
-        __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
-        for (int q = 0; q < 4; ++q) {
+        __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();  // two chains: half the latency
+        for (int k = 0; k < 4; ++k) {
           int32_t xl, xh;
-          std::memcpy(&xl, xq + 4 * q, 4);
-          std::memcpy(&xh, xq + 16 + 4 * q, 4);
-          s0 = _mm512_dpbusd_epi32(s0, lo[q], _mm512_set1_epi32(xl));
-          s1 = _mm512_dpbusd_epi32(s1, hi[q], _mm512_set1_epi32(xh));
+          std::memcpy(&xl, xq + 4 * k, 4);
+          std::memcpy(&xh, xq + 16 + 4 * k, 4);
+          s0 = _mm512_dpbusd_epi32(s0, ops[k], _mm512_set1_epi32(xl));
+          s1 = _mm512_dpbusd_epi32(s1, ops[4 + k], _mm512_set1_epi32(xh));
         }
         const __m512i isum = _mm512_add_epi32(_mm512_add_epi32(s0, s1), _mm512_set1_epi32(corr[i]));
         const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(dx[i]));
@@ -264,14 +271,13 @@ void gemv_q4x16_t(const BlockQ4_0x16* w, int64_t groups, const BlockQ8_0* x, int
   }
 }
 
-template <bool kGfni>
-void gemv_q4x16(const BlockQ4_0x16* w, int64_t groups, const BlockQ8_0* x, int n, int64_t nb, float* out,
-                int64_t os) {
+template <typename Unit, bool kGfni>
+void gemv_x16(const Unit* w, int64_t groups, const BlockQ8_0* x, int n, int64_t nb, float* out, int64_t os) {
   switch (n) {
-    case 1: return gemv_q4x16_t<1, kGfni>(w, groups, x, nb, out, os);
-    case 2: return gemv_q4x16_t<2, kGfni>(w, groups, x, nb, out, os);
-    case 3: return gemv_q4x16_t<3, kGfni>(w, groups, x, nb, out, os);
-    default: return gemv_q4x16_t<4, kGfni>(w, groups, x, nb, out, os);
+    case 1: return gemv_x16_t<Unit, 1, kGfni>(w, groups, x, nb, out, os);
+    case 2: return gemv_x16_t<Unit, 2, kGfni>(w, groups, x, nb, out, os);
+    case 3: return gemv_x16_t<Unit, 3, kGfni>(w, groups, x, nb, out, os);
+    default: return gemv_x16_t<Unit, 4, kGfni>(w, groups, x, nb, out, os);
   }
 }
 
@@ -310,11 +316,15 @@ void q5_0_gemv(const BlockQ5_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, i
 }
 void q4_0x16_gemv(const BlockQ4_0x16* w, int64_t groups, const BlockQ8_0* x, int n, int64_t nb, float* out,
                   int64_t os) {
-  gemv_q4x16<false>(w, groups, x, n, nb, out, os);
+  gemv_x16<BlockQ4_0x16, false>(w, groups, x, n, nb, out, os);
 }
 void q4_0x16_gemv_gfni(const BlockQ4_0x16* w, int64_t groups, const BlockQ8_0* x, int n, int64_t nb, float* out,
                        int64_t os) {
-  gemv_q4x16<true>(w, groups, x, n, nb, out, os);
+  gemv_x16<BlockQ4_0x16, true>(w, groups, x, n, nb, out, os);
+}
+void q8_0x16_gemv(const BlockQ8_0x16* w, int64_t groups, const BlockQ8_0* x, int n, int64_t nb, float* out,
+                  int64_t os) {
+  gemv_x16<BlockQ8_0x16, false>(w, groups, x, n, nb, out, os);
 }
 void q4_0_gemv_gfni(const BlockQ4_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int n, int64_t nb, float* out,
                     int64_t os) {

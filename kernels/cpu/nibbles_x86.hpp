@@ -1,5 +1,5 @@
 // Q4_0/Q5_0 nibble unpacking shared by the AVX-512 decode kernels (gemv_x86_impl.hpp) and the
-// AMX tile kernels (gemm_amx.cpp, gemm_amx_q4x16.cpp); all are compiled with AVX-512BW.
+// AMX tile kernels (gemm_amx.cpp, gemm_amx_x16.cpp); all are compiled with AVX-512BW.
 #pragma once
 
 #include "kernels/cpu/intrinsics.hpp"
@@ -35,7 +35,7 @@ __attribute__((target("gfni"))) inline __m512i nibbles2_gfni(const uint8_t* row_
 }
 
 // The low and the high nibble of each of 64 packed bytes, as bytes: nibbles2_gfni's two maps over
-// the whole register (Layout::Q4_0x16, whose registers need no lane rearranging).
+// the whole register (Layout::Interleaved16, whose registers need no lane rearranging).
 __attribute__((target("gfni"))) inline __m512i low_nibbles_gfni(__m512i raw) {
   return _mm512_gf2p8affine_epi64_epi8(raw, _mm512_set1_epi64(0x0102040800000000), 0);
 }

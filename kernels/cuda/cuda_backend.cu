@@ -181,7 +181,7 @@ class CudaBackend final : public Backend {
       return it->second.buf.as<void>();
     if (!error_.empty()) return nullptr;
     const size_t bytes = row_bytes(w.type, w.cols) * size_t(w.rows);
-    // The device kernels read GGUF rows: a regrouped matrix (Layout::Q4_0x16) goes up in that
+    // The device kernels read GGUF rows: a regrouped matrix (Layout::Interleaved16) goes up in that
     // order, regrouped back on the host once.
     std::vector<uint8_t> rows;
     if (w.layout != Layout::Rows) rows = rows_layout_bytes(w);

@@ -11,7 +11,13 @@
 namespace ig::kernels::scalar {
 
 void dequantize_row(const Weight& w, int64_t r, float* out) {
-  const auto* base = static_cast<const uint8_t*>(w.data) + size_t(r) * row_bytes(w.type, w.cols);
+  const uint8_t* base = static_cast<const uint8_t*>(w.data) + size_t(r) * row_bytes(w.type, w.cols);
+  thread_local std::vector<uint8_t> regrouped;
+  if (w.layout != Layout::Rows) {  // the row gathered back from its group
+    regrouped.resize(row_bytes(w.type, w.cols));
+    gguf_row(w, r, regrouped.data());
+    base = regrouped.data();
+  }
   switch (w.type) {
     case DType::F32: {
       const auto* p = reinterpret_cast<const float*>(base);
@@ -32,13 +38,7 @@ void dequantize_row(const Weight& w, int64_t r, float* out) {
       return;
     }
     case DType::Q4_0: {
-      const BlockQ4_0* b = reinterpret_cast<const BlockQ4_0*>(base);
-      thread_local std::vector<BlockQ4_0> regrouped;
-      if (w.layout != Layout::Rows) {  // gathered back from its group
-        regrouped.resize(size_t(w.cols / kBlock));
-        q4_0_row(w, r, regrouped.data());
-        b = regrouped.data();
-      }
+      const auto* b = reinterpret_cast<const BlockQ4_0*>(base);
       for (int64_t k = 0; k < w.cols / kBlock; ++k) {
         float d = fp16_to_fp32(b[k].d);
         for (int i = 0; i < kBlock / 2; ++i) {

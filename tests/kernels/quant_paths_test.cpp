@@ -140,12 +140,12 @@ TEST(KernelsVariants, GemvFollowsCpu3Bitwise) {
   }
 }
 
-// The kernels of Layout::Q4_0x16 against the definition on the rows before regrouping, bit for
-// bit: 1, 29 and 152 blocks, one and three groups, the given token counts; nothing written past
-// the groups and tokens asked for. First the AVX-512 decode kernel, 1..4 tokens.
-// kernel(units, groups, xq (n tokens' nb blocks each), n, nb, out, os)
-using RegroupedKernel =
-    std::function<void(const BlockQ4_0x16*, int64_t, const std::vector<BlockQ8_0>&, int, int64_t, float*, int64_t)>;
+// The kernels of Layout::Interleaved16 against the definition on the rows before regrouping, bit
+// for bit, Q4_0 and Q8_0 (with a -128 weight, the sign trick's edge): 1, 29 and 152 blocks, one
+// and three groups, the given token counts; nothing written past the groups and tokens asked for.
+// kernel(type, units, groups, xq (n tokens' nb blocks each), n, nb, out, os)
+using RegroupedKernel = std::function<void(DType, const void*, int64_t, const std::vector<BlockQ8_0>&, int, int64_t,
+                                           float*, int64_t)>;
 void check_regrouped_kernel(const RegroupedKernel& kernel, std::initializer_list<int> token_counts) {
   for (int64_t cols : {int64_t(32), int64_t(928), int64_t(4864)}) {
     const int64_t nb = cols / kBlock;
@@ -153,49 +153,63 @@ void check_regrouped_kernel(const RegroupedKernel& kernel, std::initializer_list
       auto x = random_floats(size_t(n * cols), 93 + n);
       std::vector<BlockQ8_0> xq(size_t(n * nb));
       for (int t = 0; t < n; ++t) cpu::quantize_row_q8_0(x.data() + t * cols, cols, xq.data() + t * nb);
-      for (int64_t groups : {int64_t(1), int64_t(3)}) {
-        const int64_t rows = 16 * groups;
-        auto w = make_weight(DType::Q4_0, rows, cols, 94);
-        std::vector<uint8_t> units = w.bytes;
-        interleave_q4_0(units.data(), rows, cols);
-        const int64_t os = rows + 1;  // a spare column per token catches writes past the groups
-        std::vector<float> got(size_t((n + 1) * os), -1.0f);
-        kernel(reinterpret_cast<const BlockQ4_0x16*>(units.data()), groups, xq, n, nb, got.data(), os);
-        const size_t rb = row_bytes(DType::Q4_0, cols);
-        for (int t = 0; t < n; ++t) {
-          for (int64_t r = 0; r < rows; ++r)
-            ASSERT_EQ(fp32_to_bits(got[size_t(t * os + r)]),
-                      fp32_to_bits(cpu3_dot(DType::Q4_0, w.bytes.data() + r * rb, xq.data() + t * nb, nb)))
-                << "cols " << cols << " tokens " << n << " row " << r;
-          EXPECT_EQ(got[size_t(t * os + rows)], -1.0f) << "wrote past row " << rows;
+      for (DType type : {DType::Q4_0, DType::Q8_0})
+        for (int64_t groups : {int64_t(1), int64_t(3)}) {
+          const int64_t rows = 16 * groups;
+          auto w = make_weight(type, rows, cols, 94);
+          const size_t rb = row_bytes(type, cols);
+          if (type == DType::Q8_0) reinterpret_cast<BlockQ8_0*>(w.bytes.data() + 7 * rb)[nb - 1].qs[5] = -128;
+          std::vector<uint8_t> units = w.bytes;
+          interleave(type, units.data(), rows, cols);
+          const int64_t os = rows + 1;  // a spare column per token catches writes past the groups
+          std::vector<float> got(size_t((n + 1) * os), -1.0f);
+          kernel(type, units.data(), groups, xq, n, nb, got.data(), os);
+          for (int t = 0; t < n; ++t) {
+            for (int64_t r = 0; r < rows; ++r)
+              ASSERT_EQ(fp32_to_bits(got[size_t(t * os + r)]),
+                        fp32_to_bits(cpu3_dot(type, w.bytes.data() + r * rb, xq.data() + t * nb, nb)))
+                  << dtype_name(type) << " cols " << cols << " tokens " << n << " row " << r;
+            EXPECT_EQ(got[size_t(t * os + rows)], -1.0f) << "wrote past row " << rows;
+          }
+          EXPECT_EQ(got[size_t(n * os)], -1.0f) << "wrote past token " << n;
         }
-        EXPECT_EQ(got[size_t(n * os)], -1.0f) << "wrote past token " << n;
-      }
     }
   }
 }
 
-TEST(KernelsVariants, RegroupedQ4GemvFollowsCpu3Bitwise) {
+// First the AVX-512 decode kernels, 1..4 tokens.
+TEST(KernelsVariants, RegroupedGemvFollowsCpu3Bitwise) {
   if (!cpu_has_avx2() || !cpu::cpu_has_avx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
-  ASSERT_TRUE(cpu::avx512_table().q4_0x16_gemv);
-  check_regrouped_kernel([](const BlockQ4_0x16* w, int64_t groups, const std::vector<BlockQ8_0>& xq, int n, int64_t nb,
-                            float* out, int64_t os) { cpu::avx512_table().q4_0x16_gemv(w, groups, xq.data(), n, nb, out, os); },
-                         {1, 2, 3, 4});
+  const auto& tab = cpu::avx512_table();
+  ASSERT_TRUE(tab.q4_0x16_gemv && tab.q8_0x16_gemv);
+  check_regrouped_kernel(
+      [&](DType type, const void* w, int64_t groups, const std::vector<BlockQ8_0>& xq, int n, int64_t nb, float* out,
+          int64_t os) {
+        if (type == DType::Q4_0)
+          tab.q4_0x16_gemv(static_cast<const BlockQ4_0x16*>(w), groups, xq.data(), n, nb, out, os);
+        else
+          tab.q8_0x16_gemv(static_cast<const BlockQ8_0x16*>(w), groups, xq.data(), n, nb, out, os);
+      },
+      {1, 2, 3, 4});
 }
 
-// Its AMX prefill kernel likewise: a partial token group, one group, a group and a rest, and
+// The AMX prefill kernels likewise: a partial token group, one group, a group and a rest, and
 // several groups with a rest (the tiles' rows are the tokens here).
-TEST(KernelsVariants, RegroupedQ4AmxGemmFollowsCpu3Bitwise) {
+TEST(KernelsVariants, RegroupedAmxGemmFollowsCpu3Bitwise) {
   if (!cpu_has_avx2() || !cpu::cpu_has_avx512() || !cpu::cpu_has_amx() || !cpu::cpu_has_gfni())
     GTEST_SKIP() << "no AMX-INT8 (with GFNI) on this CPU";
-  ASSERT_TRUE(cpu::avx512_amx_table().q4_0x16_gemm);
+  const auto& tab = cpu::avx512_amx_table();
+  ASSERT_TRUE(tab.q4_0x16_gemm && tab.q8_0x16_gemm);
   check_regrouped_kernel(
-      [](const BlockQ4_0x16* w, int64_t groups, const std::vector<BlockQ8_0>& xq, int n, int64_t nb, float* out,
-         int64_t os) {
+      [&](DType type, const void* w, int64_t groups, const std::vector<BlockQ8_0>& xq, int n, int64_t nb, float* out,
+          int64_t os) {
         const int tg = (n + cpu::kTileTokens - 1) / cpu::kTileTokens;
         std::vector<cpu::TokenRows> rows(size_t(tg * nb));
         cpu::pack_token_rows(xq.data(), n, nb, 0, tg, rows.data());
-        cpu::avx512_amx_table().q4_0x16_gemm(w, groups, rows.data(), n, nb, out, os);
+        if (type == DType::Q4_0)
+          tab.q4_0x16_gemm(static_cast<const BlockQ4_0x16*>(w), groups, rows.data(), n, nb, out, os);
+        else
+          tab.q8_0x16_gemm(static_cast<const BlockQ8_0x16*>(w), groups, rows.data(), n, nb, out, os);
       },
       {1, 5, 15, 16, 17, 35, 69});
 }

@@ -496,7 +496,7 @@ int bench_main(int argc, char** argv) {
       o.kind = *k;
     } else if (a == "--variant" && has) o.variant = argv[++i];
     else if (a == "--layout" && has && std::string(argv[i + 1]) == "rows") {
-      o.layout.interleave_q4_0 = false;
+      o.layout.interleave = false;
       ++i;
     } else return usage();
   }

@@ -157,21 +157,22 @@ std::vector<Spec> all_specs() {
 INSTANTIATE_TEST_SUITE_P(Models, EngineRandom, ::testing::ValuesIn(all_specs()),
                          [](const auto& i) { return name_of(i.param); });
 
-// A Q4_0 model regrouped at load (ModelOptions::interleave_q4_0, the default on AVX-512 CPUs)
+// A Q4_0 or Q8_0 model regrouped at load (ModelOptions::interleave, the default on AVX-512 CPUs)
 // and the same file in GGUF order: the model id stays the file's SHA-256, and every backend
 // gives bitwise the same logits, in one prefill and token by token (tied and separate heads).
-TEST(EngineRandomModel, RegroupedQ4_0ModelGivesTheFilesLogitsAndId) {
-  for (bool tied : {false, true}) {
-    const Spec spec{"qwen2", gguf::TensorType::Q4_0, tied};
+TEST(EngineRandomModel, RegroupedModelGivesTheFilesLogitsAndId) {
+  for (const Spec& spec : {Spec{"qwen2", gguf::TensorType::Q4_0, false}, Spec{"qwen2", gguf::TensorType::Q4_0, true},
+                           Spec{"llama", gguf::TensorType::Q8_0, true}}) {
+    SCOPED_TRACE(name_of(spec));
     const fs::path path = temp_dir() / (name_of(spec) + ".gguf");
     load(spec);  // writes the file once
-    auto plain = Model::open(path.string(), ModelOptions{.interleave_q4_0 = false});
-    auto grouped = Model::open(path.string(), ModelOptions{.interleave_q4_0 = true});
+    auto plain = Model::open(path.string(), ModelOptions{.interleave = false});
+    auto grouped = Model::open(path.string(), ModelOptions{.interleave = true});
     ASSERT_TRUE(plain && grouped);
     EXPECT_EQ(plain->layers()[1].w_down.layout, kernels::Layout::Rows);
     for (const auto* w : {&grouped->token_embd(), &grouped->output(), &grouped->layers()[1].w_down,
                           &grouped->layers()[0].wk})
-      EXPECT_EQ(w->layout, kernels::Layout::Q4_0x16);
+      EXPECT_EQ(w->layout, kernels::Layout::Interleaved16);
     std::ifstream in(path, std::ios::binary);
     const std::vector<uint8_t> disk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     EXPECT_EQ(grouped->file().image_sha256(), sha256(disk)) << "the model id is the file's";
