@@ -158,6 +158,29 @@ double decision_margin(std::span<const float> logits, const ig::SamplingParams& 
   return Race(logits, p, step, token).margin();
 }
 
+// max - mean of the logits. The sum runs in eight lanes (id mod 8) added in a fixed order at the
+// end, the maximum likewise: one chain of dependent adds over a 151,936-entry vocabulary cost
+// 0.2 ms a step, 8% of a verification. (Any fixed order gives every verifier the same bits.)
+double logit_scale(std::span<const float> logits) {
+  double sum[8] = {}, top[8];
+  std::fill(std::begin(top), std::end(top), -INFINITY);
+  size_t i = 0;
+  for (; i + 8 <= logits.size(); i += 8)
+    for (int j = 0; j < 8; ++j) {
+      const double v = double(logits[i + size_t(j)]);
+      sum[j] += v;
+      top[j] = std::max(top[j], v);
+    }
+  for (; i < logits.size(); ++i) {
+    sum[0] += double(logits[i]);
+    top[0] = std::max(top[0], double(logits[i]));
+  }
+  const double total = ((sum[0] + sum[1]) + (sum[2] + sum[3])) + ((sum[4] + sum[5]) + (sum[6] + sum[7]));
+  const double largest = std::max(std::max(std::max(top[0], top[1]), std::max(top[2], top[3])),
+                                  std::max(std::max(top[4], top[5]), std::max(top[6], top[7])));
+  return largest - total / double(logits.size());
+}
+
 StepObservation observe_step(std::span<const float> logits, const ig::SamplingParams& p, uint32_t step,
                              const ig::Fingerprint& claimed) {
   StepObservation s;
@@ -165,12 +188,7 @@ StepObservation observe_step(std::span<const float> logits, const ig::SamplingPa
   s.recomputed = fingerprint(engine::describe(logits, claimed.token));
   const int32_t choice = engine::choose_token(logits, p, step);
   s.expected = fingerprint(engine::describe(logits, choice));
-  double sum = 0, top = -INFINITY;
-  for (float l : logits) {
-    sum += double(l);
-    top = std::max(top, double(l));
-  }
-  s.scale = top - sum / double(logits.size());
+  s.scale = logit_scale(logits);
   s.margin = claimed.token == choice ? 0.0 : decision_margin(logits, p, step, claimed.token);
   return s;
 }

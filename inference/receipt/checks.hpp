@@ -94,6 +94,9 @@ struct StepObservation {
 };
 
 // One step from the verifier's logits. `claimed.token` must index `logits`; p valid.
+// scale_t above: the largest logit minus the mean logit (the mean summed in a fixed order of
+// eight lanes, checks.cpp).
+double logit_scale(std::span<const float> logits);
 StepObservation observe_step(std::span<const float> logits, const ig::SamplingParams& p, uint32_t step,
                              const ig::Fingerprint& claimed);
 // The decision margin alone (exposed for tests and the study).

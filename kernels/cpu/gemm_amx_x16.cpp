@@ -89,10 +89,12 @@ struct GroupB {
   __m512 scales(int64_t b) const { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(u[b].d))); }
 };
 
-// The float step of one block for the 16 token lanes of a group (lanes past its tokens have
-// d = 0 and are never stored).
-inline void step(const int32_t (*c)[16], __m512 dw, const TokenRows& x, __m512 (&acc)[16]) {
+// The float step of one block for the first m tokens of a group. (Unrolled, so that each
+// accumulator stays in its register; a verifier's last, short pass pays for its m tokens only.)
+inline void step(const int32_t (*c)[16], __m512 dw, const TokenRows& x, int m, __m512 (&acc)[16]) {
+#pragma GCC unroll 16
   for (int t = 0; t < 16; ++t) {
+    if (t == m) break;
     const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(x.d[t]));
     acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(_mm512_load_si512(c[t])), acc[t]);
   }
@@ -112,7 +114,7 @@ template <typename Unit>
 void tile_group(const GroupB<Unit>& w, const TokenRows* x, int m, int64_t nb, float* out, int64_t os) {
   constexpr bool kQ8 = GroupB<Unit>::kQ8;
   configure<kQ8>(m);
-  alignas(64) int32_t c0[16][16] = {}, c1[16][16] = {};  // rows past m stay 0
+  alignas(64) int32_t c0[16][16], c1[16][16];
   __m512 acc[16];
   for (auto& a : acc) a = _mm512_setzero_ps();
   int64_t b = 0;
@@ -122,24 +124,25 @@ void tile_group(const GroupB<Unit>& w, const TokenRows* x, int m, int64_t nb, fl
     IG_X16_PRODUCT(1, 3, 5, b + 1);
     _tile_stored(0, c0, 64);
     _tile_stored(1, c1, 64);
-    step(c0, w.scales(b), x[b], acc);
-    step(c1, w.scales(b + 1), x[b + 1], acc);
+    step(c0, w.scales(b), x[b], m, acc);
+    step(c1, w.scales(b + 1), x[b + 1], m, acc);
   }
   if (b < nb) {
     w.prefetch(b, nb);
     IG_X16_PRODUCT(0, 2, 4, b);
     _tile_stored(0, c0, 64);
-    step(c0, w.scales(b), x[b], acc);
+    step(c0, w.scales(b), x[b], m, acc);
   }
   for (int t = 0; t < m; ++t) _mm512_storeu_ps(out + t * os, acc[t]);
 }
 
-// G (2..4) full groups of 16 tokens (group g's blocks at x + g * nb) times one weight group,
-// block by block: the block's B tile is loaded once for every token group and the G tile
-// products are independent, so they overlap; the accumulators (G x 16 tokens) live in memory.
-// Tiles 0..3: C of each token group, 4: B, 5/6: the groups' A in turn.
+// G (2..4) groups of 16 tokens (group g's blocks at x + g * nb; n tokens in all, so the last
+// group may be partial: its missing tokens' rows are zero) times one weight group, block by
+// block: the block's B tile is loaded once for every token group and the G tile products are
+// independent, so they overlap; the accumulators (G x 16 tokens) live in memory. Tiles 0..3: C of
+// each token group, 4: B, 5/6: the groups' A in turn.
 template <typename Unit>
-void tile_groups(const GroupB<Unit>& w, const TokenRows* x, int G, int64_t nb, float* out, int64_t os) {
+void tile_groups(const GroupB<Unit>& w, const TokenRows* x, int G, int n, int64_t nb, float* out, int64_t os) {
   constexpr bool kQ8 = GroupB<Unit>::kQ8;
   if (amx::need_layout(kQ8 ? 101 : 100)) {
     amx::TileConfig c;
@@ -183,8 +186,7 @@ void tile_groups(const GroupB<Unit>& w, const TokenRows* x, int G, int64_t nb, f
       }
     }
   }
-  for (int g = 0; g < G; ++g)
-    for (int t = 0; t < 16; ++t) _mm512_storeu_ps(out + (16 * g + t) * os, _mm512_load_ps(acc[g][t]));
+  for (int t = 0; t < n; ++t) _mm512_storeu_ps(out + t * os, _mm512_load_ps(acc[t / 16][t % 16]));
 }
 #undef IG_X16_PRODUCT
 #undef IG_X16_DP
@@ -193,20 +195,21 @@ template <typename Unit>
 void gemm_x16(const Unit* w, int64_t groups, const TokenRows* x, int n, int64_t nb, float* out, int64_t os) {
   thread_local std::vector<Line64> v;
   v.resize(size_t(nb * kBRows));
-  const int full = n / kTileTokens, tgroups = (n + kTileTokens - 1) / kTileTokens;
+  const int tgroups = (n + kTileTokens - 1) / kTileTokens;
   for (int64_t g = 0; g < groups; ++g) {
     GroupB<Unit> wg{w + g * nb, v.data()};
     if constexpr (!GroupB<Unit>::kQ8) prepare_group(wg.u, nb, v.data());
-    // Full token groups two to four at a time, then what is left one group at a time.
+    // Token groups two to four at a time (a partial last one among them: a verifier's passes
+    // end in one), then a last single group alone.
     int tg = 0;
-    for (; full - tg >= 2; tg += std::min(4, full - tg)) {
-      tile_groups(wg, x + tg * nb, std::min(4, full - tg), nb, out + tg * kTileTokens * os + 16 * g, os);
+    for (; tgroups - tg >= 2; tg += std::min(4, tgroups - tg)) {
+      const int G = std::min(4, tgroups - tg), t0 = tg * kTileTokens;
+      tile_groups(wg, x + tg * nb, G, std::min(G * kTileTokens, n - t0), nb, out + t0 * os + 16 * g, os);
       wg.prefetch_next = false;
     }
-    for (; tg < tgroups; ++tg) {
+    if (tg < tgroups) {
       const int t0 = tg * kTileTokens;
-      tile_group(wg, x + tg * nb, std::min(kTileTokens, n - t0), nb, out + t0 * os + 16 * g, os);
-      wg.prefetch_next = false;
+      tile_group(wg, x + tg * nb, n - t0, nb, out + t0 * os + 16 * g, os);
     }
   }
 }

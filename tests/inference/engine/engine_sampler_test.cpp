@@ -61,6 +61,34 @@ TEST(EngineSampler, GreedyPicksArgmaxLowestIdOnTies) {
   EXPECT_EQ(rank_of(l, 3), 3);
 }
 
+// describe's runner-up is bitwise what the plain sequential std::max over the other ids gives,
+// on random logits with ties, +0 and -0 in either order, NaNs, infinities, tiny and odd lengths,
+// and the token anywhere (the fingerprint commits to these bits).
+TEST(EngineSampler, RunnerUpIsTheSequentialMaximumBitwise) {
+  std::mt19937 rng(21);
+  const float specials[] = {0.0f, -0.0f, NAN, INFINITY, -INFINITY, 1.5f, -1.5f};
+  int zero_cases = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    const size_t n = 1 + rng() % (trial % 3 == 0 ? 9 : 300);
+    std::vector<float> l(n);
+    for (auto& v : l) {
+      const uint32_t r = rng() % 10;
+      v = r < 3 ? specials[rng() % 7] : r < 5 ? -float(rng() % 4) : std::normal_distribution<float>(-3, 2)(rng);
+    }
+    const int32_t token = int32_t(rng() % n);
+    float want = -INFINITY;
+    for (size_t i = 0; i < n; ++i)
+      if (int32_t(i) != token) want = std::max(want, l[i]);
+    uint32_t a, b;
+    const float got = describe(l, token).runner_up;
+    std::memcpy(&a, &want, 4);
+    std::memcpy(&b, &got, 4);
+    ASSERT_EQ(a, b) << "trial " << trial << " n " << n << " token " << token;
+    zero_cases += want == 0.0f;
+  }
+  EXPECT_GT(zero_cases, 50);  // the signed-zero rule was exercised
+}
+
 TEST(EngineSampler, TopKOneIsGreedyAndTopKLimitsCandidates) {
   std::vector<float> l = {0.5f, 2.0f, 1.9f, 1.8f, -1.0f};
   SamplingParams p = params(1000);

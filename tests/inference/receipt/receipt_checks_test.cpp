@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <random>
+#include <vector>
 
 #include "inference/engine/sampler.hpp"
 #include "inference/receipt/checks.hpp"
@@ -33,6 +34,28 @@ std::vector<float> random_logits(uint32_t seed, size_t n = 300) {
   std::vector<float> l(n);
   for (float& x : l) x = d(rng);
   return l;
+}
+
+// The logit scale is the top logit minus the mean: exactly the plain formula below eight
+// logits (one lane), within double rounding above, and the same bits on every call.
+TEST(ReceiptChecks, LogitScaleIsTopMinusMean) {
+  std::mt19937 rng(5);
+  for (size_t n : {size_t(1), size_t(7), size_t(8), size_t(9), size_t(1000), size_t(151936)}) {
+    std::vector<float> l(n);
+    for (auto& v : l) v = std::normal_distribution<float>(0.5f, 4.0f)(rng);
+    l[n / 2] = 40.0f;  // the top
+    double sum = 0, top = -INFINITY;
+    for (float v : l) sum += double(v), top = std::max(top, double(v));
+    const double plain = top - sum / double(n), got = logit_scale(l);
+    if (n < 8)
+      EXPECT_EQ(got, plain) << n;
+    else
+      EXPECT_NEAR(got, plain, 1e-9 * std::fabs(plain)) << n;
+    EXPECT_EQ(got, logit_scale(l));
+    if (n > 1) {
+      EXPECT_GT(got, 30.0);
+    }
+  }
 }
 
 TEST(ReceiptChecks, GreedyMarginIsTheGapToTheTop) {
