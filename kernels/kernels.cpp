@@ -8,6 +8,7 @@
 #include "kernels/q5_formats.hpp"
 #include "kernels/reference/reference_backend.hpp"
 
+#include <cstring>
 #include <thread>
 
 namespace ig::kernels {
@@ -50,6 +51,8 @@ size_t row_bytes(DType t, int64_t cols) {
   }
   return 0;
 }
+
+void Backend::copy(const float* src, float* dst, size_t n) { std::memcpy(dst, src, n * sizeof(float)); }
 
 const char* backend_kind_name(BackendKind k) {
   switch (k) {

@@ -149,6 +149,19 @@ class Backend {
   virtual void add_bias(float* x, const float* bias, int n_tokens, int dim) = 0;
   // x[i] += y[i].
   virtual void add(float* x, const float* y, size_t n) = 0;
+
+  // Device residency (kernels/residency.hpp). The graph binds the float buffers it keeps across
+  // ops (its activations, each KV cache); a backend whose ops run in another memory (CUDA) then
+  // keeps them there between ops. From the bind on, the graph reads a bound buffer only after
+  // to_host and writes it only through the ops and copy; destroying the last copy of the handle
+  // unbinds it (before the memory is freed). Unbound pointers (weights, norms, a test's arrays)
+  // are host memory as always. The CPU and reference backends keep everything on the host: no
+  // handle, copy is memcpy, to_host nothing.
+  virtual std::shared_ptr<void> bind(float* /*p*/, size_t /*n*/) { return nullptr; }
+  // dst[0..n) = src[0..n); either may be bound.
+  virtual void copy(const float* src, float* dst, size_t n);
+  // Makes host p[0..n) current: the host is about to read it.
+  virtual void to_host(const float* /*p*/, size_t /*n*/) {}
 };
 
 struct BackendOptions {

@@ -33,6 +33,9 @@ Forward::Forward(const Model& m, kernels::Backend& b) : model_(&m), backend_(&b)
   logits_.resize(n * size_t(c.vocab));
   tokens_.resize(n);
   positions_.resize(n);
+  // The activations live where the backend's ops run (on a GPU, between ops too).
+  for (auto* v : {&x_, &xn_, &q_, &k_, &v_, &att_, &proj_, &gate_, &up_, &logits_})
+    if (auto h = backend_->bind(v->data(), v->size())) bindings_.push_back(std::move(h));
 }
 
 Status Forward::eval(std::span<const Piece> pieces, const LogitsFn& on_logits) {
@@ -43,6 +46,8 @@ Status Forward::eval(std::span<const Piece> pieces, const LogitsFn& on_logits) {
     for (size_t j = 0; j < i; ++j)
       if (pieces[j].cache == p.cache) return fail("engine.bad_input", "one KV cache appears in two pieces of a pass");
     if (p.tokens.empty()) return fail("engine.empty_input", "no tokens to evaluate");
+    if (p.cache->backend != backend_ && !p.cache->bindings.empty())
+      return fail("engine.bad_input", "a KV cache held on another backend's device");
     if (p.cache->position + int64_t(p.tokens.size()) > p.cache->max_context)
       return fail("engine.context_full", "evaluating " + std::to_string(p.tokens.size()) +
                                              " tokens at position " + std::to_string(p.cache->position) +
@@ -51,6 +56,12 @@ Status Forward::eval(std::span<const Piece> pieces, const LogitsFn& on_logits) {
       if (t < 0 || t >= c.vocab)
         return fail("engine.bad_token", "token id " + std::to_string(t) + " is outside the vocabulary");
   }
+  for (const Piece& p : pieces)  // each cache lives where the backend's ops run, from its first pass on
+    if (p.cache->backend != backend_) {
+      p.cache->backend = backend_;
+      for (auto* v : {&p.cache->k, &p.cache->v})
+        if (auto h = backend_->bind(v->data(), v->size())) p.cache->bindings.push_back(std::move(h));
+    }
   // Passes of up to kChunk tokens, filled piece by piece in order; a piece longer than the
   // room left continues in the next pass (its cache position has advanced by then).
   std::vector<Span> spans;
@@ -99,11 +110,12 @@ Status Forward::pass(std::span<const Piece> pieces, std::span<const Span> spans,
   for (const Span& s : spans) {
     const int first = std::max(0, pieces[size_t(s.piece)].first_logits - s.offset);
     for (int i = first; i < s.n; ++i, ++rows)
-      std::memcpy(proj_.data() + size_t(rows) * dim, x_.data() + size_t(s.row + i) * dim, dim * 4);
+      backend_->copy(x_.data() + size_t(s.row + i) * dim, proj_.data() + size_t(rows) * dim, dim);
   }
   if (rows == 0) return backend_->status();
   backend_->rmsnorm(proj_.data(), model_->output_norm(), rows, c.dim, c.rms_eps, xn_.data());
   backend_->matmul(model_->output(), xn_.data(), rows, logits_.data());
+  backend_->to_host(logits_.data(), size_t(rows) * size_t(c.vocab));
   IG_TRY(backend_->status());
   int r = 0;
   for (const Span& s : spans) {
@@ -142,8 +154,8 @@ void Forward::attention_block(int layer, std::span<const Piece> pieces, std::spa
     KvCache& kv = *pieces[size_t(s.piece)].cache;
     const size_t layer_off = size_t(layer) * size_t(kv.max_context) * kv_row;
     const size_t at = layer_off + size_t(positions_[size_t(s.row)]) * kv_row;
-    std::memcpy(kv.k.data() + at, k_.data() + size_t(s.row) * kv_row, size_t(s.n) * kv_row * 4);
-    std::memcpy(kv.v.data() + at, v_.data() + size_t(s.row) * kv_row, size_t(s.n) * kv_row * 4);
+    be.copy(k_.data() + size_t(s.row) * kv_row, kv.k.data() + at, size_t(s.n) * kv_row);
+    be.copy(v_.data() + size_t(s.row) * kv_row, kv.v.data() + at, size_t(s.n) * kv_row);
     be.attention(q_.data() + size_t(s.row) * q_row, kv.k.data() + layer_off, kv.v.data() + layer_off, s.n,
                  positions_.data() + s.row, kernels::AttentionShape{c.n_heads, c.n_kv_heads, c.head_dim},
                  att_.data() + size_t(s.row) * q_row);

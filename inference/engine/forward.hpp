@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -28,6 +29,18 @@ struct KvCache {
   std::vector<float> k, v;
   int max_context = 0;
   int position = 0;  // the next position to fill
+  // The backend whose ops hold k and v from the cache's first pass on (on a GPU, on the device:
+  // kernels::Backend::bind), and the handles that unbind them with the cache. A cache held on a
+  // device is used with that backend only ("engine.bad_input"); a cache moves but does not copy
+  // (a copy's host vectors could be stale).
+  const kernels::Backend* backend = nullptr;
+  std::vector<std::shared_ptr<void>> bindings;
+
+  KvCache() = default;
+  KvCache(KvCache&&) = default;
+  KvCache& operator=(KvCache&&) = default;
+  KvCache(const KvCache&) = delete;
+  KvCache& operator=(const KvCache&) = delete;
 
   // max_context must be within 1..model.config().context ("engine.bad_context").
   static Expected<KvCache> create(const ModelConfig& c, int max_context);
@@ -76,6 +89,7 @@ class Forward {
   kernels::Backend* backend_;
   // scratch, sized for kChunk tokens; token-major
   std::vector<float> x_, xn_, q_, k_, v_, att_, proj_, gate_, up_, logits_;
+  std::vector<std::shared_ptr<void>> bindings_;  // of the buffers above (Backend::bind)
   std::vector<int32_t> tokens_, positions_;
 };
 

@@ -1,8 +1,10 @@
 // CUDA backend behind the host-buffer Backend interface. Weights are uploaded
 // once (keyed by their host address, which stays valid for the life of the
-// memory-mapped model); activations and the KV rows an op needs are copied per
-// call. Simple rather than fast: it makes GPU results available to tolerant
-// verification; device-resident activations are the next step.
+// memory-mapped model). The buffers the graph binds (Backend::bind: its activations and each
+// KV cache) live on the device between ops (kernels/residency.hpp): an op reads and writes their
+// device copies, the KV rows and the output head's rows move device to device (copy), and only
+// the logits the host reads come down (to_host). Unbound pointers (norms, biases, a test's
+// arrays) are copied per call, as before.
 //
 // Every op and weight type of the CPU backends runs here: matmul on device for F32, F16, Q8_0,
 // Q4_0, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K (the last five dequantized on the fly exactly as the
@@ -23,6 +25,7 @@
 #include "kernels/cuda/device_kernels.cuh"
 #include "kernels/interleave.hpp"
 #include "kernels/reference/scalar_ops.hpp"
+#include "kernels/residency.hpp"
 
 namespace ig::kernels {
 namespace {
@@ -48,6 +51,22 @@ class DeviceBuffer {
  private:
   void* ptr_ = nullptr;
   size_t size_ = 0;
+};
+
+// Residency's memory policy: device buffers and transfers on the backend's stream (a download
+// waits for it: the host reads right after).
+struct CudaMemory {
+  using Buffer = DeviceBuffer;
+  cudaStream_t* stream;
+  bool alloc(Buffer& b, size_t n) { return b.reserve(n * sizeof(float)) == cudaSuccess; }
+  float* data(const Buffer& b) { return b.as<float>(); }
+  bool upload(float* dev, const float* host, size_t n) {
+    return cudaMemcpyAsync(dev, host, n * sizeof(float), cudaMemcpyHostToDevice, *stream) == cudaSuccess;
+  }
+  bool download(float* host, const float* dev, size_t n) {
+    return cudaMemcpyAsync(host, dev, n * sizeof(float), cudaMemcpyDeviceToHost, *stream) == cudaSuccess &&
+           cudaStreamSynchronize(*stream) == cudaSuccess;
+  }
 };
 
 class CudaBackend final : public Backend {
@@ -77,23 +96,37 @@ class CudaBackend final : public Backend {
     const void* dw = weight(w);
     if (!dw) return;
     const size_t nx = size_t(n_tokens) * w.cols, ny = size_t(n_tokens) * w.rows;
-    if (!upload(a_, x, nx) || !reserve(b_, ny)) return;
-    cuda::launch_matmul(w.type, dw, row_bytes(w.type, w.cols), w.rows, w.cols, a_.as<float>(),
-                        n_tokens, b_.as<float>(), stream_);
-    download(y, b_, ny);
+    const float* dx = in(x, nx, a_);
+    float* dy = out(y, ny, b_, false);
+    if (!dx || !dy) return;
+    cuda::launch_matmul(w.type, dw, row_bytes(w.type, w.cols), w.rows, w.cols, dx, n_tokens, dy, stream_);
+    done(y, ny, b_);
   }
 
+  // Dequantized on the host with the reference's dequantizer (a few rows per step), then put
+  // where `out` lives.
   void get_rows(const Weight& w, const int32_t* ids, int n, float* out) override {
-    for (int t = 0; t < n; ++t) scalar::dequantize_row(w, ids[t], out + size_t(t) * w.cols);
+    const size_t total = size_t(n) * size_t(w.cols);
+    if (!residency_.bound(out, total)) {
+      for (int t = 0; t < n; ++t) scalar::dequantize_row(w, ids[t], out + size_t(t) * w.cols);
+      return;
+    }
+    rows_.resize(total);
+    for (int t = 0; t < n; ++t) scalar::dequantize_row(w, ids[t], rows_.data() + size_t(t) * w.cols);
+    float* d = this->out(out, total, b_, false);
+    if (d) check(cudaMemcpyAsync(d, rows_.data(), total * sizeof(float), cudaMemcpyHostToDevice, stream_),
+                 "cudaMemcpy H2D");
   }
 
   void rmsnorm(const float* x, const float* weight, int n_tokens, int dim, float eps,
                float* out) override {
     const size_t n = size_t(n_tokens) * dim;
-    if (!upload(a_, x, n) || !upload(c_, weight, size_t(dim)) || !reserve(b_, n)) return;
-    cuda::launch_rmsnorm(a_.as<float>(), c_.as<float>(), n_tokens, dim, eps, b_.as<float>(),
-                         stream_);
-    download(out, b_, n);
+    const float* dx = in(x, n, a_);
+    const float* dw = in(weight, size_t(dim), c_);
+    float* dout = this->out(out, n, b_, false);  // may be dx (in place: each row is read before it is written)
+    if (!dx || !dw || !dout) return;
+    cuda::launch_rmsnorm(dx, dw, n_tokens, dim, eps, dout, stream_);
+    done(out, n, b_);
   }
 
   void rope(float* x, int n_tokens, int n_heads, int head_dim, const int32_t* positions,
@@ -103,11 +136,11 @@ class CudaBackend final : public Backend {
     if (p.freq_factors && p.rope_dim >= 2 &&
         !(factors = freq_factors(p.freq_factors, p.rope_dim / 2)))
       return;
-    if (!upload(a_, x, n) || !upload_ints(positions, n_tokens)) return;
-    cuda::launch_rope(a_.as<float>(), n_tokens, n_heads, head_dim, pos_.as<int32_t>(),
-                      p.rope_dim, p.freq_base, p.neox, p.freq_scale, p.attn_factor, factors,
-                      stream_);
-    download(x, a_, n);
+    float* dx = out(x, n, a_, true);
+    if (!dx || !upload_ints(positions, n_tokens)) return;
+    cuda::launch_rope(dx, n_tokens, n_heads, head_dim, pos_.as<int32_t>(), p.rope_dim, p.freq_base, p.neox,
+                      p.freq_scale, p.attn_factor, factors, stream_);
+    done(x, n, a_);
   }
 
   void attention(const float* q, const float* k_cache, const float* v_cache, int n_tokens,
@@ -116,34 +149,74 @@ class CudaBackend final : public Backend {
     for (int t = 0; t < n_tokens; ++t) max_keys = std::max(max_keys, positions[t] + 1);
     const size_t nq = size_t(n_tokens) * s.n_heads * s.head_dim;
     const size_t nkv = size_t(max_keys) * s.n_kv_heads * s.head_dim;
-    if (!upload(a_, q, nq) || !upload(c_, k_cache, nkv) || !upload(d_, v_cache, nkv) ||
-        !upload_ints(positions, n_tokens) || !reserve(b_, nq) ||
+    const float* dq = in(q, nq, a_);
+    const float* dk = in(k_cache, nkv, c_);
+    const float* dv = in(v_cache, nkv, d_);
+    float* dout = this->out(out, nq, b_, false);
+    if (!dq || !dk || !dv || !dout || !upload_ints(positions, n_tokens) ||
         !reserve(scores_, size_t(n_tokens) * s.n_heads * max_keys))
       return;
-    cuda::launch_attention(a_.as<float>(), c_.as<float>(), d_.as<float>(), n_tokens,
-                           pos_.as<int32_t>(), s.n_heads, s.n_kv_heads, s.head_dim,
-                           scores_.as<float>(), max_keys, b_.as<float>(), stream_);
-    download(out, b_, nq);
+    cuda::launch_attention(dq, dk, dv, n_tokens, pos_.as<int32_t>(), s.n_heads, s.n_kv_heads, s.head_dim,
+                           scores_.as<float>(), max_keys, dout, stream_);
+    done(out, nq, b_);
   }
 
   void swiglu(const float* gate, const float* up, size_t n, float* out) override {
-    if (!upload(a_, gate, n) || !upload(c_, up, n) || !reserve(b_, n)) return;
-    cuda::launch_swiglu(a_.as<float>(), c_.as<float>(), n, b_.as<float>(), stream_);
-    download(out, b_, n);
+    const float* dg = in(gate, n, a_);
+    const float* du = in(up, n, c_);
+    float* dout = this->out(out, n, b_, false);  // may be dg: elementwise, in place is safe
+    if (!dg || !du || !dout) return;
+    cuda::launch_swiglu(dg, du, n, dout, stream_);
+    done(out, n, b_);
   }
 
   void add_bias(float* x, const float* bias, int n_tokens, int dim) override {
     const size_t n = size_t(n_tokens) * dim;
-    if (!upload(a_, x, n) || !upload(c_, bias, size_t(dim))) return;
-    cuda::launch_add_bias(a_.as<float>(), c_.as<float>(), n_tokens, dim, stream_);
-    download(x, a_, n);
+    float* dx = out(x, n, a_, true);
+    const float* db = in(bias, size_t(dim), c_);
+    if (!dx || !db) return;
+    cuda::launch_add_bias(dx, db, n_tokens, dim, stream_);
+    done(x, n, a_);
   }
 
   void add(float* x, const float* y, size_t n) override {
-    if (!upload(a_, x, n) || !upload(c_, y, n)) return;
-    cuda::launch_add(a_.as<float>(), c_.as<float>(), n, stream_);
-    download(x, a_, n);
+    float* dx = out(x, n, a_, true);
+    const float* dy = in(y, n, c_);
+    if (!dx || !dy) return;
+    cuda::launch_add(dx, dy, n, stream_);
+    done(x, n, a_);
   }
+
+  std::shared_ptr<void> bind(float* p, size_t n) override { return residency_.bind(p, n); }
+
+  void copy(const float* src, float* dst, size_t n) override {
+    if (!error_.empty()) return;
+    const bool src_dev = residency_.bound(src, n), dst_dev = residency_.bound(dst, n);
+    if (!src_dev && !dst_dev) {
+      std::memcpy(dst, src, n * sizeof(float));
+      return;
+    }
+    if (!dst_dev) {  // device to host
+      residency_.to_host(src, n);
+      std::memcpy(dst, src, n * sizeof(float));
+      residency_ok();
+      return;
+    }
+    const float* s = src_dev ? residency_.read(src, n) : src;
+    float* d = residency_.write(dst, n);
+    if (!residency_ok() || !s || !d) return;
+    check(cudaMemcpyAsync(d, s, n * sizeof(float), src_dev ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice,
+                          stream_),
+          "cudaMemcpy");
+  }
+
+  void to_host(const float* p, size_t n) override {
+    if (!error_.empty()) return;
+    if (!check(cudaGetLastError(), "kernel launch")) return;
+    residency_.to_host(p, n);
+    residency_ok();
+  }
+
 
  private:
   bool check(cudaError_t e, const char* what) {
@@ -163,6 +236,36 @@ class CudaBackend final : public Backend {
     return error_.empty() && check(pos_.reserve(size_t(n) * 4), "cudaMalloc") &&
            check(cudaMemcpyAsync(pos_.as<int32_t>(), src, size_t(n) * 4, cudaMemcpyHostToDevice,
                                  stream_), "cudaMemcpy H2D");
+  }
+  bool residency_ok() {
+    if (residency_.failed() && error_.empty()) error_ = "device residency: a transfer or allocation failed";
+    return error_.empty();
+  }
+  // An op's input p[0..n): its device copy when bound, else uploaded into `scratch`.
+  const float* in(const float* p, size_t n, DeviceBuffer& scratch) {
+    if (!error_.empty()) return nullptr;
+    if (residency_.bound(p, n)) {
+      const float* d = residency_.read(p, n);
+      return residency_ok() ? d : nullptr;
+    }
+    return upload(scratch, p, n) ? scratch.as<float>() : nullptr;
+  }
+  // An op's output p[0..n) (read first too when `inout`): its device copy when bound, else
+  // `scratch`, which done() brings down.
+  float* out(float* p, size_t n, DeviceBuffer& scratch, bool inout) {
+    if (!error_.empty()) return nullptr;
+    if (residency_.bound(p, n)) {
+      float* d = residency_.write(p, n);
+      return residency_ok() ? d : nullptr;
+    }
+    if (inout) return upload(scratch, p, n) ? scratch.as<float>() : nullptr;
+    return reserve(scratch, n) ? scratch.as<float>() : nullptr;
+  }
+  void done(float* p, size_t n, const DeviceBuffer& scratch) {
+    if (residency_.bound(p, n))
+      check(cudaGetLastError(), "kernel launch");
+    else
+      download(p, scratch, n);
   }
   void download(float* dst, const DeviceBuffer& b, size_t n) {
     if (!check(cudaGetLastError(), "kernel launch")) return;
@@ -225,6 +328,9 @@ class CudaBackend final : public Backend {
 
   cudaStream_t stream_ = nullptr;
   std::string error_;
+  CudaMemory memory_{&stream_};
+  Residency<CudaMemory> residency_{memory_};
+  std::vector<float> rows_;  // get_rows' host staging
   std::unordered_map<const void*, DeviceWeight> weights_;
   std::unordered_map<const float*, DeviceFactors> factors_;
   DeviceBuffer a_, b_, c_, d_, pos_, scores_;
