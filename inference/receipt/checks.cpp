@@ -187,7 +187,8 @@ StepObservation observe_step(std::span<const float> logits, const ig::SamplingPa
   s.claimed = claimed;
   s.recomputed = fingerprint(engine::describe(logits, claimed.token));
   const int32_t choice = engine::choose_token(logits, p, step);
-  s.expected = fingerprint(engine::describe(logits, choice));
+  // (the same token describes the same: one scan of the vocabulary fewer on an honest step)
+  s.expected = choice == claimed.token ? s.recomputed : fingerprint(engine::describe(logits, choice));
   s.scale = logit_scale(logits);
   s.margin = claimed.token == choice ? 0.0 : decision_margin(logits, p, step, claimed.token);
   return s;

@@ -125,7 +125,7 @@ void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, flo
   const int64_t grouped = x16 ? interleaved_rows(w.rows) : 0;
   const size_t rb = row_bytes(w.type, w.cols);
   const auto* base = static_cast<const uint8_t*>(w.data);
-  // Work items are row tiles, so a thread's rows start on a tile boundary (for Q4_0x16, a group).
+  // Work items are row tiles, so a thread's rows start on a tile boundary (regrouped: on a group).
   const int64_t tiles = (w.rows + kRowTile - 1) / kRowTile;
   run(tiles, w.cols * n_tokens * kRowTile, [&](int64_t i0, int64_t i1) {
     int64_t r0 = i0 * kRowTile;
