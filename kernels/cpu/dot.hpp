@@ -139,6 +139,9 @@ const DotTable& scalar_table();
 const DotTable& avx2_table();     // only valid when cpu_has_avx2()
 const DotTable& avxvnni_table();  // only valid when cpu_has_avx2() and cpu_has_avxvnni()
 const DotTable& avx512_table();   // only valid when cpu_has_avx2() and cpu_has_avx512()
+// avx512_table with the shift-and-mask nibble kernels whatever the CPU (what avx512_table has on
+// CPUs without GFNI), so that a CPU with GFNI tests them too.
+const DotTable& avx512_table_without_gfni();
 // avx512_table with the AMX-INT8 gemm kernels; only valid when cpu_has_amx() and cpu_has_gfni() too.
 const DotTable& avx512_amx_table();
 bool cpu_has_avxvnni();

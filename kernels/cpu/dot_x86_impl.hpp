@@ -359,4 +359,17 @@ const DotTable& IG_TABLE_FN() {
   return t;
 }
 
+#if IG_AVX512
+const DotTable& avx512_table_without_gfni() {
+  static const DotTable t = [] {
+    DotTable a = IG_TABLE_FN();
+    a.q4_0_gemv = q4_0_gemv;
+    a.q5_0_gemv = q5_0_gemv;
+    a.q4_0x16_gemv = q4_0x16_gemv;
+    return a;
+  }();
+  return t;
+}
+#endif
+
 }  // namespace ig::kernels::cpu

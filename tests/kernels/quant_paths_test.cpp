@@ -103,9 +103,14 @@ TEST(KernelsVariants, QuantKernelsFollowCpu3Bitwise) {
 // The AVX-512 decode kernels against the definition, bit for bit: 1..4 tokens, 1, 29 and 152
 // blocks, 16 and 48 rows (its shuffle tree and the row order it restores), weights with -128;
 // Q5_0 against the scalar K-quant kernel, whose loop form it keeps.
-TEST(KernelsVariants, GemvFollowsCpu3Bitwise) {
+class GemvTables : public ::testing::TestWithParam<bool> {};  // param: the GFNI nibble kernels
+
+const cpu::DotTable& gemv_table(bool gfni) { return gfni ? cpu::avx512_table() : cpu::avx512_table_without_gfni(); }
+
+TEST_P(GemvTables, GemvFollowsCpu3Bitwise) {
   if (!cpu_has_avx2() || !cpu::cpu_has_avx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
-  const auto& tab = cpu::avx512_table();
+  if (GetParam() && !cpu::cpu_has_gfni()) GTEST_SKIP() << "no GFNI on this CPU";
+  const auto& tab = gemv_table(GetParam());
   ASSERT_TRUE(tab.q8_0_gemv && tab.q4_0_gemv && tab.q5_0_gemv);
   for (int64_t cols : {int64_t(32), int64_t(928), int64_t(4864)}) {
     const int64_t nb = cols / kBlock;
@@ -178,9 +183,10 @@ void check_regrouped_kernel(const RegroupedKernel& kernel, std::initializer_list
 }
 
 // First the AVX-512 decode kernels, 1..4 tokens.
-TEST(KernelsVariants, RegroupedGemvFollowsCpu3Bitwise) {
+TEST_P(GemvTables, RegroupedGemvFollowsCpu3Bitwise) {
   if (!cpu_has_avx2() || !cpu::cpu_has_avx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
-  const auto& tab = cpu::avx512_table();
+  if (GetParam() && !cpu::cpu_has_gfni()) GTEST_SKIP() << "no GFNI on this CPU";
+  const auto& tab = gemv_table(GetParam());
   ASSERT_TRUE(tab.q4_0x16_gemv && tab.q8_0x16_gemv);
   check_regrouped_kernel(
       [&](DType type, const void* w, int64_t groups, const std::vector<BlockQ8_0>& xq, int n, int64_t nb, float* out,
@@ -192,6 +198,9 @@ TEST(KernelsVariants, RegroupedGemvFollowsCpu3Bitwise) {
       },
       {1, 2, 3, 4});
 }
+
+INSTANTIATE_TEST_SUITE_P(Nibbles, GemvTables, ::testing::Values(true, false),
+                         [](const auto& i) { return i.param ? "Gfni" : "ShiftAndMask"; });
 
 // The AMX prefill kernels likewise: a partial token group, one group, a group and a rest, and
 // several groups with a rest (the tiles' rows are the tokens here).
