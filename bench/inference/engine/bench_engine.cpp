@@ -16,14 +16,15 @@
 //   bench_engine -m FILE[,FILE..] [-p N[,N..]] [-n N[,N..]] [-t T[,T..]] [-r REPS]
 //                [--parallel S[,S..]] [--verify N] [--no-warmup] [--backend cpu|reference|cuda]
 //                [--variant avx512-amx|avx512|avxvnni|avx2|scalar] [--layout rows]
-// --layout rows keeps Q4_0 matrices in GGUF row order instead of regrouping them for this CPU's
-// kernels (engine::ModelOptions), to measure what the regrouping gives.
+// --layout rows keeps Q4_0/Q8_0 matrices in GGUF row order instead of regrouping them for this
+// CPU's kernels (engine::ModelOptions), to measure what the regrouping gives; every -m line says
+// which it ran with ("layout":"interleaved16" or "rows").
 // -p 512 -n 128 -t <hardware threads> -r 5 by default, as llama-bench. For every (file, threads)
 // it warms up (one prefill and a few decode steps, untimed), then runs the repetitions, each a
 // prefill of N random tokens into an empty context (pp N) and the generation of N tokens one
 // at a time from an empty context (tg N), alternating. One JSON line per (file, phase, N,
 // threads):
-//   {"bench":"engine","model":"qwen05-q4_0.gguf","type":"Q4_0","phase":"prefill","n":512,
+//   {"bench":"engine","model":"qwen05-q4_0.gguf","type":"Q4_0","layout":"interleaved16","phase":"prefill","n":512,
 //    "threads":2,"reps":5,"tokens_per_second_median":..,"tokens_per_second_min":..,
 //    "tokens_per_second_max":..,"cpu_seconds_per_token_median":..,"backend":"cpu (avx512..)"}
 // --verify N: also the verification cost, as a miner and a validator pay it: run_task generates
@@ -219,6 +220,14 @@ double median(std::vector<double> v) {
 
 // The model's quantization as llama.cpp names it (general.file_type, llama_ftype: the K-quant
 // mixes hold several types), else the matrix type holding most of the layers' weight bytes.
+// "interleaved16" when the model's Q4_0/Q8_0 matrices were regrouped at load, else "rows".
+std::string model_layout(const engine::Model& m) {
+  for (const auto& l : m.layers())
+    if (l.w_down.layout == kernels::Layout::Interleaved16 || l.wq.layout == kernels::Layout::Interleaved16)
+      return "interleaved16";
+  return m.output().layout == kernels::Layout::Interleaved16 ? "interleaved16" : "rows";
+}
+
 std::string model_type(const engine::Model& m) {
   auto ft = m.file().get_uint_or("general.file_type", ~0ull);
   if (ft) {
@@ -298,7 +307,7 @@ std::pair<double, double> run_batch(const engine::Model& m, kernels::Backend& be
   return {wall, cpu};
 }
 
-void print_phase(const std::string& file, const std::string& type, const std::string& desc,
+void print_phase(const std::string& file, const std::string& type, const std::string& layout, const std::string& desc,
                  const char* phase, int n, int threads, const std::vector<double>& wall,
                  const std::vector<double>& cpu, int sequences = 1) {
   std::vector<double> tps;
@@ -307,11 +316,11 @@ void print_phase(const std::string& file, const std::string& type, const std::st
   for (double c : cpu) cpt.push_back(c / (double(n) * sequences));
   std::string samples;
   for (double v : tps) samples += (samples.empty() ? "" : ",") + std::to_string(v);
-  std::printf("{\"bench\":\"engine\",\"model\":\"%s\",\"type\":\"%s\",\"phase\":\"%s\",\"n\":%d,"
+  std::printf("{\"bench\":\"engine\",\"model\":\"%s\",\"type\":\"%s\",\"layout\":\"%s\",\"phase\":\"%s\",\"n\":%d,"
               "\"sequences\":%d,\"threads\":%d,\"reps\":%zu,\"tokens_per_second_median\":%.3f,"
               "\"tokens_per_second_min\":%.3f,\"tokens_per_second_max\":%.3f,"
               "\"cpu_seconds_per_token_median\":%.6f,\"samples\":[%s],\"backend\":\"%s\"}\n",
-              file.c_str(), type.c_str(), phase, n, sequences, threads, tps.size(), median(tps),
+              file.c_str(), type.c_str(), layout.c_str(), phase, n, sequences, threads, tps.size(), median(tps),
               *std::min_element(tps.begin(), tps.end()), *std::max_element(tps.begin(), tps.end()),
               median(cpt), samples.c_str(), desc.c_str());
   std::fflush(stdout);
@@ -344,7 +353,8 @@ VerifyRun run_verify(const engine::Model& m, const tok::Tokenizer& tk, const ig:
   return {gen, ver, r->output.size(), v->accepted};
 }
 
-void bench_verification(const std::string& file, const std::string& type, const std::string& desc,
+void bench_verification(const std::string& file, const std::string& type, const std::string& layout,
+                        const std::string& desc,
                         const engine::Model& m, kernels::Backend& be, int threads, int n, int reps) {
   auto tk = receipt::model_tokenizer(m);
   if (!tk) throw std::runtime_error(tk.error().to_string());
@@ -361,10 +371,10 @@ void bench_verification(const std::string& file, const std::string& type, const 
       tokens = v.tokens;
       all_accepted = all_accepted && v.accepted;
     }
-    std::printf("{\"bench\":\"engine\",\"model\":\"%s\",\"type\":\"%s\",\"phase\":\"verify\",\"n\":%d,"
+    std::printf("{\"bench\":\"engine\",\"model\":\"%s\",\"type\":\"%s\",\"layout\":\"%s\",\"phase\":\"verify\",\"n\":%d,"
                 "\"sampling\":\"%s\",\"tokens\":%zu,\"threads\":%d,\"reps\":%d,\"generate_seconds_median\":%.4f,"
                 "\"verify_seconds_median\":%.4f,\"fraction_median\":%.4f,\"accepted\":%s,\"backend\":\"%s\"}\n",
-                file.c_str(), type.c_str(), n, sampled ? "sampled" : "greedy", tokens, threads, reps, median(gen),
+                file.c_str(), type.c_str(), layout.c_str(), n, sampled ? "sampled" : "greedy", tokens, threads, reps, median(gen),
                 median(ver), median(frac), all_accepted ? "true" : "false", desc.c_str());
     std::fflush(stdout);
   }
@@ -376,6 +386,7 @@ int bench_files(const BenchOptions& o) {
     if (!m) { std::fprintf(stderr, "%s: %s\n", path.c_str(), m.error().to_string().c_str()); return 1; }
     const std::string file = fs::path(path).filename().string();
     const std::string type = model_type(*m);
+    const std::string layout = model_layout(*m);
     for (int threads : o.threads) {
       kernels::BackendOptions bo{o.kind, threads};
       bo.cpu_variant = o.variant;
@@ -407,12 +418,12 @@ int bench_files(const BenchOptions& o) {
         }
       }
       size_t k = 0;
-      for (int n : o.prompt) { print_phase(file, type, desc, "prefill", n, threads, wall[k], cpu[k]); ++k; }
+      for (int n : o.prompt) { print_phase(file, type, layout, desc, "prefill", n, threads, wall[k], cpu[k]); ++k; }
       for (int n : o.gen) {
-        if (o.parallel.empty()) { print_phase(file, type, desc, "decode", n, threads, wall[k], cpu[k]); ++k; }
-        for (int seqs : o.parallel) { print_phase(file, type, desc, "decode", n, threads, wall[k], cpu[k], seqs); ++k; }
+        if (o.parallel.empty()) { print_phase(file, type, layout, desc, "decode", n, threads, wall[k], cpu[k]); ++k; }
+        for (int seqs : o.parallel) { print_phase(file, type, layout, desc, "decode", n, threads, wall[k], cpu[k], seqs); ++k; }
       }
-      if (o.verify > 0) bench_verification(file, type, desc, *m, **be, threads, o.verify, o.reps);
+      if (o.verify > 0) bench_verification(file, type, layout, desc, *m, **be, threads, o.verify, o.reps);
     }
   }
   return 0;
@@ -495,9 +506,13 @@ int bench_main(int argc, char** argv) {
       if (!k) return usage();
       o.kind = *k;
     } else if (a == "--variant" && has) o.variant = argv[++i];
-    else if (a == "--layout" && has && std::string(argv[i + 1]) == "rows") {
+    else if (a == "--layout" && has) {
+      const std::string v = argv[++i];
+      if (v != "rows") {
+        std::fprintf(stderr, "bench_engine: --layout takes only 'rows' (the default regroups Q4_0/Q8_0 where the CPU reads it), not '%s'\n", v.c_str());
+        return 2;
+      }
       o.layout.interleave = false;
-      ++i;
     } else return usage();
   }
   std::erase_if(o.prompt, [](int n) { return n <= 0; });
@@ -518,8 +533,8 @@ int bench_main(int argc, char** argv) {
 }  // namespace
 
 // The three forms: any GGUF file (-m), the machine's read speed (--bandwidth), the fixed suite.
-void print_usage() {
-  std::fprintf(stderr,
+void print_usage(std::FILE* to) {
+  std::fprintf(to,
                "usage: bench_engine -m FILE[,FILE..] [-p N,..] [-n N,..] [-t T,..] [-r REPS] [--parallel S,..]\n"
                "                    [--verify N] [--no-warmup] [--backend cpu|reference|cuda]\n"
                "                    [--variant avx512-amx|avx512|avxvnni|avx2|scalar] [--layout rows]\n"
@@ -530,7 +545,7 @@ void print_usage() {
 int run_main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)
     if (std::string(argv[i]) == "-h" || std::string(argv[i]) == "--help") {
-      print_usage();
+      print_usage(stdout);  // asked for: the answer, on stdout
       return 0;
     }
   if (argc >= 2 && std::string(argv[1]) == "--bandwidth") {
