@@ -38,19 +38,8 @@ fs::path temp_dir() {
 }
 
 Model load(const Spec& s) {
-  gguf::RandomModelSpec r;
-  r.arch = s.arch;
-  r.dim = 64;
-  r.layers = 2;
-  r.heads = 4;
-  r.kv_heads = 2;
-  r.ffn = 128;
-  r.vocab = 512;
-  r.ctx = 256;
-  r.type = s.type;
-  r.tied = s.tied;
-  r.seed = 77;
-  return testing::open_model(testing::write_once(r, temp_dir() / (name_of(s) + ".gguf")));
+  return testing::open_model(
+      testing::write_once(testing::small_model(s.arch, s.type, s.tied, 77), temp_dir() / (name_of(s) + ".gguf")));
 }
 
 std::vector<int32_t> tokens(int n, uint32_t seed) { return testing::random_tokens(n, seed, 512); }

@@ -150,20 +150,8 @@ TEST(Residency, BindingsRangesAndHandles) {
 
 Model load(const char* arch, gguf::TensorType type) {
   static const fs::path dir = testing::test_dir("ig_engine_residency_test");
-  gguf::RandomModelSpec r;
-  r.arch = arch;
-  r.dim = 64;
-  r.layers = 2;
-  r.heads = 4;
-  r.kv_heads = 2;
-  r.ffn = 128;
-  r.vocab = 512;
-  r.ctx = 256;
-  r.type = type;
-  r.tied = true;
-  r.seed = 78;
-  return testing::open_model(
-      testing::write_once(r, dir / (std::string(arch) + "_" + std::to_string(uint32_t(type)) + ".gguf")));
+  return testing::open_model(testing::write_once(testing::small_model(arch, type, true, 78),
+                                                 dir / (std::string(arch) + "_" + std::to_string(uint32_t(type)) + ".gguf")));
 }
 
 // Prefill (across the 64-token pass boundary), token by token, and a verifier's logits from an

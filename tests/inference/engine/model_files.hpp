@@ -21,6 +21,24 @@ inline std::filesystem::path test_dir(const std::string& program) {
   return d;
 }
 
+// The small random model most engine tests run: 64 wide, 2 layers, 4 heads (2 KV heads), FFN
+// 128, a 512-token vocabulary, context 256.
+inline gguf::RandomModelSpec small_model(const std::string& arch, gguf::TensorType type, bool tied, uint32_t seed) {
+  gguf::RandomModelSpec r;
+  r.arch = arch;
+  r.dim = 64;
+  r.layers = 2;
+  r.heads = 4;
+  r.kv_heads = 2;
+  r.ffn = 128;
+  r.vocab = 512;
+  r.ctx = 256;
+  r.type = type;
+  r.tied = tied;
+  r.seed = seed;
+  return r;
+}
+
 // `spec` written to `path` unless it is already there; returns the path.
 inline std::filesystem::path write_once(const gguf::RandomModelSpec& spec, const std::filesystem::path& path) {
   if (!std::filesystem::exists(path)) {
