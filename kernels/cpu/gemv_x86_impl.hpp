@@ -63,6 +63,19 @@ inline void prefetch_share(const char* next, int64_t share, int64_t b) {
   for (int64_t o = b * share; o < (b + 1) * share; o += 64) _mm_prefetch(next + o, _MM_HINT_T1);
 }
 
+// Per (token, block) i < m: the activation block's scale as a float, and the exact correction of
+// an unsigned weight operand stored with `offset` added: -offset * (sum of the block's quants).
+inline void activation_terms(const BlockQ8_0* x, size_t m, int32_t offset, std::vector<float>& dx,
+                             std::vector<int32_t>& corr) {
+  dx.resize(m), corr.resize(m);
+  for (size_t i = 0; i < m; ++i) {
+    int32_t sum = 0;
+    for (int k = 0; k < 32; ++k) sum += x[i].qs[k];
+    dx[i] = _cvtsh_ss(x[i].d);
+    corr[i] = -offset * sum;
+  }
+}
+
 // Weight bytes of rows i and j of one block as dpbusd's unsigned operand, and the correction
 // that makes the dot exact: Q8_0 enters as w + 128 (w ^ 0x80), corrected by -128 * sum(x);
 // Q4_0 as its nibbles n (value n - 8), corrected by -8 * sum(x).
@@ -113,14 +126,11 @@ void gemv_t(const Block* w, int64_t ws, int64_t nr, const BlockQ8_0* x, int64_t 
   thread_local std::vector<float> dx;
   thread_local std::vector<int32_t> corr;
   const size_t m = size_t(T * nb);
-  xs.resize(m), dx.resize(m), corr.resize(m);
+  xs.resize(m);
+  activation_terms(x, m, P::kOffset, dx, corr);
   for (size_t i = 0; i < m; ++i) {  // i = t * nb + b
     const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qs));
     _mm512_store_si512(xs[i].v, _mm512_broadcast_i64x4(q));
-    int32_t sum = 0;
-    for (int k = 0; k < 32; ++k) sum += x[i].qs[k];
-    dx[i] = _cvtsh_ss(x[i].d);
-    corr[i] = -P::kOffset * sum;
   }
   const int64_t rb = ws * int64_t(sizeof(Block));
   // lane 4k + j holds row 4j + k (reduce16): the scales are read in that order, and the
@@ -163,14 +173,11 @@ void gemv_q4_t(const BlockQ4_0* w, int64_t ws, int64_t nr, const BlockQ8_0* x, i
   thread_local std::vector<float> dx;
   thread_local std::vector<int32_t> corr;
   const size_t m = size_t(T * nb);
-  xlo.resize(m), xhi.resize(m), dx.resize(m), corr.resize(m);
+  xlo.resize(m), xhi.resize(m);
+  activation_terms(x, m, 8, dx, corr);
   for (size_t i = 0; i < m; ++i) {  // i = t * nb + b
     _mm512_store_si512(xlo[i].v, _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].qs))));
     _mm512_store_si512(xhi[i].v, _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].qs + 16))));
-    int32_t sum = 0;
-    for (int k = 0; k < 32; ++k) sum += x[i].qs[k];
-    dx[i] = _cvtsh_ss(x[i].d);
-    corr[i] = -8 * sum;
   }
   const int64_t rb = ws * int64_t(sizeof(BlockQ4_0));
   const int64_t share = (16 * rb + 64 * nb - 1) / (64 * nb) * 64;
@@ -221,14 +228,7 @@ void gemv_x16_t(const Unit* w, int64_t groups, const BlockQ8_0* x, int64_t nb, f
   constexpr bool kQ4 = std::is_same_v<Unit, BlockQ4_0x16>;
   thread_local std::vector<float> dx;
   thread_local std::vector<int32_t> corr;
-  const size_t m = size_t(T * nb);
-  dx.resize(m), corr.resize(m);
-  for (size_t i = 0; i < m; ++i) {  // i = t * nb + b
-    int32_t sum = 0;
-    for (int k = 0; k < 32; ++k) sum += x[i].qs[k];
-    dx[i] = _cvtsh_ss(x[i].d);
-    corr[i] = -(kQ4 ? 8 : 128) * sum;
-  }
+  activation_terms(x, size_t(T * nb), kQ4 ? 8 : 128, dx, corr);
   for (int64_t g = 0; g < groups; ++g) {
     const Unit* wg = w + g * nb;
     __m512 acc[T];
