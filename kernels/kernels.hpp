@@ -28,9 +28,10 @@
 //   cpu-scalar/2  fast CPU backend on a CPU without AVX2/FMA/F16C (sequential sums: other bits)
 //   reference/1   the reference backend (double accumulation)
 //   cuda/1        the CUDA backend (fixed-order warp reductions with explicit FMAs)
-// What a tag cannot capture: the C library's exp/sin/cos/pow (RoPE tables, softmax) must
-// round alike on both machines; glibc's do on x86-64, and a deployment mixing C libraries
-// should treat a mismatch as a bug to report, not a cheat.
+// What a tag cannot capture: the C library's sin/cos/pow (RoPE tables) must round alike on both
+// machines; glibc's do on x86-64, and a deployment mixing C libraries should treat a mismatch
+// as a bug to report, not a cheat. exp (SwiGLU, softmax) is no longer among them for cpu/3: its
+// x86 variants compute glibc's expf themselves, vectorized (kernels/cpu/expf_x86.hpp).
 //
 // A Backend instance is used by one thread at a time (it owns scratch buffers
 // and, on the CPU, a thread pool of its own).

@@ -9,6 +9,11 @@
 // 2 threads, alone and beside 1 busy thread of another kind (a spinning std::thread standing in
 // for another process on a 2-core machine), the four cases interleaved REPS times:
 //   {"bench":"pool","busy_threads":1,"threads":2,"ms_median":..,"ms_min":..,"cpu_ms_median":..}
+//
+// bench_kernels --elementwise: SwiGLU over a 64-token Qwen2.5-0.5B FFN (64 x 4864 values), one
+// thread, on the scalar table (std::exp per value) and the CPU's best (vectorized expf, bitwise
+// the same):
+//   {"bench":"swiglu","variant":"avx512","values":311296,"ns_per_value":..}
 #include <algorithm>
 #include <cstdlib>
 #include <atomic>
@@ -124,9 +129,32 @@ int bench_pool(int reps) {
   return 0;
 }
 
+int bench_elementwise() {
+  const size_t n = 64 * 4864;
+  std::mt19937 rng(3);
+  std::normal_distribution<float> d(0.f, 2.f);
+  std::vector<float> g(n), u(n), out(n);
+  for (size_t i = 0; i < n; ++i) g[i] = d(rng), u[i] = d(rng);
+  for (const char* variant : {"scalar", ""}) {
+    auto be = kernels::make_backend({kernels::BackendKind::Cpu, 1, variant});
+    if (!be) continue;
+    (*be)->swiglu(g.data(), u.data(), n, out.data());  // warm up
+    std::vector<double> ns;
+    for (int r = 0; r < 9; ++r) {
+      const auto t0 = Clock::now();
+      (*be)->swiglu(g.data(), u.data(), n, out.data());
+      ns.push_back(std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / double(n));
+    }
+    std::printf("{\"bench\":\"swiglu\",\"backend\":\"%s\",\"values\":%zu,\"ns_per_value_median\":%.3f}\n",
+                (*be)->description().c_str(), n, median(ns));
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 2 && std::string(argv[1]) == "--elementwise") return bench_elementwise();
   if (argc > 1 && std::string(argv[1]) == "--pool") {
     int reps = 7;
     if (argc == 4 && std::string(argv[2]) == "--reps") {
@@ -153,7 +181,7 @@ int main(int argc, char** argv) {
   }
   const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
   if (argc > 2 || (argc == 2 && !quick)) {
-    std::fprintf(stderr, "usage: bench_kernels [--quick | --prefill | --pool [--reps N]]\n");
+    std::fprintf(stderr, "usage: bench_kernels [--quick | --prefill | --elementwise | --pool [--reps N]]\n");
     return 2;
   }
   for (auto t : {kernels::DType::F32, kernels::DType::F16, kernels::DType::Q8_0, kernels::DType::Q4_0})

@@ -252,8 +252,10 @@ void CpuBackend::attention(const float* q, const float* k_cache, const float* v_
         scores[j] = dot_.dot(qh, k_cache + j * kv_dim + kv_off, s.head_dim) * scale;
         mx = std::max(mx, scores[j]);
       }
+      for (int j = 0; j < n_keys; ++j) scores[j] -= mx;
+      dot_.exp_f32(scores.data(), n_keys);
       float sum = 0;
-      for (int j = 0; j < n_keys; ++j) sum += scores[j] = std::exp(scores[j] - mx);
+      for (int j = 0; j < n_keys; ++j) sum += scores[j];
       std::fill(acc.begin(), acc.end(), 0.0f);
       for (int j = 0; j < n_keys; ++j) {
         const float* vj = v_cache + j * kv_dim + kv_off;
@@ -273,9 +275,9 @@ constexpr int64_t kElemChunk = 1024;  // elements per work item of the flat elem
 
 void CpuBackend::swiglu(const float* gate, const float* up, size_t n, float* out) {
   const int64_t items = (int64_t(n) + kElemChunk - 1) / kElemChunk;
-  run(items, kElemChunk * 16, [&](int64_t i0, int64_t i1) {  // an expf per element
+  run(items, kElemChunk * 4, [&](int64_t i0, int64_t i1) {  // an expf per element
     const size_t b = size_t(i0 * kElemChunk), e = std::min(n, size_t(i1 * kElemChunk));
-    scalar::swiglu(gate + b, up + b, e - b, out + b);
+    dot_.swiglu(gate + b, up + b, int64_t(e - b), out + b);
   });
 }
 void CpuBackend::add_bias(float* x, const float* bias, int n_tokens, int dim) {

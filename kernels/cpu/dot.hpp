@@ -133,6 +133,11 @@ struct DotTable {
                        int64_t os);
   void (*q8_0x16_gemm)(const BlockQ8_0x16* w, int64_t groups, const TokenRows* x, int n, int64_t nb, float* out,
                        int64_t os);
+  // Elementwise, vectorized (expf_x86.hpp) and bitwise the C library's expf (the scalar table
+  // calls it): x[i] = expf(x[i]) in place; SwiGLU out[i] = g / (1 + expf(-g)) * up[i] for
+  // g = gate[i], the operations of scalar::swiglu.
+  void (*exp_f32)(float* x, int64_t n);
+  void (*swiglu)(const float* gate, const float* up, int64_t n, float* out);
 };
 
 const DotTable& scalar_table();

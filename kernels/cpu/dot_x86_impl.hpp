@@ -33,6 +33,8 @@
 #define IG_AVX512 0
 #endif
 
+#include "kernels/cpu/expf_x86.hpp"
+
 // 256-bit dpbusd: AVX-VNNI's VEX form, or AVX512-VNNI+VL's EVEX form in the
 // AVX-512 variant (the same exact int32 lanes).
 #if IG_AVX512
@@ -355,7 +357,8 @@ namespace ig::kernels::cpu {
 const DotTable& IG_TABLE_FN() {
   static const DotTable t{IG_TABLE_NAME, f32,         f16,        q8_0,        q4_0,        nullptr, nullptr,
                           IG_Q8_GEMV,    IG_Q4_GEMV,  IG_Q5_GEMV, nullptr,     nullptr,     nullptr,     nullptr,
-                          IG_F32_GEMM,   IG_F16_GEMM, dot,         quantize_q8, lane_sums,  IG_Q4X16_GEMV, IG_Q8X16_GEMV, nullptr, nullptr};
+                          IG_F32_GEMM,   IG_F16_GEMM, dot,         quantize_q8, lane_sums,  IG_Q4X16_GEMV, IG_Q8X16_GEMV, nullptr, nullptr,
+                          exp_f32,       swiglu};
   return t;
 }
 
