@@ -54,6 +54,10 @@ size_t row_bytes(DType t, int64_t cols) {
 
 void Backend::copy(const float* src, float* dst, size_t n) { std::memcpy(dst, src, n * sizeof(float)); }
 
+void Backend::matmul_shared(const Weight* const* ws, int count, const float* x, int n_tokens, float* const* ys) {
+  for (int i = 0; i < count; ++i) matmul(*ws[i], x, n_tokens, ys[i]);
+}
+
 const char* backend_kind_name(BackendKind k) {
   switch (k) {
     case BackendKind::Reference: return "reference";

@@ -131,6 +131,11 @@ class Backend {
 
   // y[t][r] = sum_c W[r][c] * x[t][c] for t < n_tokens.
   virtual void matmul(const Weight& w, const float* x, int n_tokens, float* y) = 0;
+  // ys[i] = matmul(*ws[i], x) for i < count: several matrices with one input and as many columns
+  // (attention's Q, K and V; the FFN's gate and up), each y bitwise what matmul gives. The CPU
+  // backend quantizes and packs the activations once for all of them; the default calls matmul
+  // for each. No y may overlap x. (Arrays, not spans: the CUDA sources are C++17.)
+  virtual void matmul_shared(const Weight* const* ws, int count, const float* x, int n_tokens, float* const* ys);
   // out[t][i] = row ids[t] of w, dequantized (embedding lookup).
   virtual void get_rows(const Weight& w, const int32_t* ids, int n, float* out) = 0;
   // out[t] = x[t] / sqrt(mean(x[t]^2) + eps) * weight.

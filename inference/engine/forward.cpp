@@ -132,9 +132,9 @@ void Forward::attention_block(int layer, std::span<const Piece> pieces, std::spa
   const auto& w = model_->layers()[size_t(layer)];
   auto& be = *backend_;
   be.rmsnorm(x_.data(), w.attn_norm, n, c.dim, c.rms_eps, xn_.data());
-  be.matmul(w.wq, xn_.data(), n, q_.data());
-  be.matmul(w.wk, xn_.data(), n, k_.data());
-  be.matmul(w.wv, xn_.data(), n, v_.data());
+  const kernels::Weight* qkv[] = {&w.wq, &w.wk, &w.wv};
+  float* qkv_out[] = {q_.data(), k_.data(), v_.data()};
+  be.matmul_shared(qkv, 3, xn_.data(), n, qkv_out);
   if (w.bq) {
     be.add_bias(q_.data(), w.bq, n, c.q_dim());
     be.add_bias(k_.data(), w.bk, n, c.kv_dim());
@@ -170,8 +170,9 @@ void Forward::ffn_block(int layer, int n) {
   const auto& w = model_->layers()[size_t(layer)];
   auto& be = *backend_;
   be.rmsnorm(x_.data(), w.ffn_norm, n, c.dim, c.rms_eps, xn_.data());
-  be.matmul(w.w_gate, xn_.data(), n, gate_.data());
-  be.matmul(w.w_up, xn_.data(), n, up_.data());
+  const kernels::Weight* gate_up[] = {&w.w_gate, &w.w_up};
+  float* gate_up_out[] = {gate_.data(), up_.data()};
+  be.matmul_shared(gate_up, 2, xn_.data(), n, gate_up_out);
   be.swiglu(gate_.data(), up_.data(), size_t(n) * c.ffn_dim, gate_.data());
   be.matmul(w.w_down, gate_.data(), n, proj_.data());
   be.add(x_.data(), proj_.data(), size_t(n) * c.dim);

@@ -46,6 +46,22 @@ void CpuBackend::matmul(const Weight& w, const float* x, int n_tokens, float* y)
     matmul_quant(w, x, n_tokens, y);
 }
 
+void CpuBackend::matmul_shared(const Weight* const* ws, int count, const float* x, int n_tokens, float* const* ys) {
+  sharing_ = true;
+  acts_ = {};
+  for (int i = 0; i < count; ++i) matmul(*ws[i], x, n_tokens, ys[i]);
+  sharing_ = false;
+  acts_ = {};
+}
+
+bool CpuBackend::prepared(Buffer what, const float* x, int n_tokens, int64_t cols) {
+  if (!sharing_) return false;
+  if (acts_.x != x || acts_.n_tokens != n_tokens || acts_.cols != cols) acts_ = {x, n_tokens, cols, 0};
+  if (acts_.held & what) return true;
+  acts_.held |= what;
+  return false;
+}
+
 void CpuBackend::matmul_dense(const Weight& w, const float* x, int n_tokens, float* y) {
   const size_t rb = row_bytes(w.type, w.cols);
   const auto* base = static_cast<const uint8_t*>(w.data);
@@ -104,9 +120,10 @@ void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, flo
   const int64_t nb = w.cols / kBlock;
   xq_.resize(size_t(nb) * n_tokens);
   const bool q4 = w.type == DType::Q4_0;
-  run(n_tokens, w.cols, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) dot_.quantize_q8_0(x + size_t(t) * w.cols, w.cols, xq_.data() + size_t(t) * nb);
-  });
+  if (!prepared(kXq, x, n_tokens, w.cols))
+    run(n_tokens, w.cols, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) dot_.quantize_q8_0(x + size_t(t) * w.cols, w.cols, xq_.data() + size_t(t) * nb);
+    });
   const bool amx = n_tokens > cpu::kGemvTokens && (q4 ? dot_.q4_0_gemm != nullptr : dot_.q8_0_gemm != nullptr);
   const bool x16 = w.layout == Layout::Interleaved16;
   // the kernels made for the regrouped layout, for this many tokens (else each group regrouped back)
@@ -115,12 +132,13 @@ void CpuBackend::matmul_quant(const Weight& w, const float* x, int n_tokens, flo
   const int groups = (n_tokens + cpu::kTileTokens - 1) / cpu::kTileTokens;
   if (x16_gemm) {
     token_rows_.resize(size_t(groups) * nb);
-    run(groups, nb * cpu::kTileTokens * 32, [&](int64_t g0, int64_t g1) {
-      cpu::pack_token_rows(xq_.data(), n_tokens, nb, int(g0), int(g1), token_rows_.data());
-    });
+    if (!prepared(kTokenRows, x, n_tokens, w.cols))
+      run(groups, nb * cpu::kTileTokens * 32, [&](int64_t g0, int64_t g1) {
+        cpu::pack_token_rows(xq_.data(), n_tokens, nb, int(g0), int(g1), token_rows_.data());
+      });
   } else if (amx) {
     tiles_.resize(size_t(groups) * nb);
-    cpu::pack_token_tiles(xq_.data(), n_tokens, nb, tiles_.data());
+    if (!prepared(kTiles, x, n_tokens, w.cols)) cpu::pack_token_tiles(xq_.data(), n_tokens, nb, tiles_.data());
   }
   const int64_t grouped = x16 ? interleaved_rows(w.rows) : 0;
   const size_t rb = row_bytes(w.type, w.cols);

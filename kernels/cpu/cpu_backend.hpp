@@ -24,6 +24,8 @@ class CpuBackend final : public Backend {
   std::string numerics() const override;
 
   void matmul(const Weight& w, const float* x, int n_tokens, float* y) override;
+  // The activations quantized and packed once, for the first matrix that needs each form.
+  void matmul_shared(const Weight* const* ws, int count, const float* x, int n_tokens, float* const* ys) override;
   void get_rows(const Weight& w, const int32_t* ids, int n, float* out) override;
   void rmsnorm(const float* x, const float* weight, int n_tokens, int dim, float eps,
                float* out) override;
@@ -43,6 +45,18 @@ class CpuBackend final : public Backend {
   void matmul_kquant(const Weight& w, const float* x, int n_tokens, float* y);  // Q4_K/Q5_K/Q6_K, Q5_0/Q5_1
   void matmul_q5(const cpu::KQuantTable& kq, const Weight& w, const float* x, int n_tokens, float* y);
 
+  // The buffers below that already hold the current activations. Only within matmul_shared
+  // (sharing_), for its x, n_tokens and columns: prepared(what, ...) answers whether buffer
+  // `what` holds them and, if not, records that the caller fills it now.
+  enum Buffer : uint32_t { kXq = 1, kTiles = 2, kTokenRows = 4, kXk = 8, kKTiles = 16, kX5 = 32, kTiles5 = 64 };
+  struct Activations {
+    const float* x = nullptr;
+    int n_tokens = 0;
+    int64_t cols = 0;
+    uint32_t held = 0;  // Buffer bits
+  };
+  bool prepared(Buffer what, const float* x, int n_tokens, int64_t cols);
+
   const cpu::DotTable& dot_;
   cpu::ThreadPool pool_;
   std::vector<cpu::Line64> xa_;  // activations on aligned rows for DotTable::f16_gemm/f32_gemm
@@ -53,6 +67,9 @@ class CpuBackend final : public Backend {
   std::vector<cpu::KTokenTile> ktiles_;  // ... packed for DotTable::q4_k_gemm (AMX)
   std::vector<BlockQ8_0> x5_;  // ... and to Q8_0 for Q5_0/Q5_1 weights
   std::vector<int32_t> x5sum_;  // their q8_lane_sums (Q5_0)
+  std::vector<cpu::TokenTile> tiles5_;  // ... packed for DotTable::q5_0_gemm (AMX)
+  bool sharing_ = false;
+  Activations acts_;
 };
 
 }  // namespace ig::kernels

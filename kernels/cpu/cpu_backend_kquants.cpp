@@ -37,10 +37,11 @@ void CpuBackend::matmul_kquant(const Weight& w, const float* x, int n_tokens, fl
   if (dtype_is_q5(w.type)) return matmul_q5(kq, w, x, n_tokens, y);
   const int64_t nb = w.cols / kQK_K;
   xk_.resize(size_t(nb) * n_tokens);
-  run(n_tokens, w.cols, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t)
-      quantize_row_q8_k(x + size_t(t) * w.cols, w.cols, xk_.data() + size_t(t) * nb);
-  });
+  if (!prepared(kXk, x, n_tokens, w.cols))
+    run(n_tokens, w.cols, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t)
+        quantize_row_q8_k(x + size_t(t) * w.cols, w.cols, xk_.data() + size_t(t) * nb);
+    });
   // Q4_K/Q5_K/Q6_K prefill (more than kGemvTokens tokens) on AMX tiles where the CPU has them, the full
   // 16-row tiles; the rest, and decode, on the K-quant kernels (the same bits, dot.hpp).
   const bool amx = n_tokens > cpu::kGemvTokens && ((w.type == DType::Q4_K && dot_.q4_k_gemm != nullptr) ||
@@ -48,7 +49,7 @@ void CpuBackend::matmul_kquant(const Weight& w, const float* x, int n_tokens, fl
                                                     (w.type == DType::Q6_K && dot_.q6_k_gemm != nullptr));
   if (amx) {
     ktiles_.resize(size_t((n_tokens + cpu::kTileTokens - 1) / cpu::kTileTokens) * nb);
-    cpu::pack_k_token_tiles(xk_.data(), n_tokens, nb, ktiles_.data());
+    if (!prepared(kKTiles, x, n_tokens, w.cols)) cpu::pack_k_token_tiles(xk_.data(), n_tokens, nb, ktiles_.data());
   }
   const int64_t per_item = amx ? kKRowTile : 1;
   run((w.rows + per_item - 1) / per_item, w.cols * n_tokens * per_item, [&](int64_t i0, int64_t i1) {
@@ -81,21 +82,22 @@ void CpuBackend::matmul_q5(const cpu::KQuantTable& kq, const Weight& w, const fl
   const int64_t nb = w.cols / kBlock;
   const bool q5_0 = w.type == DType::Q5_0;
   x5_.resize(size_t(nb) * n_tokens);
-  if (q5_0) x5sum_.resize(size_t(nb) * n_tokens * 8);
-  run(n_tokens, w.cols, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) {
-      dot_.quantize_q8_0(x + size_t(t) * w.cols, w.cols, x5_.data() + size_t(t) * nb);
-      if (q5_0) dot_.lane_sums(x5_.data() + size_t(t) * nb, nb, x5sum_.data() + size_t(t) * nb * 8);
-    }
-  });
+  x5sum_.resize(size_t(nb) * n_tokens * 8);
+  if (!prepared(kX5, x, n_tokens, w.cols))  // the lane sums too, so a Q5_1 matrix leaves them for a Q5_0 one
+    run(n_tokens, w.cols, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        dot_.quantize_q8_0(x + size_t(t) * w.cols, w.cols, x5_.data() + size_t(t) * nb);
+        dot_.lane_sums(x5_.data() + size_t(t) * nb, nb, x5sum_.data() + size_t(t) * nb * 8);
+      }
+    });
   // Q5_0's full 16-row tiles of up to kGemvTokens tokens (decode) go through the AVX-512 gemv, of
   // more tokens through the AMX tile kernel where the CPU has it, else through the gemv again,
   // kGemvTokens tokens at a time per tile (the same bits, dot.hpp).
   const bool amx = q5_0 && n_tokens > cpu::kGemvTokens && dot_.q5_0_gemm != nullptr;
   const bool gemv = q5_0 && !amx && dot_.q5_0_gemv != nullptr;
   if (amx) {
-    tiles_.resize(size_t((n_tokens + cpu::kTileTokens - 1) / cpu::kTileTokens) * nb);
-    cpu::pack_token_tiles(x5_.data(), n_tokens, nb, tiles_.data());
+    tiles5_.resize(size_t((n_tokens + cpu::kTileTokens - 1) / cpu::kTileTokens) * nb);
+    if (!prepared(kTiles5, x, n_tokens, w.cols)) cpu::pack_token_tiles(x5_.data(), n_tokens, nb, tiles5_.data());
   }
   const int64_t items = amx || gemv ? (w.rows + kKRowTile - 1) / kKRowTile : w.rows;
   const int64_t per_item = amx || gemv ? kKRowTile : 1;
@@ -116,7 +118,7 @@ void CpuBackend::matmul_q5(const cpu::KQuantTable& kq, const Weight& w, const fl
     if (amx) {
       const int64_t full = (r1 - r0) / 16 * 16;
       dot_.q5_0_gemm(reinterpret_cast<const BlockQ5_0*>(static_cast<const uint8_t*>(w.data) + size_t(r0) * row_bytes(w.type, w.cols)),
-                     nb, full, tiles_.data(), n_tokens, nb, y + r0, w.rows);
+                     nb, full, tiles5_.data(), n_tokens, nb, y + r0, w.rows);
       r0 += full;
     }
     dot_row_tiles(w, x5_.data(), nb, n_tokens, y, r0, r1,
