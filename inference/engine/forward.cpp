@@ -30,12 +30,13 @@ Forward::Forward(const Model& m, kernels::Backend& b) : model_(&m), backend_(&b)
   proj_.resize(n * c.dim);
   gate_.resize(n * c.ffn_dim);
   up_.resize(n * c.ffn_dim);
-  logits_.resize(n * size_t(c.vocab));
+  logits_.resize(size_t(c.vocab));  // one row; grown by pass() when a pass wants more
   tokens_.resize(n);
   positions_.resize(n);
   // The activations live where the backend's ops run (on a GPU, between ops too).
-  for (auto* v : {&x_, &xn_, &q_, &k_, &v_, &att_, &proj_, &gate_, &up_, &logits_})
+  for (auto* v : {&x_, &xn_, &q_, &k_, &v_, &att_, &proj_, &gate_, &up_})
     if (auto h = backend_->bind(v->data(), v->size())) bindings_.push_back(std::move(h));
+  logits_binding_ = backend_->bind(logits_.data(), logits_.size());
 }
 
 Status Forward::eval(std::span<const Piece> pieces, const LogitsFn& on_logits) {
@@ -113,6 +114,12 @@ Status Forward::pass(std::span<const Piece> pieces, std::span<const Span> spans,
       backend_->copy(x_.data() + size_t(s.row + i) * dim, proj_.data() + size_t(rows) * dim, dim);
   }
   if (rows == 0) return backend_->status();
+  const size_t logits = size_t(rows) * size_t(c.vocab);
+  if (logits > logits_.size()) {  // a verifier's pass or a batch: rows x vocab, from here on
+    logits_binding_.reset();      // (unbound before the memory moves)
+    logits_.resize(logits);
+    logits_binding_ = backend_->bind(logits_.data(), logits_.size());
+  }
   backend_->rmsnorm(proj_.data(), model_->output_norm(), rows, c.dim, c.rms_eps, xn_.data());
   backend_->matmul(model_->output(), xn_.data(), rows, logits_.data());
   backend_->to_host(logits_.data(), size_t(rows) * size_t(c.vocab));

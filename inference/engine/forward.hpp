@@ -59,7 +59,7 @@ class Forward {
  public:
   // Tokens evaluated together in one pass at most (scratch buffers are sized for it);
   // longer inputs are split into passes. 64 keeps prefill GEMM tiles full while the
-  // scratch (dominated by kChunk x vocab logits) stays a few tens of MB.
+  // scratch (at most kChunk x vocab logits, for a verifier's passes) stays a few tens of MB.
   static constexpr int kChunk = 64;
   // Called with the piece's index, the token's index within the piece and its logits
   // (vocab floats, valid during the call).
@@ -87,9 +87,11 @@ class Forward {
 
   const Model* model_;
   kernels::Backend* backend_;
-  // scratch, sized for kChunk tokens; token-major
+  // scratch, sized for kChunk tokens; token-major. logits_ holds as many rows as a pass has
+  // asked for so far (a prefill or a decode step one: vocab floats, not kChunk x vocab).
   std::vector<float> x_, xn_, q_, k_, v_, att_, proj_, gate_, up_, logits_;
-  std::vector<std::shared_ptr<void>> bindings_;  // of the buffers above (Backend::bind)
+  std::vector<std::shared_ptr<void>> bindings_;  // of the buffers above but logits_ (Backend::bind)
+  std::shared_ptr<void> logits_binding_;
   std::vector<int32_t> tokens_, positions_;
 };
 
