@@ -275,11 +275,7 @@ void CpuBackend::attention(const float* q, const float* k_cache, const float* v_
       float sum = 0;
       for (int j = 0; j < n_keys; ++j) sum += scores[j];
       std::fill(acc.begin(), acc.end(), 0.0f);
-      for (int j = 0; j < n_keys; ++j) {
-        const float* vj = v_cache + j * kv_dim + kv_off;
-        const float pj = scores[j];
-        for (int i = 0; i < s.head_dim; ++i) acc[i] += pj * vj[i];
-      }
+      for (int j = 0; j < n_keys; ++j) dot_.axpy(scores[j], v_cache + j * kv_dim + kv_off, s.head_dim, acc.data());
       float* o = out + size_t(item) * s.head_dim;
       const float inv = 1.0f / sum;
       for (int i = 0; i < s.head_dim; ++i) o[i] = acc[i] * inv;

@@ -138,6 +138,9 @@ struct DotTable {
   // g = gate[i], the operations of scalar::swiglu.
   void (*exp_f32)(float* x, int64_t n);
   void (*swiglu)(const float* gate, const float* up, int64_t n, float* out);
+  // y[i] = y[i] + a * x[i], the product rounded before the sum (no FMA): attention's weighted
+  // sum of values, element by element as the scalar loop.
+  void (*axpy)(float a, const float* x, int64_t n, float* y);
 };
 
 const DotTable& scalar_table();

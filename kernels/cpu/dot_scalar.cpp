@@ -22,6 +22,9 @@ void exp_f32(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
 }
 void swiglu(const float* gate, const float* up, int64_t n, float* out) { scalar::swiglu(gate, up, size_t(n), out); }
+void axpy(float a, const float* x, int64_t n, float* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
 
 float dot(const float* a, const float* b, int64_t n) {
   float acc = 0;
@@ -82,7 +85,7 @@ void q4_0(const BlockQ4_0* w, int64_t ws, int nr, const BlockQ8_0* x, int64_t xs
 
 const DotTable& scalar_table() {
   static const DotTable t{"scalar", f32, f16, q8_0, q4_0, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, dot, quantize_row_q8_0,
-                          q8_lane_sums, nullptr, nullptr, nullptr, nullptr, exp_f32, swiglu};
+                          q8_lane_sums, nullptr, nullptr, nullptr, nullptr, exp_f32, swiglu, axpy};
   return t;
 }
 

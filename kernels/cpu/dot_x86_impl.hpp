@@ -272,6 +272,14 @@ void q4_0(const BlockQ4_0* w, int64_t ws, int nr, const BlockQ8_0* x, int64_t xs
   quant<Q4Values>(w, ws, nr, x, xs, n, nb, out, os);
 }
 
+void axpy(float a, const float* x, int64_t n, float* y) {
+  const __m256 va = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(va, _mm256_loadu_ps(x + i))));
+  for (; i < n; ++i) y[i] += a * x[i];  // (this file's flags forbid contraction, as ig_kernels')
+}
+
 float dot(const float* a, const float* b, int64_t n) {
   float r;
   dense_n<1>(LoadF32{a}, b, 0, n, &r, 0);
@@ -358,7 +366,7 @@ const DotTable& IG_TABLE_FN() {
   static const DotTable t{IG_TABLE_NAME, f32,         f16,        q8_0,        q4_0,        nullptr, nullptr,
                           IG_Q8_GEMV,    IG_Q4_GEMV,  IG_Q5_GEMV, nullptr,     nullptr,     nullptr,     nullptr,
                           IG_F32_GEMM,   IG_F16_GEMM, dot,         quantize_q8, lane_sums,  IG_Q4X16_GEMV, IG_Q8X16_GEMV, nullptr, nullptr,
-                          exp_f32,       swiglu};
+                          exp_f32,       swiglu,      axpy};
   return t;
 }
 

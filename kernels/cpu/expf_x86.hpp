@@ -10,10 +10,11 @@
 //   k = round(x * 32/ln2)  (fma(x, 32/ln2, 1.5 * 2^52) - 1.5 * 2^52),  r = fma(x, 32/ln2, -k),
 //   2^(k/32) = T[k mod 32] with k/32's integer part added to its exponent,
 //   exp(x) = float(2^(k/32) * (C0 r^3 + C1 r^2 + C2 r + 1))   (the cubic as three FMAs)
-// (which operations are fused matters: unfused, 2 of the 2^32 results differ) with its special cases: x > 0x1.62e42ep6 gives +inf, x < -0x1.9fe368p6 gives 0, NaN gives
-// x + x. Every one of the 2^32 inputs gives glibc's bits (expf_test: a sample in CI, all of
-// them with IG_EXHAUSTIVE=1), so the results do not change and a machine with another C
-// library still computes cpu/3's bits.
+// (which operations are fused matters: unfused, 2 of the 2^32 results differ), with its special
+// cases: x > 0x1.62e42ep6 gives +inf, x < -0x1.9fe368p6 gives 0, NaN gives x + x. Every one of
+// the 2^32 inputs gives glibc's bits (test_kernels_elementwise: a sample in CI, all of them with
+// IG_EXHAUSTIVE=1), so the results do not change, and a machine with another C library still
+// computes cpu/3's bits.
 #pragma once
 
 #include "kernels/cpu/intrinsics.hpp"  // <immintrin.h>, GCC 12 warnings silenced

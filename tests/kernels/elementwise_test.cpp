@@ -1,6 +1,7 @@
-// The vectorized expf of every CPU table (kernels/cpu/expf_x86.hpp) against the C library's, bit
-// for bit: numerics cpu/3 computed SwiGLU and the softmax numerators with std::exp, so the
-// vector forms must give its bits on every input. CI checks every 61st of the 2^32 bit patterns,
+// The elementwise kernels of every CPU table against their scalar definitions, bit for bit. The
+// vectorized expf (kernels/cpu/expf_x86.hpp) against the C library's: numerics cpu/3 computed
+// SwiGLU and the softmax numerators with std::exp, so the vector forms must give its bits on
+// every input. SwiGLU against scalar::swiglu, axpy against its loop. CI checks every 61st of the 2^32 bit patterns,
 // every float in the range where the results are finite and nonzero, and the edges; set
 // IG_EXHAUSTIVE=1 to check all 2^32 (about a minute per table).
 #include <gtest/gtest.h>
@@ -81,7 +82,7 @@ void check_patterns(const std::vector<const cpu::DotTable*>& ts, uint64_t begin,
   if (!chunk.empty()) check(ts, chunk, tally);
 }
 
-TEST(KernelsExp, EveryTableGivesTheCLibrarysBits) {
+TEST(KernelsElementwise, EveryTableGivesTheCLibrarysBits) {
   const auto ts = tables();
   Tally tally;
   if (std::getenv("IG_EXHAUSTIVE")) {
@@ -109,7 +110,7 @@ TEST(KernelsExp, EveryTableGivesTheCLibrarysBits) {
     EXPECT_EQ(tally.bad[j], 0) << ts[j]->name << ", first: " << tally.first[j];
 }
 
-TEST(KernelsExp, SwigluOfEveryTableIsTheScalarOpBitwise) {
+TEST(KernelsElementwise, SwigluOfEveryTableIsTheScalarOpBitwise) {
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> wide(-120.f, 120.f), narrow(-6.f, 6.f);
   for (const auto* t : tables()) {
@@ -132,6 +133,27 @@ TEST(KernelsExp, SwigluOfEveryTableIsTheScalarOpBitwise) {
       t->swiglu(g.data(), u.data(), n, got.data());
       for (size_t i = 0; i <= size_t(n); ++i)
         ASSERT_EQ(bits(got[i]), bits(want[i])) << "n " << n << " i " << i << " g " << g[i] << " u " << u[i];
+    }
+  }
+}
+
+TEST(KernelsElementwise, AxpyOfEveryTableIsTheLoopBitwise) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> d(0.f, 3.f);
+  for (const auto* t : tables()) {
+    SCOPED_TRACE(t->name);
+    for (int n = 0; n <= 70; ++n) {
+      std::vector<float> x(static_cast<size_t>(n)), y(static_cast<size_t>(n) + 1);
+      for (auto& v : x) v = d(rng);
+      for (auto& v : y) v = d(rng);
+      const float a = d(rng);
+      std::vector<float> want = y, got = y;
+      for (int i = 0; i < n; ++i) {
+        volatile float product = a * x[size_t(i)];  // rounded before the sum, as the contract says
+        want[size_t(i)] = want[size_t(i)] + product;
+      }
+      t->axpy(a, x.data(), n, got.data());
+      for (size_t i = 0; i <= size_t(n); ++i) ASSERT_EQ(bits(got[i]), bits(want[i])) << "n " << n << " i " << i;
     }
   }
 }
