@@ -160,7 +160,12 @@ size_t Mempool::size() const {
 }
 
 size_t Mempool::pending_count(const Address& sender) const {
+  return pending_count(sender, [] {});
+}
+
+size_t Mempool::pending_count(const Address& sender, const std::function<void()>& read_committed) const {
   std::lock_guard lock(mu_);
+  read_committed();
   auto it = by_sender_.find(sender);
   return it == by_sender_.end() ? 0 : it->second.size();
 }

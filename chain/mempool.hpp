@@ -45,7 +45,13 @@ class Mempool {
                       const std::vector<Hash>* included_hashes = nullptr);
 
   size_t size() const;
-  size_t pending_count(const Address& sender) const;  // for a wallet's next nonce
+  size_t pending_count(const Address& sender) const;
+  // The sender's pending transactions, counted while `read_committed` reads the committed
+  // state, both under the lock commit_block holds while it persists a block and drops the
+  // block's transactions: a sender's next nonce is its committed nonce plus this count, and
+  // the two read apart can straddle a block (the old nonce with the block's transactions
+  // already gone from here: a nonce too low). read_committed must not call into the mempool.
+  size_t pending_count(const Address& sender, const std::function<void()>& read_committed) const;
   size_t bytes() const;
   bool contains(const Hash& tx_hash) const;
 

@@ -120,12 +120,14 @@ void Node::submit_evidence(const chain::Evidence& e) {
   }
   const chain::SecretKey& key = *options_.evidence_account;
   const chain::Address from = key.public_key();
-  chain::State state(ledger_->store().latest());
-  auto account = contracts::bank::get_account(state, from);
+  contracts::bank::Account account;
+  const size_t pending = ledger_->mempool().pending_count(from, [&] {  // no block commits in between
+    chain::State state(ledger_->store().latest());
+    account = contracts::bank::get_account(state, from);
+  });
   auto params = ledger_->params();
   if (!params) return;
-  wallet::TxSpec spec{ledger_->chain_id(), 0, account.nonce + ledger_->mempool().pending_count(from),
-                      ledger_->head().height + 100};
+  wallet::TxSpec spec{ledger_->chain_id(), 0, account.nonce + pending, ledger_->head().height + 100};
   chain::Payload payload = e;
   spec.fee = wallet::minimum_fee(params->fee, wallet::tx_body(spec, payload, from));
   auto tx = wallet::sign_payload(spec, payload, key);

@@ -109,10 +109,13 @@ MethodResult state_get_account(chain::Ledger& ledger, const json& params) {
   if (!p.is_string()) return rpc::invalid_params("expected an ig1… address");
   auto addr = chain::address_from_string(p.get<std::string>());
   if (!addr) return bad_params(addr.error());
-  chain::State state(ledger.store().latest());
-  auto acct = contracts::bank::get_account(state, *addr);
-  // next_nonce counts the sender's pending transactions, so a wallet can send several in a row.
-  size_t pending = ledger.mempool().pending_count(*addr);
+  // next_nonce counts the sender's pending transactions, so a wallet can send several in a row;
+  // the account is read with them, so that no block commits in between.
+  contracts::bank::Account acct;
+  const size_t pending = ledger.mempool().pending_count(*addr, [&] {
+    chain::State state(ledger.store().latest());
+    acct = contracts::bank::get_account(state, *addr);
+  });
   return json{{"address", chain::address_to_string(*addr)},
               {"balance", std::to_string(acct.balance)},
               {"nonce", acct.nonce},

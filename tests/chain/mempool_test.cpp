@@ -2,6 +2,9 @@
 // caps, and the re-check after each block.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "tests/chain/fixtures.hpp"
 
 namespace ig::testing {
@@ -170,6 +173,42 @@ TEST_F(ChainMempool, CommittedBlockEmptiesThePool) {
   EXPECT_EQ(pool().bytes(), 0u);
   EXPECT_EQ(pool().pending_count(k.alice.public_key()), 0u);
   EXPECT_EQ(chain->account(k.alice.public_key()).nonce, 5u);
+}
+
+// A sender's next nonce (committed nonce + pending transactions) read while blocks commit on
+// another thread, as the node's RPC reads it: it must never go backwards. Read apart, the two
+// could straddle a block — the old nonce with the block's transactions already dropped here —
+// and a wallet then signed a nonce already used (WalletNode.ConsecutiveSendsTakeTheNextPendingNonce
+// failed that way in CI).
+TEST_F(ChainMempool, NextNonceNeverStraddlesABlock) {
+  const Address alice = k.alice.public_key();
+  std::atomic<bool> done{false};
+  std::atomic<int> reads{0};
+  uint64_t lowest_step = 0, highest = 0;
+  bool backwards = false;
+  std::thread reader([&] {
+    uint64_t last = 0;
+    while (!done.load()) {
+      uint64_t nonce = 0;
+      const size_t pending = pool().pending_count(alice, [&] { nonce = chain->account(alice).nonce; });
+      const uint64_t next = nonce + pending;
+      if (next < last && !backwards) backwards = true, lowest_step = next;
+      last = std::max(last, next);
+      highest = last;
+      reads.fetch_add(1);
+    }
+  });
+  uint64_t n = 0;
+  for (int block = 0; block < 40; ++block) {
+    for (int i = 0; i < 3; ++i, ++n) ASSERT_TRUE(submit(make_transfer(k.alice, n, to(), 1)));
+    ASSERT_TRUE(produce_block(*chain, k.validator));
+  }
+  done = true;
+  reader.join();
+  EXPECT_FALSE(backwards) << "next nonce fell to " << lowest_step;
+  EXPECT_LE(highest, n);
+  EXPECT_GT(reads.load(), 40);
+  EXPECT_EQ(chain->account(alice).nonce, n);
 }
 
 }  // namespace
