@@ -131,10 +131,13 @@ class Backend {
 
   // y[t][r] = sum_c W[r][c] * x[t][c] for t < n_tokens.
   virtual void matmul(const Weight& w, const float* x, int n_tokens, float* y) = 0;
-  // ys[i] = matmul(*ws[i], x) for i < count: several matrices with one input and as many columns
-  // (attention's Q, K and V; the FFN's gate and up), each y bitwise what matmul gives. The CPU
-  // backend quantizes and packs the activations once for all of them; the default calls matmul
-  // for each. No y may overlap x. (Arrays, not spans: the CUDA sources are C++17.)
+  // ys[i] = matmul(*ws[i], x) for i < count: several matrices reading one input (attention's Q,
+  // K and V; the FFN's gate and up). Every ws[i]->cols is the same, cols; x is
+  // [n_tokens][cols], ys[i] is [n_tokens][ws[i]->rows], and no ys[i] overlaps x or another.
+  // Each ys[i] is bitwise what matmul gives. The CPU backend quantizes and packs x once per
+  // activation form its matrices need (Q8_0 and its tile packings, Q8_K), not once per matrix;
+  // the default calls matmul for each. Errors as matmul's (CUDA: status()). (Arrays, not spans:
+  // the CUDA sources are C++17.)
   virtual void matmul_shared(const Weight* const* ws, int count, const float* x, int n_tokens, float* const* ys);
   // out[t][i] = row ids[t] of w, dequantized (embedding lookup).
   virtual void get_rows(const Weight& w, const int32_t* ids, int n, float* out) = 0;

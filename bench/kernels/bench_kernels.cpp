@@ -13,7 +13,7 @@
 // bench_kernels --elementwise: SwiGLU over a 64-token Qwen2.5-0.5B FFN (64 x 4864 values), one
 // thread, on the scalar table (std::exp per value) and the CPU's best (vectorized expf, bitwise
 // the same):
-//   {"bench":"swiglu","variant":"avx512","values":311296,"ns_per_value":..}
+//   {"bench":"swiglu","backend":"cpu (avx512+vnni+amx, 1 threads)","values":311296,"ns_per_value_median":..}
 #include <algorithm>
 #include <cstdlib>
 #include <atomic>

@@ -3,8 +3,10 @@
 // memory-mapped model). The buffers the graph binds (Backend::bind: its activations and each
 // KV cache) live on the device between ops (kernels/residency.hpp): an op reads and writes their
 // device copies, the KV rows and the output head's rows move device to device (copy), and only
-// the logits the host reads come down (to_host). Unbound pointers (norms, biases, a test's
-// arrays) are copied per call, as before.
+// the logits the host reads come down (to_host). Norm and bias vectors go up once per address
+// and are reused while their bytes match a host copy (param); the positions go up when they
+// differ from the last ones (upload_ints). Other unbound pointers (a test's arrays) are copied
+// per call.
 //
 // Every op and weight type of the CPU backends runs here: matmul on device for F32, F16, Q8_0,
 // Q4_0, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K (the last five dequantized on the fly exactly as the
@@ -232,8 +234,10 @@ class CudaBackend final : public Backend {
            check(cudaMemcpyAsync(b.as<float>(), src, n * 4, cudaMemcpyHostToDevice, stream_),
                  "cudaMemcpy H2D");
   }
-  // The positions of an op's tokens into pos_. A pass's layers all ask for the same ones, so
-  // they go up only when they differ from the last upload (compared on the host).
+  // The positions of an op's tokens into pos_, uploaded only when they differ from the last
+  // upload (compared on the host): a one-sequence pass's RoPE and attention in every layer ask
+  // for the same ones, so they go up once per pass. (With several sequences, each sequence's
+  // attention asks for its own and RoPE for all: they go up per op, as before.)
   bool upload_ints(const int32_t* src, int n) {
     if (!error_.empty()) return false;
     if (pos_host_.size() == size_t(n) && std::memcmp(pos_host_.data(), src, size_t(n) * 4) == 0) return true;
@@ -262,7 +266,7 @@ class CudaBackend final : public Backend {
                "upload norm/bias"))
       return nullptr;
     const float* d = p.buf.as<float>();
-    if (it != params_.end()) params_.erase(it);
+    params_.erase(host);  // by key: `it` may be gone (the clear above)
     params_.emplace(host, std::move(p));
     return d;
   }

@@ -22,13 +22,14 @@ using testing::random_floats;
 std::vector<std::string> variants() {
   std::vector<std::string> v = {"scalar"};
   if (cpu_has_avx2()) v.push_back("avx2");
+  if (cpu_has_avx2() && cpu::cpu_has_avxvnni()) v.push_back("avxvnni");
   if (cpu_has_avx2() && cpu::cpu_has_avx512()) v.push_back("avx512");
   if (cpu_has_avx2() && cpu::cpu_has_avx512() && cpu::cpu_has_amx() && cpu::cpu_has_gfni()) v.push_back("avx512-amx");
   return v;
 }
 
-// One input's matrices as a model mixes them: every quantized form that prepares the
-// activations its own way (Q8_0/Q4_0 rows and regrouped, Q5_0/Q5_1, the K-quants, F16), the same
+// One input's matrices as a model mixes them: every weight type (Q8_0/Q4_0 in both layouts,
+// Q5_0/Q5_1, Q4_K/Q5_K/Q6_K, F16/F32), so every form the activations are prepared in, the same
 // form twice apart, and row counts with partial tiles.
 std::vector<OwnedWeight> mixed_matrices(int64_t cols) {
   std::vector<OwnedWeight> ws;
@@ -46,6 +47,8 @@ std::vector<OwnedWeight> mixed_matrices(int64_t cols) {
   ws.push_back(make_weight(DType::F16, 20, cols, 8));
   ws.push_back(make_weight(DType::Q8_0, 19, cols, 9));
   ws.push_back(make_weight(DType::Q5_0, 16, cols, 10));
+  ws.push_back(make_weight(DType::Q5_K, 17, cols, 11));
+  ws.push_back(make_weight(DType::F32, 18, cols, 12));
   return ws;
 }
 
