@@ -5,7 +5,7 @@
 // device copies, the KV rows and the output head's rows move device to device (copy), and only
 // the logits the host reads come down (to_host). Norm and bias vectors go up once per address
 // and are reused while their bytes match a host copy (param); the positions go up when they
-// differ from the last ones (upload_ints). Other unbound pointers (a test's arrays) are copied
+// differ from the last ones (device_positions). Other unbound pointers (a test's arrays) are copied
 // per call.
 //
 // Every op and weight type of the CPU backends runs here: matmul on device for F32, F16, Q8_0,
@@ -139,8 +139,9 @@ class CudaBackend final : public Backend {
         !(factors = freq_factors(p.freq_factors, p.rope_dim / 2)))
       return;
     float* dx = out(x, n, a_, true);
-    if (!dx || !upload_ints(positions, n_tokens)) return;
-    cuda::launch_rope(dx, n_tokens, n_heads, head_dim, pos_.as<int32_t>(), p.rope_dim, p.freq_base, p.neox,
+    const int32_t* dpos = device_positions(positions, n_tokens);
+    if (!dx || !dpos) return;
+    cuda::launch_rope(dx, n_tokens, n_heads, head_dim, dpos, p.rope_dim, p.freq_base, p.neox,
                       p.freq_scale, p.attn_factor, factors, stream_);
     done(x, n, a_);
   }
@@ -155,10 +156,9 @@ class CudaBackend final : public Backend {
     const float* dk = in(k_cache, nkv, c_);
     const float* dv = in(v_cache, nkv, d_);
     float* dout = this->out(out, nq, b_, false);
-    if (!dq || !dk || !dv || !dout || !upload_ints(positions, n_tokens) ||
-        !reserve(scores_, size_t(n_tokens) * s.n_heads * max_keys))
-      return;
-    cuda::launch_attention(dq, dk, dv, n_tokens, pos_.as<int32_t>(), s.n_heads, s.n_kv_heads, s.head_dim,
+    const int32_t* dpos = dq && dk && dv && dout ? device_positions(positions, n_tokens) : nullptr;
+    if (!dpos || !reserve(scores_, size_t(n_tokens) * s.n_heads * max_keys)) return;
+    cuda::launch_attention(dq, dk, dv, n_tokens, dpos, s.n_heads, s.n_kv_heads, s.head_dim,
                            scores_.as<float>(), max_keys, dout, stream_);
     done(out, nq, b_);
   }
@@ -234,20 +234,28 @@ class CudaBackend final : public Backend {
            check(cudaMemcpyAsync(b.as<float>(), src, n * 4, cudaMemcpyHostToDevice, stream_),
                  "cudaMemcpy H2D");
   }
-  // The positions of an op's tokens into pos_, uploaded only when they differ from the last
-  // upload (compared on the host): a one-sequence pass's RoPE and attention in every layer ask
-  // for the same ones, so they go up once per pass. (With several sequences, each sequence's
-  // attention asks for its own and RoPE for all: they go up per op, as before.)
-  bool upload_ints(const int32_t* src, int n) {
-    if (!error_.empty()) return false;
-    if (pos_host_.size() == size_t(n) && std::memcmp(pos_host_.data(), src, size_t(n) * 4) == 0) return true;
+  // The device copy of an op's positions src[0..n). A pass's RoPE (all its tokens) and each
+  // sequence's attention (a run of the same array) read the same host array in every layer, so
+  // a run inside the last upload, with the same values (compared on the host), is served from
+  // it: the positions go up once per pass.
+  const int32_t* device_positions(const int32_t* src, int n) {
+    if (!error_.empty()) return nullptr;
+    const auto at = reinterpret_cast<uintptr_t>(src), base = reinterpret_cast<uintptr_t>(pos_src_);
+    if (pos_src_ && at >= base && (at - base) % sizeof(int32_t) == 0) {
+      const size_t off = (at - base) / sizeof(int32_t);
+      if (off + size_t(n) <= pos_host_.size() &&
+          std::memcmp(pos_host_.data() + off, src, size_t(n) * sizeof(int32_t)) == 0)
+        return pos_.as<int32_t>() + off;
+    }
+    pos_src_ = nullptr;
     pos_host_.clear();
-    if (!check(pos_.reserve(size_t(n) * 4), "cudaMalloc") ||
-        !check(cudaMemcpyAsync(pos_.as<int32_t>(), src, size_t(n) * 4, cudaMemcpyHostToDevice, stream_),
+    if (!check(pos_.reserve(size_t(n) * sizeof(int32_t)), "cudaMalloc") ||
+        !check(cudaMemcpyAsync(pos_.as<int32_t>(), src, size_t(n) * sizeof(int32_t), cudaMemcpyHostToDevice, stream_),
                "cudaMemcpy H2D"))
-      return false;
+      return nullptr;
+    pos_src_ = src;
     pos_host_.assign(src, src + n);
-    return true;
+    return pos_.as<int32_t>();
   }
   // A norm's or a bias's vector (n floats of the mapped model): uploaded once per address and
   // reused while its bytes are unchanged, compared with a host copy (a test's vector freed and
@@ -372,7 +380,8 @@ class CudaBackend final : public Backend {
   std::unordered_map<const void*, DeviceWeight> weights_;
   std::unordered_map<const float*, DeviceFactors> factors_;
   std::unordered_map<const float*, DeviceParam> params_;
-  std::vector<int32_t> pos_host_;  // what pos_ holds
+  const int32_t* pos_src_ = nullptr;  // the host array pos_ was uploaded from
+  std::vector<int32_t> pos_host_;     // and its values then
   DeviceBuffer a_, b_, c_, d_, pos_, scores_;
 };
 
