@@ -1,8 +1,9 @@
-// AMX tile plumbing shared by the AMX kernels (gemm_amx.cpp, gemm_amx_kquants.cpp), which are
-// compiled with -mamx-tile -mamx-int8.
+// AMX tile plumbing shared by the AMX kernels (gemm_amx.cpp, gemm_amx_kquants.cpp,
+// gemm_amx_x16.cpp), which are compiled with -mamx-tile -mamx-int8.
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/cpu/intrinsics.hpp"
 
@@ -25,13 +26,17 @@ inline void load_tile_config(const TileConfig& c) { __asm__ volatile("ldtilecfg 
 #define IG_TILE_LOADD(dst, base, stride) \
   __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #dst ::"r"(static_cast<const void*>(base)), "r"(int64_t(stride)) : "memory")
 
-// The tile configuration is per thread; every kernel names its layout by a key, and the
-// configuration is only loaded when the thread's current one has another key.
-inline thread_local int current_layout = -1;
-inline bool need_layout(int key) {
-  if (current_layout == key) return false;
-  current_layout = key;
-  return true;
+// The tile configuration is per thread and outlives the kernel that loaded it. A kernel asks for
+// the layout it runs on, and it is loaded unless it is the thread's current one, compared whole.
+// (Kernels once named their layouts by numeric keys; two files' keys collided, and a kernel ran
+// on another's layout: an illegal instruction or wrong sums.)
+inline thread_local TileConfig current_config{};
+inline thread_local bool config_loaded = false;
+inline void use_layout(const TileConfig& c) {
+  if (config_loaded && std::memcmp(&current_config, &c, sizeof c) == 0) return;
+  load_tile_config(c);
+  current_config = c;
+  config_loaded = true;
 }
 
 // 16 row accumulators whose lanes are tokens, written as out[t*os + r] for the first n tokens.

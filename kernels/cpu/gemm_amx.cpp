@@ -36,7 +36,6 @@ namespace {
 // groups' B in turn.
 constexpr int kGroups = 0;
 void configure(int layout) {
-  if (!amx::need_layout(layout)) return;
   amx::TileConfig c;
   if (layout == kGroups) {
     for (int t = 0; t < 4; ++t) c.rows[t] = 16, c.colsb[t] = 64;
@@ -50,7 +49,7 @@ void configure(int layout) {
       c.rows[4 + t] = 8, c.colsb[4 + t] = uint16_t(4 * n);
     }
   }
-  amx::load_tile_config(c);
+  amx::use_layout(c);
 }
 
 // The 16 rows' scales of every block as floats, dw[b * 16 + i] for row i: sixteen independent

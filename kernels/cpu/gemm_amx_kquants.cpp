@@ -46,14 +46,12 @@ void pack_k_token_tiles(const BlockQ8_K* x, int n, int64_t nb, KTokenTile* out) 
 namespace {
 
 // Tiles: 0 C (16 rows x n int32), 1 A (16 rows x 32 bytes), 2 B (8 rows x 4n bytes).
-constexpr int kLayoutBase = 100;  // keys of this file's layouts (gemm_amx.cpp uses 0..16)
 void configure_k(int n) {
-  if (!amx::need_layout(kLayoutBase + n)) return;
   amx::TileConfig c;
   c.rows[0] = 16, c.colsb[0] = uint16_t(4 * n);
   c.rows[1] = 16, c.colsb[1] = 32;
   c.rows[2] = 8, c.colsb[2] = uint16_t(4 * n);
-  amx::load_tile_config(c);
+  amx::use_layout(c);
 }
 
 // One 16-row tile's weights, per super-block: the eight sub-blocks' nibbles as unsigned bytes
@@ -134,12 +132,11 @@ void q4_k_group(const Q4KTile& w, const KTokenTile* x, int n, int64_t nb, float*
 // (0..63) from 4 low bits (ql) and 2 high bits (qh). Tiles: 0 C, 1 A (16 rows x 16 bytes), 2 B
 // (4 rows x 4n bytes: half of a sub-block's TokenTile rows).
 void configure_q6(int n) {
-  if (!amx::need_layout(2 * kLayoutBase + n)) return;
   amx::TileConfig c;
   c.rows[0] = 16, c.colsb[0] = uint16_t(4 * n);
   c.rows[1] = 16, c.colsb[1] = 16;
   c.rows[2] = 4, c.colsb[2] = uint16_t(4 * n);
-  amx::load_tile_config(c);
+  amx::use_layout(c);
 }
 
 // One 16-row tile's Q6_K weights, per super-block: the 16 groups' q as unsigned bytes

@@ -34,17 +34,16 @@ template <bool kQ8> constexpr int kBTileRows = kARowBytes<kQ8> / 4;
 
 // For m (1..16) tokens: tiles 0/1 hold C of blocks b and b+1 (m tokens x 16 rows int32), 2/3 A
 // (m tokens x kARowBytes), 4/5 B (kBTileRows x 64 bytes), so one product runs while the other's
-// results go through the float step. Keys from 40: gemm_amx.cpp's layouts use 0..16.
+// results go through the float step.
 template <bool kQ8>
 void configure(int m) {
-  if (!amx::need_layout((kQ8 ? 60 : 40) + m)) return;
   amx::TileConfig c;
   for (int t = 0; t < 2; ++t) {
     c.rows[t] = uint8_t(m), c.colsb[t] = 64;
     c.rows[2 + t] = uint8_t(m), c.colsb[2 + t] = kARowBytes<kQ8>;
     c.rows[4 + t] = kBTileRows<kQ8>, c.colsb[4 + t] = 64;
   }
-  amx::load_tile_config(c);
+  amx::use_layout(c);
 }
 
 // The next group's unit b into L2, a unit per block of the current group's first pass: the groups
@@ -144,12 +143,12 @@ void tile_group(const GroupB<Unit>& w, const TokenRows* x, int m, int64_t nb, fl
 template <typename Unit>
 void tile_groups(const GroupB<Unit>& w, const TokenRows* x, int G, int n, int64_t nb, float* out, int64_t os) {
   constexpr bool kQ8 = GroupB<Unit>::kQ8;
-  if (amx::need_layout(kQ8 ? 101 : 100)) {
+  {
     amx::TileConfig c;
     for (int t = 0; t < 4; ++t) c.rows[t] = 16, c.colsb[t] = 64;
     c.rows[4] = kBTileRows<kQ8>, c.colsb[4] = 64;
     c.rows[5] = c.rows[6] = 16, c.colsb[5] = c.colsb[6] = kARowBytes<kQ8>;
-    amx::load_tile_config(c);
+    amx::use_layout(c);
   }
   alignas(64) int32_t c[4][16][16];
   alignas(64) float acc[4][16][16] = {};

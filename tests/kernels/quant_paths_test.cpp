@@ -317,5 +317,42 @@ TEST(KernelsVariants, AmxKQuantGemmGivesTheScalarBits) {
   }
 }
 
+// The tile configuration is per thread and outlives a kernel: each AMX kernel must run on its own
+// layout whatever kernel, layout and token count ran before it on the thread. (The kernels once
+// named their layouts by keys, and the regrouped Q8_0 kernel's several-group layout had the
+// same key as the K-quant kernel's one-token group: a 17-token Q4_K prefill after a 33-token
+// Q8_0 one ran on the wrong tiles.) Every ordered pair of AMX paths, on one thread, against the
+// AVX-512 kernels' bits.
+TEST(KernelsVariants, EveryAmxKernelRunsOnItsOwnTileLayoutWhateverRanBefore) {
+  if (!cpu_has_avx2() || !cpu::cpu_has_avx512() || !cpu::cpu_has_amx() || !cpu::cpu_has_gfni())
+    GTEST_SKIP() << "no AMX-INT8 (with GFNI) on this CPU";
+  const int64_t rows = 48, cols = 768;
+  std::vector<testing::OwnedWeight> ws;
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q5_K, DType::Q6_K})
+    ws.push_back(make_weight(t, rows, cols, 120 + uint32_t(t)));
+  for (DType t : {DType::Q8_0, DType::Q4_0}) {
+    ws.push_back(make_weight(t, rows, cols, 140 + uint32_t(t)));
+    interleave(t, ws.back().bytes.data(), rows, cols);
+    ws.back().view.layout = Layout::Interleaved16;
+  }
+  auto amx = make_backend({BackendKind::Cpu, 1, "avx512-amx"});
+  auto plain = make_backend({BackendKind::Cpu, 1, "avx512"});
+  ASSERT_TRUE(amx && plain);
+  const auto x = random_floats(size_t(33 * cols), 150);
+  std::vector<float> before(size_t(33 * rows)), got(size_t(33 * rows)), want(size_t(33 * rows));
+  for (const auto& prev : ws)
+    for (int n_prev : {17, 33})
+      for (const auto& cur : ws)
+        for (int n : {5, 17, 33}) {
+          (*amx)->matmul(prev.view, x.data(), n_prev, before.data());
+          (*amx)->matmul(cur.view, x.data(), n, got.data());
+          (*plain)->matmul(cur.view, x.data(), n, want.data());
+          ASSERT_EQ(0, std::memcmp(got.data(), want.data(), size_t(n * rows) * 4))
+              << dtype_name(cur.view.type) << (cur.view.layout == Layout::Interleaved16 ? " regrouped" : "") << ", "
+              << n << " tokens, after " << dtype_name(prev.view.type)
+              << (prev.view.layout == Layout::Interleaved16 ? " regrouped" : "") << ", " << n_prev << " tokens";
+        }
+}
+
 }  // namespace
 }  // namespace ig::kernels
