@@ -39,6 +39,23 @@ inline void use_layout(const TileConfig& c) {
   config_loaded = true;
 }
 
+// The next 16-row tile's weights (a row-major matrix's next 16 rows: one contiguous run of
+// 16 * ws blocks) prefetched into L2 a share per block while this tile computes, so the weights
+// stream instead of stalling the tile that reads them next (a burst of prefetches at the tile's
+// start stalls on the memory queue instead).
+struct Prefetch {
+  const char* p = nullptr;  // null: nothing to prefetch
+  int64_t share = 0;        // bytes per block, whole cache lines
+  void block(int64_t b) const {
+    for (int64_t o = b * share; o < (b + 1) * share; o += 64) _mm_prefetch(p + o, _MM_HINT_T1);
+  }
+  // For the tile after `tile` (16 rows of nb blocks, ws blocks apart).
+  template <typename Block>
+  static Prefetch next_tile(const Block* tile, int64_t ws, int64_t nb) {
+    return {reinterpret_cast<const char*>(tile + 16 * ws), (16 * ws * int64_t(sizeof(Block)) + 64 * nb - 1) / (64 * nb) * 64};
+  }
+};
+
 // 16 row accumulators whose lanes are tokens, written as out[t*os + r] for the first n tokens.
 inline void store_by_token(const __m512 (&acc)[16], int n, float* out, int64_t os) {
   alignas(64) float res[16][16];

@@ -145,20 +145,11 @@ inline void step_many(const int32_t (*c)[16], const float* dw, const float* dx, 
   }
 }
 
-// The next row tile's weights (one contiguous run of rows) are prefetched into L2 a share per
-// block while this tile computes, so decode streams them instead of stalling at each tile.
-struct Prefetch {
-  const char* p = nullptr;
-  int64_t share = 0;  // bytes per block, whole cache lines
-  void block(int64_t b) const {
-    for (int64_t o = b * share; o < (b + 1) * share; o += 64) _mm_prefetch(p + o, _MM_HINT_T1);
-  }
-};
 
 // 16 rows x one group of n (1..16) tokens, x = the group's nb TokenTiles.
 template <typename Step, typename Tiles>
 void tile_group(const Tiles& tiles, const float* dw, const TokenTile* x, int n, int64_t nb, float* out,
-                int64_t os, const Prefetch& pf) {
+                int64_t os, const amx::Prefetch& pf) {
   configure(n);
   alignas(64) int32_t c0[16][16], c1[16][16];
   const int64_t cs = n == 1 ? 4 : 64;  // one token: C stored as one vector over rows
@@ -256,19 +247,19 @@ inline void step_many_mem(const int32_t (*c)[16], const float* dw, const float* 
 
 template <typename Step>
 void tile_groups(const Q8Tiles& t, const float* dw, const TokenTile* x, int G, int64_t nb, float* out, int64_t os,
-                 const Prefetch& pf) {
+                 const amx::Prefetch& pf) {
   const BlockQ8_0* w = t.w;
   const int64_t stride = t.ws * int64_t(sizeof(BlockQ8_0));
   IG_TILE_GROUPS(IG_TILE_LOADD(4, w[b].qs, stride), IG_ZERO_C, _tile_dpbssd);
 }
 template <typename Step>
 void tile_groups(const Q4Tiles& t, const float* dw, const TokenTile* x, int G, int64_t nb, float* out, int64_t os,
-                 const Prefetch& pf) {
+                 const amx::Prefetch& pf) {
   IG_TILE_GROUPS(IG_TILE_LOADD(4, t.u + b * 512, 32), IG_CORR_C, _tile_dpbusd);
 }
 template <typename Step>
 void tile_groups(const Q5Tiles& t, const float* dw, const TokenTile* x, int G, int64_t nb, float* out, int64_t os,
-                 const Prefetch& pf) {
+                 const amx::Prefetch& pf) {
   IG_TILE_GROUPS(IG_TILE_LOADD(4, t.u + b * 512, 32), IG_CORR5_C, _tile_dpbusd);
 }
 #undef IG_TILE_GROUPS
@@ -288,11 +279,7 @@ void gemm(const Block* w, int64_t ws, int64_t nr, const TokenTile* x, int n, int
   for (int64_t r0 = 0; r0 + 16 <= nr; r0 += 16) {
     const Block* wt = w + r0 * ws;
     row_scales(wt, ws, nb, dw.data()->v);
-    Prefetch pf;
-    if (r0 + 32 <= nr) {
-      pf.p = reinterpret_cast<const char*>(wt + 16 * ws);
-      pf.share = (16 * ws * int64_t(sizeof(Block)) + 64 * nb - 1) / (64 * nb) * 64;
-    }
+    amx::Prefetch pf = r0 + 32 <= nr ? amx::Prefetch::next_tile(wt, ws, nb) : amx::Prefetch{};
     auto* ub = reinterpret_cast<uint8_t*>(u.data());
     Tiles tiles;
     if constexpr (kQ8) {
@@ -308,12 +295,12 @@ void gemm(const Block* w, int64_t ws, int64_t nr, const TokenTile* x, int n, int
     for (; full - g >= 2; g += std::min(4, full - g)) {
       const int G = std::min(4, full - g);
       tile_groups<Step>(tiles, dw.data()->v, x + g * nb, G, nb, out + int64_t(g * kTileTokens) * os + r0, os, pf);
-      pf = Prefetch{};  // the first pass brought the next tile in
+      pf = amx::Prefetch{};  // the first pass brought the next tile in
     }
     for (; g < groups; ++g) {
       const int ng = std::min(kTileTokens, n - g * kTileTokens);
       tile_group<Step>(tiles, dw.data()->v, x + g * nb, ng, nb, out + int64_t(g * kTileTokens) * os + r0, os, pf);
-      pf = Prefetch{};
+      pf = amx::Prefetch{};
     }
   }
 }

@@ -13,6 +13,7 @@
 #include "kernels/cpu/intrinsics.hpp"  // <immintrin.h>, GCC 12 warnings silenced
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <type_traits>
 #include <vector>
@@ -92,14 +93,34 @@ struct Q4KTile {
   }
 };
 
+// Super-block b's float step for 16 rows (lanes: tokens), from its exact isum: the mins' sum
+// (vpmaddwd on the tokens' paired 16-value sums), then acc = acc + (dx*d) * float(isum) and
+// acc = acc - (dx*dmin) * float(msum), separately rounded (the K-quant kernels' order).
+template <typename Tile>
+inline void q4_k_float_step(const Tile& w, const KTokenTile& xt, int64_t b, const __m512i (&isum)[16], __m512 (&acc)[16]) {
+  const __m512 dx = _mm512_load_ps(xt.d);
+  for (int r = 0; r < 16; ++r) {
+    __m512i msum = _mm512_setzero_si512();
+    for (int p = 0; p < 4; ++p)
+      msum = _mm512_add_epi32(msum, _mm512_madd_epi16(_mm512_set1_epi32(reinterpret_cast<const int32_t*>(w.m[size_t(b * 4 + p)].v)[r]),
+                                                      _mm512_load_si512(xt.bsum[p])));
+    const __m512 dd = _mm512_mul_ps(dx, _mm512_set1_ps(w.d[size_t(b)].v[r]));
+    const __m512 dm = _mm512_mul_ps(dx, _mm512_set1_ps(w.dmin[size_t(b)].v[r]));
+    acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(dd, _mm512_cvtepi32_ps(isum[r])));
+    acc[r] = _mm512_sub_ps(acc[r], _mm512_mul_ps(dm, _mm512_cvtepi32_ps(msum)));
+  }
+}
+
 // 16 rows x one group of n (1..16) tokens; lanes are tokens, one accumulator per row.
-void q4_k_group(const Q4KTile& w, const KTokenTile* x, int n, int64_t nb, float* out, int64_t os) {
+void q4_k_group(const Q4KTile& w, const KTokenTile* x, int n, int64_t nb, float* out, int64_t os,
+                const amx::Prefetch& pf) {
   configure_k(n);
   alignas(64) int32_t c[16][16];
   __m512 acc[16];
   for (auto& a : acc) a = _mm512_setzero_ps();
   const auto* u = reinterpret_cast<const uint8_t*>(w.u.data());
   for (int64_t b = 0; b < nb; ++b) {
+    pf.block(b);
     const KTokenTile& xt = x[b];
     __m512i isum[16];
     for (auto& v : isum) v = _mm512_setzero_si512();
@@ -113,17 +134,95 @@ void q4_k_group(const Q4KTile& w, const KTokenTile* x, int n, int64_t nb, float*
       for (int r = 0; r < 16; ++r)
         isum[r] = _mm512_add_epi32(isum[r], _mm512_mullo_epi32(_mm512_set1_epi32(scj[r]), _mm512_load_si512(c[r])));
     }
-    const __m512 dx = _mm512_load_ps(xt.d);
-    for (int r = 0; r < 16; ++r) {
-      __m512i msum = _mm512_setzero_si512();
-      for (int p = 0; p < 4; ++p)
-        msum = _mm512_add_epi32(msum, _mm512_madd_epi16(_mm512_set1_epi32(reinterpret_cast<const int32_t*>(w.m[size_t(b * 4 + p)].v)[r]),
-                                                        _mm512_load_si512(xt.bsum[p])));
-      const __m512 dd = _mm512_mul_ps(dx, _mm512_set1_ps(w.d[size_t(b)].v[r]));
-      const __m512 dm = _mm512_mul_ps(dx, _mm512_set1_ps(w.dmin[size_t(b)].v[r]));
-      acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(dd, _mm512_cvtepi32_ps(isum[r])));
-      acc[r] = _mm512_sub_ps(acc[r], _mm512_mul_ps(dm, _mm512_cvtepi32_ps(msum)));
+    q4_k_float_step(w, xt, b, isum, acc);
+  }
+  amx::store_by_token(acc, n, out, os);
+}
+
+// Q4_K with each sub-block's 6-bit scale folded into the weights, so that a super-block's
+// isum = sum_j sc_j * s_j comes out of two tile products over all 256 values (four 64-value K
+// steps each) instead of eight 32-value products each stored and scaled in int32 lanes
+// (vpmulld). With sc = 8 * hi + lo (0..7 each), q * lo and q * hi (q 0..15) are unsigned bytes
+// (at most 105) and
+//   isum = 8 * sum_k (q_k * hi_j(k)) * a_k + sum_k (q_k * lo_j(k)) * a_k,
+// exact in int32 (|isum| <= 256 * 945 * 127 < 2^25): the same integer, so the same bits. The
+// products are looked up (vpshufb on the table q -> q * s). Q5_K (q up to 31) keeps Q4KTile.
+struct Q4KScaledTile {
+  // lo[(b*4 + p)*16 + r]: row r's values 64p..64p+63 of super-block b (sub-blocks 2p, 2p+1) times
+  // their lo; hi likewise; m, d, dmin as Q4KTile's.
+  std::vector<Line64> lo, hi, m, d, dmin;
+  void unpack(const BlockQ4_K* w, int64_t ws, int64_t nb) {
+    lo.resize(size_t(nb) * 64), hi.resize(size_t(nb) * 64), m.resize(size_t(nb) * 4), d.resize(size_t(nb)),
+        dmin.resize(size_t(nb));
+    const __m256i low = _mm256_set1_epi8(0x0f);
+    for (int64_t b = 0; b < nb; ++b)
+      for (int r = 0; r < 16; ++r) {
+        const BlockQ4_K& blk = w[r * ws + b];
+        uint8_t s[8], mn[8];
+        for (int j = 0; j < 8; ++j) kquant_scale_min(j, blk.scales, s[j], mn[j]);
+        for (int p = 0; p < 4; ++p) {
+          const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs + 32 * p));
+          const __m256i qa = _mm256_and_si256(q, low), qb = _mm256_and_si256(_mm256_srli_epi16(q, 4), low);
+          auto* l = reinterpret_cast<__m256i*>(lo[size_t((b * 4 + p) * 16 + r)].v);
+          auto* h = reinterpret_cast<__m256i*>(hi[size_t((b * 4 + p) * 16 + r)].v);
+          _mm256_store_si256(l, _mm256_shuffle_epi8(times(s[2 * p] & 7), qa));
+          _mm256_store_si256(l + 1, _mm256_shuffle_epi8(times(s[2 * p + 1] & 7), qb));
+          _mm256_store_si256(h, _mm256_shuffle_epi8(times(s[2 * p] >> 3), qa));
+          _mm256_store_si256(h + 1, _mm256_shuffle_epi8(times(s[2 * p + 1] >> 3), qb));
+        }
+        for (int p = 0; p < 4; ++p)
+          reinterpret_cast<int32_t*>(m[size_t(b * 4 + p)].v)[r] = int32_t(mn[2 * p]) | (int32_t(mn[2 * p + 1]) << 16);
+        d[size_t(b)].v[r] = _cvtsh_ss(blk.d);
+        dmin[size_t(b)].v[r] = _cvtsh_ss(blk.dmin);
+      }
+  }
+  // The table q -> q * s for q in 0..15, in both 128-bit lanes (s in 0..7).
+  static __m256i times(int s) {
+    static const auto tables = [] {
+      std::array<std::array<uint8_t, 32>, 8> t{};
+      for (int v = 0; v < 8; ++v)
+        for (int i = 0; i < 32; ++i) t[size_t(v)][size_t(i)] = uint8_t((i % 16) * v);
+      return t;
+    }();
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tables[size_t(s)].data()));
+  }
+};
+
+// Tiles: 0 C of the lo products, 1 C of the hi ones (16 rows x n int32), 2 A (16 rows x 64
+// bytes), 3 B (16 rows x 4n bytes: sub-blocks 2p and 2p + 1 of the KTokenTile, which lie one
+// after the other).
+void configure_k_scaled(int n) {
+  amx::TileConfig c;
+  c.rows[0] = c.rows[1] = 16, c.colsb[0] = c.colsb[1] = uint16_t(4 * n);
+  c.rows[2] = 16, c.colsb[2] = 64;
+  c.rows[3] = 16, c.colsb[3] = uint16_t(4 * n);
+  amx::use_layout(c);
+}
+
+void q4_k_scaled_group(const Q4KScaledTile& w, const KTokenTile* x, int n, int64_t nb, float* out, int64_t os,
+                       const amx::Prefetch& pf) {
+  configure_k_scaled(n);
+  alignas(64) int32_t c0[16][16], c1[16][16];
+  __m512 acc[16];
+  for (auto& a : acc) a = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    pf.block(b);
+    const KTokenTile& xt = x[b];
+    _tile_zero(0);
+    _tile_zero(1);
+    for (int p = 0; p < 4; ++p) {
+      IG_TILE_LOADD(3, xt.qs[2 * p], 64);
+      IG_TILE_LOADD(2, w.lo[size_t((b * 4 + p) * 16)].v, 64);
+      _tile_dpbusd(0, 2, 3);
+      IG_TILE_LOADD(2, w.hi[size_t((b * 4 + p) * 16)].v, 64);
+      _tile_dpbusd(1, 2, 3);
     }
+    _tile_stored(0, c0, 64);
+    _tile_stored(1, c1, 64);
+    __m512i isum[16];
+    for (int r = 0; r < 16; ++r)
+      isum[r] = _mm512_add_epi32(_mm512_slli_epi32(_mm512_load_si512(c1[r]), 3), _mm512_load_si512(c0[r]));
+    q4_k_float_step(w, xt, b, isum, acc);
   }
   amx::store_by_token(acc, n, out, os);
 }
@@ -174,13 +273,15 @@ struct Q6KTile {
 };
 
 // 16 rows x one group of n tokens: isum = sum_g sc_g * (C_g - 32 * bsum_g), exact.
-void q6_k_group(const Q6KTile& w, const KTokenTile* x, int n, int64_t nb, float* out, int64_t os) {
+void q6_k_group(const Q6KTile& w, const KTokenTile* x, int n, int64_t nb, float* out, int64_t os,
+                const amx::Prefetch& pf) {
   configure_q6(n);
   alignas(64) int32_t c[16][16];
   __m512 acc[16];
   for (auto& a : acc) a = _mm512_setzero_ps();
   const auto* u = reinterpret_cast<const uint8_t*>(w.u.data());
   for (int64_t b = 0; b < nb; ++b) {
+    pf.block(b);
     const KTokenTile& xt = x[b];
     __m512i isum[16];
     for (auto& v : isum) v = _mm512_setzero_si512();
@@ -208,32 +309,21 @@ void q6_k_group(const Q6KTile& w, const KTokenTile* x, int n, int64_t nb, float*
   amx::store_by_token(acc, n, out, os);
 }
 
-// The next tile's 16 rows (nb super-blocks each, ws apart) into L2 while this one computes: its
-// unpacking then reads from L2 instead of stalling on memory (the weights are streamed once per
-// pass; an 8B model's prefill spent a third of its time in the unpacking's loads).
-template <typename Block>
-void prefetch_rows(const Block* w, int64_t ws, int64_t nb) {
-  for (int r = 0; r < 16; ++r) {
-    const char* p = reinterpret_cast<const char*>(w + r * ws);
-    const size_t bytes = size_t(nb) * sizeof(Block);
-    for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(p + o, _MM_HINT_T1);
-    _mm_prefetch(p + bytes - 1, _MM_HINT_T1);
-  }
-}
-
 // 16-row tiles of nr rows: each tile's weights unpacked once (Tile::unpack), then every group of
-// 16 tokens through group(tile, x, n, nb, out, os).
+// 16 tokens through group(tile, x, n, nb, out, os, prefetch).
 template <typename Tile, typename Block, typename Group>
 void k_gemm(const Block* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb, float* out, int64_t os,
             Group group) {
   thread_local Tile tile;
   const int groups = (n + kTileTokens - 1) / kTileTokens;
   for (int64_t r0 = 0; r0 + 16 <= nr; r0 += 16) {
-    if (r0 + 32 <= nr) prefetch_rows(w + (r0 + 16) * ws, ws, nb);
     tile.unpack(w + r0 * ws, ws, nb);
-    for (int g = 0; g < groups; ++g)
+    // the first group's pass brings the next tile's weights into L2 (its unpacking stalled on
+    // memory without: a third of an 8B model's prefill)
+    amx::Prefetch pf = r0 + 32 <= nr ? amx::Prefetch::next_tile(w + r0 * ws, ws, nb) : amx::Prefetch{};
+    for (int g = 0; g < groups; ++g, pf = amx::Prefetch{})
       group(tile, x + g * nb, std::min(kTileTokens, n - g * kTileTokens), nb, out + int64_t(g * kTileTokens) * os + r0,
-            os);
+            os, pf);
   }
 }
 
@@ -241,7 +331,7 @@ void k_gemm(const Block* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, 
 
 void q4_k_gemm_amx(const BlockQ4_K* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb, float* out,
                    int64_t os) {
-  k_gemm<Q4KTile>(w, ws, nr, x, n, nb, out, os, q4_k_group);
+  k_gemm<Q4KScaledTile>(w, ws, nr, x, n, nb, out, os, q4_k_scaled_group);
 }
 void q5_k_gemm_amx(const BlockQ5_K* w, int64_t ws, int64_t nr, const KTokenTile* x, int n, int64_t nb, float* out,
                    int64_t os) {
