@@ -185,8 +185,12 @@ StepObservation observe_step(std::span<const float> logits, const ig::SamplingPa
                              const ig::Fingerprint& claimed) {
   StepObservation s;
   s.claimed = claimed;
-  s.recomputed = fingerprint(engine::describe(logits, claimed.token));
-  const int32_t choice = engine::choose_token(logits, p, step);
+  const engine::Decision mine = engine::describe(logits, claimed.token);
+  s.recomputed = fingerprint(mine);
+  // Greedy: a claimed token strictly above every other logit is the argmax (unless id 0 holds a
+  // NaN, which argmax keeps), so an honest step needs no second scan of the vocabulary.
+  const bool sole_top = p.greedy() && mine.logit > mine.runner_up && !std::isnan(logits[0]);
+  const int32_t choice = sole_top ? claimed.token : engine::choose_token(logits, p, step);
   // (the same token describes the same: one scan of the vocabulary fewer on an honest step)
   s.expected = choice == claimed.token ? s.recomputed : fingerprint(engine::describe(logits, choice));
   s.scale = logit_scale(logits);

@@ -89,6 +89,34 @@ TEST(EngineSampler, RunnerUpIsTheSequentialMaximumBitwise) {
   EXPECT_GT(zero_cases, 50);  // the signed-zero rule was exercised
 }
 
+// The greedy choice is bitwise the sequential `if (l[i] > l[best]) best = i` from best = 0 (the
+// first id of the largest value; +0 and -0 equal; NaNs skipped unless id 0 holds one), on the
+// same kinds of logits as above with the maximum tied, at either end, or a NaN at id 0.
+TEST(EngineSampler, GreedyChoiceIsTheSequentialFirstMaximum) {
+  std::mt19937 rng(22);
+  const float specials[] = {0.0f, -0.0f, NAN, INFINITY, -INFINITY, 1.5f, -1.5f};
+  const SamplingParams p = params(0);
+  int ties = 0, nan_first = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    const size_t n = 1 + rng() % (trial % 3 == 0 ? 9 : 300);
+    std::vector<float> l(n);
+    for (auto& v : l) {
+      const uint32_t r = rng() % 10;
+      v = r < 3 ? specials[rng() % 7] : r < 5 ? -float(rng() % 4) : std::normal_distribution<float>(-3, 2)(rng);
+    }
+    int32_t want = 0;
+    for (int32_t i = 1; i < int32_t(n); ++i)
+      if (l[size_t(i)] > l[size_t(want)]) want = i;
+    ASSERT_EQ(choose_token(l, p, 0), want) << "trial " << trial << " n " << n;
+    int at_max = 0;
+    for (float v : l) at_max += v == l[size_t(want)];
+    ties += at_max > 1;
+    nan_first += std::isnan(l[0]);
+  }
+  EXPECT_GT(ties, 100);
+  EXPECT_GT(nan_first, 50);
+}
+
 TEST(EngineSampler, TopKOneIsGreedyAndTopKLimitsCandidates) {
   std::vector<float> l = {0.5f, 2.0f, 1.9f, 1.8f, -1.0f};
   SamplingParams p = params(1000);

@@ -174,5 +174,29 @@ TEST(ReceiptChecks, TheDriftLimitIsHoeffdingsAndTheTestLooksOnceAtTheWholeOutput
   EXPECT_TRUE(judge_steps(steps, greedy(), Mode::Tolerant, tol).accepted);
 }
 
+// observe_step skips the greedy choice's scan when the claimed token is strictly above every
+// other logit; what it observes is still the definition's: the fingerprint of the sampler's own
+// choice and the claimed token's margin, for honest claims, other tokens, tied tops and a NaN
+// at id 0 (which greedy keeps).
+TEST(ReceiptChecks, GreedyObservationIsTheDefinitions) {
+  std::mt19937 rng(31);
+  const ig::SamplingParams p = greedy();
+  for (int trial = 0; trial < 2000; ++trial) {
+    std::vector<float> l = random_logits(uint32_t(100 + trial), 1 + rng() % 200);
+    const size_t n = l.size();
+    if (trial % 5 == 1 && n > 1) l[rng() % n] = l[size_t(engine::choose_token(l, p, 0))];  // a tied top
+    if (trial % 7 == 2) l[0] = NAN;
+    const int32_t choice = engine::choose_token(l, p, 0);
+    const int32_t token = trial % 3 == 0 ? int32_t(rng() % n) : choice;
+    const ig::Fingerprint claimed = fingerprint(engine::describe(l, token));
+    const StepObservation s = observe_step(l, p, 0, claimed);
+    EXPECT_EQ(s.recomputed, claimed);
+    ASSERT_EQ(s.expected, fingerprint(engine::describe(l, choice))) << "trial " << trial << " token " << token;
+    const double margin = token == choice ? 0.0 : decision_margin(l, p, 0, token);
+    if (std::isnan(margin)) EXPECT_TRUE(std::isnan(s.margin));
+    else EXPECT_EQ(s.margin, margin) << "trial " << trial;
+  }
+}
+
 }  // namespace
 }  // namespace ig::receipt
