@@ -55,6 +55,17 @@ void configure_k(int n) {
   amx::use_layout(c);
 }
 
+// Row r's part of super-block b that Q4_K and Q5_K tiles share: the mins as int16 pairs
+// (m[b*4 + p][r] = m_2p | m_2p+1 << 16, for vpmaddwd), d and dmin as floats.
+template <typename Block>
+inline void unpack_mins(const Block& blk, const uint8_t (&mn)[8], int64_t b, int r, std::vector<Line64>& m,
+                        std::vector<Line64>& d, std::vector<Line64>& dmin) {
+  for (int p = 0; p < 4; ++p)
+    reinterpret_cast<int32_t*>(m[size_t(b * 4 + p)].v)[r] = int32_t(mn[2 * p]) | (int32_t(mn[2 * p + 1]) << 16);
+  d[size_t(b)].v[r] = _cvtsh_ss(blk.d);
+  dmin[size_t(b)].v[r] = _cvtsh_ss(blk.dmin);
+}
+
 // One 16-row tile's weights, per super-block: the eight sub-blocks' nibbles as unsigned bytes
 // (u[(b*8 + j)*512 + 32*r + k]), the scales (sc[b*8 + j][r], int32 for vpmulld), the mins as
 // int16 pairs (m[b*4 + p][r] = m_2p | m_2p+1 << 16, for vpmaddwd) and d, dmin as floats.
@@ -85,10 +96,7 @@ struct Q4KTile {
         uint8_t s[8], mn[8];
         for (int j = 0; j < 8; ++j) kquant_scale_min(j, blk.scales, s[j], mn[j]);
         for (int j = 0; j < 8; ++j) reinterpret_cast<int32_t*>(sc[size_t(b * 8 + j)].v)[r] = s[j];
-        for (int p = 0; p < 4; ++p)
-          reinterpret_cast<int32_t*>(m[size_t(b * 4 + p)].v)[r] = int32_t(mn[2 * p]) | (int32_t(mn[2 * p + 1]) << 16);
-        d[size_t(b)].v[r] = _cvtsh_ss(blk.d);
-        dmin[size_t(b)].v[r] = _cvtsh_ss(blk.dmin);
+        unpack_mins(blk, mn, b, r, m, d, dmin);
       }
   }
 };
@@ -170,10 +178,7 @@ struct Q4KScaledTile {
           _mm256_store_si256(h, _mm256_shuffle_epi8(times(s[2 * p] >> 3), qa));
           _mm256_store_si256(h + 1, _mm256_shuffle_epi8(times(s[2 * p + 1] >> 3), qb));
         }
-        for (int p = 0; p < 4; ++p)
-          reinterpret_cast<int32_t*>(m[size_t(b * 4 + p)].v)[r] = int32_t(mn[2 * p]) | (int32_t(mn[2 * p + 1]) << 16);
-        d[size_t(b)].v[r] = _cvtsh_ss(blk.d);
-        dmin[size_t(b)].v[r] = _cvtsh_ss(blk.dmin);
+        unpack_mins(blk, mn, b, r, m, d, dmin);
       }
   }
   // The table q -> q * s for q in 0..15, in both 128-bit lanes (s in 0..7).

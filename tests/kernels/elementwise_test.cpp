@@ -20,17 +20,10 @@
 #include "kernels/cpu/dot.hpp"
 #include "kernels/kernels.hpp"
 #include "kernels/reference/scalar_ops.hpp"
+#include "weights.hpp"
 
 namespace ig::kernels {
 namespace {
-
-std::vector<const cpu::DotTable*> tables() {
-  std::vector<const cpu::DotTable*> t = {&cpu::scalar_table()};
-  if (cpu_has_avx2()) t.push_back(&cpu::avx2_table());
-  if (cpu_has_avx2() && cpu::cpu_has_avxvnni()) t.push_back(&cpu::avxvnni_table());
-  if (cpu_has_avx2() && cpu::cpu_has_avx512()) t.push_back(&cpu::avx512_table());
-  return t;
-}
 
 float from_bits(uint32_t u) {
   float f;
@@ -86,7 +79,7 @@ void check_patterns(const std::vector<const cpu::DotTable*>& ts, uint64_t begin,
 }
 
 TEST(KernelsElementwise, EveryTableGivesTheCLibrarysBits) {
-  const auto ts = tables();
+  const auto ts = testing::cpu_tables();
   Tally tally;
   if (std::getenv("IG_EXHAUSTIVE")) {
     check_patterns(ts, 0, uint64_t(1) << 32, 1, tally);
@@ -116,7 +109,7 @@ TEST(KernelsElementwise, EveryTableGivesTheCLibrarysBits) {
 TEST(KernelsElementwise, SwigluOfEveryTableIsTheScalarOpBitwise) {
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> wide(-120.f, 120.f), narrow(-6.f, 6.f);
-  for (const auto* t : tables()) {
+  for (const auto* t : testing::cpu_tables()) {
     SCOPED_TRACE(t->name);
     for (int n = 0; n <= 70; ++n) {
       std::vector<float> g(size_t(n) + 1), u(size_t(n) + 1);
@@ -143,7 +136,7 @@ TEST(KernelsElementwise, SwigluOfEveryTableIsTheScalarOpBitwise) {
 TEST(KernelsElementwise, AxpyOfEveryTableIsTheLoopBitwise) {
   std::mt19937 rng(11);
   std::normal_distribution<float> d(0.f, 3.f);
-  for (const auto* t : tables()) {
+  for (const auto* t : testing::cpu_tables()) {
     SCOPED_TRACE(t->name);
     for (int n = 0; n <= 70; ++n) {
       std::vector<float> x(static_cast<size_t>(n)), y(static_cast<size_t>(n) + 1);

@@ -55,14 +55,6 @@ float expected_dot(DType type, const uint8_t* row, const BlockQ8_0* x, int64_t n
   return v;
 }
 
-std::vector<const cpu::DotTable*> quant_tables() {
-  std::vector<const cpu::DotTable*> tables = {&cpu::scalar_table()};
-  if (cpu_has_avx2()) tables.push_back(&cpu::avx2_table());
-  if (cpu_has_avx2() && cpu::cpu_has_avxvnni()) tables.push_back(&cpu::avxvnni_table());
-  if (cpu_has_avx2() && cpu::cpu_has_avx512()) tables.push_back(&cpu::avx512_table());
-  return tables;
-}
-
 // Every row count from 1 to 19 (short row groups repeat a row internally), 1..3 tokens, rows
 // of 1, 29 and 152 blocks, with weights that include -128 (the sign trick's edge) and
 // activations at the +-127 extremes.
@@ -81,7 +73,7 @@ TEST(KernelsVariants, QuantKernelsFollowCpu3Bitwise) {
       std::vector<float> want(size_t(T * 19));
       for (int t = 0; t < T; ++t)
         for (int r = 0; r < 19; ++r) want[size_t(t * 19 + r)] = cpu3_dot(type, base + r * rb, xq.data() + t * nb, nb);
-      for (const auto* tab : quant_tables())
+      for (const auto* tab : testing::cpu_tables())
         for (int nr = 1; nr <= 19; ++nr) {
           std::vector<float> got(size_t(T * 19), -1.0f);
           if (type == DType::Q4_0)

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "inference/gguf/quant.hpp"
+#include "kernels/cpu/dot.hpp"
 #include "kernels/kernels.hpp"
 
 namespace ig::kernels::testing {
@@ -35,6 +36,15 @@ inline OwnedWeight make_weight(DType type, int64_t rows, int64_t cols, uint32_t 
   }
   w.view = Weight{type, w.bytes.data(), rows, cols};
   return w;
+}
+
+// The dot-kernel tables this CPU runs: the scalar one, then AVX2, AVX-VNNI and AVX-512 where present.
+inline std::vector<const cpu::DotTable*> cpu_tables() {
+  std::vector<const cpu::DotTable*> t = {&cpu::scalar_table()};
+  if (cpu_has_avx2()) t.push_back(&cpu::avx2_table());
+  if (cpu_has_avx2() && cpu::cpu_has_avxvnni()) t.push_back(&cpu::avxvnni_table());
+  if (cpu_has_avx2() && cpu::cpu_has_avx512()) t.push_back(&cpu::avx512_table());
+  return t;
 }
 
 inline constexpr DType kAllTypes[] = {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0};

@@ -13,6 +13,7 @@
 #include "inference/engine/engine.hpp"
 #include "inference/gguf/random_model.hpp"
 #include "inference/gguf/writer.hpp"
+#include "tests/inference/engine/model_files.hpp"
 #include "kernels/reference/scalar_ops.hpp"
 
 namespace ig::engine {
@@ -21,18 +22,9 @@ namespace {
 using gguf::TensorType;
 using gguf::Value;
 
+// The engine tests' small model (model_files.hpp) with the spec's default type, untied, seed 5.
 gguf::RandomModelSpec small(const std::string& arch) {
-  gguf::RandomModelSpec s;
-  s.arch = arch;
-  s.dim = 64;
-  s.layers = 2;
-  s.heads = 4;
-  s.kv_heads = 2;
-  s.ffn = 128;
-  s.vocab = 512;
-  s.ctx = 256;
-  s.seed = 5;
-  return s;
+  return testing::small_model(arch, gguf::RandomModelSpec{}.type, false, 5);
 }
 
 gguf::File file_of(const gguf::Writer& w) {

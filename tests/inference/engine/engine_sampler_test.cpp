@@ -61,20 +61,27 @@ TEST(EngineSampler, GreedyPicksArgmaxLowestIdOnTies) {
   EXPECT_EQ(rank_of(l, 3), 3);
 }
 
+// Logits with ties, +0 and -0, NaNs and infinities among them, of tiny and odd lengths (every
+// third trial at most 9 values).
+std::vector<float> awkward_logits(std::mt19937& rng, int trial) {
+  const float specials[] = {0.0f, -0.0f, NAN, INFINITY, -INFINITY, 1.5f, -1.5f};
+  std::vector<float> l(1 + rng() % (trial % 3 == 0 ? 9 : 300));
+  for (auto& v : l) {
+    const uint32_t r = rng() % 10;
+    v = r < 3 ? specials[rng() % 7] : r < 5 ? -float(rng() % 4) : std::normal_distribution<float>(-3, 2)(rng);
+  }
+  return l;
+}
+
 // describe's runner-up is bitwise what the plain sequential std::max over the other ids gives,
 // on random logits with ties, +0 and -0 in either order, NaNs, infinities, tiny and odd lengths,
 // and the token anywhere (the fingerprint commits to these bits).
 TEST(EngineSampler, RunnerUpIsTheSequentialMaximumBitwise) {
   std::mt19937 rng(21);
-  const float specials[] = {0.0f, -0.0f, NAN, INFINITY, -INFINITY, 1.5f, -1.5f};
   int zero_cases = 0;
   for (int trial = 0; trial < 3000; ++trial) {
-    const size_t n = 1 + rng() % (trial % 3 == 0 ? 9 : 300);
-    std::vector<float> l(n);
-    for (auto& v : l) {
-      const uint32_t r = rng() % 10;
-      v = r < 3 ? specials[rng() % 7] : r < 5 ? -float(rng() % 4) : std::normal_distribution<float>(-3, 2)(rng);
-    }
+    const std::vector<float> l = awkward_logits(rng, trial);
+    const size_t n = l.size();
     const int32_t token = int32_t(rng() % n);
     float want = -INFINITY;
     for (size_t i = 0; i < n; ++i)
@@ -94,16 +101,11 @@ TEST(EngineSampler, RunnerUpIsTheSequentialMaximumBitwise) {
 // same kinds of logits as above with the maximum tied, at either end, or a NaN at id 0.
 TEST(EngineSampler, GreedyChoiceIsTheSequentialFirstMaximum) {
   std::mt19937 rng(22);
-  const float specials[] = {0.0f, -0.0f, NAN, INFINITY, -INFINITY, 1.5f, -1.5f};
   const SamplingParams p = params(0);
   int ties = 0, nan_first = 0;
   for (int trial = 0; trial < 3000; ++trial) {
-    const size_t n = 1 + rng() % (trial % 3 == 0 ? 9 : 300);
-    std::vector<float> l(n);
-    for (auto& v : l) {
-      const uint32_t r = rng() % 10;
-      v = r < 3 ? specials[rng() % 7] : r < 5 ? -float(rng() % 4) : std::normal_distribution<float>(-3, 2)(rng);
-    }
+    const std::vector<float> l = awkward_logits(rng, trial);
+    const size_t n = l.size();
     int32_t want = 0;
     for (int32_t i = 1; i < int32_t(n); ++i)
       if (l[size_t(i)] > l[size_t(want)]) want = i;
