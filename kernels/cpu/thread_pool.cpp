@@ -17,6 +17,11 @@ namespace {
 // between two ops of a forward pass, far shorter than a scheduler time slice.
 constexpr auto kSpin = std::chrono::microseconds(50);
 constexpr int kChunksPerThread = 4;
+constexpr uint32_t kMaxChunks = 0xffff;  // a chunk count and index each take 16 bits of work_
+
+uint64_t work_word(uint32_t generation, uint32_t chunks, uint32_t index) {
+  return (uint64_t(generation) << 32) | (uint64_t(chunks) << 16) | index;
+}
 
 // Spins until pred() or kSpin has passed; true when pred() held.
 template <typename Pred>
@@ -42,14 +47,18 @@ ThreadPool::~ThreadPool() {
 }
 
 // Claims and runs chunks of `generation` until none are left. The claim is a
-// CAS on (generation, index), so a late thread can never take a chunk of a
-// later job by mistake.
+// CAS on the whole (generation, chunks, index) word, so a late thread can
+// never take a chunk of a later job, nor one past the end of its own: the
+// count comes from the word it claims in. (Read apart, a late thread could see
+// its finished job's index with the next job's larger count in the moment the
+// next job was being set up, claim a chunk that does not exist, and count it
+// done in the next job: that job then returned a chunk early, or never.)
 void ThreadPool::drain(uint32_t generation) {
   for (;;) {
     uint64_t v = work_.load(std::memory_order_acquire);
     if (uint32_t(v >> 32) != generation) return;
-    const uint32_t idx = uint32_t(v);
-    const uint32_t chunks = chunks_.load(std::memory_order_relaxed);
+    const uint32_t idx = uint32_t(v) & 0xffff;
+    const uint32_t chunks = (uint32_t(v) >> 16) & 0xffff;
     if (idx >= chunks) return;
     if (!work_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel)) continue;
     const int64_t begin = job_n_ * idx / chunks;
@@ -66,16 +75,16 @@ void ThreadPool::parallel_for(int64_t n, const Fn& fn) {
     fn(0, n);
     return;
   }
-  const uint32_t chunks = uint32_t(std::min<int64_t>(n, int64_t(size()) * kChunksPerThread));
+  const uint32_t chunks =
+      uint32_t(std::min<int64_t>({n, int64_t(size()) * kChunksPerThread, int64_t(kMaxChunks)}));
   // No worker touches the job fields now: every chunk of the previous job was
   // finished before the previous call returned, and a late worker's drain only
   // reads work_, whose generation no longer matches until the store below.
   job_ = &fn;
   job_n_ = n;
-  chunks_.store(chunks, std::memory_order_relaxed);
   done_.store(0, std::memory_order_relaxed);
   const uint32_t gen = generation_.load(std::memory_order_relaxed) + 1;
-  work_.store(uint64_t(gen) << 32, std::memory_order_release);
+  work_.store(work_word(gen, chunks, 0), std::memory_order_release);
   generation_.store(gen);  // seq_cst, paired with the sleepers_ increment in worker_loop
   if (sleepers_.load() > 0) generation_.notify_all();
   drain(gen);

@@ -38,9 +38,10 @@ class ThreadPool {
 
   std::vector<std::thread> workers_;
   std::atomic<uint32_t> generation_{0};  // bumped per job; workers wait on it
-  std::atomic<uint64_t> work_{0};        // (generation << 32) | next unclaimed chunk
+  // (generation << 32) | (chunks << 16) | next unclaimed chunk: one word, so that a claim is
+  // checked against its own job's chunk count (a count read apart could be the next job's).
+  std::atomic<uint64_t> work_{0};
   std::atomic<uint32_t> done_{0};        // chunks finished in this generation; the caller waits on it
-  std::atomic<uint32_t> chunks_{0};
   std::atomic<int> sleepers_{0};         // workers blocked in generation_.wait
   std::atomic<bool> caller_sleeping_{false};
   const Fn* job_ = nullptr;              // valid while a chunk of its generation is unfinished

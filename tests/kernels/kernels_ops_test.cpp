@@ -5,7 +5,11 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <future>
+#include <string>
 #include <thread>
 
 #include "inference/gguf/quant.hpp"
@@ -407,6 +411,33 @@ TEST(KernelsThreadPool, RunsEveryIndexOnceAcrossSleeps) {
       for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[size_t(i)].load(), 1) << "job " << job << " index " << i;
       if (job % 40 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
+  }
+}
+
+// Back-to-back jobs whose chunk counts differ, as a forward pass issues them: every job runs each
+// index exactly once and returns only when all are done. A worker that read a finished job's last
+// index together with the next job's chunk count (set up a moment before the job was published)
+// used to claim a chunk that did not exist and count it done in the next job, which then returned
+// a chunk early (a sum short here) or waited for ever (the watchdog). The old pool failed 9 runs
+// in 10 of this loop.
+TEST(KernelsThreadPool, BackToBackJobsOfDifferentSizesCountEveryChunkOnce) {
+  for (int threads : {2, 3, 4}) {
+    auto run = std::async(std::launch::async, [threads] {
+      cpu::ThreadPool pool(threads);
+      std::atomic<int64_t> sum{0};
+      for (int job = 0; job < 300000; ++job) {
+        const int64_t n = job % 2 ? 2 + job % 3 : 64;  // a few chunks, then all of them
+        sum.store(0, std::memory_order_relaxed);
+        pool.parallel_for(n, [&](int64_t b, int64_t e) { sum.fetch_add(e - b, std::memory_order_relaxed); });
+        if (sum.load() != n) return "job " + std::to_string(job) + " ran " + std::to_string(sum.load()) + " of " + std::to_string(n);
+      }
+      return std::string();
+    });
+    if (run.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+      std::fprintf(stderr, "threads %d: a job never returned (the pool lost a chunk's completion)\n", threads);
+      std::_Exit(1);  // the hung pool cannot be joined
+    }
+    EXPECT_EQ(run.get(), "") << threads << " threads";
   }
 }
 
