@@ -12,7 +12,9 @@
 // Q4_0, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K (the last five dequantized on the fly exactly as the
 // reference, dequant_units.cuh), RoPE with freq_scale, attn_factor and rope_freqs (uploaded once
 // per address, like a weight). get_rows dequantizes on the host with the reference's
-// dequantizer (a few rows per step), so it covers every type. Compiled for sm_80/sm_90 but
+// dequantizer, so it covers every type: a step reads a few rows of the token embedding, and
+// keeping that table in host memory (as llama.cpp does) spares vocab x dim of device memory
+// (295 MB for a Llama-3-8B Q4_K_M) for an upload of dim floats per token. Compiled for sm_80/sm_90 but
 // not yet run on hardware: the kernels' results are checked on a device by
 // tests/kernels/kernels_cuda_test.cpp, and their dequantization and per-lane order on the CPU by
 // tests/kernels/cuda_dequant_test.cpp.
@@ -105,8 +107,8 @@ class CudaBackend final : public Backend {
     done(y, ny, b_);
   }
 
-  // Dequantized on the host with the reference's dequantizer (a few rows per step), then put
-  // where `out` lives.
+  // Dequantized on the host with the reference's dequantizer (a few rows per step; the table
+  // stays in host memory, see the top of this file), then put where `out` lives.
   void get_rows(const Weight& w, const int32_t* ids, int n, float* out) override {
     const size_t total = size_t(n) * size_t(w.cols);
     if (!residency_.bound(out, total)) {
