@@ -122,16 +122,21 @@ void SubscriptionRegistry::erase_owner(const Subscriber* owner) {
 
 size_t SubscriptionRegistry::publish(const std::string& topic, const json& result) {
   std::vector<std::shared_ptr<Subscriber>> overflowed;
+  // Every subscriber locked below, released only after mu_ is: the last reference to a session
+  // that ended meanwhile may be ours, and its destructor takes mu_ (remove_all).
+  std::vector<std::shared_ptr<Subscriber>> held;
   size_t queued = 0;
   {
     std::lock_guard lock(mu_);
     auto it = by_topic_.find(topic);
     if (it == by_topic_.end() || it->second.empty()) return 0;
     auto body = std::make_shared<const std::string>(to_text(result));
+    held.reserve(it->second.size());
     for (auto& [id, entry] : it->second) {
       if (!filter_matches(entry.filter, result)) continue;
       auto owner = entry.owner.lock();
       if (!owner) continue;  // session ending; it removes its entries itself
+      held.push_back(owner);
       if (std::find(overflowed.begin(), overflowed.end(), owner) != overflowed.end()) continue;
       switch (owner->push_notification(envelope(topic, id, body))) {
         case Subscriber::Push::queued: ++queued; break;

@@ -1,5 +1,10 @@
 // Subscriptions on real sockets: notify, filter, unsubscribe, limits, and a
 // slow subscriber that gets dropped while a healthy one keeps receiving.
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -221,4 +226,49 @@ TEST_F(RpcSubscriptions, SlowSubscriberIsDroppedHealthyOneIsNot) {
   EXPECT_EQ(n.error().code, "rpc.transport");
   EXPECT_LT(buffered, published);
   EXPECT_TRUE(eventually([&] { return server_->connection_count() == 1; }));
+}
+
+// A connection closed by the server after an oversized message has no read pending, so its
+// subscriptions stay registered until its destructor removes them (under the registry's lock).
+// publish() holds a reference to each subscriber it pushes to; when that is the last one (the
+// connection's own handlers finished meanwhile), the destructor must not run inside publish()
+// while it holds the registry's lock: it would lock it again, and the publishing thread (the
+// node's block commit) and every later subscribe would wait for ever.
+TEST_F(RpcSubscriptions, ConnectionEndingDuringAPublishDoesNotDeadlockIt) {
+  server_.reset();
+  auto cfg = small_config();
+  cfg.max_message_bytes = 1024;
+  cfg.max_queued_bytes = 1024;
+  start(cfg);
+
+  std::atomic<bool> on{false}, done{false};
+  std::thread publisher([&] {
+    while (!done) {
+      if (on) server_->publish("newHeads", json{{"height", 1}});
+      else std::this_thread::yield();
+    }
+  });
+  auto rounds = std::async(std::launch::async, [&] {
+    const std::string oversized(2 * cfg.max_message_bytes, 'x');
+    for (int round = 0; round < 40; ++round) {
+      on = false;
+      auto c = connect();
+      for (size_t i = 0; i < cfg.max_subscriptions_per_conn; ++i)
+        if (!c.subscribe("newHeads")) return std::string("subscribe failed");
+      auto r = c.call_raw(oversized);  // the error reply: the server is closing this connection
+      if (!r || !r->contains("error")) return std::string("no error reply for the oversized message");
+      on = true;  // publishing now finds the subscriptions, and pushes nothing (closing)
+      (void)c.call("echo", json::array());  // answers the close frame: the server's side ends
+      if (!eventually([&] { return server_->stats().subscriptions == 0; }))
+        return std::string("subscriptions never removed");
+    }
+    return std::string();
+  });
+  if (rounds.wait_for(60s) != std::future_status::ready) {
+    std::fprintf(stderr, "publish() deadlocked on a subscriber that ended during it\n");
+    std::_Exit(1);
+  }
+  done = true;
+  publisher.join();
+  EXPECT_EQ(rounds.get(), "");
 }
