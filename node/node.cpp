@@ -142,16 +142,18 @@ chain::bft::BftStatus Node::consensus_status() const { return engine_ ? engine_-
 
 void Node::stop() {
   // Consensus first, so no block commits while the RPC server is going away; then the network
-  // (its callbacks reach the engine, so it goes before the engine is destroyed).
+  // (its callbacks reach the engine, so it goes before the engine is destroyed). Both are
+  // destroyed only once the RPC server has stopped: until then it admits transactions, and
+  // the ledger hands each to the network for gossip (a stopped network has no peers to send to).
   if (metrics_) {
     metrics_->set_consensus(nullptr);  // no scrape reads the engine once it is gone
     metrics_->clear_sources();
   }
   if (engine_) engine_->stop();
   if (network_) network_->stop();
+  if (rpc_) rpc_->stop();
   engine_.reset();
   network_.reset();
-  if (rpc_) rpc_->stop();
 }
 
 void Node::add_metrics(std::function<void(rpc::MetricsText&)> source) {
