@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -334,6 +335,8 @@ struct VerifierWorker::Impl {
     if (journal_has("committed", epoch)) return;
     // A secret saved before a crash is committed as it is (a new one could not be saved).
     auto secret = wallet::load_weights_secret(secrets_dir, account, epoch);
+    // The tallies these weights count, when read here (not for a secret saved before a crash).
+    std::optional<std::map<uint16_t, MinerTally>> counted;
     if (!secret) {
       std::map<uint16_t, MinerTally> tallies;
       {
@@ -341,6 +344,7 @@ struct VerifierWorker::Impl {
         for (const auto& [uid, t] : journal->data()["tallies"].items()) tallies[static_cast<uint16_t>(std::stoul(uid))] = tally_from_json(t);
       }
       auto weights = weights_from_tallies(tallies);
+      counted = std::move(tallies);
       if (weights.empty()) return;  // nothing verified yet: nothing to say
       auto salt = wallet::random_salt();
       if (!salt) return spdlog::error("verifier {}: {}", short_addr(), salt.error().message);
@@ -358,10 +362,27 @@ struct VerifierWorker::Impl {
     }
     {
       // One write: the commit is recorded and a new window starts together, so a crash cannot
-      // count this window's tallies again in the next epoch's weights.
+      // count this window's tallies again in the next epoch's weights. The new window keeps
+      // what the check thread tallied since the tallies were read (while the commit was signed
+      // and sent): those are in no commit yet.
       std::lock_guard l(journal_mu);
       journal->data()["committed"].push_back(epoch);
-      journal->data()["tallies"] = njson::object();
+      njson& tallies = journal->data()["tallies"];
+      if (!counted) {
+        tallies = njson::object();
+      } else {
+        for (const auto& [uid, was] : *counted) {
+          const std::string key = std::to_string(uid);
+          if (!tallies.contains(key)) continue;
+          MinerTally t = tally_from_json(tallies[key]);
+          t.verified -= std::min(t.verified, was.verified);
+          t.rejected -= std::min(t.rejected, was.rejected);
+          t.missed -= std::min(t.missed, was.missed);
+          t.latency_blocks -= std::min(t.latency_blocks, was.latency_blocks);
+          if (t == MinerTally{}) tallies.erase(key);
+          else tallies[key] = tally_to_json(t);
+        }
+      }
       (void)journal->save();
     }
     std::lock_guard l(stats_mu);

@@ -1,0 +1,209 @@
+// A VerifierWorker against a stand-in node: an rpc::Server on 127.0.0.1 that answers the
+// methods the verifier calls with tasks whose results the bundled model really produced, and
+// whose tx_send can hold a transaction back to order what the worker's two threads do.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "chain/address.hpp"
+#include "chain/tx.hpp"
+#include "inference/receipt/result.hpp"
+#include "rpc/rpc.hpp"
+#include "wallet/weights_file.hpp"
+#include "workers/model_catalog.hpp"
+#include "workers/verifier.hpp"
+
+namespace ig::workers {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using json = rpc::json;
+
+const std::string kModel = std::string(INFERGRID_SHARED_DATA) + "/models/stories260K.gguf";
+
+template <typename Cond>
+bool eventually(Cond cond, std::chrono::milliseconds limit = 20s) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+// The node side: tasks with real results, and a hook tx_send runs before it answers.
+class StandInNode {
+ public:
+  explicit StandInNode(std::string validator) : validator_(std::move(validator)) {
+    rpc::ServerConfig c;
+    c.port = 0;
+    c.threads = 4;  // a held tx_send occupies one
+    server_ = std::make_unique<rpc::Server>(c);
+    auto add = [&](const std::string& name, std::function<json(const json&)> f) {
+      ASSERT_TRUE(server_->add_method(name, [f](const json& p) -> rpc::MethodResult { return f(p); }));
+    };
+    add("staking_validators", [this](const json&) { return json::array({{{"account", validator_}, {"active", true}}}); });
+    add("node_info", [](const json&) { return json{{"chain_id", "stand-in"}}; });
+    add("chain_params", [](const json&) { return json{{"fee", {{"base", 0}, {"per_byte", 0}}}}; });
+    add("contracts_params", [](const json&) { return json{{"tempo", 10}, {"reveal_window_blocks", 2}}; });
+    add("chain_head", [](const json&) { return json{{"height", 5}}; });
+    add("chain_getBlock", [](const json&) { return json{{"hash", std::string(64, '0')}}; });
+    add("registry_miner", [](const json&) { return json{{"uid", 1}}; });
+    add("task_awaitingVerdict", [this](const json&) {
+      caught_up_ = true;
+      return json::array();
+    });
+    add("state_getAccount", [this](const json&) {
+      std::lock_guard l(mu_);
+      return json{{"next_nonce", nonce_}};
+    });
+    add("task_get", [this](const json& p) {
+      std::lock_guard l(mu_);
+      return tasks_.at(p.at(0).get<uint64_t>());
+    });
+    add("chain_getTx", [this](const json& p) {
+      std::lock_guard l(mu_);
+      return json{{"raw", raw_.at(p.at(0).get<std::string>())}};
+    });
+    add("tx_send", [this](const json& p) {
+      auto bytes = chain::from_hex(p.at(0).get<std::string>());
+      auto tx = chain::decode_tx(*bytes);
+      std::function<void(const chain::Transaction&)> hook;
+      {
+        std::lock_guard l(mu_);
+        ++nonce_;
+        hook = hook_;
+      }
+      if (hook) hook(*tx);
+      return json{{"hash", chain::to_hex(chain::tx_hash(*tx))}};
+    });
+    auto st = server_->start();
+    EXPECT_TRUE(st) << st.error().to_string();
+  }
+  ~StandInNode() { server_->stop(); }
+
+  std::string url() const { return "ws://127.0.0.1:" + std::to_string(server_->port()); }
+  bool ready() const { return caught_up_ && server_->has_subscribers("newHeads"); }
+  void on_tx(std::function<void(const chain::Transaction&)> hook) {
+    std::lock_guard l(mu_);
+    hook_ = std::move(hook);
+  }
+  rpc::Server& server() { return *server_; }
+
+  // A task whose result the miner `miner` computed on `model`, and its task_result event.
+  void add_result(uint64_t id, const CatalogModel& model, const std::string& miner) {
+    SamplingParams params;
+    params.max_tokens = 8;
+    const std::string prompt = "Once upon a time";
+    auto backend = kernels::make_backend({kernels::BackendKind::Cpu, 1});
+    ASSERT_TRUE(backend);
+    auto r = receipt::run_task(*model.model, model.id, **backend, prompt, params);
+    ASSERT_TRUE(r) << r.error().to_string();
+    chain::Transaction tx;
+    tx.body.chain_id = "stand-in";
+    tx.body.sender = *chain::address_from_string(miner);
+    tx.body.payload = chain::SubmitResult{id, r->output, r->fingerprints, r->text, r->receipt};
+    const std::string hash = chain::to_hex(chain::tx_hash(tx));
+    {
+      std::lock_guard l(mu_);
+      raw_[hash] = chain::to_hex(chain::encode_tx(tx));
+      tasks_[id] = json{{"id", id},
+                        {"status", "submitted"},
+                        {"user", miner},
+                        {"model_id", model.id_hex},
+                        {"prompt", prompt},
+                        {"params", {{"max_tokens", params.max_tokens},
+                                    {"temperature_milli", params.temperature_milli},
+                                    {"top_k", params.top_k},
+                                    {"top_p_milli", params.top_p_milli},
+                                    {"seed", params.seed}}},
+                        {"miner", miner},
+                        {"assigned_height", 2},
+                        {"deadline", 100},
+                        {"result", {{"height", 3}, {"tx_hash", hash}}}};
+    }
+    server_->publish("events", json{{"type", "task_result"},
+                                    {"height", 3},
+                                    {"tx_hash", hash},
+                                    {"attributes", {{"task", std::to_string(id)}, {"miner", miner}}}});
+  }
+
+ private:
+  std::string validator_;
+  std::unique_ptr<rpc::Server> server_;
+  std::mutex mu_;
+  uint64_t nonce_ = 0;
+  std::map<uint64_t, json> tasks_;
+  std::map<std::string, std::string> raw_;
+  std::function<void(const chain::Transaction&)> hook_;
+  std::atomic<bool> caught_up_{false};
+};
+
+// The weight commit counts the tallies it read; the window that starts with it must keep what
+// the check thread tallied while the commit was being signed and sent. Here a verdict is
+// answered only once the commit has read the tallies (its secret is saved), and the commit only
+// once that verdict is tallied: the tally of task 2 falls between the two, as it may when a
+// check finishes during a commit.
+TEST(VerifierWorker, ATallyMadeWhileWeightsAreCommittedCountsInTheNextWindow) {
+  auto catalog = ModelCatalog::load({kModel});
+  ASSERT_TRUE(catalog) << catalog.error().to_string();
+  const CatalogModel& model = *catalog->find(catalog->ids_hex().front());
+  const chain::SecretKey key = chain::SecretKey::generate();
+  const std::string validator = chain::address_to_string(key.public_key());
+  const std::string miner = chain::address_to_string(chain::SecretKey::generate().public_key());
+  std::string dir = (fs::temp_directory_path() / "ig-verifier-XXXXXX").string();
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+
+  StandInNode node(validator);
+  VerifierOptions o;
+  o.node_url = node.url();
+  o.key = key;
+  o.model_paths = {kModel};
+  o.state_dir = dir + "/state";
+  auto worker = VerifierWorker::create(o);
+  ASSERT_TRUE(worker) << worker.error().to_string();
+  ASSERT_TRUE((*worker)->start());
+  ASSERT_TRUE(eventually([&] { return node.ready(); }));
+
+  // Task 1 is checked and tallied before any commit.
+  node.add_result(1, model, miner);
+  ASSERT_TRUE(eventually([&] { return (*worker)->stats().accepted == 1; }));
+
+  const std::string secret = wallet::weights_secret_path(o.state_dir + "/secrets", key.public_key(), 0);
+  node.on_tx([&](const chain::Transaction& tx) {
+    if (auto* v = std::get_if<chain::Verdict>(&tx.body.payload); v && v->task_id == 2) {
+      // Height 5 of a 10-block epoch: the verifier commits epoch 0's weights from its tallies.
+      node.server().publish("newHeads", json{{"height", 5}});
+      EXPECT_TRUE(eventually([&] { return fs::exists(secret); })) << "no commit began";
+    } else if (std::holds_alternative<chain::CommitWeights>(tx.body.payload)) {
+      EXPECT_TRUE(eventually([&] { return (*worker)->stats().accepted == 2; })) << "task 2 was not tallied";
+    }
+  });
+  node.add_result(2, model, miner);
+  ASSERT_TRUE(eventually([&] {
+    const auto s = (*worker)->stats();
+    return s.accepted == 2 && s.commits == 1;
+  }));
+  (*worker)->stop();
+
+  std::ifstream in(o.state_dir + "/verifier-journal.json");
+  const json journal = json::parse(in);
+  EXPECT_EQ(journal["committed"], json::array({0}));
+  // Task 1 went into epoch 0's weights; task 2, tallied after they were read, waits for epoch 1's.
+  ASSERT_TRUE(journal["tallies"].contains("1")) << journal["tallies"].dump();
+  EXPECT_EQ(journal["tallies"]["1"]["verified"], 1) << journal["tallies"].dump();
+  node.on_tx(nullptr);
+  worker->reset();
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ig::workers
