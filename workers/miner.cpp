@@ -77,9 +77,10 @@ struct MinerWorker::Impl {
       std::lock_guard l(mu);
       if (!known.insert(id).second) return;
       queue.push_back(id);
-    }
-    {
-      std::lock_guard l(stats_mu);
+      // Counted before the task can be popped: counted after, a job thread could serve it and
+      // find nothing to take off the gauge first, which then stayed one too high for good.
+      // (Lock order: mu, then stats_mu; nothing takes them the other way round.)
+      std::lock_guard s(stats_mu);
       ++stats.assigned;
       ++stats.queue_depth;
     }
