@@ -15,6 +15,8 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr uint32_t kCompletionsDefaultMaxTokens = 16;  // OpenAI's default for /v1/completions
+// The status counted for a request whose client left first (nginx's "client closed request").
+constexpr int kClientClosed = 499;
 
 uint64_t unix_now() {
   return static_cast<uint64_t>(
@@ -63,6 +65,7 @@ class Call : public std::enable_shared_from_this<Call> {
     counted_ = true;
     auto self = shared_from_this();
     ex_->after(gw_->config.timeout, [self] { self->on_timeout(); });
+    ex_->on_close([self] { self->on_client_gone(); });
     submit();
   }
 
@@ -179,6 +182,17 @@ class Call : public std::enable_shared_from_this<Call> {
                   "No verified answer within " + std::to_string(gw_->config.timeout.count() / 1000.0).substr(0, 6) +
                       " s" + (task_id_ ? " (task " + std::to_string(task_id_) + " goes on on chain)" : ""),
                   ""});
+  }
+
+  // The client closed the connection before its answer: nobody is left to pay attention, so the
+  // task is abandoned as on a timeout (cancelled on chain while still pending, its escrow back)
+  // and its in-flight slot freed now rather than when the chain closes the task.
+  void on_client_gone() {
+    if (answered_) return;
+    gw_->chain->abandon(handle_);
+    ++gw_->client_closed;
+    finish(kClientClosed);
+    gw_->count(route_, kClientClosed);
   }
 
   void succeed(const json& task) {

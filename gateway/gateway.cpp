@@ -233,7 +233,7 @@ uint16_t Gateway::port() const { return impl_->server ? impl_->server->port() : 
 
 GatewayStats Gateway::stats() const {
   const Impl& d = *impl_;
-  return {d.requests, d.completions, d.errors, d.retries, d.timeouts, d.in_flight};
+  return {d.requests, d.completions, d.errors, d.retries, d.timeouts, d.in_flight, d.client_closed};
 }
 
 }  // namespace ig::gateway

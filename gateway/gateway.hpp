@@ -46,6 +46,7 @@ struct GatewayStats {
   uint64_t retries = 0;       // resubmissions after a rejected result
   uint64_t timeouts = 0;
   size_t in_flight = 0;
+  uint64_t client_closed = 0;  // the client closed the connection before its answer (task abandoned)
 };
 
 class Gateway {

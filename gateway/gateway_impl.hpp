@@ -31,6 +31,7 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   rpc::Histogram completion_seconds;   // request to answer, completions and chat
   rpc::Histogram first_byte_seconds;   // streams: request to the first content chunk
   std::atomic<uint64_t> requests{0}, completions{0}, errors{0}, retries{0}, timeouts{0}, streams{0};
+  std::atomic<uint64_t> client_closed{0};  // completions whose client left before the answer
   std::atomic<uint64_t> prompt_tokens{0}, completion_tokens{0};
   std::atomic<size_t> in_flight{0};
 

@@ -26,6 +26,9 @@ std::string render_metrics(const Gateway::Impl& gw) {
            "Tasks submitted again after the validators rejected a result.", static_cast<double>(gw.retries.load()));
   m.single("infergrid_gateway_timeouts_total", "counter", "Completion requests answered 504.",
            static_cast<double>(gw.timeouts.load()));
+  m.single("infergrid_gateway_client_closed_total", "counter",
+           "Completion requests whose client closed the connection before the answer (counted as status 499; the task abandoned).",
+           static_cast<double>(gw.client_closed.load()));
   m.single("infergrid_gateway_prompt_tokens_total", "counter", "Prompt tokens of answered completions (counted by the model file's tokenizer).",
            static_cast<double>(gw.prompt_tokens.load()));
   m.single("infergrid_gateway_completion_tokens_total", "counter", "Generated tokens of answered completions.",

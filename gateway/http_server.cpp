@@ -168,6 +168,20 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // The exchange `gen` learns if its client goes away before it is answered: `f` runs when the
+  // connection closes first (the client closed or reset it, a write failed, the server stops).
+  // No read is pending while a request is being answered (the next request is read after the
+  // answer), so the socket is watched for readability meanwhile: an end of stream or an error
+  // then is the client gone (as nginx reads a client that closes during a proxied request);
+  // bytes of a pipelined request end the watch, which leaves them for the next read.
+  void on_close(uint64_t gen, std::function<void()> f) {
+    if (!active(gen)) return;
+    on_gone_ = std::move(f);
+    stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this(), gen](error_code ec) {
+      self->guarded([&] { self->watched(gen, ec); });
+    });
+  }
+
   template <typename F>
   void guarded(F&& f) {
     try {
@@ -192,11 +206,25 @@ class Session : public std::enable_shared_from_this<Session> {
     return h;
   }
 
-  // The exchange is answered: no more calls for it, and its timers go.
+  // The exchange is answered: no more calls for it, and its timers and close handler go.
   void finish(uint64_t gen) {
     if (active_gen_ == gen) active_gen_ = 0;
     for (auto& t : timers_) t->cancel();
     timers_.clear();
+    on_gone_ = nullptr;
+  }
+
+  // The socket of exchange `gen` turned readable (or failed) while it was being answered.
+  void watched(uint64_t gen, error_code ec) {
+    if (!active(gen) || ec == net::error::operation_aborted) return;  // answered, or closed already
+    if (!ec) {
+      char c = 0;
+      stream_.socket().non_blocking(true, ec);  // for this peek only: the async operations ignore it
+      const size_t n = ec ? 0 : stream_.socket().receive(net::buffer(&c, 1), tcp::socket::message_peek, ec);
+      if (!ec && n > 0) return;  // a pipelined request: read after this answer
+      if (ec == net::error::would_block) return on_close(gen, std::exchange(on_gone_, nullptr));  // watch again
+    }
+    shutdown_now();  // end of stream or an error: the client is gone
   }
 
   void do_read() {
@@ -307,6 +335,7 @@ class Session : public std::enable_shared_from_this<Session> {
     error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.close();
+    if (auto gone = std::exchange(on_gone_, nullptr)) gone();  // an exchange left unanswered
   }
 
   beast::tcp_stream stream_;
@@ -317,6 +346,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::deque<std::shared_ptr<std::string>> out_;
   std::vector<std::shared_ptr<net::steady_timer>> timers_;
+  std::function<void()> on_gone_;  // the active exchange's close handler (on_close)
   std::array<char, 4096> scratch_{};
   uint64_t gen_ = 0;
   std::atomic<uint64_t> active_gen_{0};
@@ -353,6 +383,9 @@ class ExchangeImpl final : public Exchange {
   }
   void after(std::chrono::milliseconds delay, std::function<void()> f) override {
     run([s = s_, g = gen_, delay, f = std::move(f)]() mutable { s->after(g, delay, std::move(f)); });
+  }
+  void on_close(std::function<void()> f) override {
+    run([s = s_, g = gen_, f = std::move(f)]() mutable { s->on_close(g, std::move(f)); });
   }
 
  private:

@@ -69,6 +69,10 @@ class Exchange {
   // Runs `f` on the connection's strand, now or after `delay`; timers die with the exchange.
   virtual void post(std::function<void()> f) = 0;
   virtual void after(std::chrono::milliseconds delay, std::function<void()> f) = 0;
+  // Runs `f` on the strand if the connection closes before this exchange is finished: the
+  // client closed or reset it (watched while the answer is pending), a write failed, or the
+  // server stops. One handler per exchange; a later call replaces it.
+  virtual void on_close(std::function<void()> f) = 0;
 };
 
 using RequestHandler = std::function<void(std::shared_ptr<Exchange>)>;

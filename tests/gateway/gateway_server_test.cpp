@@ -27,7 +27,8 @@ namespace {
 const std::string kModelPath = std::string(INFERGRID_SHARED_DATA) + "/models/stories260K.gguf";
 
 // Answers each submission with the next scripted outcome: "settled", "rejected", "expired",
-// "result" (status submitted), or "never".
+// "result" (status submitted), "never" (no report at all), or "pending" (submitted and assigned,
+// then nothing more).
 class ScriptedChain : public Chain {
  public:
   explicit ScriptedChain(std::string model_id) : model_id_(std::move(model_id)) {}
@@ -55,6 +56,7 @@ class ScriptedChain : public Chain {
     p.stage = "assigned";
     p.detail = "assigned to ig1miner";
     observer(p);
+    if (outcome == "pending") return id;
     TaskUpdate f;
     f.kind = TaskUpdate::Final;
     f.task_id = id;
@@ -373,6 +375,59 @@ TEST_F(GatewayServer, HostileHttp) {
   auto health = ig::rpc::http_request("GET", url("/health"), "", 5s);
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
+}
+
+// A client that closes its connection before its answer: the task is abandoned (cancelled on
+// chain while pending) and its in-flight slot freed at once, not when the chain closes the task.
+// With max_in_flight 1 the next request is then served, not refused 503. Once before anything
+// was reported (nothing written yet), once with the stream open and quiet.
+TEST_F(GatewayServer, AClientThatLeavesAbandonsItsTaskAndFreesItsSlot) {
+  GatewayConfig c;
+  c.max_in_flight = 1;
+  c.timeout = 60s;  // far beyond the test: only the client's leaving can end these tasks
+  start(c);
+  auto wait_for = [](auto done) {
+    for (auto until = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < until;) {
+      if (done()) return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return done();
+  };
+  size_t left = 0;
+  for (const char* outcome : {"never", "pending"}) {
+    const bool stream = std::string(outcome) == "pending";
+    {
+      std::lock_guard l(chain_->mu);
+      chain_->script = {outcome};
+    }
+    json body = kCompletion;
+    body["stream"] = stream;
+    const std::string b = body.dump();
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(gw_->port());
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    const std::string req = "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                            "Content-Length: " + std::to_string(b.size()) + "\r\n\r\n" + b;
+    ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), ssize_t(req.size()));
+    ASSERT_TRUE(wait_for([&] { return gw_->stats().in_flight == 1; })) << outcome;
+    if (stream) {  // the stream's head and first comments are out before the client leaves
+      char buf[512];
+      ASSERT_GT(::recv(fd, buf, sizeof buf, 0), 0);
+    }
+    ::close(fd);
+    ++left;
+    ASSERT_TRUE(wait_for([&] { return gw_->stats().in_flight == 0; })) << outcome << ": the slot is still held";
+    {
+      std::lock_guard l(chain_->mu);
+      EXPECT_EQ(chain_->abandoned.size(), left) << outcome;
+    }
+    EXPECT_EQ(gw_->stats().client_closed, left);
+    auto r = post("/v1/completions", kCompletion);  // scripted "settled"
+    EXPECT_EQ(r.status, 200) << outcome << ": " << r.body;
+  }
 }
 
 TEST_F(GatewayServer, ConnectionLimits) {
