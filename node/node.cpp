@@ -66,9 +66,6 @@ Status Node::start() {
       spdlog::error("publishing block {} to subscribers failed: {}", cb.block.header.height, e.what());
     }
   });
-  IG_TRY(rpc_->start());
-  spdlog::info("JSON-RPC on ws://{}:{} (HTTP POST on the same port)", config_.rpc.host, rpc_->port());
-
   IG_TRY_ASSIGN(params, ledger_->params());
   const uint64_t block_time = config_.block_time_ms.value_or(params.block_time_ms);
   HomePaths paths{options_.home};
@@ -93,6 +90,12 @@ Status Node::start() {
   metrics_->set_consensus([e = engine_.get()] { return e->status(); });
   IG_TRY(network_->start());
   IG_TRY(engine_->start());
+  // The RPC server serves last: a transaction it admits reaches the ledger's listeners, and
+  // NodeNetwork::create adds one (gossip) above; adding it while tx_send already ran on the RPC
+  // threads was a data race on the listener list, and a transaction admitted before it was
+  // never gossiped.
+  IG_TRY(rpc_->start());
+  spdlog::info("JSON-RPC on ws://{}:{} (HTTP POST on the same port)", config_.rpc.host, rpc_->port());
   auto set = ledger_->validators();
   const bool in_set = consensus_key_ && set &&
                       std::any_of(set->begin(), set->end(),
