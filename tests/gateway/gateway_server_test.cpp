@@ -309,13 +309,21 @@ namespace {
 
 // Sends `bytes` on a fresh connection and returns what comes back until the server closes (or
 // `wait` passes).
-std::string raw_exchange(uint16_t port, const std::string& bytes, std::chrono::milliseconds wait = 3s) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+// A TCP connection to 127.0.0.1:port; -1 when it fails.
+int connect_local(uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return "connect failed";
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return fd;
+  if (fd >= 0) ::close(fd);
+  return -1;
+}
+
+std::string raw_exchange(uint16_t port, const std::string& bytes, std::chrono::milliseconds wait = 3s) {
+  const int fd = connect_local(port);
+  if (fd < 0) return "connect failed";
   timeval tv{static_cast<time_t>(wait.count() / 1000), static_cast<suseconds_t>((wait.count() % 1000) * 1000)};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   size_t sent = 0;
@@ -403,12 +411,8 @@ TEST_F(GatewayServer, AClientThatLeavesAbandonsItsTaskAndFreesItsSlot) {
     json body = kCompletion;
     body["stream"] = stream;
     const std::string b = body.dump();
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(gw_->port());
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    const int fd = connect_local(gw_->port());
+    ASSERT_GE(fd, 0);
     const std::string req = "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                             "Content-Length: " + std::to_string(b.size()) + "\r\n\r\n" + b;
     ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), ssize_t(req.size()));
@@ -437,12 +441,8 @@ TEST_F(GatewayServer, ConnectionLimits) {
   start(c);
   std::vector<int> held;
   for (int i = 0; i < 2; ++i) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(gw_->port());
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    const int fd = connect_local(gw_->port());
+    ASSERT_GE(fd, 0);
     held.push_back(fd);
   }
   std::this_thread::sleep_for(100ms);
