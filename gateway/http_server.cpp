@@ -114,7 +114,6 @@ class Session : public std::enable_shared_from_this<Session> {
 
   auto executor() { return stream_.get_executor(); }
   bool active(uint64_t gen) const { return active_gen_.load() == gen && !closed_.load(); }
-  bool is_streaming(uint64_t gen) const { return active(gen) && streaming_; }
 
   // --- called on the strand through an Exchange ---------------------------------------------
   void respond(uint64_t gen, int status, const std::string& type, std::string body, const Headers& extra) {
@@ -377,7 +376,6 @@ class ExchangeImpl final : public Exchange {
     run([s = s_, g = gen_] { s->end(g); });
   }
   bool finished() const override { return !s_->active(gen_); }
-  bool streaming() const override { return s_->is_streaming(gen_); }
   void post(std::function<void()> f) override {
     net::post(s_->executor(), [s = s_, f = std::move(f)] { s->guarded([&] { f(); }); });
   }

@@ -65,7 +65,6 @@ class Exchange {
   virtual void end() = 0;
   // Answered (or ended), or the connection is gone.
   virtual bool finished() const = 0;
-  virtual bool streaming() const = 0;
   // Runs `f` on the connection's strand, now or after `delay`; timers die with the exchange.
   virtual void post(std::function<void()> f) = 0;
   virtual void after(std::chrono::milliseconds delay, std::function<void()> f) = 0;
