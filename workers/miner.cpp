@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -50,6 +51,9 @@ struct MinerWorker::Impl {
   std::condition_variable done_cv;  // wait(): stopping (a separate one, so no wake-up meant for a job is lost)
   std::deque<uint64_t> queue;
   std::set<uint64_t> known;  // queued or running or done in this run
+  // Tasks being served, each with a flag set when the chain takes it back (task_timeout):
+  // its generation stops at the next token and nothing is submitted.
+  std::map<uint64_t, std::shared_ptr<std::atomic<bool>>> serving;
   std::optional<Error> fatal;
   std::thread events_thread;
   std::vector<std::thread> job_threads;
@@ -106,10 +110,18 @@ struct MinerWorker::Impl {
 
   std::string short_addr() const { return address.substr(0, 12) + "…"; }
 
+  // The deadline of a task passed before its result was in (task_timeout): the chain gave it
+  // to another miner or refunded it, so a result would be refused and its fee lost.
+  void withdrawn(uint64_t id) {
+    std::lock_guard l(mu);
+    if (auto it = serving.find(id); it != serving.end()) *it->second = true;
+  }
+
   // --- the event loop -------------------------------------------------------------------
   void run_events() {
     NodeLink link(opt.node_url, &stopping);
     auto st = link.subscribe("events", nlohmann::json{{"type", "task_assigned"}, {"accounts", address}});
+    if (st) st = link.subscribe("events", nlohmann::json{{"type", "task_timeout"}, {"accounts", address}});
     if (st) st = catch_up(link);
     if (!st) return set_fatal(st.error());
     while (!stopping) {
@@ -126,8 +138,11 @@ struct MinerWorker::Impl {
       if (in->kind != Incoming::Notification) continue;
       const auto& attrs = in->result.value("attributes", nlohmann::json::object());
       if (!attrs.is_object() || attrs.value("miner", "") != address) continue;
-      auto id = json_uint(attrs, "task", "task_assigned event");
-      if (id) enqueue(*id);
+      const std::string type = in->result.value("type", "");
+      auto id = json_uint(attrs, "task", "task event");
+      if (!id) continue;
+      if (type == "task_assigned") enqueue(*id);
+      else if (type == "task_timeout") withdrawn(*id);
     }
   }
 
@@ -173,21 +188,45 @@ struct MinerWorker::Impl {
     }
     const CatalogModel* model = catalog.find(task->model_id);
     if (!model) return give_up(id, "model " + task->model_id.substr(0, 16) + "… is not among this miner's files");
+    auto taken_back = std::make_shared<std::atomic<bool>>(false);
+    {
+      std::lock_guard l(mu);
+      serving[id] = taken_back;
+    }
+    serve_assigned(id, *task, *model, *taken_back);
+    std::lock_guard l(mu);
+    serving.erase(id);
+  }
 
+  // An assigned task the miner serves: generate, sign, journal, send. Stops when `taken_back`.
+  void serve_assigned(uint64_t id, const TaskView& task, const CatalogModel& model, const std::atomic<bool>& taken_back) {
     // TEST/DEMO ONLY: a cheating miner answers some tasks with another model or alters a token.
     const bool cheat = cheats_on(opt.cheat, id);
-    const CatalogModel* run_with = model;
+    const CatalogModel* run_with = &model;
     if (cheat && opt.cheat.kind == "model" && cheat_catalog) run_with = cheat_catalog->find(cheat_catalog->ids_hex().front());
 
     auto result = receipt::run_task_with(
-        *run_with->tokenizer, model->id, receipt::backend_tag(decode->backend()), task->prompt, task->params,
+        *run_with->tokenizer, model.id, receipt::backend_tag(decode->backend()), task.prompt, task.params,
         [&](std::span<const int32_t> ids) {
-          return decode->generate(*run_with->model, {std::vector<int32_t>(ids.begin(), ids.end()), task->params,
-                                                     run_with->model->config().eog_ids});
+          return decode->generate(*run_with->model, {std::vector<int32_t>(ids.begin(), ids.end()), task.params,
+                                                     run_with->model->config().eog_ids,
+                                                     [&taken_back](int32_t) { return !taken_back.load(); }});
         });
     if (!result) return give_up(id, "generation failed: " + result.error().message);
+    const auto gone = [&] {
+      if (taken_back) return true;
+      // A task_timeout missed while the link was down: ask the chain before signing.
+      auto now = sender->call("task_get", nlohmann::json::array({id}));
+      if (!now) return false;  // the send reports what is wrong with the node
+      auto v = parse_task(*now);
+      return v && (v->status != "assigned" || v->miner != address);
+    };
+    if (gone())
+      return give_up(id, "the deadline (height " + std::to_string(task.deadline) +
+                             ") passed while it was generated; the chain took the task back (stopped after " +
+                             std::to_string(result->output.size()) + " tokens, nothing submitted)");
     if (cheat && opt.cheat.kind == "token") {
-      uint32_t step = alter_one_token(*result, *model, opt.cheat, id);
+      uint32_t step = alter_one_token(*result, model, opt.cheat, id);
       spdlog::warn("miner {}: task {}: CHEATING (test option): token at step {} altered", short_addr(), id, step);
     } else if (cheat) {
       spdlog::warn("miner {}: task {}: CHEATING (test option): answered with {}", short_addr(), id, run_with->path);
