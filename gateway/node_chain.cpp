@@ -37,6 +37,9 @@ struct Follow {
   Clock::time_point sent_at{};
   Clock::time_point last_seen{};
   bool sent = false;
+  // Its caller left (guarded by Impl::mu). A SubmitTask already signed is followed until its
+  // task id is known, so that the task can be cancelled (bind); nothing more is signed.
+  bool abandoned = false;
   std::atomic<bool> assigned{false};  // a miner took it: too late to cancel
   // Held while the observer runs, so that abandon() returning means no report is under way.
   std::mutex call_mu;
@@ -77,7 +80,12 @@ struct NodeChain::Impl {
   // --- reports -------------------------------------------------------------------------
   void notify(const std::shared_ptr<Follow>& f, const TaskUpdate& u) {
     std::lock_guard l(f->call_mu);
-    if (f->done) return;
+    if (f->done) {
+      // Abandoned while its SubmitTask was out: an end (a failed or lost transaction, stop)
+      // leaves nothing to cancel.
+      if (u.kind == TaskUpdate::Final || u.kind == TaskUpdate::Failed) forget(f->handle);
+      return;
+    }
     if (u.kind == TaskUpdate::Final || u.kind == TaskUpdate::Failed) f->done = true;
     try {
       f->observer(u);
@@ -120,13 +128,26 @@ struct NodeChain::Impl {
   }
 
   // The task id is known: from the task_submitted event, or from the receipt when polling.
+  void queue_cancel(uint64_t task_id) {
+    std::lock_guard l(jobs_mu);
+    jobs.push_back({nullptr, task_id});
+    jobs_cv.notify_one();
+  }
+
   void bind(const std::shared_ptr<Follow>& f, uint64_t task_id, const std::string& tx) {
+    bool abandoned = false;
     {
       std::lock_guard l(mu);
       if (f->task_id) return;
       f->task_id = task_id;
       f->last_seen = Clock::now();
       by_task[task_id] = f->handle;
+      abandoned = f->abandoned;
+    }
+    if (abandoned) {  // its caller left while the SubmitTask was on its way: cancel the task now
+      forget(f->handle);
+      if (!f->assigned) queue_cancel(task_id);
+      return;
     }
     TaskUpdate u;
     u.kind = TaskUpdate::Submitted;
@@ -160,11 +181,13 @@ struct NodeChain::Impl {
     auto sent = sender->send(f->task, [&](const workers::SentTx& tx) -> Status {
       // Known before it leaves, so the task_submitted event can never outrun the mapping.
       std::lock_guard l(mu);
+      if (f->abandoned) return fail("gateway.abandoned", "the client left before the task was sent");
       f->txs.push_back(tx.hash);
       by_tx[tx.hash] = f->handle;
       return {};
     });
     if (!sent) {
+      if (sent.error().code == "gateway.abandoned") return;
       ++submit_failures;
       const bool refused = sent.error().code == "tx.rejected";
       return fail_follow(f, refused ? "gateway.tx" : "gateway.node", sent.error().message);
@@ -461,18 +484,19 @@ void NodeChain::abandon(uint64_t handle) {
     f->done = true;
   }
   uint64_t task_id = 0;
+  bool on_its_way = false;
   {
     std::lock_guard l(impl_->mu);
+    f->abandoned = true;
     task_id = f->task_id;
+    // Signed (and maybe in a block already) but its task id not yet known: bind() cancels it.
+    on_its_way = !task_id && !f->txs.empty();
   }
+  if (on_its_way) return;
   impl_->forget(handle);
   // A task no miner has taken yet is cancelled so that its escrow returns; one already assigned
   // runs to its end on chain (and is paid for), but nobody waits for it.
-  if (task_id && !f->assigned) {
-    std::lock_guard l(impl_->jobs_mu);
-    impl_->jobs.push_back({nullptr, task_id});
-    impl_->jobs_cv.notify_one();
-  }
+  if (task_id && !f->assigned) impl_->queue_cancel(task_id);
 }
 
 ChainStats NodeChain::stats() const {
