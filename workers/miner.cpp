@@ -51,8 +51,9 @@ struct MinerWorker::Impl {
   std::condition_variable done_cv;  // wait(): stopping (a separate one, so no wake-up meant for a job is lost)
   std::deque<uint64_t> queue;
   std::set<uint64_t> known;  // queued or running or done in this run
-  // Tasks being served, each with a flag set when the chain takes it back (task_timeout):
-  // its generation stops at the next token and nothing is submitted.
+  // Tasks being served, each with a flag set when the chain takes it back (task_timeout, or
+  // left out of the catch-up listing after a reconnect): its generation stops at the next
+  // token and nothing is submitted.
   std::map<uint64_t, std::shared_ptr<std::atomic<bool>>> serving;
   std::optional<Error> fatal;
   std::thread events_thread;
@@ -100,9 +101,26 @@ struct MinerWorker::Impl {
 
   // --- catching up ----------------------------------------------------------------------
   // Every task assigned to this miner that is still open: after a start or a reconnect,
-  // the notifications of assignments made meanwhile may have been missed.
+  // the notifications of assignments made meanwhile may have been missed. So may a
+  // task_timeout: a task being served that the listing leaves out is no longer this miner's,
+  // and its generation stops as if the event had come. Only tasks served before the listing
+  // was asked for are compared with it (one that task_get found assigned later may be newer
+  // than the listing), and a listing that fails stops nothing.
   Status catch_up(NodeLink& link) {
+    std::vector<std::pair<uint64_t, std::shared_ptr<std::atomic<bool>>>> served;
+    {
+      std::lock_guard l(mu);
+      served.assign(serving.begin(), serving.end());
+    }
     IG_TRY_ASSIGN(tasks, assigned_tasks(link, address));
+    std::set<uint64_t> open;
+    for (const auto& t : tasks) open.insert(t.id);
+    for (const auto& [id, taken_back] : served) {
+      if (open.count(id) || taken_back->load()) continue;
+      spdlog::info("miner {}: task {} is no longer assigned to it (taken back while the link was down); stopping it",
+                   short_addr(), id);
+      *taken_back = true;
+    }
     for (const auto& t : tasks) enqueue(t.id);
     if (!tasks.empty()) spdlog::info("miner {}: {} open assignment(s) to catch up on", short_addr(), tasks.size());
     return {};
