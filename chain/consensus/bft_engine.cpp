@@ -19,7 +19,6 @@ constexpr uint8_t kSyncStatus = 1, kSyncRequest = 2, kSyncBlock = 3;
 
 constexpr int kPenaltyInvalid = 20;      // a message that does not decode or verify
 constexpr int kPenaltyBadBlock = 50;     // a synced block whose commit does not verify
-constexpr auto kRequestRetry = 3s;       // re-ask another peer for a block after this
 
 Bytes tagged(uint8_t kind, const Bytes& body) {
   Bytes out;
@@ -404,14 +403,19 @@ void BftEngine::request_blocks() {
   size_t turn = 0;
   for (uint64_t h = head + 1; h <= std::min<uint64_t>(best, head + config_.sync_window); ++h) {
     if (sync_buffer_.count(h)) continue;
-    auto asked = requested_.find(h);
-    if (asked != requested_.end() && now - asked->second < kRequestRetry) continue;
+    std::string last;  // a retry goes to another peer that has the block, if there is one
+    if (auto asked = requested_.find(h); asked != requested_.end()) {
+      if (now - asked->second.at < config_.sync_retry) continue;
+      last = asked->second.peer;
+    }
     std::vector<std::string> able;
     for (const auto& [peer, ph] : peer_heights_)
       if (ph >= h) able.push_back(peer);
     if (able.empty()) break;
-    network_.send(able[(h + turn++) % able.size()], kBlockSyncChannel, sync_u64(kSyncRequest, h));
-    requested_[h] = now;
+    size_t pick = (h + turn++) % able.size();
+    if (able.size() > 1 && able[pick] == last) pick = (pick + 1) % able.size();
+    network_.send(able[pick], kBlockSyncChannel, sync_u64(kSyncRequest, h));
+    requested_[h] = Asked{now, able[pick]};
   }
 }
 

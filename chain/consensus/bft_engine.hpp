@@ -53,6 +53,7 @@ struct BftConfig {
   std::string signer_state_path;            // validators only
   std::chrono::milliseconds gossip_interval{1000};  // re-send own messages and status this often
   size_t sync_window = 32;                  // blocks requested ahead while syncing
+  std::chrono::milliseconds sync_retry{3000};  // a block requested this long ago is asked again
   // Double-sign evidence seen: the node turns it into an Evidence transaction.
   std::function<void(const Evidence&)> on_evidence;
   // TEST ONLY: also sign a conflicting vote for every vote (with the raw key, past the signer's
@@ -128,7 +129,8 @@ class BftEngine final : public ConsensusEngine {
   std::vector<Bytes> own_messages_;            // this height's signed messages, re-sent by gossip
   std::map<std::string, uint64_t> peer_heights_;
   std::map<uint64_t, SyncBlock> sync_buffer_;  // blocks fetched ahead, by height
-  std::map<uint64_t, std::chrono::steady_clock::time_point> requested_;
+  struct Asked { std::chrono::steady_clock::time_point at; std::string peer; };
+  std::map<uint64_t, Asked> requested_;        // blocks asked for: when, and of whom
   // Proposals and votes of the height after the core's, which arrive while this node is still
   // finishing its height (its commit wait, or a decision it reaches a little after its peers);
   // handled when it enters that height instead of waiting for the peers' re-gossip. At most

@@ -452,5 +452,71 @@ TEST(ChainEngine, LoopProducesSignedBlocksUntilStopped) {
   EXPECT_EQ(c.balance(k.bob.public_key()), 1'000'000'005u);
 }
 
+
+// Block sync from two peers of which one announces its head but never answers a request (a
+// faulty or hostile peer, or one whose replies are lost): a request left unanswered is asked
+// again of another peer that has the block, not of the same one for ever.
+class SyncPeers : public bft::BftNetwork {
+ public:
+  explicit SyncPeers(TestChain& source) : source_(source) {}
+  bft::BftEngine* engine = nullptr;
+  std::atomic<int> asked_silent{0};
+
+  void broadcast(uint8_t, Bytes) override {}
+  void report(const std::string&, int, const std::string&) override {}
+  void send(const std::string& peer, uint8_t channel, Bytes message) override {
+    if (channel != bft::kBlockSyncChannel || message.size() != 9 || message[0] != 2) return;  // a request
+    Reader r(ByteView(message).subspan(1));
+    const uint64_t h = r.u64();
+    if (peer == "silent") {
+      asked_silent++;
+      return;
+    }
+    auto block = source_.store->block_at(h);
+    auto commit = source_.store->commit_at(h);
+    if (!block || !*block || !commit || !*commit) return;
+    Writer w;
+    w.u8(3);
+    w.bytes(encode_block(**block));
+    w.bytes(encode_commit(**commit));
+    Bytes reply = std::move(w).take();
+    engine->on_message(peer, bft::kBlockSyncChannel, reply);
+  }
+
+ private:
+  TestChain& source_;
+};
+
+TEST(ChainEngine, ABlockSyncRequestNotAnsweredIsAskedOfAnotherPeer) {
+  TestKeys k;
+  TestChain source(make_genesis(k));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(produce_block(source, k.validator));
+  TestChain follower(make_genesis(k));
+  SyncPeers net(source);
+  bft::BftConfig config;
+  config.gossip_interval = std::chrono::milliseconds(20);
+  config.sync_retry = std::chrono::milliseconds(100);
+  bft::BftEngine engine(*follower.ledger, std::nullopt, config, net);  // a follower: no key
+  net.engine = &engine;
+  ASSERT_TRUE(engine.start());
+  Writer status;
+  status.u8(1);
+  status.u64(3);
+  const Bytes st = std::move(status).take();
+  // Both peers announce height 3; the silent one first, so that it is asked first.
+  engine.on_message("silent", bft::kBlockSyncChannel, st);
+  engine.on_message("answers", bft::kBlockSyncChannel, st);
+  bool synced = false;
+  for (int i = 0; i < 300 && !synced; ++i) {
+    synced = follower.ledger->head().height == 3;
+    if (!synced) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  engine.stop();
+  EXPECT_TRUE(synced) << "head " << follower.ledger->head().height << " after 3 s; the silent peer was asked "
+                      << net.asked_silent.load() << " times";
+  EXPECT_EQ(follower.ledger->head().hash, source.ledger->head().hash);
+  EXPECT_GE(net.asked_silent.load(), 1);
+}
+
 }  // namespace
 }  // namespace ig::testing
