@@ -43,6 +43,8 @@ void render_verifier_metrics(rpc::MetricsText& m, const VerifierStats& s, const 
   m.family("infergrid_verifier_verdicts_total", "counter", "Verdicts posted, by outcome.");
   m.sample("infergrid_verifier_verdicts_total", double(s.accepted), {{"account", account}, {"accept", "true"}});
   m.sample("infergrid_verifier_verdicts_total", double(s.rejected), {{"account", account}, {"accept", "false"}});
+  one("infergrid_verifier_verdicts_too_late_total", "counter",
+      "Checks that ended after the task's verdict window had closed: no verdict sent.", double(s.too_late));
   one("infergrid_verifier_weight_commits_total", "counter", "Weight commits sent.", double(s.commits));
   one("infergrid_verifier_weight_reveals_total", "counter", "Weight reveals sent.", double(s.reveals));
   one("infergrid_verifier_verified_tokens_total", "counter", "Tokens re-checked.", double(s.verified_tokens));

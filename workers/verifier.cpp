@@ -269,6 +269,27 @@ struct VerifierWorker::Impl {
     const receipt::Mode mode = v.mode;
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
+    // The verdict window may have closed while the check ran: the chain takes a verdict only for
+    // a task still "submitted" (contracts/verdicts.cpp; it settles at the end of block
+    // window_end, or is resolved earlier by rejects), and refuses any other as
+    // tasks.not_in_window, keeping its fee. A re-read that fails sends anyway (the send reports
+    // what is wrong with the node).
+    if (auto now = sender->call("task_get", njson::array({c.task_id}))) {
+      if (auto t = parse_task(*now); t && t->status != "submitted") {
+        {
+          std::lock_guard l(journal_mu);
+          journal->data()["judged"][std::to_string(c.task_id)] = {{"skipped", "window_closed"}};
+          (void)journal->save();
+        }
+        {
+          std::lock_guard l(stats_mu);
+          ++stats.too_late;
+        }
+        return fail("verifier.window_closed", "the verdict window closed during the check (the task is " + t->status +
+                                                  " now); no verdict sent");
+      }
+    }
+
     auto posted = chain_verdict(c.task_id, v);
     if (!posted) {
       std::lock_guard l(journal_mu);

@@ -43,6 +43,7 @@ struct VerifierStats {
   uint64_t sampled = 0;    // chosen for a check
   uint64_t accepted = 0;   // verdicts posted
   uint64_t rejected = 0;
+  uint64_t too_late = 0;   // checked, but the task's verdict window closed meanwhile: no verdict sent
   uint64_t commits = 0;    // weight commits sent
   uint64_t reveals = 0;
   double verify_seconds = 0;  // time spent re-checking

@@ -70,8 +70,15 @@ class StandInNode {
       return tasks_.at(p.at(0).get<uint64_t>());
     });
     add("chain_getTx", [this](const json& p) {
-      std::lock_guard l(mu_);
-      return json{{"raw", raw_.at(p.at(0).get<std::string>())}};
+      std::function<void(const std::string&)> hook;
+      json out;
+      {
+        std::lock_guard l(mu_);
+        out = json{{"raw", raw_.at(p.at(0).get<std::string>())}};
+        hook = fetch_hook_;
+      }
+      if (hook) hook(p.at(0).get<std::string>());
+      return out;
     });
     add("tx_send", [this](const json& p) {
       auto bytes = chain::from_hex(p.at(0).get<std::string>());
@@ -95,6 +102,19 @@ class StandInNode {
   void on_tx(std::function<void(const chain::Transaction&)> hook) {
     std::lock_guard l(mu_);
     hook_ = std::move(hook);
+  }
+  // Runs when the verifier fetches a result transaction (its check has begun), before the reply.
+  void on_fetch(std::function<void(const std::string&)> hook) {
+    std::lock_guard l(mu_);
+    fetch_hook_ = std::move(hook);
+  }
+  void set_status(uint64_t id, const std::string& status) {
+    std::lock_guard l(mu_);
+    tasks_.at(id)["status"] = status;
+  }
+  std::string result_tx(uint64_t id) {
+    std::lock_guard l(mu_);
+    return tasks_.at(id)["result"]["tx_hash"].get<std::string>();
   }
   rpc::Server& server() { return *server_; }
 
@@ -144,6 +164,7 @@ class StandInNode {
   std::map<uint64_t, json> tasks_;
   std::map<std::string, std::string> raw_;
   std::function<void(const chain::Transaction&)> hook_;
+  std::function<void(const std::string&)> fetch_hook_;
   std::atomic<bool> caught_up_{false};
 };
 
@@ -201,6 +222,69 @@ TEST(VerifierWorker, ATallyMadeWhileWeightsAreCommittedCountsInTheNextWindow) {
   ASSERT_TRUE(journal["tallies"].contains("1")) << journal["tallies"].dump();
   EXPECT_EQ(journal["tallies"]["1"]["verified"], 1) << journal["tallies"].dump();
   node.on_tx(nullptr);
+  worker->reset();
+  fs::remove_all(dir);
+}
+
+// A task whose verdict window closes while it is checked (here: it settles as soon as the
+// verifier has fetched its result) gets no verdict: the chain would refuse it as
+// tasks.not_in_window and keep its fee. A task still awaiting verdicts gets one as before.
+TEST(VerifierWorker, NoVerdictIsSentForATaskWhoseWindowClosedDuringTheCheck) {
+  auto catalog = ModelCatalog::load({kModel});
+  ASSERT_TRUE(catalog) << catalog.error().to_string();
+  const CatalogModel& model = *catalog->find(catalog->ids_hex().front());
+  const chain::SecretKey key = chain::SecretKey::generate();
+  const std::string validator = chain::address_to_string(key.public_key());
+  const std::string miner = chain::address_to_string(chain::SecretKey::generate().public_key());
+  std::string dir = (fs::temp_directory_path() / "ig-verifier-XXXXXX").string();
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+
+  StandInNode node(validator);
+  std::mutex mu;
+  std::vector<uint64_t> verdicts;  // task ids of the verdicts sent
+  node.on_tx([&](const chain::Transaction& tx) {
+    if (auto* v = std::get_if<chain::Verdict>(&tx.body.payload)) {
+      std::lock_guard l(mu);
+      verdicts.push_back(v->task_id);
+    }
+  });
+  VerifierOptions o;
+  o.node_url = node.url();
+  o.key = key;
+  o.model_paths = {kModel};
+  o.state_dir = dir + "/state";
+  auto worker = VerifierWorker::create(o);
+  ASSERT_TRUE(worker) << worker.error().to_string();
+  ASSERT_TRUE((*worker)->start());
+  ASSERT_TRUE(eventually([&] { return node.ready(); }));
+
+  // Task 1 settles (its window_end block ends) once its check has begun.
+  node.on_fetch([&](const std::string& hash) {
+    if (hash == node.result_tx(1)) node.set_status(1, "settled");
+  });
+  node.add_result(1, model, miner);
+  ASSERT_TRUE(eventually([&] {
+    const auto s = (*worker)->stats();
+    return s.accepted + s.rejected + s.too_late >= 1;
+  }));
+  {
+    const auto s = (*worker)->stats();
+    EXPECT_EQ(s.too_late, 1u);
+    EXPECT_EQ(s.accepted + s.rejected, 0u);
+  }
+
+  node.add_result(2, model, miner);
+  ASSERT_TRUE(eventually([&] { return (*worker)->stats().accepted == 1; }));
+  (*worker)->stop();
+  {
+    std::lock_guard l(mu);
+    EXPECT_EQ(verdicts, std::vector<uint64_t>({2}));
+  }
+  std::ifstream in(o.state_dir + "/verifier-journal.json");
+  const json journal = json::parse(in);
+  EXPECT_EQ(journal["judged"]["1"], json({{"skipped", "window_closed"}})) << journal["judged"].dump();
+  node.on_tx(nullptr);
+  node.on_fetch(nullptr);
   worker->reset();
   fs::remove_all(dir);
 }
