@@ -210,10 +210,14 @@ void Core::on_accept(error_code ec, tcp::socket socket) {
 // ---- policy ----
 
 std::string Core::refusal(const NodeId& id, const std::optional<NodeId>& expected) {
+  std::lock_guard lock(mu_);
+  return refusal_locked(id, expected);
+}
+
+std::string Core::refusal_locked(const NodeId& id, const std::optional<NodeId>& expected) {
   if (id == self()) return "it is this node itself";
   if (expected && id != *expected)
     return "it presented node id " + id.to_string() + ", not the dialed " + expected->to_string();
-  std::lock_guard lock(mu_);
   if (!allowed_.count(id)) return "node " + id.to_string() + " is not on the allow-list";
   if (scores_.banned(id, Clock::now())) return "node " + id.to_string() + " is banned";
   return {};
@@ -284,11 +288,14 @@ bool Core::keep_new_locked(const Conn& existing, const Conn& fresh, Clock::time_
 bool Core::register_conn(const std::shared_ptr<Conn>& conn) {
   std::lock_guard events(events_mu_);
   const NodeId& id = conn->peer_id();
-  std::string why = refusal(id, conn->expected());
+  std::string why;
   std::shared_ptr<Conn> replaced;
   bool up = false;
   {
+    // The allow-list and bans are read under the lock that set_allowed() and penalize() take to
+    // list the peers they drop: either they see this connection registered, or it sees them.
     std::lock_guard lock(mu_);
+    why = refusal_locked(id, conn->expected());
     auto now = Clock::now();
     if (conn->pending) {
       conn->pending = false;

@@ -102,6 +102,8 @@ class Core {
   };
   struct DialOp;
 
+  std::string refusal_locked(const NodeId& id, const std::optional<NodeId>& expected);
+
   void do_accept();
   void on_accept(error_code ec, tcp::socket socket);
   void schedule_dial_locked(const std::shared_ptr<Persistent>& p, Clock::duration delay);
