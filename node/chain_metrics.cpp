@@ -207,6 +207,9 @@ std::string ChainMetrics::render(const rpc::Server& rpc) const {
     m.family("infergrid_consensus_blocks_total", "counter", "Blocks committed since start, by how (consensus or block sync).");
     m.sample("infergrid_consensus_blocks_total", static_cast<double>(status->decided_blocks), {{"via", "consensus"}});
     m.sample("infergrid_consensus_blocks_total", static_cast<double>(status->synced_blocks), {{"via", "sync"}});
+    m.single("infergrid_consensus_dropped_messages_total", "counter",
+             "Peers' consensus and block-sync messages dropped because the engine's inbox was full (it was far behind).",
+             static_cast<double>(status->dropped_messages));
   }
   m.single("infergrid_mempool_transactions", "gauge", "Transactions waiting in the mempool.",
            static_cast<double>(ledger_.mempool().size()));

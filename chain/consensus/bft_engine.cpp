@@ -81,7 +81,9 @@ void BftEngine::stop() {
 
 BftStatus BftEngine::status() const {
   std::lock_guard l(status_mu_);
-  return status_;
+  BftStatus s = status_;
+  s.dropped_messages = dropped_.load();
+  return s;
 }
 
 // --- input from the network (any thread) ----------------------------------------------------
@@ -119,7 +121,11 @@ void BftEngine::on_message(const std::string& peer, uint8_t channel, ByteView by
   }
   {
     std::lock_guard l(mu_);
-    if (inbox_.size() > 100'000) return;  // the engine is far behind: drop, gossip re-sends
+    if (inbox_.size() >= config_.max_inbox_messages || inbox_bytes_ + bytes.size() > config_.max_inbox_bytes) {
+      ++dropped_;  // the engine is far behind: gossip and block sync send it again
+      return;
+    }
+    inbox_bytes_ += bytes.size();
     inbox_.push_back(std::move(*in));
   }
   cv_.notify_one();
@@ -153,6 +159,7 @@ void BftEngine::run() {
         cv_.wait_until(l, deadline, [&] { return stopping_ || !inbox_.empty(); });
         if (stopping_) return;
         batch.swap(inbox_);
+        inbox_bytes_ = 0;
       }
       for (auto& in : batch) handle(in);
       const auto now = Clock::now();

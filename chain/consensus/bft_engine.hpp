@@ -54,6 +54,11 @@ struct BftConfig {
   std::chrono::milliseconds gossip_interval{1000};  // re-send own messages and status this often
   size_t sync_window = 32;                  // blocks requested ahead while syncing
   std::chrono::milliseconds sync_retry{3000};  // a block requested this long ago is asked again
+  // Peers' messages waiting for the engine thread, at most: beyond either bound (the engine is
+  // far behind) a message is dropped, and gossip and block sync send it again. The bytes bound
+  // keeps a stalled engine's queue from holding up to 100,000 synced blocks of kMaxBlockBytes.
+  size_t max_inbox_messages = 100'000;
+  size_t max_inbox_bytes = size_t(256) << 20;
   // Double-sign evidence seen: the node turns it into an Evidence transaction.
   std::function<void(const Evidence&)> on_evidence;
   // TEST ONLY: also sign a conflicting vote for every vote (with the raw key, past the signer's
@@ -70,6 +75,7 @@ struct BftStatus {
   bool syncing = false;
   uint64_t synced_blocks = 0;      // committed by block sync
   uint64_t decided_blocks = 0;     // committed by consensus
+  uint64_t dropped_messages = 0;   // peers' messages dropped because the engine's inbox was full
 };
 
 class BftEngine final : public ConsensusEngine {
@@ -121,6 +127,8 @@ class BftEngine final : public ConsensusEngine {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Input> inbox_;
+  size_t inbox_bytes_ = 0;                // the wire size of the peers' messages in inbox_
+  std::atomic<uint64_t> dropped_{0};      // messages refused by a full inbox
   bool stopping_ = false;
 
   // engine thread only

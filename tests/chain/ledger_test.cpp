@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "chain/consensus/bft_engine.hpp"
@@ -516,6 +518,58 @@ TEST(ChainEngine, ABlockSyncRequestNotAnsweredIsAskedOfAnotherPeer) {
                       << net.asked_silent.load() << " times";
   EXPECT_EQ(follower.ledger->head().hash, source.ledger->head().hash);
   EXPECT_GE(net.asked_silent.load(), 1);
+}
+
+// A stalled engine (here: its thread held inside the network) whose peers keep sending synced
+// blocks: the inbox takes them up to its byte bound and drops the rest, counted, instead of
+// queueing up to 100,000 blocks of up to kMaxBlockBytes each.
+class StalledNetwork : public bft::BftNetwork {
+ public:
+  std::mutex mu;
+  std::condition_variable cv;
+  bool held = false, release = false;
+
+  void broadcast(uint8_t, Bytes) override { hold(); }
+  void send(const std::string&, uint8_t, Bytes) override { hold(); }
+  void report(const std::string&, int, const std::string&) override {}
+
+ private:
+  void hold() {
+    std::unique_lock l(mu);
+    held = true;
+    cv.notify_all();
+    cv.wait(l, [&] { return release; });
+  }
+};
+
+TEST(ChainEngine, AStalledEnginesInboxIsBoundedInBytes) {
+  TestKeys k;
+  TestChain source(make_genesis(k));
+  ASSERT_TRUE(produce_block(source, k.validator));
+  Writer w;
+  w.u8(3);  // a synced block
+  w.bytes(encode_block(source.store->block_at(1)->value()));
+  w.bytes(encode_commit(**source.store->commit_at(1)));
+  const Bytes block = std::move(w).take();
+
+  TestChain follower(make_genesis(k));
+  StalledNetwork net;
+  bft::BftConfig config;
+  config.max_inbox_bytes = 10 * block.size();
+  bft::BftEngine engine(*follower.ledger, std::nullopt, config, net);
+  ASSERT_TRUE(engine.start());
+  {
+    std::unique_lock l(net.mu);  // the engine thread's first gossip holds it in the network
+    ASSERT_TRUE(net.cv.wait_for(l, std::chrono::seconds(10), [&] { return net.held; }));
+  }
+  for (int i = 0; i < 50; ++i) engine.on_message("peer", bft::kBlockSyncChannel, block);
+  EXPECT_EQ(engine.status().dropped_messages, 40u);
+  {
+    std::lock_guard l(net.mu);
+    net.release = true;
+  }
+  net.cv.notify_all();
+  engine.stop();
 }
 
 }  // namespace
