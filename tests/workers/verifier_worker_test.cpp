@@ -3,19 +3,20 @@
 // whose tx_send can hold a transaction back to order what the worker's two threads do.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "chain/address.hpp"
 #include "chain/tx.hpp"
 #include "inference/receipt/result.hpp"
-#include "rpc/rpc.hpp"
+#include "tests/workers/stand_in.hpp"
 #include "wallet/weights_file.hpp"
 #include "workers/model_catalog.hpp"
 #include "workers/verifier.hpp"
@@ -25,36 +26,19 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using json = rpc::json;
+using testing::eventually;
+using testing::json;
 
 const std::string kModel = std::string(INFERGRID_SHARED_DATA) + "/models/stories260K.gguf";
-
-template <typename Cond>
-bool eventually(Cond cond, std::chrono::milliseconds limit = 20s) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
 
 // The node side: tasks with real results, and a hook tx_send runs before it answers.
 class StandInNode {
  public:
-  explicit StandInNode(std::string validator) : validator_(std::move(validator)) {
-    rpc::ServerConfig c;
-    c.port = 0;
-    c.threads = 4;  // a held tx_send occupies one
-    server_ = std::make_unique<rpc::Server>(c);
-    auto add = [&](const std::string& name, std::function<json(const json&)> f) {
-      ASSERT_TRUE(server_->add_method(name, [f](const json& p) -> rpc::MethodResult { return f(p); }));
-    };
+  explicit StandInNode(std::string validator)
+      : validator_(std::move(validator)), server_(4) {  // a held tx_send occupies one thread
+    auto add = [&](const std::string& name, std::function<json(const json&)> f) { server_.add(name, std::move(f)); };
     add("staking_validators", [this](const json&) { return json::array({{{"account", validator_}, {"active", true}}}); });
-    add("node_info", [](const json&) { return json{{"chain_id", "stand-in"}}; });
-    add("chain_params", [](const json&) { return json{{"fee", {{"base", 0}, {"per_byte", 0}}}}; });
     add("contracts_params", [](const json&) { return json{{"tempo", 10}, {"reveal_window_blocks", 2}}; });
-    add("chain_head", [](const json&) { return json{{"height", 5}}; });
     add("chain_getBlock", [](const json&) { return json{{"hash", std::string(64, '0')}}; });
     add("registry_miner", [](const json&) { return json{{"uid", 1}}; });
     add("task_awaitingVerdict", [this](const json&) {
@@ -92,13 +76,12 @@ class StandInNode {
       if (hook) hook(*tx);
       return json{{"hash", chain::to_hex(chain::tx_hash(*tx))}};
     });
-    auto st = server_->start();
-    EXPECT_TRUE(st) << st.error().to_string();
+    server_.start();
   }
-  ~StandInNode() { server_->stop(); }
+  ~StandInNode() { server_.stop(); }
 
-  std::string url() const { return "ws://127.0.0.1:" + std::to_string(server_->port()); }
-  bool ready() const { return caught_up_ && server_->has_subscribers("newHeads"); }
+  std::string url() const { return server_.url(); }
+  bool ready() { return caught_up_ && server_.server().has_subscribers("newHeads"); }
   void on_tx(std::function<void(const chain::Transaction&)> hook) {
     std::lock_guard l(mu_);
     hook_ = std::move(hook);
@@ -116,7 +99,7 @@ class StandInNode {
     std::lock_guard l(mu_);
     return tasks_.at(id)["result"]["tx_hash"].get<std::string>();
   }
-  rpc::Server& server() { return *server_; }
+  rpc::Server& server() { return server_.server(); }
 
   // A task whose result the miner `miner` computed on `model`, and its task_result event.
   void add_result(uint64_t id, const CatalogModel& model, const std::string& miner) {
@@ -150,7 +133,7 @@ class StandInNode {
                         {"deadline", 100},
                         {"result", {{"height", 3}, {"tx_hash", hash}}}};
     }
-    server_->publish("events", json{{"type", "task_result"},
+    server_.server().publish("events", json{{"type", "task_result"},
                                     {"height", 3},
                                     {"tx_hash", hash},
                                     {"attributes", {{"task", std::to_string(id)}, {"miner", miner}}}});
@@ -158,7 +141,7 @@ class StandInNode {
 
  private:
   std::string validator_;
-  std::unique_ptr<rpc::Server> server_;
+  testing::StandInServer server_;
   std::mutex mu_;
   uint64_t nonce_ = 0;
   std::map<uint64_t, json> tasks_;
@@ -168,35 +151,61 @@ class StandInNode {
   std::atomic<bool> caught_up_{false};
 };
 
+// A verifier with its own key and state directory, started against a stand-in node (`before`
+// runs on the node first) and caught up; `miner` is an account whose results it can be given.
+struct RunningVerifier {
+  testing::TempDir dir{"ig-verifier"};
+  std::optional<ModelCatalog> catalog;
+  chain::SecretKey key = chain::SecretKey::generate();
+  std::string miner = chain::address_to_string(chain::SecretKey::generate().public_key());
+  VerifierOptions options;
+  std::unique_ptr<StandInNode> node;
+  std::unique_ptr<VerifierWorker> worker;
+
+  void start(const std::function<void(StandInNode&)>& before = nullptr) {
+    auto c = ModelCatalog::load({kModel});
+    ASSERT_TRUE(c) << c.error().to_string();
+    catalog.emplace(std::move(*c));
+    node = std::make_unique<StandInNode>(chain::address_to_string(key.public_key()));
+    if (before) before(*node);
+    options.node_url = node->url();
+    options.key = key;
+    options.model_paths = {kModel};
+    options.state_dir = dir.path() + "/state";
+    auto w = VerifierWorker::create(options);
+    ASSERT_TRUE(w) << w.error().to_string();
+    worker = std::move(*w);
+    ASSERT_TRUE(worker->start());
+    ASSERT_TRUE(eventually([&] { return node->ready(); }));
+  }
+  const CatalogModel& model() const { return *catalog->find(catalog->ids_hex().front()); }
+  ~RunningVerifier() {
+    if (worker) worker->stop();  // before the hooks' captures go
+    if (node) {
+      node->on_tx(nullptr);
+      node->on_fetch(nullptr);
+    }
+  }
+};
+
 // The weight commit counts the tallies it read; the window that starts with it must keep what
 // the check thread tallied while the commit was being signed and sent. Here a verdict is
 // answered only once the commit has read the tallies (its secret is saved), and the commit only
 // once that verdict is tallied: the tally of task 2 falls between the two, as it may when a
 // check finishes during a commit.
 TEST(VerifierWorker, ATallyMadeWhileWeightsAreCommittedCountsInTheNextWindow) {
-  auto catalog = ModelCatalog::load({kModel});
-  ASSERT_TRUE(catalog) << catalog.error().to_string();
-  const CatalogModel& model = *catalog->find(catalog->ids_hex().front());
-  const chain::SecretKey key = chain::SecretKey::generate();
-  const std::string validator = chain::address_to_string(key.public_key());
-  const std::string miner = chain::address_to_string(chain::SecretKey::generate().public_key());
-  std::string dir = (fs::temp_directory_path() / "ig-verifier-XXXXXX").string();
-  ASSERT_NE(mkdtemp(dir.data()), nullptr);
-
-  StandInNode node(validator);
-  VerifierOptions o;
-  o.node_url = node.url();
-  o.key = key;
-  o.model_paths = {kModel};
-  o.state_dir = dir + "/state";
-  auto worker = VerifierWorker::create(o);
-  ASSERT_TRUE(worker) << worker.error().to_string();
-  ASSERT_TRUE((*worker)->start());
-  ASSERT_TRUE(eventually([&] { return node.ready(); }));
+  RunningVerifier rig;
+  ASSERT_NO_FATAL_FAILURE(rig.start());
+  StandInNode& node = *rig.node;
+  VerifierWorker& worker = *rig.worker;
+  const CatalogModel& model = rig.model();
+  const VerifierOptions& o = rig.options;
+  const chain::SecretKey& key = rig.key;
+  const std::string& miner = rig.miner;
 
   // Task 1 is checked and tallied before any commit.
   node.add_result(1, model, miner);
-  ASSERT_TRUE(eventually([&] { return (*worker)->stats().accepted == 1; }));
+  ASSERT_TRUE(eventually([&] { return worker.stats().accepted == 1; }));
 
   const std::string secret = wallet::weights_secret_path(o.state_dir + "/secrets", key.public_key(), 0);
   node.on_tx([&](const chain::Transaction& tx) {
@@ -205,15 +214,15 @@ TEST(VerifierWorker, ATallyMadeWhileWeightsAreCommittedCountsInTheNextWindow) {
       node.server().publish("newHeads", json{{"height", 5}});
       EXPECT_TRUE(eventually([&] { return fs::exists(secret); })) << "no commit began";
     } else if (std::holds_alternative<chain::CommitWeights>(tx.body.payload)) {
-      EXPECT_TRUE(eventually([&] { return (*worker)->stats().accepted == 2; })) << "task 2 was not tallied";
+      EXPECT_TRUE(eventually([&] { return worker.stats().accepted == 2; })) << "task 2 was not tallied";
     }
   });
   node.add_result(2, model, miner);
   ASSERT_TRUE(eventually([&] {
-    const auto s = (*worker)->stats();
+    const auto s = worker.stats();
     return s.accepted == 2 && s.commits == 1;
   }));
-  (*worker)->stop();
+  worker.stop();
 
   std::ifstream in(o.state_dir + "/verifier-journal.json");
   const json journal = json::parse(in);
@@ -221,42 +230,28 @@ TEST(VerifierWorker, ATallyMadeWhileWeightsAreCommittedCountsInTheNextWindow) {
   // Task 1 went into epoch 0's weights; task 2, tallied after they were read, waits for epoch 1's.
   ASSERT_TRUE(journal["tallies"].contains("1")) << journal["tallies"].dump();
   EXPECT_EQ(journal["tallies"]["1"]["verified"], 1) << journal["tallies"].dump();
-  node.on_tx(nullptr);
-  worker->reset();
-  fs::remove_all(dir);
 }
 
 // A task whose verdict window closes while it is checked (here: it settles as soon as the
 // verifier has fetched its result) gets no verdict: the chain would refuse it as
 // tasks.not_in_window and keep its fee. A task still awaiting verdicts gets one as before.
 TEST(VerifierWorker, NoVerdictIsSentForATaskWhoseWindowClosedDuringTheCheck) {
-  auto catalog = ModelCatalog::load({kModel});
-  ASSERT_TRUE(catalog) << catalog.error().to_string();
-  const CatalogModel& model = *catalog->find(catalog->ids_hex().front());
-  const chain::SecretKey key = chain::SecretKey::generate();
-  const std::string validator = chain::address_to_string(key.public_key());
-  const std::string miner = chain::address_to_string(chain::SecretKey::generate().public_key());
-  std::string dir = (fs::temp_directory_path() / "ig-verifier-XXXXXX").string();
-  ASSERT_NE(mkdtemp(dir.data()), nullptr);
-
-  StandInNode node(validator);
   std::mutex mu;
   std::vector<uint64_t> verdicts;  // task ids of the verdicts sent
-  node.on_tx([&](const chain::Transaction& tx) {
-    if (auto* v = std::get_if<chain::Verdict>(&tx.body.payload)) {
-      std::lock_guard l(mu);
-      verdicts.push_back(v->task_id);
-    }
-  });
-  VerifierOptions o;
-  o.node_url = node.url();
-  o.key = key;
-  o.model_paths = {kModel};
-  o.state_dir = dir + "/state";
-  auto worker = VerifierWorker::create(o);
-  ASSERT_TRUE(worker) << worker.error().to_string();
-  ASSERT_TRUE((*worker)->start());
-  ASSERT_TRUE(eventually([&] { return node.ready(); }));
+  RunningVerifier rig;
+  ASSERT_NO_FATAL_FAILURE(rig.start([&](StandInNode& n) {
+    n.on_tx([&](const chain::Transaction& tx) {
+      if (auto* v = std::get_if<chain::Verdict>(&tx.body.payload)) {
+        std::lock_guard l(mu);
+        verdicts.push_back(v->task_id);
+      }
+    });
+  }));
+  StandInNode& node = *rig.node;
+  VerifierWorker& worker = *rig.worker;
+  const CatalogModel& model = rig.model();
+  const VerifierOptions& o = rig.options;
+  const std::string& miner = rig.miner;
 
   // Task 1 settles (its window_end block ends) once its check has begun.
   node.on_fetch([&](const std::string& hash) {
@@ -264,18 +259,18 @@ TEST(VerifierWorker, NoVerdictIsSentForATaskWhoseWindowClosedDuringTheCheck) {
   });
   node.add_result(1, model, miner);
   ASSERT_TRUE(eventually([&] {
-    const auto s = (*worker)->stats();
+    const auto s = worker.stats();
     return s.accepted + s.rejected + s.too_late >= 1;
   }));
   {
-    const auto s = (*worker)->stats();
+    const auto s = worker.stats();
     EXPECT_EQ(s.too_late, 1u);
     EXPECT_EQ(s.accepted + s.rejected, 0u);
   }
 
   node.add_result(2, model, miner);
-  ASSERT_TRUE(eventually([&] { return (*worker)->stats().accepted == 1; }));
-  (*worker)->stop();
+  ASSERT_TRUE(eventually([&] { return worker.stats().accepted == 1; }));
+  worker.stop();
   {
     std::lock_guard l(mu);
     EXPECT_EQ(verdicts, std::vector<uint64_t>({2}));
@@ -283,10 +278,6 @@ TEST(VerifierWorker, NoVerdictIsSentForATaskWhoseWindowClosedDuringTheCheck) {
   std::ifstream in(o.state_dir + "/verifier-journal.json");
   const json journal = json::parse(in);
   EXPECT_EQ(journal["judged"]["1"], json({{"skipped", "window_closed"}})) << journal["judged"].dump();
-  node.on_tx(nullptr);
-  node.on_fetch(nullptr);
-  worker->reset();
-  fs::remove_all(dir);
 }
 
 }  // namespace
