@@ -83,12 +83,7 @@ class MinerStandInNode {
   }
   // The deadline passed: the chain takes the task back (pending again, for another miner).
   void time_out(uint64_t id) {
-    {
-      std::lock_guard l(mu_);
-      json& t = tasks_[id];
-      t["status"] = "pending";
-      t.erase("miner");
-    }
+    time_out_silently(id);
     event("task_timeout", id);
   }
   // The same, with the event lost (the miner's link was down when it was published).

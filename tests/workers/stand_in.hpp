@@ -34,6 +34,7 @@ bool eventually(Cond cond, std::chrono::milliseconds limit = std::chrono::second
 class TempDir {
  public:
   explicit TempDir(const std::string& prefix) {
+    // mkdtemp's template: it replaces the six trailing characters with a unique name.
     path_ = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
     EXPECT_NE(mkdtemp(path_.data()), nullptr);
   }
