@@ -18,11 +18,14 @@
 
 namespace ig::chain {
 
+// The block just committed, as listeners see it: views into the committing call's data,
+// valid only while the listener runs (copy what you keep). A view, because a copy of a
+// 10,000-transaction block and its receipts cost the commit more than a millisecond.
 struct CommittedBlock {
-  Block block;
+  const Block& block;
   Hash hash{};
-  std::vector<Receipt> receipts;
-  std::vector<Event> block_events;
+  const std::vector<Receipt>& receipts;
+  const std::vector<Event>& block_events;
 };
 
 struct Proposal {

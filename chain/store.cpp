@@ -26,7 +26,20 @@ std::array<uint8_t, 8> height_key(uint64_t h) {
 }
 
 constexpr std::string_view kHeadKey = "head", kChainIdKey = "chain_id", kGenesisKey = "genesis_hash",
-                           kGenesisRootKey = "genesis_state_root";
+                           kGenesisRootKey = "genesis_state_root", kFormatKey = "store_format";
+
+// The on-disk layout version (store.hpp). 2: receipts keyed by (height, index), not tx hash.
+// A store written by another layout is refused at open rather than misread.
+constexpr uint8_t kStoreFormat = 2;
+
+// (height u64, index u32), big-endian: sorts by height, then by position in the block, so
+// a block's receipts are appended after the previous block's.
+std::array<uint8_t, 12> location_key(uint64_t height, uint32_t index) {
+  std::array<uint8_t, 12> k{};
+  for (int i = 0; i < 8; ++i) k[i] = static_cast<uint8_t>(height >> (56 - 8 * i));
+  for (int i = 0; i < 4; ++i) k[8 + i] = static_cast<uint8_t>(index >> (24 - 8 * i));
+  return k;
+}
 
 bool has_prefix(ByteView key, ByteView prefix) {
   return key.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), key.begin());
@@ -177,12 +190,21 @@ Expected<std::unique_ptr<Store>> Store::open(const StoreConfig& config) {
   rc = mdb_txn_commit(txn);
   if (rc != MDB_SUCCESS) return fail(lmdb_error("commit database handles", rc));
   impl->latest = std::make_unique<LatestReader>(*impl);
+  // An empty store takes this build's layout at genesis; one that holds a chain must have it.
+  if (impl->read(impl->meta, view(std::string(kChainIdKey)))) {
+    const auto format = impl->read(impl->meta, view(std::string(kFormatKey)));
+    const unsigned found = format && format->size() == 1 ? (*format)[0] : 1;
+    if (found != kStoreFormat)
+      return fail("store.format", "the store in " + config.path + " has layout " + std::to_string(found) +
+                                      " and this build reads layout " + std::to_string(kStoreFormat) +
+                                      "; move it aside and let the node sync the chain again from its peers");
+  }
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
-static int put(MDB_txn* txn, MDB_dbi dbi, ByteView key, ByteView value) {
+static int put(MDB_txn* txn, MDB_dbi dbi, ByteView key, ByteView value, unsigned flags = 0) {
   MDB_val k = as_val(key), v = as_val(value);
-  return mdb_put(txn, dbi, &k, &v, 0);
+  return mdb_put(txn, dbi, &k, &v, flags);
 }
 
 static int apply_writes(MDB_txn* txn, MDB_dbi dbi, const WriteSet& writes) {
@@ -216,6 +238,7 @@ Status Store::write_genesis(std::string_view chain_id, const Hash& genesis_hash,
     if (rc == MDB_SUCCESS) rc = put(txn, impl_->meta, view(std::string(kChainIdKey)), view(std::string(chain_id)));
     if (rc == MDB_SUCCESS) rc = put(txn, impl_->meta, view(std::string(kGenesisKey)), genesis_hash);
     if (rc == MDB_SUCCESS) rc = put(txn, impl_->meta, view(std::string(kGenesisRootKey)), state_root);
+    if (rc == MDB_SUCCESS) rc = put(txn, impl_->meta, view(std::string(kFormatKey)), ByteView(&kStoreFormat, 1));
     if (rc == MDB_SUCCESS) rc = put(txn, impl_->meta, view(std::string(kHeadKey)), encode_head(Head{0, genesis_hash, state_root}));
     return rc;
   });
@@ -236,13 +259,14 @@ Status Store::commit_block(const BlockCommit& bc) {
     int rc = put(txn, impl_->blocks, hkey, block_bytes);
     if (rc == MDB_SUCCESS) rc = put(txn, impl_->commits, hkey, commit_bytes);
     if (rc == MDB_SUCCESS) rc = put(txn, impl_->hashes, hash, hkey);
+    // Receipts go in by location, each key above every key before it: MDB_APPEND writes
+    // them into the last leaf page instead of a random one per transaction (the tx index
+    // below is the one table with random keys).
     for (size_t i = 0; rc == MDB_SUCCESS && i < bc.receipts->size(); ++i) {
       const Receipt& r = (*bc.receipts)[i];
-      Writer loc;
-      loc.u64(r.height);
-      loc.u32(r.index);
-      rc = put(txn, impl_->txs, r.tx_hash, loc.data());
-      if (rc == MDB_SUCCESS) rc = put(txn, impl_->receipts, r.tx_hash, encode_receipt(r));
+      const auto loc = location_key(r.height, r.index);
+      rc = put(txn, impl_->txs, r.tx_hash, loc);
+      if (rc == MDB_SUCCESS) rc = put(txn, impl_->receipts, loc, encode_receipt(r), MDB_APPEND);
     }
     if (rc == MDB_SUCCESS) rc = apply_writes(txn, impl_->state, *bc.writes);
     if (rc == MDB_SUCCESS)
@@ -305,16 +329,20 @@ Expected<std::optional<Commit>> Store::commit_at(uint64_t height) const {
 
 std::optional<TxLocation> Store::tx_location(const Hash& tx_hash) const {
   auto raw = impl_->read(impl_->txs, tx_hash);
-  if (!raw) return std::nullopt;
-  Reader r(*raw);
-  TxLocation loc{r.u64(), r.u32()};
-  if (!r.finish()) return std::nullopt;
+  if (!raw || raw->size() != 12) return std::nullopt;
+  TxLocation loc;
+  for (int i = 0; i < 8; ++i) loc.height = loc.height << 8 | (*raw)[i];
+  for (int i = 8; i < 12; ++i) loc.index = loc.index << 8 | (*raw)[i];
   return loc;
 }
 
 Expected<std::optional<Receipt>> Store::receipt(const Hash& tx_hash) const {
-  auto raw = impl_->read(impl_->receipts, tx_hash);
-  if (!raw) return std::optional<Receipt>{};
+  Impl::ReadTxn rt(*impl_);  // the index and the receipt from one snapshot
+  const auto loc = impl_->get(rt.txn, impl_->txs, tx_hash);
+  if (!loc) return std::optional<Receipt>{};
+  if (loc->size() != 12) return fail("store.corrupt", "tx index entry of " + std::to_string(loc->size()) + " bytes");
+  auto raw = impl_->get(rt.txn, impl_->receipts, *loc);
+  if (!raw) return fail("store.corrupt", "the tx index names a receipt that is not stored");
   IG_TRY_ASSIGN(rc, decode_receipt(*raw));
   return std::optional<Receipt>(std::move(rc));
 }

@@ -1,13 +1,17 @@
 // The LMDB block store (DESIGN §3).
 //
-// One environment, six named databases:
+// One environment, seven named databases (layout 2):
 //   blocks    height (u64 big-endian) -> encoded block
 //   commits   height -> the commit that finalised that block
 //   hashes    block hash -> height
-//   txs       tx hash -> (height u64, index u32)
-//   receipts  tx hash -> encoded receipt
+//   txs       tx hash -> location: (height u64, index u32), big-endian
+//   receipts  location -> encoded receipt (appended in chain order; found by hash via txs)
 //   state     application state key -> value
-//   meta      "head" -> (height, hash, state root), "chain_id", "genesis_hash"
+//   meta      "head" -> (height, hash, state root), "chain_id", "genesis_hash",
+//             "genesis_state_root", "store_format" (one byte: the layout number)
+// A store that holds a chain in another layout is refused at open ("store.format"): layout 1
+// keyed receipts by tx hash, a random B-tree insert per transaction that made the commit
+// the largest serial part of applying a block (docs/architecture.md, "Chain throughput").
 // Committing a block is ONE write transaction covering all of them, so after a crash the
 // store is at the old block or the new one, never in between. Readers use their own read
 // transactions and never block the writer. The map grows by doubling when it fills.
@@ -52,7 +56,8 @@ class Store {
  public:
   // Opens (creating if needed) the store in config.path and holds an exclusive lock on it
   // (common/dir_lock.hpp) until the Store is destroyed. Errors: "lock.held" when another
-  // process or Store has it open, "store.path", "store.lmdb".
+  // process or Store has it open, "store.path", "store.lmdb", "store.format" when the store
+  // holds a chain written in another layout.
   static Expected<std::unique_ptr<Store>> open(const StoreConfig& config);
   ~Store();
   Store(const Store&) = delete;
@@ -70,6 +75,8 @@ class Store {
   std::optional<uint64_t> height_of(const Hash& block_hash) const;
   Expected<std::optional<Commit>> commit_at(uint64_t height) const;
   std::optional<TxLocation> tx_location(const Hash& tx_hash) const;
+  // nullopt when no committed transaction has this hash; "store.corrupt" when the index and
+  // the receipts disagree.
   Expected<std::optional<Receipt>> receipt(const Hash& tx_hash) const;
 
   // A consistent view of committed state, pinned to one read transaction. Keep it short-lived:

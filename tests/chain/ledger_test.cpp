@@ -326,8 +326,13 @@ TEST(ChainCommit, NeedsMoreThanTwoThirdsOfThePower) {
 }
 
 TEST_F(ChainLedger, ListenersSeeEveryCommittedBlock) {
-  std::vector<CommittedBlock> seen;
-  b.ledger->on_commit([&](const CommittedBlock& cb) { seen.push_back(cb); });
+  struct Seen {  // copies: a CommittedBlock is a view valid only during the callback
+    Block block;
+    Hash hash;
+    std::vector<Receipt> receipts;
+  };
+  std::vector<Seen> seen;
+  b.ledger->on_commit([&](const CommittedBlock& cb) { seen.push_back(Seen{cb.block, cb.hash, cb.receipts}); });
   ASSERT_TRUE(a.ledger->submit(make_transfer(k.alice, 0, k.bob.public_key(), 1)));
   auto [prop, commit] = produce_on_a(1'800'000'000'000);
   ASSERT_TRUE(follow_on_b(prop.block, commit));
