@@ -30,11 +30,14 @@ std::vector<TxDigest> tx_digests(VerifyPool& pool, const std::vector<Transaction
                                  std::vector<Hash>* merkle_leaves) {
   std::vector<TxDigest> out(txs.size());
   if (merkle_leaves) merkle_leaves->assign(txs.size(), Hash{});
-  pool.parallel_for(txs.size(), [&](size_t i) {
-    const Bytes encoded = encode_tx(txs[i]);
-    out[i] = TxDigest{sha256(encoded), encoded.size()};
-    if (merkle_leaves) (*merkle_leaves)[i] = merkle_leaf(encoded);
-  });
+  pool.parallel_for(
+      txs.size(),
+      [&](size_t i) {
+        const Bytes encoded = encode_tx(txs[i]);
+        out[i] = TxDigest{sha256(encoded), encoded.size()};
+        if (merkle_leaves) (*merkle_leaves)[i] = merkle_leaf(encoded);
+      },
+      VerifyPool::kCheapItemGrain);
   return out;
 }
 

@@ -11,7 +11,9 @@ namespace {
 // receipts_root, with the receipts encoded and hashed on the pool.
 Hash parallel_receipts_root(VerifyPool& pool, const std::vector<Receipt>& receipts) {
   std::vector<Hash> leaves(receipts.size());
-  pool.parallel_for(receipts.size(), [&](size_t i) { leaves[i] = merkle_leaf(encode_receipt(receipts[i])); });
+  pool.parallel_for(
+      receipts.size(), [&](size_t i) { leaves[i] = merkle_leaf(encode_receipt(receipts[i])); },
+      VerifyPool::kCheapItemGrain);
   return merkle_root(leaves);
 }
 }  // namespace
@@ -76,7 +78,8 @@ std::vector<Expected<Hash>> Ledger::submit_batch(std::span<const Transaction> tx
   if (!p) return std::vector<Expected<Hash>>(txs.size(), Expected<Hash>(fail(p.error())));
   // Oversized transactions are refused here, as submit does, and never reach the mempool.
   std::vector<size_t> sizes(txs.size());
-  verify_pool().parallel_for(txs.size(), [&](size_t i) { sizes[i] = encode_tx(txs[i]).size(); });
+  verify_pool().parallel_for(
+      txs.size(), [&](size_t i) { sizes[i] = encode_tx(txs[i]).size(); }, VerifyPool::kCheapItemGrain);
   std::vector<Transaction> fitting;
   for (size_t i = 0; i < txs.size(); ++i)
     if (sizes[i] <= p->max_tx_bytes) fitting.push_back(txs[i]);

@@ -11,28 +11,34 @@ namespace {
 constexpr unsigned kMaxThreads = 256;  // a typo in the environment must not start a million threads
 }  // namespace
 
-// Items are claimed one at a time from `next` (a signature check costs tens of microseconds,
-// so one atomic add per item is noise) and marked done in `ready`.
+// Items are claimed in chunks of `grain` from `next` (a signature check costs tens of
+// microseconds, so one atomic add per item is noise; an encoding and a hash cost half a
+// microsecond, and there the shared counter and flags would cost as much as the work) and
+// each chunk is marked done in `ready`.
 struct BatchJob {
-  BatchJob(size_t count, std::function<void(size_t)> f)
-      : n(count), fn(std::move(f)), ready(std::make_unique<std::atomic<uint8_t>[]>(count)) {}
+  BatchJob(size_t count, size_t g, std::function<void(size_t)> f)
+      : n(count),
+        grain(std::max<size_t>(g, 1)),
+        chunks((count + grain - 1) / grain),
+        fn(std::move(f)),
+        ready(std::make_unique<std::atomic<uint8_t>[]>(chunks)) {}
 
-  bool claimable() const { return next.load(std::memory_order_relaxed) < n; }
+  bool claimable() const { return next.load(std::memory_order_relaxed) < chunks; }
 
-  // Claims one item and runs it; false when every item is claimed already.
+  // Claims one chunk and runs its items; false when every chunk is claimed already.
   bool run_one() {
-    const size_t i = next.fetch_add(1, std::memory_order_relaxed);
-    if (i >= n) return false;
-    fn(i);
-    ready[i].store(1, std::memory_order_release);  // publishes what fn wrote for item i
-    ready[i].notify_all();
+    const size_t c = next.fetch_add(1, std::memory_order_relaxed);
+    if (c >= chunks) return false;
+    for (size_t i = c * grain, end = std::min(n, i + grain); i < end; ++i) fn(i);
+    ready[c].store(1, std::memory_order_release);  // publishes what fn wrote for the chunk
+    ready[c].notify_all();
     return true;
   }
 
-  const size_t n;
+  const size_t n, grain, chunks;
   const std::function<void(size_t)> fn;
-  std::atomic<size_t> next{0};
-  std::unique_ptr<std::atomic<uint8_t>[]> ready;  // value-initialised: all 0
+  std::atomic<size_t> next{0};                    // the next chunk to claim
+  std::unique_ptr<std::atomic<uint8_t>[]> ready;  // per chunk; value-initialised: all 0
 };
 
 unsigned VerifyPool::default_threads() {
@@ -96,33 +102,33 @@ void VerifyPool::retire(const std::shared_ptr<BatchJob>& job) {
   std::erase(jobs_, job);
 }
 
-VerifyPool::Batch::Batch(VerifyPool& pool, size_t n, std::function<void(size_t)> fn)
-    : pool_(pool), job_(std::make_shared<BatchJob>(n, std::move(fn))) {
-  if (n > 1) pool_.publish(job_);  // a single item is cheaper to run here than to hand over
+VerifyPool::Batch::Batch(VerifyPool& pool, size_t n, std::function<void(size_t)> fn, size_t grain)
+    : pool_(pool), job_(std::make_shared<BatchJob>(n, grain, std::move(fn))) {
+  if (job_->chunks > 1) pool_.publish(job_);  // a single chunk is cheaper to run here than to hand over
 }
 
 VerifyPool::Batch::~Batch() {
   // Nothing new starts after this exchange; what was claimed before it must finish before
   // the captures of fn (the caller's transactions and result slots) go away.
-  const size_t claimed = std::min(job_->next.exchange(job_->n, std::memory_order_relaxed), job_->n);
-  for (size_t i = 0; i < claimed; ++i) job_->ready[i].wait(0, std::memory_order_acquire);
-  if (job_->n > 1) pool_.retire(job_);
+  const size_t claimed = std::min(job_->next.exchange(job_->chunks, std::memory_order_relaxed), job_->chunks);
+  for (size_t c = 0; c < claimed; ++c) job_->ready[c].wait(0, std::memory_order_acquire);
+  if (job_->chunks > 1) pool_.retire(job_);
 }
 
 void VerifyPool::Batch::wait(size_t i) {
-  auto& flag = job_->ready[i];
+  auto& flag = job_->ready[i / job_->grain];
   while (flag.load(std::memory_order_acquire) == 0) {
-    // Items are claimed in increasing order, so an unfinished item i is either unclaimed
+    // Chunks are claimed in increasing order, so an unfinished chunk is either unclaimed
     // (run_one claims it, or one before it) or running elsewhere: then help with later
-    // items, and sleep only when nothing is left to claim.
+    // chunks, and sleep only when nothing is left to claim.
     if (!job_->run_one()) flag.wait(0, std::memory_order_acquire);
   }
 }
 
-void VerifyPool::parallel_for(size_t n, const std::function<void(size_t)>& fn) {
+void VerifyPool::parallel_for(size_t n, const std::function<void(size_t)>& fn, size_t grain) {
   if (n == 0) return;
-  Batch batch(*this, n, std::cref(fn));
-  for (size_t i = 0; i < n; ++i) batch.wait(i);
+  Batch batch(*this, n, std::cref(fn), grain);
+  for (size_t i = 0; i < n; i += std::max<size_t>(grain, 1)) batch.wait(i);  // the first item of each chunk
 }
 
 }  // namespace ig::chain

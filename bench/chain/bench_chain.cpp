@@ -7,8 +7,8 @@
 // while execution applies the block in order, roots compared) then Ledger::commit (one LMDB
 // write transaction). Each thread count gets its own follower, and the runs are interleaved
 // (1, 2, 1, 2, ...) so a machine whose load changes affects every thread count alike; the
-// summary gives medians. Separate figures isolate signature verification, execution alone and
-// batch mempool admission.
+// summary gives medians. Separate figures isolate signature verification, the cheap digests,
+// execution alone and batch mempool admission.
 //
 //   bench_chain [--small N] [--big N] [--threads 1,2] [--repeats R] [--durable]
 //   bench_chain N_SMALL N_BIG            (the old positional form)
@@ -297,6 +297,23 @@ void bench_signatures(const std::vector<Produced>& chain, unsigned threads) {
         {"sigs_per_cpu_second", n / raw_cpu}, {"cpu_us_per_sig", raw_cpu * 1e6 / n}});
 }
 
+// The cheap per-transaction work of validation on `threads` threads: tx_digests (encode each
+// transaction, hash it and its Merkle leaf) over every block, as Ledger::validate runs it.
+// Items of a few hundred nanoseconds show what the pool and the hashing library cost when
+// threads share them (OpenSSL contexts, common/sha256.cpp).
+void bench_tx_digests(const std::vector<Produced>& chain, unsigned threads) {
+  VerifyPool pool(threads);
+  constexpr int kRounds = 10;
+  size_t n = 0;
+  std::vector<Hash> leaves;
+  Stopwatch sw;
+  for (int r = 0; r < kRounds; ++r)
+    for (const auto& pb : chain) n += tx_digests(pool, pb.block.txs, &leaves).size();
+  const double wall = sw.wall(), cpu = sw.cpu();
+  emit({{"bench", "chain_tx_digests"}, {"threads", threads}, {"txs", n}, {"txs_per_second", n / wall},
+        {"txs_per_cpu_second", n / cpu}, {"ns_per_tx", wall * 1e9 / n}});
+}
+
 // Batch admission (Ledger::submit_batch: signatures checked on the pool, admission in order)
 // of every transaction of the chain, block by block, into a fresh node's mempool.
 double bench_admit_batch(const TempDir& dir, const Setup& s, const std::vector<Produced>& chain, unsigned threads) {
@@ -371,6 +388,7 @@ int main(int argc, char** argv) {
         {"seconds", seconds_since(t0)}});
 
   for (unsigned t : opt.threads) bench_signatures(chain, t);
+  for (unsigned t : opt.threads) bench_tx_digests(chain, t);
   for (unsigned t : opt.threads) bench_admit_batch(dir, setup, chain, t);
 
   // Interleaved runs: repeat r applies the chain once per thread count, each on a fresh

@@ -18,10 +18,26 @@ class VerifyPoolThreads : public ::testing::TestWithParam<unsigned> {};
 TEST_P(VerifyPoolThreads, ParallelForRunsEveryItemExactlyOnce) {
   VerifyPool pool(GetParam());
   EXPECT_EQ(pool.threads(), GetParam());
-  for (size_t n : {size_t{0}, size_t{1}, size_t{2}, size_t{7}, size_t{1000}}) {
-    std::vector<std::atomic<int>> runs(n);
-    pool.parallel_for(n, [&](size_t i) { runs[i].fetch_add(1); });
-    for (size_t i = 0; i < n; ++i) EXPECT_EQ(runs[i].load(), 1) << "n " << n << " item " << i;
+  for (size_t grain : {size_t{0}, size_t{1}, size_t{3}, VerifyPool::kCheapItemGrain, size_t{5000}})
+    for (size_t n : {size_t{0}, size_t{1}, size_t{2}, size_t{7}, size_t{16}, size_t{17}, size_t{1000}}) {
+      std::vector<std::atomic<int>> runs(n);
+      pool.parallel_for(n, [&](size_t i) { runs[i].fetch_add(1); }, grain);
+      for (size_t i = 0; i < n; ++i) EXPECT_EQ(runs[i].load(), 1) << "n " << n << " grain " << grain << " item " << i;
+    }
+}
+
+// With items claimed in chunks, wait(i) must still mean item i (and the rest of its chunk)
+// is done, for an i anywhere in a chunk, including the short last one.
+TEST_P(VerifyPoolThreads, BatchItemsInChunksAreReadyInOrder) {
+  VerifyPool pool(GetParam());
+  for (size_t grain : {size_t{2}, size_t{16}, size_t{33}}) {
+    const size_t n = 1001;
+    std::vector<uint64_t> out(n, 0);
+    VerifyPool::Batch batch(pool, n, [&](size_t i) { out[i] = i * 3 + 1; }, grain);
+    for (size_t i = 0; i < n; ++i) {
+      batch.wait(i);
+      ASSERT_EQ(out[i], i * 3 + 1) << "grain " << grain << " item " << i << " read before it was done";
+    }
   }
 }
 
