@@ -197,7 +197,8 @@ Expected<std::unique_ptr<Store>> Store::open(const StoreConfig& config) {
     if (found != kStoreFormat)
       return fail("store.format", "the store in " + config.path + " has layout " + std::to_string(found) +
                                       " and this build reads layout " + std::to_string(kStoreFormat) +
-                                      "; move it aside and let the node sync the chain again from its peers");
+                                      "; move its data.mdb aside (nothing else in that directory) and the "
+                                      "node syncs the chain again from its peers");
   }
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
