@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <mutex>
 
+#include <spdlog/spdlog.h>
+
 #include "chain/codec.hpp"
 #include "common/dir_lock.hpp"
 
@@ -18,6 +20,10 @@ Error lmdb_error(std::string_view what, int rc) {
 
 MDB_val as_val(ByteView b) { return MDB_val{b.size(), const_cast<uint8_t*>(b.data())}; }
 ByteView as_view(const MDB_val& v) { return ByteView(static_cast<const uint8_t*>(v.mv_data), v.mv_size); }
+int put(MDB_txn* txn, MDB_dbi dbi, ByteView key, ByteView value, unsigned flags = 0) {
+  MDB_val k = as_val(key), v = as_val(value);
+  return mdb_put(txn, dbi, &k, &v, flags);
+}
 
 std::array<uint8_t, 8> height_key(uint64_t h) {
   std::array<uint8_t, 8> k{};
@@ -29,8 +35,13 @@ constexpr std::string_view kHeadKey = "head", kChainIdKey = "chain_id", kGenesis
                            kGenesisRootKey = "genesis_state_root", kFormatKey = "store_format";
 
 // The on-disk layout version (store.hpp). 2: receipts keyed by (height, index), not tx hash.
-// A store written by another layout is refused at open rather than misread.
+// Layout 1 is migrated at open (migrate_layout_1); any other is refused rather than misread.
 constexpr uint8_t kStoreFormat = 2;
+constexpr const char* kReceiptsTable = "receipts_by_location";
+constexpr const char* kLayout1ReceiptsTable = "receipts";  // tx hash -> receipt
+// Receipts moved per write transaction while migrating: bounds the transaction's dirty pages,
+// and each batch commits whole, so a migration cut short resumes where it stopped.
+constexpr size_t kMigrationBatch = 20'000;
 
 // (height u64, index u32), big-endian: sorts by height, then by position in the block, so
 // a block's receipts are appended after the previous block's.
@@ -150,6 +161,71 @@ class SnapshotReader : public StateReader {
   Store::Impl::ReadTxn rt_;
 };
 
+// Layout 1 -> 2: each receipt moves from "receipts" (tx hash -> receipt) to
+// "receipts_by_location" under its location, and the tx index entry is rewritten from the
+// codec's little-endian (height u64, index u32) to the big-endian location key, in the same
+// write transaction as the move. So whenever a layout-1 receipt is still there, its index
+// entry is still layout 1, and a migration cut short (crash, kill) resumes at the next open.
+// The last transaction drops the old table and records layout 2.
+static Status migrate_layout_1(Store::Impl& impl) {
+  size_t moved = 0;
+  for (;;) {
+    Status batch_status;
+    bool finished = false;
+    size_t batch_size = 0;  // set, not added to, inside: write() re-runs the body after growing the map
+    const Status written = impl.write([&](MDB_txn* txn) {
+      MDB_dbi old{};
+      int rc = mdb_dbi_open(txn, kLayout1ReceiptsTable, 0, &old);
+      if (rc == MDB_NOTFOUND) {  // nothing (left) to move
+        finished = true;
+        return put(txn, impl.meta, view(std::string(kFormatKey)), ByteView(&kStoreFormat, 1));
+      }
+      if (rc != MDB_SUCCESS) return rc;
+      // Copy a batch out first: the values point into pages the writes below may move.
+      std::vector<std::pair<Bytes, Bytes>> batch;
+      MDB_cursor* cur = nullptr;
+      rc = mdb_cursor_open(txn, old, &cur);
+      if (rc != MDB_SUCCESS) return rc;
+      MDB_val k, v;
+      for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && batch.size() < kMigrationBatch;
+           rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        batch.emplace_back(Bytes(as_view(k).begin(), as_view(k).end()), Bytes(as_view(v).begin(), as_view(v).end()));
+      mdb_cursor_close(cur);
+      if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return rc;
+      if (batch.empty()) {
+        finished = true;
+        rc = mdb_drop(txn, old, 1);
+        return rc == MDB_SUCCESS ? put(txn, impl.meta, view(std::string(kFormatKey)), ByteView(&kStoreFormat, 1)) : rc;
+      }
+      for (const auto& [hash, receipt] : batch) {
+        const auto loc = impl.get(txn, impl.txs, hash);
+        if (!loc || loc->size() != 12) {
+          batch_status = fail("store.corrupt", "layout-1 receipt " + to_hex(hash) + " has no valid tx index entry");
+          return MDB_INCOMPATIBLE;  // any failure code: the transaction is aborted
+        }
+        Reader r(*loc);
+        const uint64_t height = r.u64();
+        const uint32_t index = r.u32();
+        const auto key = location_key(height, index);
+        rc = put(txn, impl.txs, hash, key);
+        if (rc == MDB_SUCCESS) rc = put(txn, impl.receipts, key, receipt);
+        MDB_val hk = as_val(hash);
+        if (rc == MDB_SUCCESS) rc = mdb_del(txn, old, &hk, nullptr);
+        if (rc != MDB_SUCCESS) return rc;
+      }
+      batch_size = batch.size();
+      return MDB_SUCCESS;
+    });
+    if (!batch_status) return batch_status;  // the store's own fault, named, not LMDB's code
+    IG_TRY(written);
+    if (finished) break;
+    moved += batch_size;
+    spdlog::info("store: moving receipts to layout {}: {} moved", kStoreFormat, moved);
+  }
+  spdlog::info("store: layout 1 brought up to layout {} ({} receipts moved)", kStoreFormat, moved);
+  return {};
+}
+
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
@@ -163,7 +239,7 @@ Expected<std::unique_ptr<Store>> Store::open(const StoreConfig& config) {
   impl->durable = config.durable;
   int rc = mdb_env_create(&impl->env);
   if (rc != MDB_SUCCESS) return fail(lmdb_error("create environment", rc));
-  mdb_env_set_maxdbs(impl->env, 8);
+  mdb_env_set_maxdbs(impl->env, 16);
   mdb_env_set_maxreaders(impl->env, 512);
   mdb_env_set_mapsize(impl->env, config.initial_map_bytes);
   // NOTLS: read transactions are not tied to a thread (RPC hands work between threads).
@@ -179,7 +255,7 @@ Expected<std::unique_ptr<Store>> Store::open(const StoreConfig& config) {
   if (rc != MDB_SUCCESS) return fail(lmdb_error("begin", rc));
   struct Named { const char* name; MDB_dbi* dbi; } dbs[] = {
       {"blocks", &impl->blocks}, {"commits", &impl->commits}, {"hashes", &impl->hashes}, {"txs", &impl->txs},
-      {"receipts", &impl->receipts}, {"state", &impl->state}, {"meta", &impl->meta}};
+      {kReceiptsTable, &impl->receipts}, {"state", &impl->state}, {"meta", &impl->meta}};
   for (auto& d : dbs) {
     rc = mdb_dbi_open(txn, d.name, MDB_CREATE, d.dbi);
     if (rc != MDB_SUCCESS) {
@@ -190,22 +266,19 @@ Expected<std::unique_ptr<Store>> Store::open(const StoreConfig& config) {
   rc = mdb_txn_commit(txn);
   if (rc != MDB_SUCCESS) return fail(lmdb_error("commit database handles", rc));
   impl->latest = std::make_unique<LatestReader>(*impl);
-  // An empty store takes this build's layout at genesis; one that holds a chain must have it.
+  // An empty store takes this build's layout at genesis; one that holds a chain must have it,
+  // or layout 1, which is brought up to date here.
   if (impl->read(impl->meta, view(std::string(kChainIdKey)))) {
     const auto format = impl->read(impl->meta, view(std::string(kFormatKey)));
     const unsigned found = format && format->size() == 1 ? (*format)[0] : 1;
-    if (found != kStoreFormat)
+    if (found == 1) IG_TRY(migrate_layout_1(*impl));
+    else if (found != kStoreFormat)
       return fail("store.format", "the store in " + config.path + " has layout " + std::to_string(found) +
                                       " and this build reads layout " + std::to_string(kStoreFormat) +
                                       "; move its data.mdb aside (nothing else in that directory) and the "
                                       "node syncs the chain again from its peers");
   }
   return std::unique_ptr<Store>(new Store(std::move(impl)));
-}
-
-static int put(MDB_txn* txn, MDB_dbi dbi, ByteView key, ByteView value, unsigned flags = 0) {
-  MDB_val k = as_val(key), v = as_val(value);
-  return mdb_put(txn, dbi, &k, &v, flags);
 }
 
 static int apply_writes(MDB_txn* txn, MDB_dbi dbi, const WriteSet& writes) {

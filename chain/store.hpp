@@ -5,13 +5,16 @@
 //   commits   height -> the commit that finalised that block
 //   hashes    block hash -> height
 //   txs       tx hash -> location: (height u64, index u32), big-endian
-//   receipts  location -> encoded receipt (appended in chain order; found by hash via txs)
+//   receipts_by_location
+//             location -> encoded receipt (appended in chain order; found by hash via txs)
 //   state     application state key -> value
 //   meta      "head" -> (height, hash, state root), "chain_id", "genesis_hash",
 //             "genesis_state_root", "store_format" (one byte: the layout number)
-// A store that holds a chain in another layout is refused at open ("store.format"): layout 1
-// keyed receipts by tx hash, a random B-tree insert per transaction that made the commit
-// the largest serial part of applying a block (docs/architecture.md, "Chain throughput").
+// Layout 1 (no "store_format") kept receipts in "receipts" keyed by tx hash, a random B-tree
+// insert per transaction that made the commit the largest serial part of applying a block
+// (docs/architecture.md, "Chain throughput"), and its tx index held the codec's little-endian
+// location. Opening a layout-1 store moves it to layout 2, in batches that each commit whole
+// (a migration cut short resumes at the next open); any other layout is refused.
 // Committing a block is ONE write transaction covering all of them, so after a crash the
 // store is at the old block or the new one, never in between. Readers use their own read
 // transactions and never block the writer. The map grows by doubling when it fills.
@@ -57,7 +60,8 @@ class Store {
   // Opens (creating if needed) the store in config.path and holds an exclusive lock on it
   // (common/dir_lock.hpp) until the Store is destroyed. Errors: "lock.held" when another
   // process or Store has it open, "store.path", "store.lmdb", "store.format" when the store
-  // holds a chain written in another layout.
+  // holds a chain in a layout this build does not know, "store.corrupt" when a layout-1
+  // store's receipts and tx index disagree (the migration then stops, nothing half-moved).
   static Expected<std::unique_ptr<Store>> open(const StoreConfig& config);
   ~Store();
   Store(const Store&) = delete;

@@ -4,6 +4,8 @@
 #include <lmdb.h>
 
 #include <fstream>
+#include <map>
+#include <optional>
 #include <csignal>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -324,27 +326,90 @@ TEST(ChainStore, OpenFailsClearlyOnAPathThatIsAFile) {
   EXPECT_FALSE(s.error().message.empty());
 }
 
-// Sets (or, with nullopt, deletes) the layout byte in a closed store's meta table, as a
-// store written by another build would have it.
-void set_store_format(const std::string& path, std::optional<uint8_t> format) {
-  MDB_env* env = nullptr;
-  ASSERT_EQ(mdb_env_create(&env), MDB_SUCCESS);
-  mdb_env_set_maxdbs(env, 8);
-  ASSERT_EQ(mdb_env_open(env, path.c_str(), 0, 0600), MDB_SUCCESS);
-  MDB_txn* txn = nullptr;
-  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), MDB_SUCCESS);
-  MDB_dbi meta{};
-  ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), MDB_SUCCESS);
-  std::string name = "store_format";
-  MDB_val k{name.size(), name.data()};
-  if (format) {
-    MDB_val v{1, &*format};
-    ASSERT_EQ(mdb_put(txn, meta, &k, &v, 0), MDB_SUCCESS);
-  } else {
-    ASSERT_EQ(mdb_del(txn, meta, &k, nullptr), MDB_SUCCESS);  // present: genesis wrote it
+// Raw LMDB on a closed store, to write what another build would have written.
+class RawStore {
+ public:
+  explicit RawStore(const std::string& path) {
+    EXPECT_EQ(mdb_env_create(&env_), MDB_SUCCESS);
+    mdb_env_set_maxdbs(env_, 16);
+    EXPECT_EQ(mdb_env_open(env_, path.c_str(), 0, 0600), MDB_SUCCESS);
+    EXPECT_EQ(mdb_txn_begin(env_, nullptr, 0, &txn_), MDB_SUCCESS);
   }
-  ASSERT_EQ(mdb_txn_commit(txn), MDB_SUCCESS);
-  mdb_env_close(env);
+  ~RawStore() {
+    if (txn_) {
+      EXPECT_EQ(mdb_txn_commit(txn_), MDB_SUCCESS);
+    }
+    mdb_env_close(env_);
+  }
+  // The table's handle; 0 when it does not exist and `create` is false.
+  MDB_dbi table(const char* name, bool create = false) {
+    MDB_dbi dbi = 0;
+    return mdb_dbi_open(txn_, name, create ? MDB_CREATE : 0, &dbi) == MDB_SUCCESS ? dbi : 0;
+  }
+  std::vector<std::pair<Bytes, Bytes>> entries(MDB_dbi dbi) {
+    std::vector<std::pair<Bytes, Bytes>> out;
+    MDB_cursor* cur = nullptr;
+    EXPECT_EQ(mdb_cursor_open(txn_, dbi, &cur), MDB_SUCCESS);
+    MDB_val k, v;
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+      out.emplace_back(Bytes(static_cast<uint8_t*>(k.mv_data), static_cast<uint8_t*>(k.mv_data) + k.mv_size),
+                       Bytes(static_cast<uint8_t*>(v.mv_data), static_cast<uint8_t*>(v.mv_data) + v.mv_size));
+    mdb_cursor_close(cur);
+    return out;
+  }
+  void put(MDB_dbi dbi, ByteView key, ByteView value) {
+    MDB_val k{key.size(), const_cast<uint8_t*>(key.data())}, v{value.size(), const_cast<uint8_t*>(value.data())};
+    ASSERT_EQ(mdb_put(txn_, dbi, &k, &v, 0), MDB_SUCCESS);
+  }
+  void del(MDB_dbi dbi, ByteView key) {
+    MDB_val k{key.size(), const_cast<uint8_t*>(key.data())};
+    ASSERT_EQ(mdb_del(txn_, dbi, &k, nullptr), MDB_SUCCESS);
+  }
+  std::optional<Bytes> get(MDB_dbi dbi, ByteView key) {
+    MDB_val k{key.size(), const_cast<uint8_t*>(key.data())}, v;
+    if (mdb_get(txn_, dbi, &k, &v) != MDB_SUCCESS) return std::nullopt;
+    return Bytes(static_cast<uint8_t*>(v.mv_data), static_cast<uint8_t*>(v.mv_data) + v.mv_size);
+  }
+
+ private:
+  MDB_env* env_ = nullptr;
+  MDB_txn* txn_ = nullptr;
+};
+
+const Bytes kFormatKey = val("store_format");
+
+// Sets (or, with nullopt, deletes) the layout byte of a closed store.
+void set_store_format(const std::string& path, std::optional<uint8_t> format) {
+  RawStore raw(path);
+  MDB_dbi meta = raw.table("meta");
+  if (format) raw.put(meta, kFormatKey, ByteView(&*format, 1));
+  else raw.del(meta, kFormatKey);
+}
+
+// Rewrites a closed layout-2 store as layout 1 wrote it: receipts keyed by tx hash in
+// "receipts", the tx index holding the codec's little-endian (height u64, index u32), no
+// layout byte. With `every_other`, only every other receipt goes back: a migration cut short.
+void write_as_layout_1(const std::string& path, bool every_other = false) {
+  RawStore raw(path);
+  MDB_dbi txs = raw.table("txs"), moved = raw.table("receipts_by_location"), old = raw.table("receipts", true);
+  std::map<Bytes, Bytes> hash_at;  // location key -> tx hash
+  for (auto& [hash, loc] : raw.entries(txs)) hash_at[loc] = hash;
+  size_t k = 0;
+  for (auto& [loc, receipt] : raw.entries(moved)) {
+    if (every_other && k++ % 2) continue;
+    const Bytes& hash = hash_at.at(loc);
+    uint64_t height = 0;
+    uint32_t index = 0;
+    for (int i = 0; i < 8; ++i) height = height << 8 | loc[i];
+    for (int i = 8; i < 12; ++i) index = index << 8 | loc[i];
+    Writer le;
+    le.u64(height);
+    le.u32(index);
+    raw.put(txs, hash, le.data());
+    raw.put(old, hash, receipt);
+    raw.del(moved, loc);
+  }
+  raw.del(raw.table("meta"), kFormatKey);
 }
 
 TEST(ChainStore, AStoreInAnotherLayoutIsRefusedAndLeftIntact) {
@@ -355,19 +420,77 @@ TEST(ChainStore, AStoreInAnotherLayoutIsRefusedAndLeftIntact) {
     write_test_genesis(*s);
     ASSERT_TRUE(commit(*s, block));
   }
-  // Layout 1 had no format byte; a later layout has a bigger one. Either is refused, by name.
-  for (std::optional<uint8_t> other : {std::optional<uint8_t>{}, std::optional<uint8_t>{3}}) {
+  for (uint8_t other : {uint8_t{0}, uint8_t{3}}) {
     set_store_format(dir.sub("db"), other);
     auto refused = Store::open(StoreConfig{dir.sub("db"), 64u << 20, true});
     ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error().code, "store.format");
-    EXPECT_NE(refused.error().message.find("layout " + std::to_string(other.value_or(1))), std::string::npos)
+    EXPECT_NE(refused.error().message.find("layout " + std::to_string(other)), std::string::npos)
         << refused.error().message;
   }
   // Refusing wrote nothing: with its own layout back, the store has the block as committed.
   set_store_format(dir.sub("db"), 2);
   auto s = open_store(dir.sub("db"));
   expect_block_stored(*s, block);
+}
+
+// Blocks 1..n with 0..4 transactions each, committed to a fresh store at `path`.
+std::vector<StoredBlock> commit_chain(const std::string& path, uint64_t n) {
+  std::vector<StoredBlock> blocks;
+  auto s = open_store(path, 1u << 20);
+  write_test_genesis(*s);
+  Hash prev = hash_of("genesis");
+  for (uint64_t h = 1; h <= n; ++h) {
+    blocks.push_back(make_block(h, prev, (h * 7) % 5, {{key("h"), val(std::to_string(h))}}));
+    EXPECT_TRUE(commit(*s, blocks.back()));
+    prev = block_hash(blocks.back().block.header);
+  }
+  return blocks;
+}
+
+TEST(ChainStore, ALayout1StoreIsBroughtUpToDateAtOpen) {
+  for (bool cut_short : {false, true}) {
+    SCOPED_TRACE(cut_short ? "a migration cut short, resumed" : "a whole layout-1 store");
+    TempDir dir;
+    std::vector<StoredBlock> blocks = commit_chain(dir.sub("db"), 12);
+    write_as_layout_1(dir.sub("db"), cut_short);
+    {
+      RawStore raw(dir.sub("db"));
+      ASSERT_GT(raw.entries(raw.table("receipts")).size(), 5u);  // the old layout is really there
+    }
+    {
+      auto s = open_store(dir.sub("db"), 1u << 20);
+      for (const auto& b : blocks) expect_block_stored(*s, b);
+      // Later blocks append after the moved receipts.
+      blocks.push_back(make_block(13, block_hash(blocks.back().block.header), 3, {{key("h"), val("13")}}));
+      ASSERT_TRUE(commit(*s, blocks.back()));
+      expect_block_stored(*s, blocks.back());
+    }
+    RawStore raw(dir.sub("db"));
+    EXPECT_EQ(raw.table("receipts"), 0u) << "the layout-1 table is dropped";
+    EXPECT_EQ(raw.get(raw.table("meta"), kFormatKey), Bytes{2});
+  }
+}
+
+TEST(ChainStore, ALayout1StoreWhoseIndexLacksAReceiptIsRefusedUnchanged) {
+  TempDir dir;
+  commit_chain(dir.sub("db"), 6);
+  write_as_layout_1(dir.sub("db"));
+  size_t receipts = 0;
+  {
+    RawStore raw(dir.sub("db"));
+    auto old = raw.entries(raw.table("receipts"));
+    receipts = old.size();
+    ASSERT_GT(receipts, 2u);
+    raw.del(raw.table("txs"), old[receipts / 2].first);
+  }
+  auto refused = Store::open(StoreConfig{dir.sub("db"), 1u << 20, true});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, "store.corrupt");
+  RawStore raw(dir.sub("db"));
+  EXPECT_EQ(raw.entries(raw.table("receipts")).size(), receipts) << "nothing was moved";
+  EXPECT_TRUE(raw.entries(raw.table("receipts_by_location")).empty());
+  EXPECT_FALSE(raw.get(raw.table("meta"), kFormatKey));
 }
 
 TEST(ChainStore, ReceiptsAreFoundByHashAcrossManyBlocks) {
