@@ -92,6 +92,7 @@ class Devnet {
       print_urls();
     } else {
       stop_all();
+      std::cout << "\nNetwork stopped; its home (keys, chain, logs) is kept in " << opt_.home << "\n";
     }
     return {};
   }

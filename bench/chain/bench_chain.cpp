@@ -363,6 +363,15 @@ Options parse(int argc, char** argv) {
     else if (a == "--repeats") o.repeats = std::max<size_t>(1, std::strtoul(value().c_str(), nullptr, 10));
     else if (a == "--threads") o.threads = parse_threads(value());
     else if (a == "--durable") o.durable = true;
+    else if (a == "-h" || a == "--help") {
+      std::printf("bench_chain [--small N] [--big N] [--threads 1,2] [--repeats R] [--durable]\n"
+                  "  --small N, --big N   blocks of 1,000 and of 10,000 transfers (default 5 and 3)\n"
+                  "  --threads LIST       verification thread counts to compare (default 1,2)\n"
+                  "  --repeats R          interleaved runs per thread count; the summary gives medians (default 5)\n"
+                  "  --durable            also apply with fsync on every commit\n"
+                  "Prints one JSON object per line; the last, chain_apply_scaling, has ratio_to_first.\n");
+      std::exit(0);
+    }
     else if (!a.empty() && a[0] != '-') positional.push_back(a);
     else die("unknown option " + a + " (bench_chain [--small N] [--big N] [--threads 1,2] [--repeats R] [--durable])");
   }
