@@ -217,6 +217,7 @@ int run_generate(const CommonOpts& c, const GenerateOpts& g) {
     std::printf("%s\n", dump(j).c_str());
   } else {
     std::printf("\n");
+    std::fflush(stdout);  // the text before the stats when both go to one file (2>&1)
     std::fprintf(stderr, "[%zu tokens; prefill %zu tokens at %.1f tok/s; decode %.1f tok/s; %s, numerics %s]\n",
                  r.output.size(), prompt_tokens, prefill_tps, decode_tps, (*backend)->description().c_str(),
                  tag.c_str());
@@ -287,6 +288,7 @@ int run_verify(const CommonOpts& c, const VerifyOpts& v) {
     std::printf("rejected (%s): %s (%s), first bad step %lld\n", receipt::mode_name(r.mode), r.code.c_str(),
                 r.reason.c_str(), static_cast<long long>(r.first_bad_step));
   }
+  std::fflush(stdout);  // the verdict before the stats when both go to one file
   if (!c.json)
     std::fprintf(stderr, "[verified in %.3f s, %.1f tok/s; %s, numerics %s, receipt %s]\n", seconds,
                  per_second(positions, seconds), (*backend)->description().c_str(),
@@ -342,7 +344,7 @@ int run_perplexity(const CommonOpts& c, const PerplexityOpts& o) {
 void add_common(CLI::App* app, CommonOpts& c) {
   app->add_option("--model", c.model, "GGUF model file")->required()->check(CLI::ExistingFile);
   app->add_option("--backend", c.backend, "reference, cpu or cuda")->capture_default_str();
-  app->add_option("--threads", c.threads, "CPU threads (0: all cores)")->check(CLI::Range(0, 1024));
+  app->add_option("--threads", c.threads, "CPU threads (0: all cores)")->check(CLI::Range(0, 1024))->capture_default_str();
   app->add_flag("--json", c.json, "machine-readable output");
 }
 
