@@ -127,8 +127,9 @@ void VerifyPool::Batch::wait(size_t i) {
 
 void VerifyPool::parallel_for(size_t n, const std::function<void(size_t)>& fn, size_t grain) {
   if (n == 0) return;
+  grain = std::max<size_t>(grain, 1);
   Batch batch(*this, n, std::cref(fn), grain);
-  for (size_t i = 0; i < n; i += std::max<size_t>(grain, 1)) batch.wait(i);  // the first item of each chunk
+  for (size_t i = 0; i < n; i += grain) batch.wait(i);  // the first item of each chunk
 }
 
 }  // namespace ig::chain

@@ -91,7 +91,7 @@ double median(std::vector<double> v) {
 class TempDir {
  public:
   TempDir() {
-    std::string tmpl = "/tmp/ig-bench-chain-XXXXXX";
+    std::string tmpl = "/tmp/ig-bench-chain-XXXXXX";  // mkdtemp's template: it fills in the Xs
     if (!mkdtemp(tmpl.data())) die("mkdtemp failed");
     path_ = tmpl;
   }

@@ -434,25 +434,24 @@ TEST(ChainStore, AStoreInAnotherLayoutIsRefusedAndLeftIntact) {
   expect_block_stored(*s, block);
 }
 
-// Blocks 1..n with 0..4 transactions each, committed to a fresh store at `path`.
-std::vector<StoredBlock> commit_chain(const std::string& path, uint64_t n) {
-  std::vector<StoredBlock> blocks;
+// Blocks 1..n with 0..4 transactions each (some empty), committed to a fresh store at `path`.
+void commit_chain(const std::string& path, uint64_t n, std::vector<StoredBlock>& blocks) {
   auto s = open_store(path, 1u << 20);
   write_test_genesis(*s);
   Hash prev = hash_of("genesis");
   for (uint64_t h = 1; h <= n; ++h) {
     blocks.push_back(make_block(h, prev, (h * 7) % 5, {{key("h"), val(std::to_string(h))}}));
-    EXPECT_TRUE(commit(*s, blocks.back()));
+    ASSERT_TRUE(commit(*s, blocks.back()));
     prev = block_hash(blocks.back().block.header);
   }
-  return blocks;
 }
 
 TEST(ChainStore, ALayout1StoreIsBroughtUpToDateAtOpen) {
   for (bool cut_short : {false, true}) {
     SCOPED_TRACE(cut_short ? "a migration cut short, resumed" : "a whole layout-1 store");
     TempDir dir;
-    std::vector<StoredBlock> blocks = commit_chain(dir.sub("db"), 12);
+    std::vector<StoredBlock> blocks;
+    ASSERT_NO_FATAL_FAILURE(commit_chain(dir.sub("db"), 12, blocks));
     write_as_layout_1(dir.sub("db"), cut_short);
     {
       RawStore raw(dir.sub("db"));
@@ -474,7 +473,8 @@ TEST(ChainStore, ALayout1StoreIsBroughtUpToDateAtOpen) {
 
 TEST(ChainStore, ALayout1StoreWhoseIndexLacksAReceiptIsRefusedUnchanged) {
   TempDir dir;
-  commit_chain(dir.sub("db"), 6);
+  std::vector<StoredBlock> blocks;
+  ASSERT_NO_FATAL_FAILURE(commit_chain(dir.sub("db"), 6, blocks));
   write_as_layout_1(dir.sub("db"));
   size_t receipts = 0;
   {
@@ -498,16 +498,7 @@ TEST(ChainStore, ReceiptsAreFoundByHashAcrossManyBlocks) {
   // varied sizes, some empty, and every receipt read back after a reopen.
   TempDir dir;
   std::vector<StoredBlock> blocks;
-  {
-    auto s = open_store(dir.sub("db"), 1u << 20);
-    write_test_genesis(*s);
-    Hash prev = hash_of("genesis");
-    for (uint64_t h = 1; h <= 12; ++h) {
-      blocks.push_back(make_block(h, prev, (h * 7) % 5, {{key("h"), val(std::to_string(h))}}));
-      ASSERT_TRUE(commit(*s, blocks.back()));
-      prev = block_hash(blocks.back().block.header);
-    }
-  }
+  ASSERT_NO_FATAL_FAILURE(commit_chain(dir.sub("db"), 12, blocks));
   auto s = open_store(dir.sub("db"), 1u << 20);
   for (const auto& b : blocks) expect_block_stored(*s, b);
   auto missing = s->receipt(hash_of("no such transaction"));
